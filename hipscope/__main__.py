@@ -1,0 +1,3 @@
+from hipscope.cli import entry_point
+
+entry_point()
