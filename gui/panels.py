@@ -1,0 +1,148 @@
+"""The trace panels shared by live and replay: raw sensor signals and coaching angles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PySide6 import QtWidgets
+
+from gui import theme
+from gui.hub import DataHub
+from gui.plots import TracePlot, TraceSpec, make_layout_widget
+
+WINDOW_S = 10.0
+ACC_RANGE_M_S2 = (-20.0, 30.0)
+GYR_RANGE_DEG_S = (-400.0, 400.0)
+
+_XYZ = tuple(
+    TraceSpec(key=axis, label=axis, colour=colour)
+    for axis, colour in zip("xyz", theme.AXIS_COLOURS, strict=True)
+)
+
+# (title, unit, y range in degrees, [(angle name, label, colour)])
+ANGLE_PLOTS: tuple[tuple[str, tuple[float, float], tuple[TraceSpec, ...]], ...] = (
+    (
+        "Pelvis",
+        (-20.0, 20.0),
+        (
+            TraceSpec("pelvis_obliquity", "obliquity (R low +)", theme.SERIES[0]),
+            TraceSpec("pelvis_tilt", "tilt (ant +)", theme.SERIES[1]),
+        ),
+    ),
+    (
+        "Hip flexion",
+        (-30.0, 110.0),
+        (
+            TraceSpec("hip_flexion_left", "left", theme.LEFT),
+            TraceSpec("hip_flexion_right", "right", theme.RIGHT),
+        ),
+    ),
+    (
+        "Trunk on pelvis",
+        (-30.0, 70.0),
+        (
+            TraceSpec("lumbar_flexion", "flexion", theme.SERIES[2]),
+            TraceSpec("lumbar_lateral_bend", "lean R +", theme.SERIES[3]),
+        ),
+    ),
+)
+
+PLACEMENT_TITLES = {
+    "pelvis": "Pelvis",
+    "trunk": "Trunk",
+    "thigh_left": "Thigh L",
+    "thigh_right": "Thigh R",
+    "shank_left": "Shank L",
+    "shank_right": "Shank R",
+    "foot_left": "Foot L",
+    "foot_right": "Foot R",
+}
+
+
+class SensorTraces(QtWidgets.QWidget):
+    """Accelerometer and gyroscope traces, one row per sensor (one graphics view for all)."""
+
+    def __init__(self, placements: Sequence[str], window_s: float = WINDOW_S) -> None:
+        super().__init__()
+        self.setObjectName("sensorTraces")
+        self.placements = tuple(placements)
+        self.view = make_layout_widget(self)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view)
+        self.acc: dict[str, TracePlot] = {}
+        self.gyr: dict[str, TracePlot] = {}
+        for row, placement in enumerate(self.placements):
+            last = row == len(self.placements) - 1
+            title = PLACEMENT_TITLES.get(placement, placement)
+            self.acc[placement] = TracePlot(
+                self.view.addPlot(row=row, col=0),
+                f"{title} acc",
+                _XYZ,
+                y_range=ACC_RANGE_M_S2,
+                window_s=window_s,
+                unit="m/s²",
+                show_x_axis=last,
+            )
+            self.gyr[placement] = TracePlot(
+                self.view.addPlot(row=row, col=1),
+                f"{title} gyro",
+                _XYZ,
+                y_range=GYR_RANGE_DEG_S,
+                window_s=window_s,
+                unit="deg/s",
+                show_x_axis=last,
+            )
+
+    def render(self, hub: DataHub, now_s: float) -> None:
+        for placement in self.placements:
+            window = self.acc[placement].window_s
+            time_s, values = hub.raw_window(placement, now_s - window, now_s)
+            rel = time_s - now_s
+            for i, axis in enumerate("xyz"):
+                self.acc[placement].set_curve(axis, rel, values[:, i])
+                self.gyr[placement].set_curve(axis, rel, np.rad2deg(values[:, 3 + i]))
+
+    def curve_points(self, placement: str) -> int:
+        """Points currently held by the acc x curve (for tests)."""
+        x, _ = self.acc[placement].curves["x"].getOriginalDataset()
+        return 0 if x is None else len(x)
+
+
+class AngleTraces(QtWidgets.QWidget):
+    """Pelvis obliquity and tilt, hip flexion left/right, trunk relative to pelvis (degrees)."""
+
+    def __init__(self, window_s: float = WINDOW_S) -> None:
+        super().__init__()
+        self.setObjectName("angleTraces")
+        self.view = make_layout_widget(self)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view)
+        self.plots: list[TracePlot] = []
+        for row, (title, y_range, traces) in enumerate(ANGLE_PLOTS):
+            self.plots.append(
+                TracePlot(
+                    self.view.addPlot(row=row, col=0),
+                    title,
+                    traces,
+                    y_range=y_range,
+                    window_s=window_s,
+                    unit="deg",
+                    show_x_axis=row == len(ANGLE_PLOTS) - 1,
+                )
+            )
+
+    def render(self, hub: DataHub, now_s: float) -> None:
+        for plot in self.plots:
+            for trace in plot.traces:
+                time_s, values = hub.angle_window(trace.key, now_s - plot.window_s, now_s)
+                plot.set_curve(trace.key, time_s - now_s, np.rad2deg(values))
+
+    def curve_points(self, key: str) -> int:
+        for plot in self.plots:
+            if key in plot.curves:
+                x, _ = plot.curves[key].getOriginalDataset()
+                return 0 if x is None else len(x)
+        raise KeyError(key)
