@@ -1,0 +1,172 @@
+"""How each metric key of the JSON contract is shown to a coach: name, unit, decimals, meaning."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from html import escape
+
+
+@dataclass(frozen=True)
+class MetricLabel:
+    name: str
+    unit: str
+    decimals: int
+    meaning: str
+
+
+TASK_TITLES: dict[str, str] = {
+    "static": "Quiet standing",
+    "gait": "Walking",
+    "single_leg_stance": "Single-leg stance",
+    "hip_hinge": "Hip hinge",
+    "hip_bridge": "Hip bridge",
+    "squat": "Squat",
+    "lunge": "Lunge",
+}
+
+LABELS: dict[str, MetricLabel] = {
+    # single-leg stance
+    "pelvic_drop_peak_deg": MetricLabel(
+        "Pelvic drop, peak",
+        "°",
+        1,
+        "How far the free side of the pelvis drops at worst "
+        "(positive = free side lower than in standing).",
+    ),
+    "pelvic_drop_mean_deg": MetricLabel(
+        "Pelvic drop, mean", "°", 1, "Average drop of the free side over the steady hold."
+    ),
+    "trunk_lean_mean_deg": MetricLabel(
+        "Trunk lean",
+        "°",
+        1,
+        "Trunk leaning over the stance leg relative to the pelvis "
+        "(positive = towards the stance side, a common compensation).",
+    ),
+    "sway_rms_m_s2": MetricLabel(
+        "Sway (RMS)", "m/s²", 3, "How much the pelvis wobbles: horizontal acceleration RMS."
+    ),
+    "sway_ml_rms_m_s2": MetricLabel(
+        "Sway side-to-side (RMS)", "m/s²", 3, "Mediolateral part of sway."
+    ),
+    "sway_ap_rms_m_s2": MetricLabel(
+        "Sway front-to-back (RMS)", "m/s²", 3, "Anteroposterior part of sway."
+    ),
+    "sway_ellipse_area_m2_s4": MetricLabel(
+        "Sway area (95 % ellipse)",
+        "m²/s⁴",
+        4,
+        "Area covering 95 % of the pelvis horizontal accelerations: bigger = less steady.",
+    ),
+    "sway_path_m_s2": MetricLabel("Sway path", "m/s²", 2, "Total path of the acceleration trace."),
+    "hold_s": MetricLabel("Steady hold", "s", 1, "How long the athlete held the steady stance."),
+    "hold_start_s": MetricLabel("Hold start", "s", 2, "Session time the steady hold began."),
+    "hold_end_s": MetricLabel("Hold end", "s", 2, "Session time the steady hold ended."),
+    "pelvic_drop_lr_diff_deg": MetricLabel(
+        "Pelvic drop L − R", "°", 1, "Left-stance drop minus right-stance drop."
+    ),
+    # repetitions
+    "rep_count": MetricLabel("Repetitions", "", 0, "Repetitions found in the task."),
+    "hip_lead_ms_median": MetricLabel(
+        "Hip lead (median)",
+        "ms",
+        0,
+        "How much earlier the hips start extending than the lower "
+        "back (positive = hips drive first).",
+    ),
+    "hip_onset_s": MetricLabel("Hip onset", "s", 2, "Hip extension starts."),
+    "lumbar_onset_s": MetricLabel("Lower-back onset", "s", 2, "Lower-back extension starts."),
+    "hip_lead_ms": MetricLabel("Hip lead", "ms", 0, "Positive = hips first."),
+    "peak_hip_ext_vel_deg_s": MetricLabel(
+        "Peak hip extension speed", "°/s", 0, "Fastest hip extension while rising."
+    ),
+    "time_to_peak_hip_ext_vel_s": MetricLabel(
+        "Time to peak hip speed", "s", 2, "From hip onset to the fastest hip extension."
+    ),
+    "hip_share_pct": MetricLabel(
+        "Hip share", "%", 0, "Share of the rising movement done by the hips (rest: lower back)."
+    ),
+    # gait
+    "step_time_left_s": MetricLabel(
+        "Step time", "s", 3, "Time from the other foot's contact to this foot's contact."
+    ),
+    "step_time_right_s": MetricLabel("Step time", "s", 3, ""),
+    "step_time_si_pct": MetricLabel(
+        "Step-time symmetry index", "%", 1, "0 = even rhythm; positive = left steps longer."
+    ),
+    "stride_time_s": MetricLabel("Stride time", "s", 3, "One full gait cycle (two steps)."),
+    "cadence_steps_min": MetricLabel("Cadence", "steps/min", 0, "Steps per minute."),
+    "stance_time_si_pct": MetricLabel(
+        "Stance-time symmetry index", "%", 1, "Time on the ground, left vs right."
+    ),
+    "swing_time_si_pct": MetricLabel(
+        "Swing-time symmetry index", "%", 1, "Time in the air, left vs right."
+    ),
+    "thigh_rom_left_deg": MetricLabel(
+        "Thigh range of motion", "°", 1, "Forward-backward thigh swing per stride."
+    ),
+    "thigh_rom_right_deg": MetricLabel("Thigh range of motion", "°", 1, ""),
+    "thigh_rom_si_pct": MetricLabel(
+        "Thigh ROM symmetry index", "%", 1, "Positive = the left thigh swings more."
+    ),
+    "step_regularity": MetricLabel(
+        "Step regularity", "", 2, "How alike consecutive steps are (1 = identical)."
+    ),
+    "stride_regularity": MetricLabel(
+        "Stride regularity", "", 2, "How alike consecutive strides are (1 = identical)."
+    ),
+    "harmonic_ratio_vertical": MetricLabel(
+        "Harmonic ratio (vertical)",
+        "",
+        2,
+        "Smoothness and rhythm of the up-down pelvis motion (higher = smoother).",
+    ),
+    "n_steps_left": MetricLabel("Steps counted", "", 0, "Initial contacts found."),
+    "n_steps_right": MetricLabel("Steps counted", "", 0, ""),
+}
+
+
+def label_for(key: str) -> MetricLabel:
+    """The display label of a metric key; unknown keys get a readable name from the key."""
+    if key in LABELS:
+        return LABELS[key]
+    unit = ""
+    name = key
+    for suffix, text in (
+        ("_deg_s", "°/s"),
+        ("_deg", "°"),
+        ("_m_s2", "m/s²"),
+        ("_ms", "ms"),
+        ("_s", "s"),
+        ("_pct", "%"),
+        ("_hz", "Hz"),
+        ("_m2_s4", "m²/s⁴"),
+    ):
+        if key.endswith(suffix):
+            unit, name = text, key[: -len(suffix)]
+            break
+    return MetricLabel(name.replace("_", " ").capitalize(), unit, 2, "")
+
+
+def format_value(value: object, decimals: int = 2, unit: str = "") -> str:
+    """A metric value as escaped HTML text; None/NaN show as an en dash."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        text = f"{value:d}"
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return "–"
+        text = f"{value:.{decimals}f}"
+    elif isinstance(value, list | tuple):
+        if len(value) > 8:
+            return escape(f"{len(value)} values")
+        return ", ".join(format_value(v, decimals) for v in value)
+    else:
+        text = str(value)
+    text = text.replace("-", "−") if isinstance(value, int | float) else text
+    sep = "" if unit in ("°", "%", "") else "\u202f"
+    return escape(f"{text}{sep}{unit}" if unit else text)
