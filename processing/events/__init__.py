@@ -1,0 +1,1 @@
+"""Events: gait contacts, single-leg-stance holds, repetition segmentation."""

@@ -1,0 +1,338 @@
+"""Gait events: initial contacts (with side) from a pelvis sensor, thigh sensors, or both.
+
+Pelvis alone follows McCamley 2012 as modified by Paraschiv-Ionescu 2020: band-passed
+vertical acceleration is integrated to vertical velocity, one Ricker CWT scale turns it
+into a smooth "contact" signal whose negative peaks are the contacts. Each bout's contacts
+are then shifted by the median delay to the nearby vertical-jerk peak (the heel-strike
+transient), which removes the method's ~70 ms early bias without trusting any single,
+noisy jerk peak. The side comes from the pelvis roll rate just after the contact: loading
+one leg lets the free side of the pelvis drop (roll about the anterior axis), contrasted
+with the neighbouring contacts, which belong to the other foot.
+
+With thigh sensors the leading (more flexed) thigh at a contact names its side, and peak
+thigh flexion / extension give contacts and approximate final contacts without a pelvis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.integrate import cumulative_trapezoid
+from scipy.signal import find_peaks
+
+from processing.events.signals import bandpass, fill_nan, lowpass, parabolic_peak, ricker_cwt
+
+LEFT = "left"
+RIGHT = "right"
+
+
+@dataclass(frozen=True)
+class GaitEvents:
+    """Contacts of one walk on the session clock, sorted in time.
+
+    ``ic_side`` / ``fc_side`` hold "left" / "right" ("" when the side is unknown).
+    ``fc_*`` is empty when the sensors cannot give final contacts.
+    """
+
+    ic_time_s: NDArray[np.float64]
+    ic_side: NDArray[np.str_]
+    fc_time_s: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    fc_side: NDArray[np.str_] = field(default_factory=lambda: np.empty(0, dtype="<U5"))
+    source: str = ""
+
+    def initial_contacts(self, side: str) -> NDArray[np.float64]:
+        return self.ic_time_s[self.ic_side == side]
+
+    def final_contacts(self, side: str) -> NDArray[np.float64]:
+        return self.fc_time_s[self.fc_side == side]
+
+
+def _median_step(times_s: NDArray[np.float64], default_s: float = 0.55) -> float:
+    if times_s.shape[0] < 3:
+        return default_s
+    return float(np.median(np.diff(times_s)))
+
+
+class PelvisContacts:
+    """Initial contacts and their side from one pelvis (lower-back) sensor.
+
+    Parameters
+    ----------
+    band_hz
+        Band-pass of the vertical acceleration before integration, Hz. Default (0.15, 3.14)
+        (Paraschiv-Ionescu 2020).
+    cwt_width_s
+        Width of the Ricker wavelet applied to the vertical velocity, s. Default 0.09.
+    min_step_s
+        Shortest accepted interval between two contacts, s. Default 0.25.
+    min_prominence_ratio
+        A candidate is kept when its prominence is at least this fraction of the median
+        prominence of the stronger half of all candidates (drops weak sub-step wiggles).
+        Default 0.15.
+    refine_window_s
+        The jerk peak that refines each contact is searched from 0.03 s before to this long
+        after it, s. Default 0.15.
+    refine_lowpass_hz
+        Low-pass of the vertical acceleration before differentiating for the jerk, Hz.
+        Default 10.
+    side_band_hz
+        Band-pass of the roll rate used to name the side, Hz. Default (0.5, 2.5).
+    side_window_s
+        The roll rate is averaged over this window after the contact, s. Default (0.05, 0.20).
+    """
+
+    def __init__(
+        self,
+        *,
+        band_hz: tuple[float, float] = (0.15, 3.14),
+        cwt_width_s: float = 0.09,
+        min_step_s: float = 0.25,
+        min_prominence_ratio: float = 0.15,
+        refine_window_s: float = 0.15,
+        refine_lowpass_hz: float = 10.0,
+        side_band_hz: tuple[float, float] = (0.5, 2.5),
+        side_window_s: tuple[float, float] = (0.05, 0.20),
+    ) -> None:
+        self.band_hz = band_hz
+        self.cwt_width_s = cwt_width_s
+        self.min_step_s = min_step_s
+        self.min_prominence_ratio = min_prominence_ratio
+        self.refine_window_s = refine_window_s
+        self.refine_lowpass_hz = refine_lowpass_hz
+        self.side_band_hz = side_band_hz
+        self.side_window_s = side_window_s
+
+    def detect(
+        self,
+        time_s: ArrayLike,
+        acc_vertical_m_s2: ArrayLike,
+        gyr_roll_rad_s: ArrayLike | None = None,
+        *,
+        start_s: float | None = None,
+        end_s: float | None = None,
+    ) -> PelvisContacts:
+        """Find contacts in [start_s, end_s] of a uniformly sampled signal.
+
+        ``acc_vertical_m_s2`` is the world-vertical specific force (gravity may be
+        included; it is filtered out); ``gyr_roll_rad_s`` the pelvis angular velocity about
+        its anterior axis (positive when the right side drops). The whole signal is
+        filtered, so give some context around the walk for clean edges.
+        """
+        t = np.asarray(time_s, dtype=np.float64)
+        acc = fill_nan(acc_vertical_m_s2)
+        rate_hz = (t.shape[0] - 1) / (t[-1] - t[0]) if t.shape[0] > 1 else 100.0
+        start = t[0] if start_s is None else start_s
+        end = t[-1] if end_s is None else end_s
+
+        self.contact_signal_ = np.zeros_like(acc)
+        self.ic_time_s_ = np.empty(0)
+        self.ic_side_ = np.empty(0, dtype="<U5")
+        self.side_score_ = np.empty(0)
+        self.refine_offset_s_ = 0.0
+        if t.shape[0] < int(2.0 * rate_hz) or not np.isfinite(acc).all():
+            return self
+
+        filtered = bandpass(acc - np.mean(acc), self.band_hz[0], self.band_hz[1], rate_hz)
+        velocity = cumulative_trapezoid(filtered, dx=1.0 / rate_hz, initial=0.0)
+        velocity -= lowpass(velocity, 0.3, rate_hz)
+        contact = ricker_cwt(velocity, self.cwt_width_s, rate_hz)
+        self.contact_signal_ = contact
+
+        peaks, props = find_peaks(
+            -contact, distance=max(1, int(self.min_step_s * rate_hz)), prominence=0.0
+        )
+        inside = (t[peaks] >= start) & (t[peaks] <= end) & (contact[peaks] < 0.0)
+        peaks = peaks[inside]
+        prominence = props["prominences"][inside]
+        if peaks.shape[0] == 0:
+            return self
+        strong = prominence[prominence >= np.median(prominence)]
+        peaks = peaks[prominence >= self.min_prominence_ratio * np.median(strong)]
+
+        jerk = np.gradient(lowpass(acc, self.refine_lowpass_hz, rate_hz))
+        before = round(0.03 * rate_hz)
+        after = max(1, round(self.refine_window_s * rate_hz))
+        delays = []
+        for p in peaks:
+            lo = max(p - before, 0)
+            window = jerk[lo : p + after]
+            if window.shape[0]:
+                delays.append(lo + int(np.argmax(window)) - p)
+        offset = float(np.median(delays)) if delays else 0.0
+        self.refine_offset_s_ = offset / rate_hz
+
+        sub = np.array([parabolic_peak(-contact, int(p)) for p in peaks])
+        ic_index = peaks + sub + offset
+        ic_time = np.interp(ic_index, np.arange(t.shape[0]), t)
+        self.ic_time_s_ = ic_time
+        self.ic_side_ = np.full(ic_time.shape[0], "", dtype="<U5")
+        if gyr_roll_rad_s is not None:
+            roll = fill_nan(gyr_roll_rad_s)
+            if np.isfinite(roll).all():
+                self.side_score_ = self._side_scores(t, roll, ic_time, rate_hz)
+                self.ic_side_ = np.where(self.side_score_ >= 0.0, LEFT, RIGHT).astype("<U5")
+        return self
+
+    def _side_scores(
+        self,
+        t: NDArray[np.float64],
+        roll_rad_s: NDArray[np.float64],
+        ic_time_s: NDArray[np.float64],
+        rate_hz: float,
+    ) -> NDArray[np.float64]:
+        roll = bandpass(roll_rad_s, self.side_band_hz[0], self.side_band_hz[1], rate_hz)
+        raw = np.empty(ic_time_s.shape[0])
+        for i, ic in enumerate(ic_time_s):
+            window = (t >= ic + self.side_window_s[0]) & (t <= ic + self.side_window_s[1])
+            raw[i] = float(np.mean(roll[window])) if window.any() else 0.0
+        # Neighbouring contacts belong to the other foot: contrast with them.
+        step_s = _median_step(ic_time_s)
+        score = raw.copy()
+        for i in range(raw.shape[0]):
+            neighbours = []
+            if i > 0 and ic_time_s[i] - ic_time_s[i - 1] < 1.6 * step_s:
+                neighbours.append(raw[i - 1])
+            if i + 1 < raw.shape[0] and ic_time_s[i + 1] - ic_time_s[i] < 1.6 * step_s:
+                neighbours.append(raw[i + 1])
+            if neighbours:
+                score[i] = raw[i] - float(np.mean(neighbours))
+        return score
+
+
+class ThighTurningPoints:
+    """Peak flexion and peak extension of each thigh during walking.
+
+    Zero crossings of the thigh's sagittal angular velocity: flexion peaks come in late
+    swing, just before that foot's contact; extension peaks near its toe-off.
+
+    Parameters
+    ----------
+    lowpass_hz
+        Low-pass of the thigh sagittal angle before differentiating, Hz. Default 6.
+    min_step_s
+        Shortest interval between two peaks of the same kind on one side, s (one per
+        stride: use a value below the shortest stride). Default 0.6.
+    min_excursion_deg
+        A turning point is kept when the angle swings at least this much between it and
+        its neighbours, degrees. Default 8.
+    """
+
+    def __init__(
+        self, *, lowpass_hz: float = 6.0, min_step_s: float = 0.6, min_excursion_deg: float = 8.0
+    ) -> None:
+        self.lowpass_hz = lowpass_hz
+        self.min_step_s = min_step_s
+        self.min_excursion_deg = min_excursion_deg
+
+    def detect(
+        self,
+        time_s: ArrayLike,
+        thigh_sagittal_rad: ArrayLike,
+        *,
+        start_s: float | None = None,
+        end_s: float | None = None,
+    ) -> ThighTurningPoints:
+        t = np.asarray(time_s, dtype=np.float64)
+        angle = fill_nan(thigh_sagittal_rad)
+        rate_hz = (t.shape[0] - 1) / (t[-1] - t[0]) if t.shape[0] > 1 else 100.0
+        start = t[0] if start_s is None else start_s
+        end = t[-1] if end_s is None else end_s
+        self.peak_flexion_s_ = np.empty(0)
+        self.peak_extension_s_ = np.empty(0)
+        if t.shape[0] < 10 or not np.isfinite(angle).all():
+            return self
+        smooth = lowpass(angle, self.lowpass_hz, rate_hz)
+        distance = max(1, int(self.min_step_s * rate_hz))
+        prominence = np.radians(self.min_excursion_deg)
+        found = []
+        for sign in (1.0, -1.0):
+            peaks, _ = find_peaks(sign * smooth, distance=distance, prominence=prominence)
+            peaks = peaks[(t[peaks] >= start) & (t[peaks] <= end)]
+            sub = np.array([parabolic_peak(sign * smooth, int(p)) for p in peaks])
+            found.append(np.interp(peaks + sub, np.arange(t.shape[0]), t))
+        self.peak_flexion_s_, self.peak_extension_s_ = found
+        return self
+
+
+def sides_from_thighs(
+    time_s: ArrayLike,
+    ic_time_s: ArrayLike,
+    thigh_sagittal_left_rad: ArrayLike,
+    thigh_sagittal_right_rad: ArrayLike,
+) -> NDArray[np.str_]:
+    """At a contact the leading leg is the more flexed thigh: that names the side."""
+    t = np.asarray(time_s, dtype=np.float64)
+    ic = np.asarray(ic_time_s, dtype=np.float64)
+    left = np.interp(ic, t, fill_nan(thigh_sagittal_left_rad))
+    right = np.interp(ic, t, fill_nan(thigh_sagittal_right_rad))
+    return np.where(left >= right, LEFT, RIGHT).astype("<U5")
+
+
+def detect_gait_events(
+    time_s: ArrayLike,
+    *,
+    acc_vertical_m_s2: ArrayLike | None = None,
+    gyr_roll_rad_s: ArrayLike | None = None,
+    thigh_sagittal_left_rad: ArrayLike | None = None,
+    thigh_sagittal_right_rad: ArrayLike | None = None,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    thigh_contact_delay_s: float = 0.0,
+) -> GaitEvents:
+    """Combine whatever sensors exist into one sorted list of contacts with sides.
+
+    Pelvis present: pelvis contact times; sides from the thighs when both exist, otherwise
+    from the pelvis roll rate. No pelvis but both thighs: contacts at peak thigh flexion
+    (+ ``thigh_contact_delay_s``). Final contacts (approximate: peak thigh extension) only
+    with thigh sensors.
+    """
+    t = np.asarray(time_s, dtype=np.float64)
+    has_thighs = thigh_sagittal_left_rad is not None and thigh_sagittal_right_rad is not None
+    turning: dict[str, ThighTurningPoints] = {}
+    if has_thighs:
+        for side, angle in ((LEFT, thigh_sagittal_left_rad), (RIGHT, thigh_sagittal_right_rad)):
+            turning[side] = ThighTurningPoints().detect(t, angle, start_s=start_s, end_s=end_s)  # type: ignore[arg-type]
+
+    fc_time = np.empty(0)
+    fc_side = np.empty(0, dtype="<U5")
+    if has_thighs:
+        fc_time = np.concatenate([turning[s].peak_extension_s_ for s in (LEFT, RIGHT)])
+        fc_side = np.repeat(
+            np.array([LEFT, RIGHT]), [turning[s].peak_extension_s_.shape[0] for s in (LEFT, RIGHT)]
+        ).astype("<U5")
+        order = np.argsort(fc_time, kind="stable")
+        fc_time, fc_side = fc_time[order], fc_side[order]
+
+    if acc_vertical_m_s2 is not None:
+        pelvis = PelvisContacts().detect(
+            t,
+            acc_vertical_m_s2,
+            gyr_roll_rad_s if not has_thighs else None,
+            start_s=start_s,
+            end_s=end_s,
+        )
+        ic_time = pelvis.ic_time_s_
+        if has_thighs:
+            ic_side = sides_from_thighs(
+                t, ic_time, thigh_sagittal_left_rad, thigh_sagittal_right_rad
+            )  # type: ignore[arg-type]
+            source = "pelvis contacts, thigh sides"
+        else:
+            ic_side = pelvis.ic_side_
+            source = (
+                "pelvis contacts, pelvis roll sides" if gyr_roll_rad_s is not None else "pelvis"
+            )
+        return GaitEvents(ic_time, ic_side, fc_time, fc_side, source)
+
+    if has_thighs:
+        ic_time = np.concatenate([turning[s].peak_flexion_s_ for s in (LEFT, RIGHT)])
+        ic_time = ic_time + thigh_contact_delay_s
+        ic_side = np.repeat(
+            np.array([LEFT, RIGHT]), [turning[s].peak_flexion_s_.shape[0] for s in (LEFT, RIGHT)]
+        ).astype("<U5")
+        order = np.argsort(ic_time, kind="stable")
+        return GaitEvents(ic_time[order], ic_side[order], fc_time, fc_side, "thigh peak flexion")
+
+    return GaitEvents(np.empty(0), np.empty(0, dtype="<U5"), source="none")
