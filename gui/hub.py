@@ -166,6 +166,40 @@ class DataHub:
         self.kinematics_error = ""
         return True
 
+    def calibrate_with(self, batches: Sequence[tuple[str, SampleBatch]]) -> bool:
+        """Feed a quiet standing period straight to fusion and take it as the reference.
+
+        Used by replay (the recording's static task) so every seek starts calibrated; the
+        samples do not reach the raw buffers and the angles computed on them are dropped.
+        """
+        kin = self.kinematics
+        if kin is None:
+            return False
+        try:
+            for placement, batch in batches:
+                if placement in self.raw and len(batch):
+                    kin.update(placement, batch)
+        except Exception as error:
+            self.kinematics_error = f"calibration failed: {error}"
+            log.warning("calibration feed failed: %s", error)
+            return False
+        ok = self.set_reference()
+        self._discard_angles()
+        return ok
+
+    def _discard_angles(self) -> None:
+        kin = self.kinematics
+        if kin is None:
+            return
+        try:
+            time_s, _ = kin.angles_since(self._last_angle_s)
+            if len(time_s):
+                self._last_angle_s = float(np.max(time_s))
+        except Exception as error:
+            log.debug("discarding calibration angles failed: %s", error)
+        for buffer in self.angles.values():
+            buffer.clear()
+
     def reset(self, *, keep_kinematics: bool = False) -> None:
         """Forget every sample (e.g. before a replay seek); fusion restarts unless kept."""
         with self._lock:

@@ -109,7 +109,7 @@ class StickFigure(QtWidgets.QWidget):
         ):
             self.view.addLabel(title, row=0, col=col, color=theme.MUTED, size="9pt")
             box = self.view.addViewBox(row=1, col=col, lockAspect=True, enableMouse=False)
-            box.setRange(xRange=(-0.45, 0.45), yRange=(-0.5, 0.6), padding=0.0)
+            box.setRange(xRange=(-0.45, 0.45), yRange=(-0.72, 0.6), padding=0.0)
             box.setMenuEnabled(False)
             ground = pg.PlotDataItem([-0.4, 0.4], [-0.48, -0.48], pen=theme.pen(theme.GRID, 1))
             plumb = pg.PlotDataItem(
@@ -132,7 +132,7 @@ class StickFigure(QtWidgets.QWidget):
                 box.addItem(item)
                 self.lines[plane][segment] = item
             label = pg.TextItem("", color=theme.FOREGROUND, anchor=(0, 0))
-            label.setPos(-0.44, 0.6)
+            label.setPos(-0.44, -0.52)
             box.addItem(label)
             self.labels[plane] = label
         self.show_angles({})

@@ -1,0 +1,115 @@
+"""Entry points of the desktop app: QApplication setup, replay, live and review windows."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from gui import theme
+
+
+def application() -> QtWidgets.QApplication:
+    """The process's QApplication (created once), themed."""
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        QtCore.QCoreApplication.setOrganizationName("hipscope")
+        QtCore.QCoreApplication.setApplicationName("hipscope")
+        app = QtWidgets.QApplication(sys.argv[:1])
+    assert isinstance(app, QtWidgets.QApplication)
+    theme.apply(app)
+    return app
+
+
+def _finish(window: QtWidgets.QMainWindow, screenshot: str | Path | None, delay_ms: int) -> int:
+    """Show the window; with a screenshot path save it after ``delay_ms`` and quit."""
+    app = application()
+    window.show()
+    if screenshot is None:
+        return int(app.exec())
+    result: dict[str, Any] = {}
+
+    def shoot() -> None:
+        try:
+            window.screenshot(screenshot)  # type: ignore[attr-defined]
+        except Exception as error:  # reported after the loop ends
+            result["error"] = error
+        window.close()
+        app.quit()
+
+    QtCore.QTimer.singleShot(delay_ms, shoot)
+    app.exec()
+    if "error" in result:
+        raise result["error"]
+    return 0
+
+
+def run_replay(
+    path: str | Path,
+    *,
+    screenshot: str | Path | None = None,
+    at_s: float | None = None,
+    review: bool = False,
+) -> int:
+    """Open a recording in the replay window (with the review panel when ``review``)."""
+    from gui.replay import ReplaySource, ReplayWindow
+
+    application()
+    source = ReplaySource(path)
+    window = ReplayWindow(source)
+    if review:
+        from gui.review import attach_review
+
+        attach_review(window, wait=screenshot is not None)
+    if at_s is not None:
+        window.seek(at_s)
+    window.start_redraw()
+    return _finish(window, screenshot, delay_ms=400)
+
+
+def run_live(
+    acquisition: Any,
+    *,
+    duration_s: float | None = None,
+    screenshot: str | Path | None = None,
+) -> int:
+    """Show the live window for a started-or-not ``LiveAcquisition``; used by `hipscope demo --gui`.
+
+    With ``duration_s`` the window closes after that many seconds (taking the screenshot
+    first when asked). The acquisition is stopped when the window closes.
+    """
+    from gui.live import LiveWindow
+
+    app = application()
+    window = LiveWindow(acquisition)
+    window.start()
+    window.show()
+    if duration_s is None and screenshot is None:
+        code = int(app.exec())
+        window.shutdown()
+        return code
+    result: dict[str, Any] = {}
+
+    def finish() -> None:
+        try:
+            if screenshot is not None:
+                window.screenshot(screenshot)
+        except Exception as error:
+            result["error"] = error
+        window.close()
+        app.quit()
+
+    QtCore.QTimer.singleShot(int(1000 * (duration_s if duration_s is not None else 5.0)), finish)
+    app.exec()
+    window.shutdown()
+    if "error" in result:
+        raise result["error"]
+    error = getattr(acquisition, "error", None)
+    return 1 if error else 0
+
+
+def font_family() -> str:
+    """The family Qt actually renders with (empty boxes mean no usable font)."""
+    return QtGui.QFontInfo(application().font()).family()
