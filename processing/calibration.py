@@ -1,0 +1,394 @@
+"""Sensor-to-segment alignment and a common heading from quiet standing plus functional movement.
+
+For each sensor the calibration finds ``q_sensor_segment`` (the ISB segment frame in sensor
+coordinates) and ``q_world_fusion`` (a rotation about z taking that sensor's fusion frame
+into the common world frame: x the athlete's forward direction at the standing window).
+
+1. Standing window: the stillest ``window_s`` inside the ``static`` tasks (method
+   ``"static task"``); without one, the stillest window of the whole recording in which
+   every sensor's nominal up axis is within ``max_upright_deg`` of gravity (``"stillest
+   window"``). The segment's superior axis (ISB y) is the measured up direction there.
+2. Mediolateral axis (ISB z): the principal axis of the angular velocity (its component
+   about the world vertical removed), projected onto the segment's transverse plane, during
+   functional tasks (hinge, squat, bridge for pelvis and trunk; gait, squat, lunge, bridge,
+   hinge for thighs), its sign taken from the nominal mounting.
+   Used only when it clearly dominates (variance ratio >= ``min_axis_ratio``) and lies within
+   ``max_axis_deviation_deg`` of the nominal axis; otherwise the nominal mounting's
+   mediolateral axis, made horizontal, is used and a note says so.
+3. Heading: each segment's anterior axis at the standing window defines world +x.
+
+Nominal mounting (DESIGN.md): pelvis and trunk sensors +x up, +z backwards (so +y left);
+thigh sensors +x up, +z outwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial.transform import Rotation
+
+from acquisition.errors import HipscopeError
+from acquisition.rotations import from_rotation, quat_conjugate, quat_multiply, to_rotation
+from acquisition.samples import Task
+
+# Columns: ISB segment x (anterior), y (superior), z (right) in sensor coordinates.
+_TRUNK_LIKE = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [-1.0, 0.0, 0.0]])
+_LATERAL_RIGHT = np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+_LATERAL_LEFT = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, -1.0]])
+
+NOMINAL_SENSOR_SEGMENT: dict[str, NDArray[np.float64]] = {
+    "pelvis": _TRUNK_LIKE,
+    "trunk": _TRUNK_LIKE,
+    "thigh_left": _LATERAL_LEFT,
+    "thigh_right": _LATERAL_RIGHT,
+    "shank_left": _LATERAL_LEFT,
+    "shank_right": _LATERAL_RIGHT,
+    "foot_left": _LATERAL_LEFT,
+    "foot_right": _LATERAL_RIGHT,
+}
+"""Rotation matrices R_sensor_segment of the nominal mounting per placement."""
+
+FUNCTIONAL_TASKS: dict[str, tuple[str, ...]] = {
+    "pelvis": ("hip_hinge", "squat", "hip_bridge"),
+    "trunk": ("hip_hinge", "squat", "hip_bridge"),
+}
+_LIMB_TASKS = ("gait", "squat", "lunge", "hip_bridge", "hip_hinge")
+
+_UP_WORLD = np.array([0.0, 0.0, 1.0])
+
+
+def nominal_q_sensor_segment(placement: str) -> NDArray[np.float64]:
+    if placement not in NOMINAL_SENSOR_SEGMENT:
+        raise HipscopeError(f"calibration: no nominal mounting for placement {placement!r}")
+    return from_rotation(Rotation.from_matrix(NOMINAL_SENSOR_SEGMENT[placement]))
+
+
+@dataclass(frozen=True)
+class SegmentCalibration:
+    """One sensor's alignment.
+
+    ``q_world_segment = q_world_fusion ⊗ q_fusion_sensor ⊗ q_sensor_segment``.
+    """
+
+    placement: str
+    q_sensor_segment: NDArray[np.float64]
+    q_world_fusion: NDArray[np.float64]
+    misalignment_rad: float
+    """Angle between the calibrated and the nominal mounting."""
+    axis_source: str
+    """Where the mediolateral axis came from: a task kind list or "nominal mounting"."""
+    axis_ratio: float
+    """Variance ratio of the principal to the secondary horizontal angular velocity axis."""
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    method: str
+    """"static task" | "stillest window" | "live reference"."""
+    window_start_s: float
+    window_end_s: float
+    segments: dict[str, SegmentCalibration]
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def window_s(self) -> float:
+        return self.window_end_s - self.window_start_s
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (degrees at this edge)."""
+        return {
+            "method": self.method,
+            "window_start_s": round(float(self.window_start_s), 4),
+            "window_end_s": round(float(self.window_end_s), 4),
+            "window_s": round(float(self.window_s), 4),
+            "misalignment_deg": {
+                p: round(float(np.degrees(s.misalignment_rad)), 2) for p, s in self.segments.items()
+            },
+            "mediolateral_axis_source": {p: s.axis_source for p, s in self.segments.items()},
+            "notes": list(self.notes),
+        }
+
+
+def _quat_angle(q: NDArray[np.float64]) -> float:
+    return float(2.0 * np.arccos(np.clip(abs(q[0]), 0.0, 1.0)))
+
+
+def _window_means(values: NDArray[np.float64], n: int) -> NDArray[np.float64]:
+    """Mean over every length-n window (rows: window start); NaN inside a window gives NaN."""
+    csum = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(values, axis=0)])
+    return (csum[n:] - csum[:-n]) / n
+
+
+def stillness_score(
+    gyr_rad_s: NDArray[np.float64], acc_m_s2: NDArray[np.float64], n: int
+) -> NDArray[np.float64]:
+    """Per window start: mean squared rate plus acceleration variance / g² (lower = stiller)."""
+    bad = ~(np.isfinite(gyr_rad_s).all(axis=1) & np.isfinite(acc_m_s2).all(axis=1))
+    gyr = np.where(bad[:, None], 0.0, gyr_rad_s)
+    acc = np.where(bad[:, None], 0.0, acc_m_s2) / 9.81
+    gyr2 = _window_means(np.sum(gyr**2, axis=1), n)
+    acc_mean = _window_means(acc, n)
+    acc2 = _window_means(np.sum(acc**2, axis=1), n)
+    score = gyr2 + np.maximum(acc2 - np.sum(acc_mean**2, axis=1), 0.0)
+    bad_count = _window_means(bad.astype(np.float64), n)
+    return np.where(bad_count > 0, np.inf, score)
+
+
+def _up_in_sensor(q_fusion_sensor: NDArray[np.float64]) -> NDArray[np.float64]:
+    """World up expressed in sensor coordinates, per row."""
+    return to_rotation(q_fusion_sensor).inv().apply(_UP_WORLD)
+
+
+def _mean_unit(vectors: NDArray[np.float64]) -> NDArray[np.float64]:
+    v = np.nanmean(vectors, axis=0)
+    return v / np.linalg.norm(v)
+
+
+def principal_horizontal_axis(
+    gyr_rad_s: NDArray[np.float64], up: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], float]:
+    """Principal axis of angular velocity perpendicular to ``up`` and its variance ratio."""
+    gyr = gyr_rad_s[np.isfinite(gyr_rad_s).all(axis=1)]
+    if gyr.shape[0] < 10:
+        return np.full(3, np.nan), 0.0
+    helper = np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    u = np.cross(up, helper)
+    u /= np.linalg.norm(u)
+    v = np.cross(up, u)
+    planar = np.column_stack([gyr @ u, gyr @ v])
+    planar -= planar.mean(axis=0)
+    eigval, eigvec = np.linalg.eigh(planar.T @ planar / planar.shape[0])
+    ratio = float(eigval[1] / max(eigval[0], 1e-12))
+    axis = eigvec[0, 1] * u + eigvec[1, 1] * v
+    return axis / np.linalg.norm(axis), ratio
+
+
+def segment_frame(
+    up_sensor: NDArray[np.float64], mediolateral_sensor: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """q_sensor_segment from the superior axis and an (approximately) right-pointing axis."""
+    y = up_sensor / np.linalg.norm(up_sensor)
+    z = mediolateral_sensor - np.dot(mediolateral_sensor, y) * y
+    z /= np.linalg.norm(z)
+    x = np.cross(y, z)
+    return from_rotation(Rotation.from_matrix(np.column_stack([x, y, z])))
+
+
+def heading_alignment(
+    q_fusion_sensor: NDArray[np.float64], q_sensor_segment: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Rotation about z that turns the segment's mean anterior axis (in these rows) onto +x."""
+    q_fusion_segment = quat_multiply(q_fusion_sensor, q_sensor_segment)
+    anterior = to_rotation(q_fusion_segment).apply([1.0, 0.0, 0.0])
+    mean = np.nanmean(anterior, axis=0)
+    psi = float(np.arctan2(mean[1], mean[0]))
+    return np.array([np.cos(-psi / 2.0), 0.0, 0.0, np.sin(-psi / 2.0)])
+
+
+class Calibrator:
+    """Finds each sensor's segment alignment and the common heading (see the module doc).
+
+    window_s: length of the standing window, s (1.0).
+    min_axis_ratio: variance ratio above which the functional axis is trusted (4.0).
+    max_axis_deviation_deg: largest accepted angle between functional and nominal
+        mediolateral axes, degrees (45.0).
+    max_upright_deg: largest angle between a sensor's nominal up axis and gravity for a
+        window to count as standing when there is no static task, degrees (50.0).
+    min_functional_s: least functional-task time needed to try the functional axis, s (2.0).
+
+    Result: ``result_`` (``CalibrationResult``) after ``calibrate``.
+    """
+
+    def __init__(
+        self,
+        window_s: float = 1.0,
+        min_axis_ratio: float = 4.0,
+        max_axis_deviation_deg: float = 45.0,
+        max_upright_deg: float = 50.0,
+        min_functional_s: float = 2.0,
+    ) -> None:
+        self.window_s = window_s
+        self.min_axis_ratio = min_axis_ratio
+        self.max_axis_deviation_deg = max_axis_deviation_deg
+        self.max_upright_deg = max_upright_deg
+        self.min_functional_s = min_functional_s
+
+    def calibrate(
+        self,
+        time_s: NDArray[np.float64],
+        q_fusion_sensor: Mapping[str, NDArray[np.float64]],
+        gyr_rad_s: Mapping[str, NDArray[np.float64]],
+        acc_m_s2: Mapping[str, NDArray[np.float64]],
+        tasks: Sequence[Task] = (),
+    ) -> Calibrator:
+        """Calibrate every placement from data on one uniform grid ``time_s``."""
+        placements = list(q_fusion_sensor)
+        if not placements:
+            raise HipscopeError("calibration: no sensors to calibrate")
+        n_total = len(time_s)
+        rate_hz = (n_total - 1) / (time_s[-1] - time_s[0]) if n_total > 1 else 1.0
+        n = max(2, round(self.window_s * rate_hz))
+        if n_total < n:
+            raise HipscopeError(
+                f"calibration: recording too short ({n_total} samples) "
+                f"for a {self.window_s} s window"
+            )
+        notes: list[str] = []
+        score = np.zeros(n_total - n + 1)
+        for p in placements:
+            score += stillness_score(gyr_rad_s[p], acc_m_s2[p], n)
+        starts = time_s[: n_total - n + 1]
+        static = [t for t in tasks if t.kind == "static"]
+        allowed = np.zeros_like(score, dtype=bool)
+        for task in static:
+            allowed |= (starts >= task.start_s) & (starts + self.window_s <= task.end_s + 1e-9)
+        if allowed.any() and np.isfinite(score[allowed]).any():
+            method = "static task"
+        else:
+            method = "stillest window"
+            if static:
+                notes.append("static task shorter than the window or without data for every sensor")
+            else:
+                notes.append("no static task: used the stillest upright window of the recording")
+            allowed = self._upright(q_fusion_sensor, placements, n, n_total)
+            if not (allowed & np.isfinite(score)).any():
+                notes.append("no upright still window found: used the stillest window")
+                allowed = np.ones_like(score, dtype=bool)
+        candidates = np.where(allowed, score, np.inf)
+        if not np.isfinite(candidates).any():
+            raise HipscopeError("calibration: no window where every sensor has data")
+        i0 = int(np.argmin(candidates))
+        window = slice(i0, i0 + n)
+        segments: dict[str, SegmentCalibration] = {}
+        for p in placements:
+            segments[p] = self._segment(
+                p, time_s, window, q_fusion_sensor[p], gyr_rad_s[p], tasks, notes
+            )
+        self.result_ = CalibrationResult(
+            method=method,
+            window_start_s=float(time_s[i0]),
+            window_end_s=float(time_s[i0 + n - 1]),
+            segments=segments,
+            notes=tuple(notes),
+        )
+        return self
+
+    def _upright(
+        self,
+        q_fusion_sensor: Mapping[str, NDArray[np.float64]],
+        placements: list[str],
+        n: int,
+        n_total: int,
+    ) -> NDArray[np.bool_]:
+        ok = np.ones(n_total, dtype=bool)
+        cos_max = np.cos(np.radians(self.max_upright_deg))
+        for p in placements:
+            nominal_up = NOMINAL_SENSOR_SEGMENT.get(p, _TRUNK_LIKE)[:, 1]
+            q = q_fusion_sensor[p]
+            finite = np.isfinite(q).all(axis=1)
+            up = np.full((n_total, 3), np.nan)
+            up[finite] = _up_in_sensor(q[finite])
+            ok &= np.nan_to_num(up @ nominal_up, nan=-1.0) >= cos_max
+        return _window_means(ok.astype(np.float64), n) >= 1.0 - 1e-9
+
+    def _segment(
+        self,
+        placement: str,
+        time_s: NDArray[np.float64],
+        window: slice,
+        q_fusion_sensor: NDArray[np.float64],
+        gyr_rad_s: NDArray[np.float64],
+        tasks: Sequence[Task],
+        notes: list[str],
+    ) -> SegmentCalibration:
+        nominal_q = nominal_q_sensor_segment(placement)
+        nominal = NOMINAL_SENSOR_SEGMENT[placement]
+        up = _mean_unit(_up_in_sensor(q_fusion_sensor[window]))
+        off_deg = float(np.degrees(np.arccos(np.clip(up @ nominal[:, 1], -1.0, 1.0))))
+        if off_deg > self.max_upright_deg:
+            notes.append(f"{placement}: sensor up axis is {off_deg:.0f}° from the nominal mounting")
+        nominal_ml = nominal[:, 2]
+        kinds = FUNCTIONAL_TASKS.get(placement, _LIMB_TASKS)
+        mask = np.zeros(len(time_s), dtype=bool)
+        used = []
+        for task in tasks:
+            if task.kind in kinds:
+                mask |= (time_s >= task.start_s) & (time_s <= task.end_s)
+                if task.kind not in used:
+                    used.append(task.kind)
+        axis_source = "nominal mounting"
+        ratio = 0.0
+        ml = nominal_ml - np.dot(nominal_ml, up) * up
+        rate_hz = (len(time_s) - 1) / (time_s[-1] - time_s[0]) if len(time_s) > 1 else 1.0
+        mask &= np.isfinite(q_fusion_sensor).all(axis=1)
+        if mask.sum() >= self.min_functional_s * rate_hz:
+            # Turning about the vertical (pelvis rotation, heading changes) correlates with the
+            # swing of the thigh; without it the principal axis is the flexion axis.
+            r_fusion_sensor = to_rotation(q_fusion_sensor[mask])
+            gyr_world = r_fusion_sensor.apply(gyr_rad_s[mask])
+            gyr_world[:, 2] = 0.0
+            axis, ratio = principal_horizontal_axis(r_fusion_sensor.inv().apply(gyr_world), up)
+            if np.all(np.isfinite(axis)):
+                if np.dot(axis, ml) < 0:
+                    axis = -axis
+                cos_dev = np.dot(axis, ml / np.linalg.norm(ml))
+                deviation = np.degrees(np.arccos(np.clip(cos_dev, -1.0, 1.0)))
+                if ratio >= self.min_axis_ratio and deviation <= self.max_axis_deviation_deg:
+                    ml = axis
+                    axis_source = "functional: " + ", ".join(used)
+                else:
+                    notes.append(
+                        f"{placement}: functional axis not used (variance ratio {ratio:.1f}, "
+                        f"{deviation:.0f}° from nominal): nominal mediolateral axis"
+                    )
+        else:
+            notes.append(f"{placement}: no functional task: nominal mediolateral axis")
+        q_sensor_segment = segment_frame(up, ml)
+        q_world_fusion = heading_alignment(q_fusion_sensor[window], q_sensor_segment)
+        misalignment = _quat_angle(quat_multiply(quat_conjugate(nominal_q), q_sensor_segment))
+        return SegmentCalibration(
+            placement=placement,
+            q_sensor_segment=q_sensor_segment,
+            q_world_fusion=q_world_fusion,
+            misalignment_rad=misalignment,
+            axis_source=axis_source,
+            axis_ratio=ratio,
+        )
+
+
+def reference_from_window(
+    q_fusion_sensor: Mapping[str, NDArray[np.float64]],
+    start_s: float,
+    end_s: float,
+    q_sensor_segment: Mapping[str, NDArray[np.float64]] | None = None,
+) -> CalibrationResult:
+    """Standing-only calibration from rows already cut to the window (live reference).
+
+    Uses the measured up axis and the nominal (or given) mediolateral axis.
+    """
+    segments: dict[str, SegmentCalibration] = {}
+    for p, q in q_fusion_sensor.items():
+        finite = np.isfinite(q).all(axis=1)
+        if not finite.any():
+            continue
+        nominal = NOMINAL_SENSOR_SEGMENT[p]
+        up = _mean_unit(_up_in_sensor(q[finite]))
+        ml_source = nominal[:, 2]
+        if q_sensor_segment is not None and p in q_sensor_segment:
+            ml_source = to_rotation(q_sensor_segment[p]).apply([0.0, 0.0, 1.0])
+        q_ss = segment_frame(up, ml_source)
+        segments[p] = SegmentCalibration(
+            placement=p,
+            q_sensor_segment=q_ss,
+            q_world_fusion=heading_alignment(q[finite], q_ss),
+            misalignment_rad=_quat_angle(
+                quat_multiply(quat_conjugate(nominal_q_sensor_segment(p)), q_ss)
+            ),
+            axis_source="nominal mounting" if q_sensor_segment is None else "given",
+            axis_ratio=0.0,
+        )
+    return CalibrationResult("live reference", start_s, end_s, segments)

@@ -1,0 +1,160 @@
+"""A recording -> segment orientations and named angles on one uniform session-clock grid.
+
+Steps: resample every sensor onto the grid (linear; gaps longer than ``max_gap_s`` and times
+outside a sensor's data become NaN rows), fuse each sensor (``processing.fusion``),
+calibrate (``processing.calibration``), then
+``q_world_segment = q_world_fusion ⊗ q_fusion_sensor ⊗ q_sensor_segment`` and the angles of
+``processing.angles``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from acquisition.errors import HipscopeError
+from acquisition.recording import Recording, SensorData
+from acquisition.rotations import quat_multiply, to_rotation
+from processing.angles import compute_angles
+from processing.calibration import NOMINAL_SENSOR_SEGMENT, CalibrationResult, Calibrator
+from processing.fusion import FUSION_METHODS, FusionParams, estimate_orientation
+
+
+@dataclass(frozen=True)
+class SessionKinematics:
+    """Kinematics of one recording on a uniform grid (see the processing contract).
+
+    time_s: (N,) session clock at ``rate_hz``. q_world_segment: placement -> (N, 4) ISB
+    segment-to-world quaternion, NaN rows where that sensor had no data. gyr_segment_rad_s:
+    angular velocity in the segment frame. acc_world_m_s2: specific force in the world frame
+    (z up). angles_rad: angle name -> (N,). calibration: how the segments were aligned.
+    """
+
+    time_s: NDArray[np.float64]
+    rate_hz: float
+    q_world_segment: dict[str, NDArray[np.float64]]
+    gyr_segment_rad_s: dict[str, NDArray[np.float64]]
+    acc_world_m_s2: dict[str, NDArray[np.float64]]
+    angles_rad: dict[str, NDArray[np.float64]]
+    calibration: CalibrationResult
+
+    def index_of(self, time_s: float) -> int:
+        """Nearest grid index of a session time (clipped to the grid)."""
+        i = round((time_s - float(self.time_s[0])) * self.rate_hz)
+        return int(np.clip(i, 0, len(self.time_s) - 1))
+
+
+def session_grid(recording: Recording, rate_hz: float | None) -> tuple[NDArray[np.float64], float]:
+    """Uniform grid over the recording; the rate defaults to the highest sensor rate."""
+    if rate_hz is None:
+        rates = [
+            s.nominal_rate_hz if s.nominal_rate_hz > 0 else s.rate_hz
+            for s in recording.sensors.values()
+            if s.n_samples > 1
+        ]
+        if not rates:
+            raise HipscopeError(f"{recording.path}: no sensor has more than one sample")
+        rate_hz = float(max(rates))
+    if not (np.isfinite(rate_hz) and rate_hz > 0):
+        raise HipscopeError(f"kinematics rate_hz must be a positive number, got {rate_hz}")
+    start, end = recording.start_s, recording.end_s
+    n = int(np.floor((end - start) * rate_hz + 1e-9)) + 1
+    return start + np.arange(n) / rate_hz, float(rate_hz)
+
+
+def resample(
+    sensor: SensorData, grid_s: NDArray[np.float64], max_gap_s: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None]:
+    """(gyr, acc, mag) of one sensor linearly interpolated onto the grid, NaN in gaps."""
+    s = sensor.samples
+    t = s.time_s
+    idx = np.searchsorted(t, grid_s, side="right")
+    inside = (grid_s >= t[0]) & (grid_s <= t[-1])
+    hi = np.clip(idx, 1, len(t) - 1)
+    span = t[hi] - t[hi - 1]
+    valid = inside & (span <= max_gap_s)
+
+    def interp(values: NDArray[np.float32]) -> NDArray[np.float64]:
+        out = np.empty((len(grid_s), 3))
+        for k in range(3):
+            out[:, k] = np.interp(grid_s, t, values[:, k].astype(np.float64))
+        out[~valid] = np.nan
+        return out
+
+    mag = None if s.mag_ut is None else interp(s.mag_ut)
+    return interp(s.gyr_rad_s), interp(s.acc_m_s2), mag
+
+
+def compute_kinematics(
+    recording: Recording,
+    *,
+    fusion: str = "vqf-offline",
+    rate_hz: float | None = None,
+    use_mag: bool = False,
+    fusion_params: FusionParams | None = None,
+    max_gap_s: float = 0.1,
+    calibrator: Calibrator | None = None,
+) -> SessionKinematics:
+    """Orientations, calibration and angles of every sensor with a known placement.
+
+    fusion: one of ``FUSION_METHODS`` (default offline VQF). rate_hz: grid rate, Hz (default
+    the highest sensor rate). use_mag: 9D fusion where the sensor has a magnetometer (False:
+    indoors near weights the field is unreliable). max_gap_s: longest gap between samples
+    that is bridged by interpolation, s (0.1). calibrator: a configured ``Calibrator``.
+    """
+    if fusion not in FUSION_METHODS:
+        raise HipscopeError(f"fusion method {fusion!r} is not one of {', '.join(FUSION_METHODS)}")
+    sensors = {
+        p: s
+        for p, s in recording.sensors.items()
+        if s.n_samples > 1 and p in NOMINAL_SENSOR_SEGMENT
+    }
+    if not sensors:
+        raise HipscopeError(f"{recording.path}: no sensor with data to compute kinematics from")
+    time_s, rate = session_grid(recording, rate_hz)
+    q_fusion: dict[str, NDArray[np.float64]] = {}
+    gyr: dict[str, NDArray[np.float64]] = {}
+    acc: dict[str, NDArray[np.float64]] = {}
+    for p, sensor in sensors.items():
+        gyr[p], acc[p], mag = resample(sensor, time_s, max_gap_s)
+        q_fusion[p] = estimate_orientation(
+            gyr[p],
+            acc[p],
+            rate,
+            mag_ut=mag if use_mag else None,
+            method=fusion,
+            params=fusion_params,
+        )
+    calibration = (calibrator or Calibrator()).calibrate(
+        time_s, q_fusion, gyr, acc, recording.tasks
+    ).result_
+    q_world_segment: dict[str, NDArray[np.float64]] = {}
+    gyr_segment: dict[str, NDArray[np.float64]] = {}
+    acc_world: dict[str, NDArray[np.float64]] = {}
+    for p in sensors:
+        seg = calibration.segments[p]
+        q_world_sensor = quat_multiply(seg.q_world_fusion, q_fusion[p])
+        q_ws = quat_multiply(q_world_sensor, seg.q_sensor_segment)
+        q_world_segment[p] = np.where(q_ws[:, :1] < 0.0, -q_ws, q_ws)
+        gyr_segment[p] = to_rotation(seg.q_sensor_segment).inv().apply(np.nan_to_num(gyr[p]))
+        acc_world[p] = _rotate(q_world_sensor, acc[p])
+        gyr_segment[p][~np.isfinite(gyr[p]).all(axis=1)] = np.nan
+    return SessionKinematics(
+        time_s=time_s,
+        rate_hz=rate,
+        q_world_segment=q_world_segment,
+        gyr_segment_rad_s=gyr_segment,
+        acc_world_m_s2=acc_world,
+        angles_rad=compute_angles(q_world_segment),
+        calibration=calibration,
+    )
+
+
+def _rotate(q: NDArray[np.float64], v: NDArray[np.float64]) -> NDArray[np.float64]:
+    finite = np.isfinite(q).all(axis=1) & np.isfinite(v).all(axis=1)
+    out = np.full(v.shape, np.nan)
+    if finite.any():
+        out[finite] = to_rotation(q[finite]).apply(v[finite])
+    return out
