@@ -1,0 +1,93 @@
+"""`hipscope report` (one session as an HTML coaching report) and `hipscope compare` (history)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from acquisition.errors import HipscopeError
+
+
+def _analysis_source(file: Path, fusion: str) -> object:
+    """A SessionAnalysis for a recording, or the metrics document for a JSON file."""
+    if not file.exists():
+        raise HipscopeError(f"{file}: no such file")
+    suffix = file.suffix.lower()
+    if suffix == ".json":
+        from processing.report.html import load_metrics_json
+
+        return load_metrics_json(file)
+    if suffix not in (".h5", ".hdf5"):
+        raise HipscopeError(f"{file}: expected a recording (.h5) or a metrics file (.json)")
+    from processing.pipeline import analyze_recording
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), transient=True) as progress:
+        bar = progress.add_task("analysing", total=1.0)
+
+        def report_progress(stage: str, fraction: float) -> None:
+            progress.update(bar, description=f"analysing: {stage}", completed=fraction)
+
+        return analyze_recording(file, fusion=fusion, progress=report_progress)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def report(
+        file: Annotated[Path, typer.Argument(help="Recording (.h5) or metrics file (.json).")],
+        out: Annotated[
+            Path | None,
+            typer.Option(
+                "--out", "-o", help="HTML file to write (default: FILE with the suffix .html)."
+            ),
+        ] = None,
+        athlete: Annotated[
+            str | None,
+            typer.Option(help="Athlete name to show (default: the name in the recording)."),
+        ] = None,
+        pdf: Annotated[
+            bool,
+            typer.Option("--pdf", help="Also print the report to PDF (needs headless Chromium)."),
+        ] = False,
+        fusion: Annotated[
+            str, typer.Option(help="Orientation filter used to analyse a recording.")
+        ] = "vqf-offline",
+    ) -> None:
+        """Write the coaching report of one session: metrics, left vs right, plots."""
+        from rich.console import Console
+
+        from processing.report.html import write_report
+
+        source = _analysis_source(file, fusion)
+        written = write_report(source, out or file.with_suffix(".html"), athlete=athlete)
+        console = Console()
+        console.print(f"[green]report[/] {written}")
+        if pdf:
+            from processing.report.chromium import print_pdf
+
+            pdf_path = print_pdf(written, written.with_suffix(".pdf"))
+            console.print(f"[green]pdf[/]    {pdf_path}")
+
+    @app.command()
+    def compare(
+        files: Annotated[
+            list[Path],
+            typer.Argument(help="Sessions of one athlete: recordings (.h5) or metrics (.json)."),
+        ],
+        out: Annotated[
+            Path, typer.Option("--out", "-o", help="HTML file to write (self-contained).")
+        ] = Path("compare.html"),
+        athlete: Annotated[
+            str | None,
+            typer.Option(help="Athlete name to show (default: the name in the sessions)."),
+        ] = None,
+    ) -> None:
+        """Compare sessions over time: pelvic drop left/right, hip lead, step symmetry."""
+        from rich.console import Console
+
+        from processing.report.compare import write_comparison
+
+        written = write_comparison(files, out, athlete=athlete)
+        Console().print(f"[green]comparison[/] {written} ({len(files)} sessions)")
