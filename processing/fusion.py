@@ -444,3 +444,50 @@ def _fuse_segment(
         return _positive_w(np.asarray(result["quat6D" if mag is None else "quat9D"]))
     filt = OrientationFilter(method, rate_hz, use_mag=mag is not None, params=params)
     return _positive_w(filt.update(gyr, acc, mag))
+
+
+@dataclass(frozen=True)
+class OrientationError:
+    """RMS orientation errors, radians (the BROAD benchmark's definitions)."""
+
+    inclination_rad: float
+    heading_rad: float
+    total_rad: float
+    n_samples: int
+
+
+def orientation_error(
+    q_estimate: ArrayLike,
+    q_reference: ArrayLike,
+    mask: ArrayLike | None = None,
+    *,
+    remove_heading_offset: bool = False,
+) -> OrientationError:
+    """BROAD's error: ``q_err = q_est ⊗ conj(q_ref)`` in the earth frame, RMS over ``mask``.
+
+    total = 2 acos|w|, heading = 2 atan|z / w|, inclination = 2 acos sqrt(w² + z²); rows with
+    NaN are ignored. ``remove_heading_offset`` (6D) first removes one constant heading offset
+    (the circular mean of the heading error over the masked rows).
+    """
+    est = np.asarray(q_estimate, dtype=np.float64)
+    ref = np.asarray(q_reference, dtype=np.float64)
+    err = quat_multiply(est, quat_conjugate(ref))
+    keep = np.isfinite(err).all(axis=1)
+    if mask is not None:
+        keep &= np.asarray(mask, dtype=bool)
+    if not keep.any():
+        raise HipscopeError("orientation_error: no rows with both estimate and reference")
+    err = err[keep]
+    if remove_heading_offset:
+        heading = 2.0 * np.arctan2(err[:, 3], err[:, 0])
+        offset = float(np.angle(np.mean(np.exp(1j * heading))))
+        err = quat_multiply(_rot_z(-offset), err)
+    w = np.abs(err[:, 0])
+    total = 2.0 * np.arccos(np.clip(w, 0.0, 1.0))
+    heading = 2.0 * np.arctan(np.abs(err[:, 3]) / np.maximum(w, 1e-12))
+    inclination = 2.0 * np.arccos(np.clip(np.sqrt(err[:, 0] ** 2 + err[:, 3] ** 2), 0.0, 1.0))
+
+    def rms(x: NDArray[np.float64]) -> float:
+        return float(np.sqrt(np.mean(x**2)))
+
+    return OrientationError(rms(inclination), rms(heading), rms(total), int(keep.sum()))
