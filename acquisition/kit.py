@@ -1,0 +1,296 @@
+"""Kit files: which device sits where, speaking which profile, mounted how.
+
+A kit is a TOML file (see ``firmware_configs/example_kit.toml``)::
+
+    name = "club kit A"
+    [session]
+    rate_hz = 100                      # default for every sensor
+    [[sensor]]
+    placement = "pelvis"
+    name = "HIPSCOPE-PELVIS"           # advertised name, and/or
+    address = "C0:11:22:33:44:01"      # Bluetooth address
+    profile = "hipscope_open"          # a firmware_configs/<id>.toml
+    mounting = "nominal"               # or { x = "up", z = "backward" }
+
+Errors raise ``KitError`` naming the file and key, e.g.
+``kit.toml: sensor[2].placement: unknown placement 'hip' (expected one of pelvis, ...)``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial.transform import Rotation
+
+from acquisition.errors import KitError, ProfileError
+from acquisition.profiles import load_profile
+from acquisition.rotations import from_rotation
+from acquisition.samples import PLACEMENTS
+
+DIRECTIONS: dict[str, tuple[float, float, float]] = {
+    "forward": (1.0, 0.0, 0.0),
+    "backward": (-1.0, 0.0, 0.0),
+    "up": (0.0, 1.0, 0.0),
+    "down": (0.0, -1.0, 0.0),
+    "right": (0.0, 0.0, 1.0),
+    "left": (0.0, 0.0, -1.0),
+}
+"""Anatomical directions in the ISB segment frame (x anterior, y superior, z right)."""
+
+SIDE_WORDS = ("outward", "inward")
+"""Directions that depend on the body side (lateral / medial); only for left/right placements."""
+
+
+def _side(placement: str) -> str:
+    return placement.rsplit("_", 1)[1] if placement.endswith(("_left", "_right")) else ""
+
+
+def nominal_mounting(placement: str) -> dict[str, str] | None:
+    """The nominal mounting of DESIGN.md, or None where none is defined (feet).
+
+    Pelvis (sacrum) and trunk (between the shoulder blades): +x up, +z backwards out of the
+    skin. Thighs and shanks (lateral): +x up, +z outwards.
+    """
+    if placement in ("pelvis", "trunk"):
+        return {"x": "up", "z": "backward"}
+    if placement.startswith(("thigh_", "shank_")):
+        return {"x": "up", "z": "outward"}
+    return None
+
+
+def _resolve(word: str, placement: str) -> str:
+    side = _side(placement)
+    if word == "outward":
+        return side
+    if word == "inward":
+        return "left" if side == "right" else "right"
+    return word
+
+
+@dataclass(frozen=True)
+class KitDevice:
+    """One sensor of a kit.
+
+    ``mounting`` maps sensor axes (``x``, ``y``, ``z``) to anatomical directions (``up``,
+    ``down``, ``forward``, ``backward``, ``left``, ``right``, and for left/right placements
+    ``outward``/``inward``); ``nominal`` is True when the kit said ``mounting = "nominal"``.
+    """
+
+    placement: str
+    profile: str
+    name: str = ""
+    address: str = ""
+    rate_hz: float = 0.0
+    mounting: Mapping[str, str] = field(default_factory=dict)
+    nominal: bool = True
+
+    def matches(self, name: str | None = None, address: str | None = None) -> bool:
+        """True when the address (any case) or the advertised name identifies this device."""
+        if self.address and address and self.address.upper() == address.strip().upper():
+            return True
+        return bool(self.name and name and self.name == name.strip())
+
+    @property
+    def r_segment_sensor(self) -> NDArray[np.float64]:
+        """Nominal rotation matrix taking sensor-frame vectors into the ISB segment frame."""
+        return _matrix(self.mounting, self.placement)
+
+    @property
+    def q_segment_sensor(self) -> NDArray[np.float64]:
+        """The same rotation as a scalar-first quaternion (w, x, y, z), w >= 0."""
+        return from_rotation(Rotation.from_matrix(self.r_segment_sensor))
+
+
+def _matrix(mounting: Mapping[str, str], placement: str) -> NDArray[np.float64]:
+    columns: dict[str, NDArray[np.float64]] = {
+        axis: np.array(DIRECTIONS[_resolve(word, placement)]) for axis, word in mounting.items()
+    }
+    order = ("x", "y", "z")
+    for i, axis in enumerate(order):
+        if axis not in columns:
+            a, b = order[(i + 1) % 3], order[(i + 2) % 3]
+            columns[axis] = np.cross(columns[a], columns[b])
+    return np.stack([columns[a] for a in order], axis=1)
+
+
+@dataclass(frozen=True)
+class Kit:
+    """A set of sensors with session defaults (``rate_hz``)."""
+
+    name: str
+    rate_hz: float
+    devices: tuple[KitDevice, ...]
+    source: Path | None = None
+
+    @property
+    def placements(self) -> tuple[str, ...]:
+        return tuple(d.placement for d in self.devices)
+
+    def device(self, placement: str) -> KitDevice:
+        for candidate in self.devices:
+            if candidate.placement == placement:
+                return candidate
+        raise KitError(f"{self._label}: no sensor at placement {placement!r}")
+
+    def find(self, name: str | None = None, address: str | None = None) -> KitDevice | None:
+        """The kit device an advertisement belongs to (by address first, then name), or None."""
+        for candidate in self.devices:
+            if candidate.matches(None, address):
+                return candidate
+        for candidate in self.devices:
+            if candidate.matches(name, None):
+                return candidate
+        return None
+
+    @property
+    def _label(self) -> str:
+        return self.source.name if self.source else "kit"
+
+
+def _fail(filename: str, key: str, problem: str) -> KitError:
+    return KitError(f"{filename}: {key}: {problem}")
+
+
+def _mounting(value: Any, placement: str, filename: str, key: str) -> tuple[dict[str, str], bool]:
+    if value is None or value == "nominal":
+        nominal = nominal_mounting(placement)
+        if nominal is None:
+            raise _fail(
+                filename,
+                key,
+                f"no nominal mounting for {placement}; "
+                'give axes, e.g. { x = "forward", z = "up" }',
+            )
+        return nominal, True
+    if not isinstance(value, dict):
+        raise _fail(filename, key, f'expected "nominal" or a table of axes, got {value!r}')
+    words = sorted(DIRECTIONS) + (list(SIDE_WORDS) if _side(placement) else [])
+    for axis, word in value.items():
+        if axis not in ("x", "y", "z"):
+            raise _fail(filename, f"{key}.{axis}", "unknown sensor axis (expected x, y or z)")
+        if word not in words:
+            raise _fail(
+                filename, f"{key}.{axis}", f"expected one of {', '.join(words)}, got {word!r}"
+            )
+    if len(value) < 2:
+        raise _fail(filename, key, f"expected at least two axes, got {len(value)}")
+    directions = {axis: np.array(DIRECTIONS[_resolve(w, placement)]) for axis, w in value.items()}
+    axes = list(directions)
+    for i, a in enumerate(axes):
+        for b in axes[i + 1 :]:
+            if abs(float(directions[a] @ directions[b])) > 0.5:
+                raise _fail(
+                    filename,
+                    key,
+                    f"axes {a} and {b} point along the same line ({value[a]}, {value[b]})",
+                )
+    matrix = _matrix(value, placement)
+    if len(value) == 3 and np.linalg.det(matrix) < 0:
+        raise _fail(filename, key, "the three axes form a left-handed frame")
+    return dict(value), False
+
+
+def parse_kit(data: Mapping[str, Any], source: Path) -> Kit:
+    """Validate a parsed kit table (``source`` names the file in error messages)."""
+    fn = source.name
+    for key in data:
+        if key not in ("name", "session", "sensor"):
+            raise _fail(fn, key, "unknown key (expected name, session, sensor)")
+    name = data.get("name", source.stem)
+    if not isinstance(name, str):
+        raise _fail(fn, "name", f"expected a string, got {name!r}")
+    session = data.get("session", {})
+    if not isinstance(session, dict):
+        raise _fail(fn, "session", f"expected a table, got {session!r}")
+    for key in session:
+        if key != "rate_hz":
+            raise _fail(fn, f"session.{key}", "unknown key (expected rate_hz)")
+    rate = session.get("rate_hz", 100.0)
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
+        raise _fail(fn, "session.rate_hz", f"expected a positive number, got {rate!r}")
+    sensors = data.get("sensor")
+    if not isinstance(sensors, list) or not sensors:
+        raise _fail(fn, "sensor", "expected at least one [[sensor]] table")
+    devices: list[KitDevice] = []
+    seen: dict[str, str] = {}
+    for i, entry in enumerate(sensors):
+        key = f"sensor[{i}]"
+        if not isinstance(entry, dict):
+            raise _fail(fn, key, f"expected a table, got {entry!r}")
+        known = ("placement", "profile", "name", "address", "mounting", "rate_hz")
+        for field_name in entry:
+            if field_name not in known:
+                raise _fail(fn, f"{key}.{field_name}", f"unknown key (expected {', '.join(known)})")
+        placement = entry.get("placement")
+        if placement not in PLACEMENTS:
+            raise _fail(
+                fn,
+                f"{key}.placement",
+                f"unknown placement {placement!r} (expected one of {', '.join(PLACEMENTS)})",
+            )
+        profile_id = entry.get("profile")
+        if not isinstance(profile_id, str):
+            raise _fail(fn, f"{key}.profile", f"expected a profile id string, got {profile_id!r}")
+        try:
+            profile = load_profile(profile_id)
+        except ProfileError as error:
+            raise _fail(fn, f"{key}.profile", str(error)) from None
+        dev_name = entry.get("name", "")
+        address = entry.get("address", "")
+        if not isinstance(dev_name, str) or not isinstance(address, str):
+            raise _fail(fn, key, "name and address must be strings")
+        dev_name, address = dev_name.strip(), address.strip().upper()
+        if not dev_name and not address:
+            raise _fail(fn, key, "needs a name or an address to find the device")
+        for label, ident in (("placement", placement), ("name", dev_name), ("address", address)):
+            if not ident:
+                continue
+            tag = f"{label}:{ident.upper() if label == 'address' else ident}"
+            if tag in seen:
+                raise _fail(fn, f"{key}.{label}", f"{ident!r} is already used by {seen[tag]}")
+            seen[tag] = key
+        dev_rate = entry.get("rate_hz", rate)
+        if isinstance(dev_rate, bool) or not isinstance(dev_rate, int | float):
+            raise _fail(fn, f"{key}.rate_hz", f"expected a number, got {dev_rate!r}")
+        if float(dev_rate) not in profile.rates_hz:
+            where = f"{key}.rate_hz" if "rate_hz" in entry else "session.rate_hz"
+            rates = ", ".join(f"{r:g}" for r in profile.rates_hz)
+            raise _fail(
+                fn, where, f"{dev_rate:g} Hz is not supported by {profile_id} (supported: {rates})"
+            )
+        mounting, nominal = _mounting(entry.get("mounting"), placement, fn, f"{key}.mounting")
+        devices.append(
+            KitDevice(
+                placement=placement,
+                profile=profile_id,
+                name=dev_name,
+                address=address,
+                rate_hz=float(dev_rate),
+                mounting=mounting,
+                nominal=nominal,
+            )
+        )
+    return Kit(name=name, rate_hz=float(rate), devices=tuple(devices), source=source)
+
+
+def load_kit(path: str | Path) -> Kit:
+    """Read and validate a kit file."""
+    source = Path(path)
+    try:
+        with source.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise KitError(f"{source}: no such kit file") from None
+    except IsADirectoryError:
+        raise KitError(f"{source}: is a directory, expected a kit .toml file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise KitError(f"{source.name}: not valid TOML ({error})") from None
+    except OSError as error:
+        raise KitError(f"{source}: cannot read ({error.strerror})") from None
+    return parse_kit(data, source)
