@@ -1,0 +1,282 @@
+"""Gait symmetry from contacts, thigh angles and pelvis vertical acceleration.
+
+A left step ends at a left initial contact (DESIGN.md). Step, stride, stance and swing
+times per side are medians over the walk; SI = 100 (L − R) / (0.5 (L + R)) (Robinson 1987).
+Thigh sagittal range of motion per stride and side; step and stride regularity are the
+unbiased autocorrelation of vertical acceleration at the step and stride lags (Moe-Nilssen
+& Helbostad 2004); the harmonic ratio of vertical acceleration is Σ even / Σ odd of the
+first 20 harmonics of each stride (Menz 2003), median over strides.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from processing.events.gait import LEFT, RIGHT, GaitEvents
+from processing.events.signals import fill_nan, symmetry_index_pct, unbiased_autocorrelation
+from processing.metrics.common import median_or_none, number, numbers, rate_of, window
+
+SIDES = (LEFT, RIGHT)
+
+
+class GaitSymmetry:
+    """Temporal and symmetry measures of one walk.
+
+    Parameters
+    ----------
+    max_step_s
+        Intervals longer than this (pauses, turns) do not count as steps, s. Default 1.5.
+    harmonics
+        Number of harmonics in the harmonic ratio. Default 20.
+    lag_tolerance
+        The autocorrelation peak is searched within ±this fraction of the expected lag.
+        Default 0.25.
+    """
+
+    def __init__(
+        self, *, max_step_s: float = 1.5, harmonics: int = 20, lag_tolerance: float = 0.25
+    ) -> None:
+        self.max_step_s = max_step_s
+        self.harmonics = harmonics
+        self.lag_tolerance = lag_tolerance
+
+    def compute(
+        self,
+        time_s: ArrayLike,
+        events: GaitEvents,
+        *,
+        start_s: float,
+        end_s: float,
+        acc_vertical_m_s2: ArrayLike | None = None,
+        thigh_sagittal_left_rad: ArrayLike | None = None,
+        thigh_sagittal_right_rad: ArrayLike | None = None,
+    ) -> GaitSymmetry:
+        """Results: ``metrics_`` (JSON-ready), ``unavailable_``, ``steps_`` (one dict per
+        step, for tables), ``series_`` (plots)."""
+        t = np.asarray(time_s, dtype=np.float64)
+        m: dict[str, Any] = {}
+        un: dict[str, str] = {}
+        self.metrics_, self.unavailable_ = m, un
+        self.steps_: list[dict[str, Any]] = []
+        self.series_: dict[str, NDArray[np.float64]] = {}
+
+        ic, side = events.ic_time_s, events.ic_side
+        known = side != ""
+        steps = {s: [] for s in SIDES}
+        strides = {s: [] for s in SIDES}
+        for k in range(ic.shape[0]):
+            entry: dict[str, Any] = {"side": str(side[k]), "contact_s": number(ic[k])}
+            step = None
+            if k > 0 and known[k] and known[k - 1] and side[k] != side[k - 1]:
+                dt = ic[k] - ic[k - 1]
+                if dt <= self.max_step_s:
+                    step = dt
+                    steps[side[k]].append(dt)
+            same = np.flatnonzero((side[:k] == side[k]) & known[:k]) if known[k] else []
+            stride = None
+            if len(same):
+                dt = ic[k] - ic[same[-1]]
+                if dt <= 2.0 * self.max_step_s and same[-1] == k - 2:
+                    stride = dt
+                    strides[side[k]].append(dt)
+            entry["step_time_s"] = number(step)
+            entry["stride_time_s"] = number(stride)
+            self.steps_.append(entry)
+
+        for s in SIDES:
+            m[f"step_time_{s}_s"] = number(median_or_none(steps[s]))
+            m[f"n_steps_{s}"] = len(steps[s])
+            m[f"initial_contacts_{s}_s"] = numbers(events.initial_contacts(s))
+        all_strides = strides[LEFT] + strides[RIGHT]
+        m["stride_time_s"] = number(median_or_none(all_strides))
+        all_steps = steps[LEFT] + steps[RIGHT]
+        median_step = median_or_none(all_steps)
+        m["cadence_steps_min"] = number(60.0 / median_step, 2) if median_step else None
+        m["step_time_si_pct"] = number(
+            symmetry_index_pct(m["step_time_left_s"], m["step_time_right_s"]), 2
+        )
+        if ic.shape[0] == 0:
+            reason = (
+                "no initial contacts found"
+                if events.source != "none"
+                else ("needs a pelvis sensor or both thigh sensors")
+            )
+            for key in (
+                "step_time_left_s",
+                "step_time_right_s",
+                "step_time_si_pct",
+                "stride_time_s",
+                "cadence_steps_min",
+            ):
+                un[key] = reason
+        elif not known.any():
+            for key in ("step_time_left_s", "step_time_right_s", "step_time_si_pct"):
+                un[key] = "contact sides unknown (no pelvis gyroscope or thigh sensors)"
+        else:
+            for key in (
+                "step_time_left_s",
+                "step_time_right_s",
+                "step_time_si_pct",
+                "stride_time_s",
+                "cadence_steps_min",
+            ):
+                if m[key] is None:
+                    un[key] = "too few alternating contacts"
+
+        self._stance_swing(events, steps_available=bool(all_steps))
+        self._thigh_rom(
+            t, events, start_s, end_s, thigh_sagittal_left_rad, thigh_sagittal_right_rad
+        )
+        self._regularity(t, events, start_s, end_s, acc_vertical_m_s2, median_step)
+        return self
+
+    def _stance_swing(self, events: GaitEvents, *, steps_available: bool) -> None:
+        m, un = self.metrics_, self.unavailable_
+        stance = {s: [] for s in SIDES}
+        swing = {s: [] for s in SIDES}
+        for s in SIDES:
+            ics = events.initial_contacts(s)
+            fcs = events.final_contacts(s)
+            for a, b in itertools.pairwise(ics):
+                if b - a > 2.0 * self.max_step_s:
+                    continue
+                inside = fcs[(fcs > a) & (fcs < b)]
+                if inside.shape[0] == 1:
+                    stance[s].append(inside[0] - a)
+                    swing[s].append(b - inside[0])
+        for s in SIDES:
+            m[f"stance_time_{s}_s"] = number(median_or_none(stance[s]))
+            m[f"swing_time_{s}_s"] = number(median_or_none(swing[s]))
+        m["stance_time_si_pct"] = number(
+            symmetry_index_pct(m["stance_time_left_s"], m["stance_time_right_s"]), 2
+        )
+        m["swing_time_si_pct"] = number(
+            symmetry_index_pct(m["swing_time_left_s"], m["swing_time_right_s"]), 2
+        )
+        reason = (
+            "needs final contacts (both thigh sensors)"
+            if events.fc_time_s.shape[0] == 0
+            else "too few strides with one final contact"
+        )
+        for key in (
+            "stance_time_left_s",
+            "stance_time_right_s",
+            "swing_time_left_s",
+            "swing_time_right_s",
+            "stance_time_si_pct",
+            "swing_time_si_pct",
+        ):
+            if m[key] is None:
+                un[key] = reason
+
+    def _thigh_rom(
+        self,
+        t: NDArray[np.float64],
+        events: GaitEvents,
+        start_s: float,
+        end_s: float,
+        left: ArrayLike | None,
+        right: ArrayLike | None,
+    ) -> None:
+        m, un = self.metrics_, self.unavailable_
+        mask = window(t, start_s, end_s)
+        for s, angle in ((LEFT, left), (RIGHT, right)):
+            key = f"thigh_rom_{s}_deg"
+            m[key] = None
+            if angle is None:
+                un[key] = f"no thigh_{s} sensor"
+                continue
+            a = np.degrees(fill_nan(np.asarray(angle, dtype=np.float64)))
+            self.series_[f"thigh_sagittal_{s}_deg"] = a[mask]
+            ics = events.initial_contacts(s)
+            per_stride = []
+            for x, y in itertools.pairwise(ics):
+                if y - x <= 2.0 * self.max_step_s:
+                    seg = a[window(t, x, y)]
+                    if seg.size > 2 and np.isfinite(seg).all():
+                        per_stride.append(float(np.ptp(seg)))
+            if per_stride:
+                m[key] = number(np.median(per_stride), 2)
+            else:
+                seg = a[mask]
+                seg = seg[np.isfinite(seg)]
+                if seg.size > 10:
+                    m[key] = number(np.percentile(seg, 98) - np.percentile(seg, 2), 2)
+            if m[key] is None:
+                un[key] = "no thigh data in the walk"
+        m["thigh_rom_si_pct"] = number(
+            symmetry_index_pct(m["thigh_rom_left_deg"], m["thigh_rom_right_deg"]), 2
+        )
+        if m["thigh_rom_si_pct"] is None:
+            un["thigh_rom_si_pct"] = "needs both thigh sensors"
+        self.series_["time_s"] = t[mask]
+
+    def _regularity(
+        self,
+        t: NDArray[np.float64],
+        events: GaitEvents,
+        start_s: float,
+        end_s: float,
+        acc_vertical: ArrayLike | None,
+        median_step_s: float | None,
+    ) -> None:
+        m, un = self.metrics_, self.unavailable_
+        keys = ("step_regularity", "stride_regularity", "harmonic_ratio_vertical")
+        for key in keys:
+            m[key] = None
+        if acc_vertical is None:
+            for key in keys:
+                un[key] = "no pelvis acceleration (needs a pelvis sensor)"
+            return
+        acc = fill_nan(np.asarray(acc_vertical, dtype=np.float64))
+        ic = events.ic_time_s
+        lo, hi = (ic[0], ic[-1]) if ic.shape[0] >= 4 else (start_s, end_s)
+        mask = window(t, lo, hi)
+        seg = acc[mask]
+        rate_hz = rate_of(t[mask])
+        if seg.size < 20 or not np.isfinite(seg).all() or rate_hz <= 0.0:
+            for key in keys:
+                un[key] = "walk too short"
+            return
+        self.series_["acc_vertical_m_s2"] = acc[window(t, start_s, end_s)]
+        step_s = median_step_s or 0.55
+        lag = step_s * rate_hz
+        ac = unbiased_autocorrelation(seg, int(2.0 * lag * (1.0 + self.lag_tolerance)) + 2)
+
+        def peak_near(expected: float) -> tuple[float, int] | None:
+            a = int(expected * (1.0 - self.lag_tolerance))
+            b = min(int(expected * (1.0 + self.lag_tolerance)) + 1, ac.shape[0])
+            if b - a < 2:
+                return None
+            k = a + int(np.argmax(ac[a:b]))
+            return float(ac[k]), k
+
+        first = peak_near(lag)
+        if first is not None:
+            m["step_regularity"] = number(first[0])
+            second = peak_near(2.0 * first[1])
+            if second is not None:
+                m["stride_regularity"] = number(second[0])
+        for key in ("step_regularity", "stride_regularity"):
+            if m[key] is None:
+                un[key] = "walk too short for the autocorrelation"
+
+        ratios = []
+        lefts = events.initial_contacts(LEFT)
+        for x, y in itertools.pairwise(lefts):
+            if y - x > 2.0 * self.max_step_s:
+                continue
+            stride = acc[window(t, x, y)]
+            if stride.size < 2 * self.harmonics + 2 or not np.isfinite(stride).all():
+                continue
+            amplitude = np.abs(np.fft.rfft(stride - stride.mean()))[1 : self.harmonics + 1]
+            even, odd = amplitude[1::2].sum(), amplitude[0::2].sum()
+            if odd > 0.0:
+                ratios.append(even / odd)
+        m["harmonic_ratio_vertical"] = number(median_or_none(ratios), 3)
+        if m["harmonic_ratio_vertical"] is None:
+            un["harmonic_ratio_vertical"] = "needs left strides (contacts with sides)"

@@ -1,0 +1,352 @@
+"""A recording -> kinematics -> events -> metrics per task, and the JSON metrics contract.
+
+``analyze_recording`` is the one per-recording unit: the CLI (`hipscope analyze`), the
+report and `hipscope batch` all go through it. Missing sensors never crash an analysis:
+each metric that cannot be computed is ``None`` with a reason in ``unavailable``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from acquisition.recording import Recording, load_recording
+from acquisition.samples import Task
+from processing.events.gait import GaitEvents, detect_gait_events
+from processing.kinematics import SessionKinematics, compute_kinematics
+from processing.metrics.common import number, window
+from processing.metrics.gait_symmetry import GaitSymmetry
+from processing.metrics.hip_drive import HipDrive
+from processing.metrics.pelvic_stability import PelvicStability, sway_measures
+
+FORMAT = "hipscope-metrics"
+FORMAT_VERSION = 1
+REPETITION_KINDS = ("hip_hinge", "hip_bridge", "squat")
+CONTEXT_S = 5.0
+"""Signal kept around each task for filters to settle, s."""
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class TaskAnalysis:
+    """Metrics of one task row. ``metrics`` is JSON-ready (None where unavailable);
+    ``unavailable`` gives the reason per metric key; ``series`` holds arrays for plots;
+    ``rows`` one dict per repetition / step / hold for tables; ``events`` the gait contacts."""
+
+    task: Task
+    metrics: dict[str, Any]
+    unavailable: dict[str, str]
+    series: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    events: GaitEvents | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.task.kind,
+            "side": self.task.side,
+            "start_s": number(self.task.start_s),
+            "end_s": number(self.task.end_s),
+            "metrics": self.metrics,
+            "unavailable": dict(sorted(self.unavailable.items())),
+        }
+
+
+@dataclass
+class SessionAnalysis:
+    recording: Recording
+    kinematics: SessionKinematics
+    tasks: list[TaskAnalysis]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON metrics contract, format_version 1 (NaN never appears: None instead)."""
+        from hipscope import __version__
+
+        rec = self.recording
+        sensors = {}
+        for placement, sensor in rec.sensors.items():
+            sensors[placement] = {
+                "device_name": sensor.device_name,
+                "profile": sensor.profile,
+                "rate_hz": number(sensor.rate_hz, 3),
+                "n_samples": int(sensor.n_samples),
+                "lost_samples": int(sensor.lost_samples),
+                "gaps": [
+                    {
+                        "start_s": number(g.start_s),
+                        "end_s": number(g.end_s),
+                        "lost_samples": int(g.lost_samples),
+                    }
+                    for g in sensor.gaps()
+                ],
+            }
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "software": f"hipscope {__version__}",
+            "recording": {
+                "path": str(rec.path),
+                "file_name": Path(rec.path).name,
+                "session_id": rec.session_id,
+                "athlete": rec.athlete,
+                "created_utc": rec.created_utc,
+                "duration_s": number(rec.duration_s, 3),
+                "sensors": sensors,
+            },
+            "calibration": self.kinematics.calibration.to_dict(),
+            "tasks": [t.to_dict() for t in self.tasks],
+        }
+
+
+class _Context:
+    """The kinematics cut to one task (plus context), with the session's standing reference."""
+
+    def __init__(self, kin: SessionKinematics, task: Task, reference: dict[str, float]) -> None:
+        t = kin.time_s
+        i0 = int(np.searchsorted(t, task.start_s - CONTEXT_S))
+        i1 = int(np.searchsorted(t, task.end_s + CONTEXT_S, side="right"))
+        self.sl = slice(i0, i1)
+        self.time_s = t[self.sl]
+        self.kin = kin
+        self.task = task
+        self.reference = reference
+
+    def angle(self, name: str) -> NDArray[np.float64] | None:
+        value = self.kin.angles_rad.get(name)
+        if value is None:
+            return None
+        data = value[self.sl]
+        return data if np.isfinite(data).any() else None
+
+    def acc_world(self, placement: str) -> NDArray[np.float64] | None:
+        value = self.kin.acc_world_m_s2.get(placement)
+        if value is None:
+            return None
+        data = value[self.sl]
+        return data if np.isfinite(data).any() else None
+
+    def gyr_segment(self, placement: str) -> NDArray[np.float64] | None:
+        value = self.kin.gyr_segment_rad_s.get(placement)
+        return None if value is None else value[self.sl]
+
+    def q_world(self, placement: str) -> NDArray[np.float64] | None:
+        value = self.kin.q_world_segment.get(placement)
+        return None if value is None else value[self.sl]
+
+
+def _standing_reference(kin: SessionKinematics, tasks: tuple[Task, ...]) -> dict[str, float]:
+    """Median angles over the first static task (0 when there is none: angles are already
+    relative to the calibration's standing posture)."""
+    static = next((t for t in tasks if t.kind == "static"), None)
+    if static is None:
+        return {}
+    mask = window(kin.time_s, static.start_s, static.end_s)
+    out = {}
+    for name, value in kin.angles_rad.items():
+        data = value[mask]
+        data = data[np.isfinite(data)]
+        if data.size:
+            out[name] = float(np.median(data))
+    return out
+
+
+def _analyze_static(ctx: _Context) -> TaskAnalysis:
+    task = ctx.task
+    mask = window(ctx.time_s, task.start_s, task.end_s)
+    metrics: dict[str, Any] = {"duration_s": number(task.end_s - task.start_s, 3)}
+    unavailable: dict[str, str] = {}
+    for name in (
+        "pelvis_tilt",
+        "pelvis_obliquity",
+        "trunk_tilt",
+        "lumbar_flexion",
+        "lumbar_lateral_bend",
+        "hip_flexion_left",
+        "hip_flexion_right",
+    ):
+        angle = ctx.angle(name)
+        key = f"{name}_mean_deg"
+        values = None if angle is None else angle[mask]
+        if values is None or not np.isfinite(values).any():
+            metrics[key] = None
+            unavailable[key] = f"no {name} (sensor missing)"
+        else:
+            metrics[key] = number(np.degrees(np.nanmean(values)), 2)
+    acc = ctx.acc_world("pelvis")
+    q = ctx.q_world("pelvis")
+    sway_keys = ("sway_rms_m_s2", "sway_ellipse_area_m2_s4")
+    if acc is not None and q is not None and mask.sum() > 10:
+        stability = PelvicStability()
+        sway = sway_measures(
+            *_horizontal_ap_ml(acc[mask], q[mask], stability.sway_lowpass_hz, ctx.kin.rate_hz)
+        )
+        for key in sway_keys:
+            metrics[key] = number(sway[key], 5)
+    else:
+        for key in sway_keys:
+            metrics[key] = None
+            unavailable[key] = "no pelvis acceleration (needs a pelvis sensor)"
+    return TaskAnalysis(task, metrics, unavailable)
+
+
+def _horizontal_ap_ml(
+    acc_world: NDArray[np.float64],
+    q_world_pelvis: NDArray[np.float64],
+    lowpass_hz: float,
+    rate_hz: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    from acquisition.rotations import to_rotation
+    from processing.events.signals import fill_nan, lowpass
+
+    acc = lowpass(fill_nan(acc_world), lowpass_hz, rate_hz)
+    good = np.isfinite(q_world_pelvis).all(axis=1)
+    if not good.any():
+        return acc[:, 0], acc[:, 1]
+    forward = to_rotation(q_world_pelvis[good]).apply(np.array([1.0, 0.0, 0.0]))
+    heading = np.arctan2(np.mean(forward[:, 1]), np.mean(forward[:, 0]))
+    ap = acc[:, 0] * np.cos(heading) + acc[:, 1] * np.sin(heading)
+    ml = -acc[:, 0] * np.sin(heading) + acc[:, 1] * np.cos(heading)
+    return ap, ml
+
+
+def _analyze_single_leg_stance(ctx: _Context) -> TaskAnalysis:
+    task = ctx.task
+    free = "right" if task.side == "left" else "left"
+    stability = PelvicStability().compute(
+        ctx.time_s,
+        stance_side=task.side,
+        start_s=task.start_s,
+        end_s=task.end_s,
+        pelvis_obliquity_rad=ctx.angle("pelvis_obliquity"),
+        free_thigh_sagittal_rad=ctx.angle(f"thigh_sagittal_{free}"),
+        lumbar_lateral_bend_rad=ctx.angle("lumbar_lateral_bend"),
+        acc_world_pelvis_m_s2=ctx.acc_world("pelvis"),
+        q_world_pelvis=ctx.q_world("pelvis"),
+        reference_obliquity_rad=ctx.reference.get("pelvis_obliquity", 0.0),
+        reference_lateral_bend_rad=ctx.reference.get("lumbar_lateral_bend", 0.0),
+    )
+    row = {"side": task.side, **{k: v for k, v in stability.metrics_.items()}}
+    return TaskAnalysis(
+        task, dict(stability.metrics_), dict(stability.unavailable_), stability.series_, [row]
+    )
+
+
+def _mean_hip_flexion(ctx: _Context) -> NDArray[np.float64] | None:
+    sides = [
+        a for a in (ctx.angle("hip_flexion_left"), ctx.angle("hip_flexion_right")) if a is not None
+    ]
+    if not sides:
+        return None
+    return np.nanmean(np.vstack(sides), axis=0) if len(sides) > 1 else sides[0]
+
+
+def _analyze_repetitions(ctx: _Context) -> TaskAnalysis:
+    task = ctx.task
+    drive = HipDrive().compute(
+        ctx.time_s,
+        hip_flexion_rad=_mean_hip_flexion(ctx),
+        lumbar_flexion_rad=ctx.angle("lumbar_flexion"),
+        start_s=task.start_s,
+        end_s=task.end_s,
+    )
+    rows = [{"rep": i + 1, **r} for i, r in enumerate(drive.repetitions_)]
+    return TaskAnalysis(task, drive.metrics(), dict(drive.unavailable_), drive.series_, rows)
+
+
+def _analyze_gait(ctx: _Context) -> TaskAnalysis:
+    task = ctx.task
+    acc = ctx.acc_world("pelvis")
+    gyr = ctx.gyr_segment("pelvis")
+    acc_vertical = None if acc is None else acc[:, 2]
+    events = detect_gait_events(
+        ctx.time_s,
+        acc_vertical_m_s2=acc_vertical,
+        gyr_roll_rad_s=None if gyr is None else gyr[:, 0],
+        thigh_sagittal_left_rad=ctx.angle("thigh_sagittal_left"),
+        thigh_sagittal_right_rad=ctx.angle("thigh_sagittal_right"),
+        start_s=task.start_s,
+        end_s=task.end_s,
+    )
+    gait = GaitSymmetry().compute(
+        ctx.time_s,
+        events,
+        start_s=task.start_s,
+        end_s=task.end_s,
+        acc_vertical_m_s2=acc_vertical,
+        thigh_sagittal_left_rad=ctx.angle("thigh_sagittal_left"),
+        thigh_sagittal_right_rad=ctx.angle("thigh_sagittal_right"),
+    )
+    metrics = dict(gait.metrics_)
+    metrics["contact_source"] = events.source
+    series = dict(gait.series_)
+    series["initial_contacts_s"] = events.ic_time_s
+    return TaskAnalysis(task, metrics, dict(gait.unavailable_), series, gait.steps_, events)
+
+
+def _analyze_other(ctx: _Context) -> TaskAnalysis:
+    return TaskAnalysis(
+        ctx.task,
+        {"duration_s": number(ctx.task.end_s - ctx.task.start_s, 3)},
+        {"metrics": f"no metrics are defined for {ctx.task.kind} tasks yet"},
+    )
+
+
+ANALYZERS: dict[str, Callable[[_Context], TaskAnalysis]] = {
+    "static": _analyze_static,
+    "single_leg_stance": _analyze_single_leg_stance,
+    "gait": _analyze_gait,
+    **{kind: _analyze_repetitions for kind in REPETITION_KINDS},
+}
+
+
+def _left_right(tasks: list[TaskAnalysis]) -> None:
+    """Add the left-minus-right difference of single-leg-stance pelvic drop to each stance."""
+    stances = [t for t in tasks if t.task.kind == "single_leg_stance"]
+    means = {}
+    for side in ("left", "right"):
+        values = [t.metrics.get("pelvic_drop_mean_deg") for t in stances if t.task.side == side]
+        values = [v for v in values if v is not None]
+        if values:
+            means[side] = float(np.mean(values))
+    for t in stances:
+        if "left" in means and "right" in means:
+            t.metrics["pelvic_drop_lr_diff_deg"] = number(means["left"] - means["right"], 2)
+        else:
+            t.metrics["pelvic_drop_lr_diff_deg"] = None
+            t.unavailable["pelvic_drop_lr_diff_deg"] = (
+                "needs pelvic drop in both left and right stance"
+            )
+
+
+def analyze_recording(
+    recording: Recording | str | Path,
+    *,
+    fusion: str = "vqf-offline",
+    progress: Progress | None = None,
+) -> SessionAnalysis:
+    """Kinematics, events and metrics of every task row of a recording, in order."""
+    report = progress or (lambda _message, _fraction: None)
+    if not isinstance(recording, Recording):
+        report("reading recording", 0.0)
+        recording = load_recording(recording)
+    report("fusion and calibration", 0.05)
+    kin = compute_kinematics(recording, fusion=fusion)
+    reference = _standing_reference(kin, recording.tasks)
+    analyses = []
+    n = max(len(recording.tasks), 1)
+    for i, task in enumerate(recording.tasks):
+        report(f"task {i + 1}/{n}: {task.label}", 0.6 + 0.4 * i / n)
+        analyses.append(ANALYZERS.get(task.kind, _analyze_other)(_Context(kin, task, reference)))
+    _left_right(analyses)
+    report("done", 1.0)
+    return SessionAnalysis(recording, kin, analyses)
+
+
+def analyze_file(path: str | Path) -> dict[str, Any]:
+    """The per-file unit of `hipscope batch`: the JSON-ready metrics of one recording."""
+    return analyze_recording(path).to_dict()
