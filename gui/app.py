@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from acquisition.errors import HipscopeError
 from gui import theme
 
 
-def application() -> QtWidgets.QApplication:
+def _choose_platform(offscreen_ok: bool) -> None:
+    """Render offscreen for screenshots on a machine without a display; else fail clearly."""
+    if os.environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith("linux"):
+        return
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    if not offscreen_ok:
+        raise HipscopeError(
+            "no display (DISPLAY and WAYLAND_DISPLAY are unset): run on a desktop, "
+            "or add --screenshot PNG to render offscreen"
+        )
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+
+def _quiet_offscreen(mode: QtCore.QtMsgType, context: object, message: str) -> None:
+    # the offscreen plugin warns about every dock/toolbar size hint; nothing to act on
+    if "propagateSizeHints" not in message:
+        sys.stderr.write(message + "\n")
+
+
+def application(*, offscreen_ok: bool = True) -> QtWidgets.QApplication:
     """The process's QApplication (created once), themed."""
     app = QtWidgets.QApplication.instance()
     if app is None:
+        _choose_platform(offscreen_ok)
+        if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+            QtCore.qInstallMessageHandler(_quiet_offscreen)
         QtCore.QCoreApplication.setOrganizationName("hipscope")
         QtCore.QCoreApplication.setApplicationName("hipscope")
         app = QtWidgets.QApplication(sys.argv[:1])
@@ -56,8 +81,8 @@ def run_replay(
     """Open a recording in the replay window (with the review panel when ``review``)."""
     from gui.replay import ReplaySource, ReplayWindow
 
-    application()
-    source = ReplaySource(path)
+    source = ReplaySource(path)  # a bad file fails before any window exists
+    application(offscreen_ok=screenshot is not None)
     window = ReplayWindow(source)
     if review:
         from gui.review import attach_review
@@ -82,7 +107,7 @@ def run_live(
     """
     from gui.live import LiveWindow
 
-    app = application()
+    app = application(offscreen_ok=screenshot is not None)
     window = LiveWindow(acquisition)
     window.start()
     window.show()

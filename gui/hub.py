@@ -46,7 +46,7 @@ def default_kinematics_factory(placements: Sequence[str], rate_hz: float) -> Any
     try:
         from processing.streaming import StreamingKinematics
     except ImportError as error:  # pragma: no cover - only while processing is incomplete
-        log.warning("streaming kinematics unavailable: %s", error)
+        log.debug("streaming kinematics unavailable: %s", error)
         return None
     return StreamingKinematics(tuple(placements), rate_hz)
 

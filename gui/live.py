@@ -1,0 +1,234 @@
+"""The live window: sensor status chips, traces, segment view, record and task buttons.
+
+The acquisition runs in its own thread with its own asyncio loop (B2's LiveAcquisition);
+its consumer callback fills the DataHub's ring buffers; this window only reads them on a
+~30 Hz timer, so a dropped sensor never freezes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Any
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from gui import theme
+from gui.hub import DataHub
+from gui.monitor import MonitorWindow, task_title
+from gui.panels import WINDOW_S
+from gui.worker import AcquisitionBridge, ChipState, acquisition_placements, acquisition_rate_hz
+
+# (shortcut key, kind, side, button text)
+TASK_BUTTONS: tuple[tuple[str, str, str, str], ...] = (
+    ("1", "static", "", "Static"),
+    ("2", "single_leg_stance", "left", "SLS Left"),
+    ("3", "single_leg_stance", "right", "SLS Right"),
+    ("4", "hip_hinge", "", "Hinge"),
+    ("5", "hip_bridge", "", "Bridge"),
+    ("6", "squat", "", "Squat"),
+    ("7", "gait", "", "Gait"),
+)
+
+CHIP_COLOURS = {"good": theme.GOOD, "warn": theme.WARN, "bad": theme.BAD}
+
+
+def default_recording_path(folder: str | Path = "recordings") -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    return Path(folder) / f"session-{stamp}.h5"
+
+
+class LiveWindow(MonitorWindow):
+    """Live monitor of a LiveAcquisition (virtual or real kit)."""
+
+    settings_key = "live"
+
+    def __init__(self, acquisition: Any, *, hub: DataHub | None = None) -> None:
+        placements = acquisition_placements(acquisition)
+        hub = hub or DataHub(placements, acquisition_rate_hz(acquisition), history_s=WINDOW_S * 3)
+        super().__init__(hub, title="hipscope live")
+        self.bridge = AcquisitionBridge(acquisition, hub)
+        self.task: tuple[str, str, float] | None = None
+        self.task_rows = 0
+        self._reference_pending = True
+        self._build_toolbar()
+        self._build_chips()
+        self.restore_layout()
+
+    # -- widgets ---------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        bar = QtWidgets.QToolBar("Session", self)
+        bar.setObjectName("session")
+        bar.setMovable(False)
+        self.record_button = QtWidgets.QPushButton("●  Record")
+        self.record_button.setObjectName("record")
+        self.record_button.setCheckable(True)
+        self.record_button.setToolTip("Start / stop recording (R)")
+        self.record_button.toggled.connect(self.set_recording)
+        bar.addWidget(self.record_button)
+        self.calibrate_button = QtWidgets.QPushButton("Calibrate")
+        self.calibrate_button.setToolTip(
+            "Take the last ~2 s of quiet standing as the reference (C)"
+        )
+        self.calibrate_button.clicked.connect(self.calibrate)
+        bar.addWidget(self.calibrate_button)
+        bar.addSeparator()
+        self.task_buttons: dict[tuple[str, str], QtWidgets.QPushButton] = {}
+        for key, kind, side, text in TASK_BUTTONS:
+            button = QtWidgets.QPushButton(f"{key}  {text}")
+            button.setCheckable(True)
+            button.setToolTip(f"Start / end a {task_title(kind, side)} task ({key}); Esc ends")
+            button.clicked.connect(lambda _=False, k=kind, s=side: self.toggle_task(k, s))
+            bar.addWidget(button)
+            self.task_buttons[(kind, side)] = button
+            self.add_shortcut(key, lambda k=kind, s=side: self.toggle_task(k, s), text)
+        self.add_shortcut("Escape", self.end_task, "End task")
+        self.add_shortcut("R", self.record_button.toggle, "Record")
+        self.add_shortcut("C", self.calibrate, "Calibrate")
+        bar.addSeparator()
+        self.clock_label = QtWidgets.QLabel("")
+        self.clock_label.setObjectName("title")
+        bar.addWidget(self.clock_label)
+        self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, bar)
+
+    def _build_chips(self) -> None:
+        bar = QtWidgets.QToolBar("Sensors", self)
+        bar.setObjectName("chips")
+        bar.setMovable(False)
+        self.chips: dict[str, QtWidgets.QLabel] = {}
+        for placement in self.hub.placements:
+            chip = QtWidgets.QLabel(f"○ {placement}  connecting…")
+            chip.setObjectName("chip")
+            chip.setStyleSheet(_chip_style(theme.MUTED))
+            bar.addWidget(chip)
+            bar.addWidget(_spacer(8))
+            self.chips[placement] = chip
+        self.addToolBarBreak(QtCore.Qt.ToolBarArea.TopToolBarArea)
+        self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, bar)
+
+    # -- session control -------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the acquisition thread (non-blocking) and the redraw timer."""
+        self.bridge.start()
+        self.start_redraw()
+
+    def shutdown(self) -> None:
+        self.stop_redraw()
+        if self.task is not None:
+            self.end_task()
+        self.bridge.stop()
+
+    def set_recording(self, on: bool) -> None:
+        if on:
+            path = default_recording_path()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if self.bridge.call("start_recording", path):
+                self.bridge.recording_path = path
+                self.record_button.setText("■  Stop")
+                self.status.showMessage(f"recording to {path}")
+            else:
+                self._set_checked(self.record_button, False)
+        else:
+            self.bridge.call("stop_recording")
+            self.record_button.setText("●  Record")
+            if self.bridge.recording_path is not None:
+                self.status.showMessage(f"saved {self.bridge.recording_path}")
+
+    def toggle_task(self, kind: str, side: str) -> None:
+        if self.task is not None and self.task[:2] == (kind, side):
+            self.end_task()
+        else:
+            self.begin_task(kind, side)
+
+    def begin_task(self, kind: str, side: str) -> None:
+        if self.task is not None:
+            self.end_task()
+        if not self.bridge.call("start_task", kind, side):
+            self._sync_task_buttons()
+            return
+        self.task = (kind, side, self.bridge.session_time_s())
+        self._sync_task_buttons()
+        self.status.showMessage(f"task started: {task_title(kind, side)}")
+
+    def end_task(self) -> None:
+        if self.task is None:
+            return
+        kind, side, _ = self.task
+        self.task = None
+        if self.bridge.call("end_task"):
+            self.task_rows += 1
+        self._sync_task_buttons()
+        if kind == "static":
+            self.calibrate()
+        self.status.showMessage(f"task ended: {task_title(kind, side)}")
+
+    def calibrate(self) -> None:
+        if self.hub.set_reference():
+            self._reference_pending = False
+            self.status.showMessage("calibrated on the last quiet standing period")
+        else:
+            self.status.showMessage(self.hub.kinematics_error or "calibration not possible yet")
+
+    def _sync_task_buttons(self) -> None:
+        for key, button in self.task_buttons.items():
+            self._set_checked(button, self.task is not None and self.task[:2] == key)
+
+    @staticmethod
+    def _set_checked(button: QtWidgets.QPushButton, checked: bool) -> None:
+        button.blockSignals(True)
+        button.setChecked(checked)
+        button.blockSignals(False)
+
+    # -- per tick --------------------------------------------------------------------------
+    def running_task(self, now_s: float) -> tuple[str, str, float] | None:
+        return self.task
+
+    def before_redraw(self) -> None:
+        # A first reference once ~3 s of data arrived, so angles show before any static task.
+        if self._reference_pending:
+            now = self.hub.now_s()
+            first = min(
+                (b.latest()[0][0] for b in self.hub.raw.values() if len(b)), default=math.nan
+            )
+            if math.isfinite(now) and now - first > 3.0:
+                self.hub.process_pending()
+                if self.hub.set_reference():
+                    self._reference_pending = False
+        self._update_chips()
+
+    def _update_chips(self) -> None:
+        chips: dict[str, ChipState] = self.bridge.chips()
+        for placement, label in self.chips.items():
+            state = chips.get(placement)
+            if state is None:
+                continue
+            label.setText(state.text)
+            label.setStyleSheet(_chip_style(CHIP_COLOURS[state.level]))
+        session = self.bridge.session_time_s()
+        recording = "   ● REC" if self.record_button.isChecked() else ""
+        self.clock_label.setText(f"  {_clock(session)}{recording}")
+        error = self.bridge.error()
+        if error:
+            self.status.showMessage(error)
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        super().closeEvent(event)
+        self.shutdown()
+
+
+def _chip_style(colour: str) -> str:
+    return f"background-color: {colour}; color: #0d0f12; font-weight: bold;"
+
+
+def _spacer(width: int) -> QtWidgets.QWidget:
+    spacer = QtWidgets.QWidget()
+    spacer.setFixedWidth(width)
+    return spacer
+
+
+def _clock(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "--:--"
+    minutes, secs = divmod(max(seconds, 0.0), 60.0)
+    return f"{int(minutes):02d}:{secs:04.1f}"

@@ -1,0 +1,420 @@
+"""Review: the session's metrics (P2's analysis) beside the replay, with JSON/CSV export.
+
+Tables: one row per task with its headline numbers; left vs right; one row per repetition;
+every metric of the selected task (with the reason where a metric is unavailable).
+Selecting a task moves the replay cursor to it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6 import QtCore, QtWidgets
+
+from acquisition.errors import HipscopeError
+from gui import theme
+
+HEADLINES: dict[str, tuple[str, ...]] = {
+    "single_leg_stance": (
+        "pelvic_drop_peak_deg",
+        "pelvic_drop_mean_deg",
+        "trunk_lean_mean_deg",
+        "hold_s",
+    ),
+    "hip_hinge": ("rep_count", "hip_lead_ms_median"),
+    "hip_bridge": ("rep_count", "hip_lead_ms_median"),
+    "squat": ("rep_count", "hip_lead_ms_median"),
+    "lunge": ("rep_count", "hip_lead_ms_median"),
+    "gait": ("step_time_si_pct", "cadence_steps_min", "thigh_rom_si_pct", "stride_regularity"),
+}
+
+# (metric label, key for the left-stance / left value, key for the right, key of the SI or None)
+GAIT_PAIRS: tuple[tuple[str, str, str, str | None], ...] = (
+    ("Step time", "step_time_left_s", "step_time_right_s", "step_time_si_pct"),
+    ("Thigh range of motion", "thigh_rom_left_deg", "thigh_rom_right_deg", "thigh_rom_si_pct"),
+    ("Steps counted", "n_steps_left", "n_steps_right", None),
+)
+STANCE_KEYS: tuple[str, ...] = (
+    "pelvic_drop_peak_deg",
+    "pelvic_drop_mean_deg",
+    "trunk_lean_mean_deg",
+    "sway_rms_m_s2",
+    "sway_ellipse_area_m2_s4",
+    "hold_s",
+)
+REP_COLUMNS: tuple[str, ...] = (
+    "hip_onset_s",
+    "lumbar_onset_s",
+    "hip_lead_ms",
+    "peak_hip_ext_vel_deg_s",
+    "time_to_peak_hip_ext_vel_s",
+    "hip_share_pct",
+)
+
+
+def label(key: str) -> tuple[str, str, int]:
+    """(name, unit, decimals) of a metric key, from the report's label table."""
+    try:
+        from processing.report.labels import label_for
+
+        found = label_for(key)
+        return found.name, found.unit, found.decimals
+    except ImportError:  # pragma: no cover - report module missing
+        return key, "", 2
+
+
+def fmt(value: Any, key: str = "") -> str:
+    """A metric value as table text; None/NaN as an en dash."""
+    _, unit, decimals = label(key) if key else ("", "", 2)
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, float):
+        text = f"{value:.{decimals}f}"
+    elif isinstance(value, list | tuple):
+        return f"{len(value)} values" if len(value) > 6 else ", ".join(fmt(v) for v in value)
+    else:
+        text = str(value)
+    return f"{text} {unit}".strip() if unit not in ("°", "%") else f"{text}{unit}"
+
+
+def task_name(task: Mapping[str, Any]) -> str:
+    from gui.monitor import task_title
+
+    return task_title(str(task.get("kind", "")), str(task.get("side", "")))
+
+
+def left_right_rows(doc: Mapping[str, Any]) -> list[tuple[str, Any, Any, str, str]]:
+    """Rows (metric, left, right, difference or SI text, key) comparing the sides."""
+    rows: list[tuple[str, Any, Any, str, str]] = []
+    tasks = doc.get("tasks", [])
+    stance = {
+        t.get("side"): t.get("metrics", {}) for t in tasks if t.get("kind") == "single_leg_stance"
+    }
+    if stance:
+        left, right = stance.get("left", {}), stance.get("right", {})
+        for key in STANCE_KEYS:
+            name = label(key)[0]
+            lv, rv = left.get(key), right.get(key)
+            diff = "–"
+            if isinstance(lv, int | float) and isinstance(rv, int | float):
+                diff = f"L−R {fmt(float(lv) - float(rv), key)}"
+            rows.append((f"SLS: {name}", lv, rv, diff, key))
+    for task in tasks:
+        if task.get("kind") != "gait":
+            continue
+        metrics = task.get("metrics", {})
+        for name, lkey, rkey, si_key in GAIT_PAIRS:
+            si = fmt(metrics.get(si_key), si_key) if si_key else "–"
+            rows.append(
+                (
+                    f"Gait: {name}",
+                    metrics.get(lkey),
+                    metrics.get(rkey),
+                    f"SI {si}" if si_key else "–",
+                    lkey,
+                )
+            )
+        break
+    return rows
+
+
+def repetition_rows(doc: Mapping[str, Any]) -> list[tuple[int, str, int, dict[str, Any]]]:
+    """(task index, task name, repetition number, repetition dict) for every repetition."""
+    rows = []
+    for index, task in enumerate(doc.get("tasks", [])):
+        for number, rep in enumerate(task.get("metrics", {}).get("repetitions") or [], start=1):
+            rows.append((index, task_name(task), number, rep))
+    return rows
+
+
+def metrics_csv(doc: Mapping[str, Any]) -> str:
+    """Long-format CSV: one row per task metric (and per repetition field)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [
+            "task_index",
+            "kind",
+            "side",
+            "start_s",
+            "end_s",
+            "repetition",
+            "metric",
+            "value",
+            "unavailable",
+        ]
+    )
+    for index, task in enumerate(doc.get("tasks", [])):
+        base = [
+            index,
+            task.get("kind", ""),
+            task.get("side", ""),
+            task.get("start_s"),
+            task.get("end_s"),
+        ]
+        unavailable = task.get("unavailable", {}) or {}
+        for key, value in (task.get("metrics", {}) or {}).items():
+            if key == "repetitions" and isinstance(value, list):
+                for number, rep in enumerate(value, start=1):
+                    for rkey, rvalue in rep.items():
+                        writer.writerow([*base, number, rkey, _csv_value(rvalue), ""])
+                continue
+            writer.writerow([*base, "", key, _csv_value(value), unavailable.get(key, "")])
+        for key, reason in unavailable.items():
+            if key not in (task.get("metrics", {}) or {}):
+                writer.writerow([*base, "", key, "", reason])
+    return out.getvalue()
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return " ".join(_csv_value(v) for v in value)
+    if isinstance(value, float):
+        return "" if not math.isfinite(value) else repr(value)
+    return str(value)
+
+
+def export(doc: Mapping[str, Any], path: str | Path) -> Path:
+    """Write the metrics as JSON (``.json``) or long CSV (``.csv``)."""
+    out = Path(path)
+    if out.suffix.lower() == ".json":
+        out.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    elif out.suffix.lower() == ".csv":
+        out.write_text(metrics_csv(doc), encoding="utf-8")
+    else:
+        raise HipscopeError(f"cannot export to {out.name}: expected a .json or .csv file name")
+    return out
+
+
+def _table(headers: Sequence[str]) -> QtWidgets.QTableWidget:
+    table = QtWidgets.QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(list(headers))
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+    table.horizontalHeader().setStretchLastSection(True)
+    table.setAlternatingRowColors(False)
+    table.setShowGrid(False)
+    return table
+
+
+def _fill(table: QtWidgets.QTableWidget, rows: Sequence[Sequence[str]]) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            item = QtWidgets.QTableWidgetItem(text)
+            if c > 0:
+                item.setTextAlignment(
+                    QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
+                )
+            table.setItem(r, c, item)
+    table.resizeColumnsToContents()
+
+
+class _Signals(QtCore.QObject):
+    done = QtCore.Signal(object, object)  # (analysis or None, error text or None)
+    progress = QtCore.Signal(str, float)
+
+
+class ReviewPanel(QtWidgets.QWidget):
+    """Metric tables for one analysed session, with export buttons.
+
+    ``seek`` (optional) is called with a task's start time when the coach selects it.
+    """
+
+    def __init__(self, *, seek: Callable[[float], None] | None = None) -> None:
+        super().__init__()
+        self.setObjectName("reviewPanel")
+        self.seek = seek
+        self.doc: dict[str, Any] | None = None
+        self.analysis: Any = None
+        self._signals = _Signals()
+        self._signals.done.connect(self._on_done)
+        self._signals.progress.connect(self._on_progress)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        head = QtWidgets.QHBoxLayout()
+        self.state_label = QtWidgets.QLabel("No analysis yet")
+        self.state_label.setObjectName("title")
+        head.addWidget(self.state_label, 1)
+        self.json_button = QtWidgets.QPushButton("Export JSON")
+        self.csv_button = QtWidgets.QPushButton("Export CSV")
+        for button, suffix in ((self.json_button, ".json"), (self.csv_button, ".csv")):
+            button.setEnabled(False)
+            button.setToolTip(f"Save the session metrics as {suffix[1:].upper()}")
+            button.clicked.connect(lambda _=False, s=suffix: self._export_dialog(s))
+            head.addWidget(button)
+        layout.addLayout(head)
+        self.tabs = QtWidgets.QTabWidget()
+        layout.addWidget(self.tabs, 1)
+        self.tasks_table = _table(["Task", "Time", "Key metrics"])
+        self.tasks_table.itemSelectionChanged.connect(self._task_selected)
+        self.sides_table = _table(["Metric", "Left", "Right", "Asymmetry"])
+        self.reps_table = _table(
+            ["Task", "Rep", "Hip lead", "Hip onset", "Back onset", "Peak hip ext vel", "Hip share"]
+        )
+        self.detail_table = _table(["Metric", "Value", "Note"])
+        self.tabs.addTab(self.tasks_table, "Tasks")
+        self.tabs.addTab(self.sides_table, "Left vs right")
+        self.tabs.addTab(self.reps_table, "Repetitions")
+        self.tabs.addTab(self.detail_table, "Task detail")
+        self.source_path: Path | None = None
+
+    # -- analysis ---------------------------------------------------------------------------
+    def analyze(self, path: str | Path, *, wait: bool = False) -> None:
+        """Run the session analysis (in a background thread unless ``wait``)."""
+        self.source_path = Path(path)
+        self.state_label.setText("Analysing…")
+
+        def work() -> None:
+            try:
+                from processing.pipeline import analyze_recording
+
+                analysis = analyze_recording(
+                    path,
+                    progress=lambda stage, fraction: self._signals.progress.emit(stage, fraction),
+                )
+                self._signals.done.emit(analysis, None)
+            except Exception as error:
+                self._signals.done.emit(None, str(error) or type(error).__name__)
+
+        if wait:
+            work()
+            QtWidgets.QApplication.processEvents()
+        else:
+            threading.Thread(target=work, name="hipscope-review", daemon=True).start()
+
+    def _on_progress(self, stage: str, fraction: float) -> None:
+        self.state_label.setText(f"Analysing… {stage} {100 * fraction:.0f} %")
+
+    def _on_done(self, analysis: Any, error: str | None) -> None:
+        if error is not None:
+            self.state_label.setText(f"Analysis failed: {error}")
+            self.state_label.setStyleSheet(f"color: {theme.BAD};")
+            return
+        self.analysis = analysis
+        self.show_doc(analysis.to_dict())
+
+    # -- tables -----------------------------------------------------------------------------
+    def show_doc(self, doc: dict[str, Any]) -> None:
+        """Fill every table from a metrics document (the JSON contract)."""
+        self.doc = doc
+        recording = doc.get("recording", {})
+        athlete = recording.get("athlete") or "athlete"
+        n_tasks = len(doc.get("tasks", []))
+        duration = fmt(recording.get("duration_s"), "duration_s")
+        self.state_label.setText(f"{athlete} · {n_tasks} tasks · {duration}")
+        self.state_label.setStyleSheet("")
+        task_rows = []
+        for task in doc.get("tasks", []):
+            metrics = task.get("metrics", {}) or {}
+            keys = HEADLINES.get(str(task.get("kind")), ())
+            parts = [f"{label(k)[0]} {fmt(metrics.get(k), k)}" for k in keys if k in metrics]
+            when = f"{fmt(task.get('start_s'))}–{fmt(task.get('end_s'))} s"
+            task_rows.append([task_name(task), when, "  ·  ".join(parts) or "–"])
+        _fill(self.tasks_table, task_rows)
+        _fill(
+            self.sides_table,
+            [
+                [name, fmt(lv, key), fmt(rv, key.replace("left", "right")), diff]
+                for name, lv, rv, diff, key in left_right_rows(doc)
+            ],
+        )
+        _fill(
+            self.reps_table,
+            [
+                [task, str(number)]
+                + [
+                    fmt(rep.get(k), k)
+                    for k in (
+                        "hip_lead_ms",
+                        "hip_onset_s",
+                        "lumbar_onset_s",
+                        "peak_hip_ext_vel_deg_s",
+                        "hip_share_pct",
+                    )
+                ]
+                for _, task, number, rep in repetition_rows(doc)
+            ],
+        )
+        for button in (self.json_button, self.csv_button):
+            button.setEnabled(True)
+        if task_rows:
+            self.show_task(0)
+
+    def show_task(self, index: int) -> None:
+        if self.doc is None:
+            return
+        task = self.doc["tasks"][index]
+        metrics = task.get("metrics", {}) or {}
+        unavailable = task.get("unavailable", {}) or {}
+        rows = []
+        for key, value in metrics.items():
+            if key == "repetitions":
+                rows.append(["Repetitions (see tab)", str(len(value or [])), ""])
+                continue
+            name, _, _ = label(key)
+            rows.append([name, fmt(value, key), unavailable.get(key, "")])
+        for key, reason in unavailable.items():
+            if key not in metrics:
+                rows.append([label(key)[0], "–", reason])
+        _fill(self.detail_table, rows)
+        self.tabs.setTabText(3, f"Detail: {task_name(task)}")
+
+    def _task_selected(self) -> None:
+        rows = {i.row() for i in self.tasks_table.selectedItems()}
+        if not rows or self.doc is None:
+            return
+        index = min(rows)
+        self.show_task(index)
+        if self.seek is not None:
+            self.seek(float(self.doc["tasks"][index]["start_s"]))
+
+    # -- export -----------------------------------------------------------------------------
+    def export(self, path: str | Path) -> Path:
+        if self.doc is None:
+            raise HipscopeError("no metrics to export yet (the analysis has not finished)")
+        return export(self.doc, path)
+
+    def _export_dialog(self, suffix: str) -> None:
+        stem = self.source_path.with_suffix("") if self.source_path else Path("metrics")
+        suggestion = f"{stem}.metrics{suffix}"
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export metrics", suggestion, f"*{suffix}"
+        )
+        if path:
+            try:
+                out = self.export(path)
+                self.state_label.setText(f"Saved {out.name}")
+            except (OSError, HipscopeError) as error:
+                self.state_label.setText(f"Export failed: {error}")
+
+
+def attach_review(window: Any, *, wait: bool = False) -> ReviewPanel:
+    """Add a review dock to a ReplayWindow and analyse its recording."""
+    panel = ReviewPanel(seek=window.request_seek)
+    dock = QtWidgets.QDockWidget("Review", window)
+    dock.setObjectName("dock_review")
+    dock.setWidget(panel)
+    window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    window.splitDockWidget(window.stick_dock, dock, QtCore.Qt.Orientation.Horizontal)
+    window.resizeDocks([dock], [560], QtCore.Qt.Orientation.Horizontal)
+    window.review_panel = panel
+    window.review_dock = dock
+    window.add_shortcut("Ctrl+E", lambda: panel._export_dialog(".json"), "Export JSON")
+    panel.analyze(window.source.path, wait=wait)
+    return panel
