@@ -1,0 +1,244 @@
+"""Live kinematics for the monitor: the same angle names as ``compute_kinematics``, batch by batch.
+
+Each sensor is fused as its samples arrive (real-time VQF by default, ``updateBatch`` per
+batch: microseconds per sample) and kept in a ring buffer of ``buffer_s`` seconds. A
+reference (``set_reference``: quiet standing over the last ``reference_s`` seconds; set
+automatically once every sensor has that much data, unless ``auto_reference=False``) aligns
+the sensors to their segments and to one forward direction; ``angles_since(t)`` then
+interpolates every sensor onto one grid (multiples of 1 / ``rate_hz`` on the session clock)
+and returns the named angles of ``processing.angles`` for grid times after ``t``.
+
+Feed it from one thread (the GUI feeds it from the Qt thread with what the acquisition
+thread hands over); it does no locking of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from acquisition.errors import HipscopeError
+from acquisition.rotations import quat_multiply
+from acquisition.samples import SampleBatch
+from processing.angles import compute_angles
+from processing.calibration import NOMINAL_SENSOR_SEGMENT, CalibrationResult, reference_from_window
+from processing.fusion import STREAMING_METHODS, FusionParams, OrientationFilter
+
+
+class _Ring:
+    """Time-ordered rows (time_s, q) with a bounded age; amortised O(1) appends."""
+
+    def __init__(self, capacity: int) -> None:
+        self._time = np.empty(max(16, 2 * capacity))
+        self._q = np.empty((len(self._time), 4))
+        self._start = 0
+        self._stop = 0
+        self._capacity = capacity
+
+    def append(self, time_s: NDArray[np.float64], q: NDArray[np.float64]) -> None:
+        n = len(time_s)
+        if n == 0:
+            return
+        if n > self._capacity:
+            time_s, q, n = time_s[-self._capacity :], q[-self._capacity :], self._capacity
+        if self._stop + n > len(self._time):
+            keep = min(self._stop - self._start, self._capacity - n)
+            self._time[:keep] = self._time[self._stop - keep : self._stop]
+            self._q[:keep] = self._q[self._stop - keep : self._stop]
+            self._start, self._stop = 0, keep
+        self._time[self._stop : self._stop + n] = time_s
+        self._q[self._stop : self._stop + n] = q
+        self._stop += n
+        if self._stop - self._start > self._capacity:
+            self._start = self._stop - self._capacity
+
+    @property
+    def time_s(self) -> NDArray[np.float64]:
+        return self._time[self._start : self._stop]
+
+    @property
+    def q(self) -> NDArray[np.float64]:
+        return self._q[self._start : self._stop]
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+
+def _interp_quat(
+    time_s: NDArray[np.float64], q: NDArray[np.float64], grid_s: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Normalised linear interpolation with sign continuity (rows are dense and close)."""
+    q = q.copy()
+    flip = np.concatenate([[False], np.sum(q[1:] * q[:-1], axis=1) < 0.0])
+    q[np.cumsum(flip) % 2 == 1] *= -1.0
+    out = np.empty((len(grid_s), 4))
+    for k in range(4):
+        out[:, k] = np.interp(grid_s, time_s, q[:, k])
+    norm = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norm > 0, norm, 1.0)
+
+
+class StreamingKinematics:
+    """Segment orientations and named angles, live.
+
+    placements: the placements that will be fed (pelvis, trunk, thigh_left, thigh_right...).
+    rate_hz: the sensors' sampling rate and the output grid rate, Hz.
+    fusion: a streaming fusion method (``vqf`` default, ``madgwick``, ``mahony``, ``ekf``).
+    fusion_params: that method's parameter object, None for defaults.
+    buffer_s: how much history is kept per sensor, s (60.0).
+    reference_s: length of the quiet-standing window used by ``set_reference``, s (2.0).
+    auto_reference: set the reference automatically once every sensor has ``reference_s``
+        of data (True); call ``set_reference`` again while the athlete stands still to redo it.
+    max_gap_s: grid times farther than this from a sensor's samples give NaN, s (0.1).
+    """
+
+    def __init__(
+        self,
+        placements: Sequence[str],
+        rate_hz: float,
+        fusion: str = "vqf",
+        *,
+        fusion_params: FusionParams | None = None,
+        buffer_s: float = 60.0,
+        reference_s: float = 2.0,
+        auto_reference: bool = True,
+        max_gap_s: float = 0.1,
+    ) -> None:
+        if fusion not in STREAMING_METHODS:
+            raise HipscopeError(
+                f"live fusion method {fusion!r} is not one of {', '.join(STREAMING_METHODS)}"
+            )
+        unknown = [p for p in placements if p not in NOMINAL_SENSOR_SEGMENT]
+        if unknown:
+            raise HipscopeError(f"live kinematics: unknown placement(s) {', '.join(unknown)}")
+        if not placements:
+            raise HipscopeError("live kinematics needs at least one placement")
+        self.placements = tuple(placements)
+        self.rate_hz = float(rate_hz)
+        self.fusion = fusion
+        self.buffer_s = buffer_s
+        self.reference_s = reference_s
+        self.auto_reference = auto_reference
+        self.max_gap_s = max_gap_s
+        self._filters = {
+            p: OrientationFilter(fusion, self.rate_hz, params=fusion_params)
+            for p in self.placements
+        }
+        capacity = int(np.ceil(buffer_s * self.rate_hz)) + 1
+        self._rings = {p: _Ring(capacity) for p in self.placements}
+        self.reference_: CalibrationResult | None = None
+
+    def reset(self) -> None:
+        """Forget all samples, filter states and the reference."""
+        for f in self._filters.values():
+            f.reset()
+        capacity = int(np.ceil(self.buffer_s * self.rate_hz)) + 1
+        self._rings = {p: _Ring(capacity) for p in self.placements}
+        self.reference_ = None
+
+    def update(self, placement: str, batch: SampleBatch) -> None:
+        """Fuse one sensor's next samples (session clock, strictly increasing)."""
+        if placement not in self._rings:
+            raise HipscopeError(f"live kinematics: placement {placement!r} was not configured")
+        if len(batch) == 0:
+            return
+        ring = self._rings[placement]
+        time_s = batch.time_s
+        keep = np.ones(len(batch), dtype=bool)
+        if len(ring):
+            keep &= time_s > ring.time_s[-1]
+        keep[1:] &= np.diff(time_s) > 0
+        if not keep.all():
+            batch = batch.take(keep)
+            time_s = batch.time_s
+        q = self._filters[placement].update(batch.gyr_rad_s, batch.acc_m_s2)
+        finite = np.isfinite(q).all(axis=1)
+        ring.append(time_s[finite], q[finite])
+        if self.auto_reference and self.reference_ is None and self._ready():
+            self.set_reference()
+
+    def _ready(self) -> bool:
+        for ring in self._rings.values():
+            if len(ring) < 2 or ring.time_s[-1] - ring.time_s[0] < self.reference_s:
+                return False
+        return True
+
+    @property
+    def latest_time_s(self) -> float:
+        """The latest time every sensor has reached (NaN before all have data)."""
+        if any(len(r) == 0 for r in self._rings.values()):
+            return float("nan")
+        return float(min(r.time_s[-1] for r in self._rings.values()))
+
+    def set_reference(
+        self,
+        end_s: float | None = None,
+        *,
+        q_sensor_segment: Mapping[str, NDArray[np.float64]] | None = None,
+    ) -> CalibrationResult:
+        """Take the ``reference_s`` seconds before ``end_s`` (default: now) as quiet standing.
+
+        q_sensor_segment: mountings from an earlier full calibration (their mediolateral
+        axes are reused); default the nominal mounting.
+        """
+        end = self.latest_time_s if end_s is None else float(end_s)
+        if not np.isfinite(end):
+            raise HipscopeError("live kinematics: no data from every sensor yet for a reference")
+        start = end - self.reference_s
+        windows: dict[str, NDArray[np.float64]] = {}
+        for p, ring in self._rings.items():
+            rows = (ring.time_s >= start) & (ring.time_s <= end)
+            if rows.sum() < 2:
+                raise HipscopeError(
+                    f"live kinematics: {p} has no data between {start:.2f} s and {end:.2f} s"
+                )
+            windows[p] = ring.q[rows]
+        self.reference_ = reference_from_window(windows, start, end, q_sensor_segment)
+        return self.reference_
+
+    def orientations_since(
+        self, t_s: float | None = None
+    ) -> tuple[NDArray[np.float64], dict[str, NDArray[np.float64]]]:
+        """Grid times after ``t_s`` (up to the latest common time) and ``q_world_segment``."""
+        reference = self.reference_
+        latest = self.latest_time_s
+        if reference is None or not np.isfinite(latest):
+            return np.empty(0), {}
+        earliest = max(float(r.time_s[0]) for r in self._rings.values())
+        first = earliest if t_s is None else max(earliest, float(t_s) + 0.5 / self.rate_hz)
+        k0 = int(np.ceil(first * self.rate_hz - 1e-9))
+        k1 = int(np.floor(latest * self.rate_hz + 1e-9))
+        if k1 < k0:
+            return np.empty(0), {}
+        grid = np.arange(k0, k1 + 1) / self.rate_hz
+        out: dict[str, NDArray[np.float64]] = {}
+        for p, ring in self._rings.items():
+            seg = reference.segments.get(p)
+            if seg is None:
+                continue
+            t, q = ring.time_s, ring.q
+            lo = max(0, int(np.searchsorted(t, grid[0])) - 1)
+            t, q = t[lo:], q[lo:]
+            q_grid = _interp_quat(t, q, grid)
+            idx = np.clip(np.searchsorted(t, grid), 1, len(t) - 1)
+            gap = (t[idx] - t[idx - 1] > self.max_gap_s) | (grid < t[0]) | (grid > t[-1])
+            q_grid[gap] = np.nan
+            q_ws = quat_multiply(
+                quat_multiply(seg.q_world_fusion, q_grid), seg.q_sensor_segment
+            )
+            out[p] = np.where(q_ws[:, :1] < 0.0, -q_ws, q_ws)
+        return grid, out
+
+    def angles_since(
+        self, t_s: float | None = None
+    ) -> tuple[NDArray[np.float64], dict[str, NDArray[np.float64]]]:
+        """Grid times after ``t_s`` and every named angle (radians) the sensors allow.
+
+        Empty until a reference exists. Pass the last time received to get only new rows.
+        """
+        grid, q = self.orientations_since(t_s)
+        if len(grid) == 0:
+            return grid, {}
+        return grid, compute_angles(q)
