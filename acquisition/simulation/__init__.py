@@ -1,0 +1,1 @@
+"""Building blocks of the motion simulator; the public entry is ``acquisition.simulator``."""
