@@ -84,10 +84,12 @@ def run_replay(
     source = ReplaySource(path)  # a bad file fails before any window exists
     application(offscreen_ok=screenshot is not None)
     window = ReplayWindow(source)
+    window.remember_layout = screenshot is None
     if review:
         from gui.review import attach_review
 
         attach_review(window, wait=screenshot is not None)
+    window.restore_layout()
     if at_s is not None:
         window.seek(at_s)
     window.start_redraw()
@@ -109,6 +111,8 @@ def run_live(
 
     app = application(offscreen_ok=screenshot is not None)
     window = LiveWindow(acquisition)
+    window.remember_layout = screenshot is None
+    window.restore_layout()
     window.start()
     window.show()
     if duration_s is None and screenshot is None:

@@ -51,10 +51,8 @@ class LiveWindow(MonitorWindow):
         self.bridge = AcquisitionBridge(acquisition, hub)
         self.task: tuple[str, str, float] | None = None
         self.task_rows = 0
-        self._reference_pending = True
         self._build_toolbar()
         self._build_chips()
-        self.restore_layout()
 
     # -- widgets ---------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
@@ -165,7 +163,6 @@ class LiveWindow(MonitorWindow):
 
     def calibrate(self) -> None:
         if self.hub.set_reference():
-            self._reference_pending = False
             self.status.showMessage("calibrated on the last quiet standing period")
         else:
             self.status.showMessage(self.hub.kinematics_error or "calibration not possible yet")
@@ -185,16 +182,7 @@ class LiveWindow(MonitorWindow):
         return self.task
 
     def before_redraw(self) -> None:
-        # A first reference once ~3 s of data arrived, so angles show before any static task.
-        if self._reference_pending:
-            now = self.hub.now_s()
-            first = min(
-                (b.latest()[0][0] for b in self.hub.raw.values() if len(b)), default=math.nan
-            )
-            if math.isfinite(now) and now - first > 3.0:
-                self.hub.process_pending()
-                if self.hub.set_reference():
-                    self._reference_pending = False
+        # streaming kinematics takes its first reference by itself after ~2 s of data
         self._update_chips()
 
     def _update_chips(self) -> None:

@@ -68,6 +68,7 @@ class MonitorWindow(QtWidgets.QMainWindow):
             [self.stick_dock, self.metrics_dock], [520, 300], QtCore.Qt.Orientation.Vertical
         )
         self.task_state: TaskState | None = None
+        self.remember_layout = True  # off for screenshots: a fixed, reproducible layout
         self.frames = 0
         self.frame_cpu_s = 0.0
         self._timer = QtCore.QTimer(self)
@@ -94,6 +95,8 @@ class MonitorWindow(QtWidgets.QMainWindow):
         return QtCore.QSettings("hipscope", "hipscope")
 
     def restore_layout(self) -> None:
+        if not self.remember_layout:
+            return
         settings = self.settings()
         geometry = settings.value(f"{self.settings_key}/geometry")
         state = settings.value(f"{self.settings_key}/state")
@@ -103,6 +106,8 @@ class MonitorWindow(QtWidgets.QMainWindow):
             self.restoreState(state)
 
     def save_layout(self) -> None:
+        if not self.remember_layout:
+            return
         settings = self.settings()
         settings.setValue(f"{self.settings_key}/geometry", self.saveGeometry())
         settings.setValue(f"{self.settings_key}/state", self.saveState())

@@ -194,7 +194,6 @@ class ReplayWindow(MonitorWindow):
         self._build_transport()
         self._shortcuts()
         self.seek(source.start_s)
-        self.restore_layout()
 
     def _build_transport(self) -> None:
         bar = QtWidgets.QToolBar("Transport", self)

@@ -410,9 +410,10 @@ def attach_review(window: Any, *, wait: bool = False) -> ReviewPanel:
     dock = QtWidgets.QDockWidget("Review", window)
     dock.setObjectName("dock_review")
     dock.setWidget(panel)
-    window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    window.splitDockWidget(window.stick_dock, dock, QtCore.Qt.Orientation.Horizontal)
-    window.resizeDocks([dock], [560], QtCore.Qt.Orientation.Horizontal)
+    window.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+    window.tabifyDockWidget(window.sensor_dock, dock)  # metrics beside the replay, raw on a tab
+    dock.raise_()
+    window.settings_key = "review"
     window.review_panel = panel
     window.review_dock = dock
     window.add_shortcut("Ctrl+E", lambda: panel._export_dialog(".json"), "Export JSON")

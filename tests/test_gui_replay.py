@@ -164,6 +164,7 @@ def test_replay_layout_is_remembered(qtbot, recording: Path) -> None:  # type: i
         ReplaySource(recording), hub=DataHub(PLACEMENTS, RATE_HZ, kinematics_factory=None)
     )
     qtbot.addWidget(second)
+    second.restore_layout()
     second.show()
     assert second.sensor_dock.isHidden()
     assert not second.stick_dock.isHidden()
