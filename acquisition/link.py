@@ -1,0 +1,287 @@
+"""One sensor over Bluetooth LE: connect, start streaming, decode, map clocks, reconnect.
+
+Only bleak's public API is used (``BleakClient``), with an optional ``backend=`` so the
+same code drives real sensors and the virtual ones. The notify callback decodes,
+maps the packet onto the session clock and hands the batch on; it never waits. A packet
+that does not decode is counted and dropped. After an unsolicited disconnection the link
+reconnects with exponential backoff while the other sensors keep recording; samples lost
+meanwhile are counted from the device counter (never invented).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from bleak import BleakClient
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.client import BaseBleakClient
+from bleak.backends.device import BLEDevice
+from bleak.exc import BleakError
+
+from acquisition.clock import ClockMapper
+from acquisition.decoders import assembler_for
+from acquisition.errors import DecodeError, HipscopeError, LinkError
+from acquisition.profiles import SensorProfile
+from acquisition.samples import SampleBatch
+
+logger = logging.getLogger(__name__)
+
+BatchSink = Callable[[str, SampleBatch, float], None]
+"""``fn(placement, batch, host_time_s)`` called on the acquisition loop for every packet."""
+
+
+@dataclass(frozen=True)
+class SensorStatus:
+    """A snapshot of one sensor's link, safe to hand to another thread."""
+
+    placement: str
+    device_name: str
+    address: str
+    profile: str
+    connected: bool
+    rate_hz: float
+    """Measured over the last few seconds of the session clock (0 until data flows)."""
+    samples: int
+    lost_samples: int
+    dropped_packets: int
+    """Packets that failed to decode (counted and dropped)."""
+    reconnects: int
+    clock_offset_s: float
+    drift_ppm: float
+    mtu: int = 0
+
+
+class SensorLink:
+    """One device: connect, start, decode, map to the session clock, reconnect.
+
+    Parameters
+    ----------
+    placement:
+        Where the sensor sits (``pelvis``, ``thigh_left``...).
+    device:
+        The device found by a scan (or an address string).
+    profile:
+        Its sensor family.
+    on_batch:
+        Receives every decoded batch on the session clock (``fn(placement, batch,
+        host_time_s)``); called from the notify callback, so it must be quick.
+    clock:
+        The session clock in seconds (host time since the session started).
+    rate_hz:
+        Requested output rate (default: the profile's default rate).
+    backend:
+        bleak client backend class (None: the platform's).
+    connect_lock:
+        Serialises connects across links (one pending LE connect per adapter).
+    connect_timeout_s:
+        Timeout of one connection attempt (default 10 s).
+    reconnect_min_s, reconnect_max_s:
+        First and longest wait between reconnection attempts (defaults 0.05 s and 2 s).
+    """
+
+    def __init__(
+        self,
+        placement: str,
+        device: BLEDevice | str,
+        profile: SensorProfile,
+        *,
+        on_batch: BatchSink,
+        clock: Callable[[], float],
+        rate_hz: float | None = None,
+        backend: type[BaseBleakClient] | None = None,
+        connect_lock: asyncio.Lock | None = None,
+        connect_timeout_s: float = 10.0,
+        reconnect_min_s: float = 0.05,
+        reconnect_max_s: float = 2.0,
+    ) -> None:
+        self.placement = placement
+        self.device = device
+        self.profile = profile
+        self.on_batch = on_batch
+        self.clock = clock
+        self.rate_hz = float(rate_hz if rate_hz is not None else profile.default_rate_hz)
+        self.backend = backend
+        self.connect_lock = connect_lock or asyncio.Lock()
+        self.connect_timeout_s = connect_timeout_s
+        self.reconnect_min_s = reconnect_min_s
+        self.reconnect_max_s = reconnect_max_s
+        self.device_name = device.name or "" if isinstance(device, BLEDevice) else ""
+        self.address = device.address if isinstance(device, BLEDevice) else str(device)
+        self._assembler = assembler_for(profile, self.rate_hz)
+        timing = profile.timing
+        self.mapper = ClockMapper(
+            self.rate_hz,
+            has_device_time=timing.device_time,
+            counter_bits=timing.counter_bits if timing.counter else 0,
+            time_wrap_s=timing.time_wrap_s,
+        )
+        self._client: BleakClient | None = None
+        self._closing = False
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self.connected = False
+        self.samples = 0
+        self.dropped_packets = 0
+        self.reconnects = 0
+        self.disconnect_times_s: list[float] = []
+        self.reconnect_times_s: list[float] = []
+        self._recent: deque[tuple[float, int]] = deque()
+        self._last_decode_log_s = -np.inf
+        self.mtu = 0
+        self.has_mag: bool | None = None
+        """Whether packets carry a magnetometer (None until the first packet)."""
+
+    # -- connection ------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Connect and start streaming; raises ``LinkError`` naming the device on failure."""
+        self._closing = False
+        try:
+            await self._connect_and_start()
+        except (BleakError, TimeoutError, OSError, HipscopeError) as error:
+            raise LinkError(
+                f"{self.placement}: cannot start {self.device_name or self.address} "
+                f"({self.profile.id}): {error}"
+            ) from error
+
+    async def _connect_and_start(self) -> None:
+        client = BleakClient(
+            self.device,
+            disconnected_callback=self._on_disconnected,
+            timeout=self.connect_timeout_s,
+            backend=self.backend,
+        )
+        async with self.connect_lock:
+            await client.connect()
+        self._client = client
+        self._assembler.reset()
+        try:
+            self.mtu = int(client.mtu_size)
+            for char, payload in self.profile.writes("set_rate", self.rate_hz):
+                await client.write_gatt_char(char, payload, response=True)
+            await client.start_notify(self.profile.data_uuid, self._on_notify)
+            for char, payload in self.profile.writes("start", self.rate_hz):
+                await client.write_gatt_char(char, payload, response=True)
+        except BaseException:
+            self._client = None
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+            raise
+        self.connected = True
+
+    def _on_disconnected(self, _client: BleakClient) -> None:
+        if self._closing or not self.connected:
+            return
+        self.connected = False
+        self._client = None
+        self.disconnect_times_s.append(self.clock())
+        logger.warning("%s: link to %s lost; reconnecting", self.placement, self.address)
+        if self._reconnect_task is None or self._reconnect_task.done():
+            self._reconnect_task = asyncio.get_running_loop().create_task(
+                self._reconnect(), name=f"reconnect-{self.placement}"
+            )
+
+    async def _reconnect(self) -> None:
+        delay_s = self.reconnect_min_s
+        while not self._closing:
+            await asyncio.sleep(delay_s)
+            if self._closing:
+                return
+            try:
+                await self._connect_and_start()
+            except (BleakError, TimeoutError, OSError, HipscopeError) as error:
+                logger.info("%s: reconnection failed (%s); retry in %.2f s", self.placement,
+                            error, min(delay_s * 2, self.reconnect_max_s))
+                delay_s = min(delay_s * 2.0, self.reconnect_max_s)
+                continue
+            self.reconnects += 1
+            self.reconnect_times_s.append(self.clock())
+            logger.info("%s: reconnected", self.placement)
+            return
+
+    async def close(self) -> None:
+        """Stop streaming and disconnect (idempotent)."""
+        self._closing = True
+        task = self._reconnect_task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        client = self._client
+        self._client = None
+        if client is not None and client.is_connected:
+            with contextlib.suppress(Exception):
+                for char, payload in self.profile.writes("stop"):
+                    await client.write_gatt_char(char, payload, response=True)
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+        self.connected = False
+
+    # -- data ------------------------------------------------------------------------------
+    def _on_notify(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
+        host_time_s = self.clock()
+        try:
+            packet = self._assembler.feed(data)
+            if packet is None:
+                return
+            time_s = self.mapper.map(packet, host_time_s)
+            batch = packet.to_batch(time_s)
+            fresh = np.isfinite(time_s)
+            if not fresh.all():  # repeated or stale samples
+                batch = batch.take(fresh)
+        except DecodeError as error:
+            self.dropped_packets += 1
+            if host_time_s - self._last_decode_log_s > 5.0:
+                logger.warning("%s: dropped a bad packet (%s)", self.placement, error)
+                self._last_decode_log_s = host_time_s
+            return
+        if len(batch) == 0:
+            return
+        if not self.profile.has_mag and batch.mag_ut is not None:
+            batch = SampleBatch(batch.time_s, batch.acc_m_s2, batch.gyr_rad_s, None, batch.seq)
+        if self.has_mag is None:
+            self.has_mag = batch.mag_ut is not None
+        self.samples += len(batch)
+        self._recent.append((host_time_s, len(batch)))
+        self.on_batch(self.placement, batch, host_time_s)
+
+    def measured_rate_hz(self, window_s: float = 3.0) -> float:
+        now_s = self.clock()
+        while self._recent and self._recent[0][0] < now_s - window_s:
+            self._recent.popleft()
+        if len(self._recent) < 2:
+            return 0.0
+        span_s = max(now_s - self._recent[0][0], 1e-3)
+        return float(sum(n for _, n in self._recent) / span_s)
+
+    def status(self) -> SensorStatus:
+        return SensorStatus(
+            placement=self.placement,
+            device_name=self.device_name,
+            address=self.address,
+            profile=self.profile.id,
+            connected=self.connected,
+            rate_hz=self.measured_rate_hz(),
+            samples=self.samples,
+            lost_samples=int(self.mapper.lost_samples),
+            dropped_packets=self.dropped_packets,
+            reconnects=self.reconnects,
+            clock_offset_s=float(self.mapper.offset_s),
+            drift_ppm=float(self.mapper.drift_ppm),
+            mtu=self.mtu,
+        )
+
+    def attrs(self) -> dict[str, Any]:
+        """Counters stored with the recording's sensor group at close."""
+        return {
+            "lost_samples": np.int64(self.mapper.lost_samples),
+            "reconnects": np.int64(self.reconnects),
+            "dropped_packets": np.int64(self.dropped_packets),
+            "clock_offset_s": float(self.mapper.offset_s),
+            "drift_ppm": float(self.mapper.drift_ppm),
+        }

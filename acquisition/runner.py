@@ -1,0 +1,342 @@
+"""Live acquisition on its own thread: one asyncio loop owns every BLE client.
+
+Qt-free, so the command line, the demo and the GUI drive acquisition the same way::
+
+    live = LiveAcquisition(virtual=VirtualOptions(speed=1.0), out_path=Path("x.h5"))
+    live.add_consumer(lambda placement, batch: ...)   # called on the acquisition thread
+    live.start()
+    live.wait_connected(10.0)
+    ...
+    live.stop()
+
+Every public method is safe to call from any thread. ``status()`` returns a snapshot that
+the acquisition loop refreshes ten times a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from acquisition.errors import HipscopeError
+from acquisition.link import SensorStatus
+from acquisition.samples import SampleBatch, Task
+from acquisition.session import Session, devices_from_kit, rates_from_kit
+
+logger = logging.getLogger(__name__)
+
+Consumer = Callable[[str, SampleBatch], None]
+DEFAULT_PLACEMENTS: tuple[str, ...] = ("pelvis", "trunk", "thigh_left", "thigh_right")
+PROTOCOLS: tuple[str, ...] = ("screen",)
+STATUS_INTERVAL_S = 0.1
+
+
+@dataclass(frozen=True)
+class VirtualOptions:
+    """A virtual kit instead of real sensors.
+
+    ``placements`` (default pelvis, trunk, thighs); ``profile``: sensor family of every
+    virtual sensor (default ``hipscope_open``); ``rate_hz``: sampling rate (default 100);
+    ``speed``: simulated seconds per second (default 1); ``loss_fraction``: notifications
+    the radio drops (default 0); ``seed`` (default 0); ``protocol``: simulated protocol
+    (default ``screen``); ``connection_interval_s``: radio batching (default 7.5 ms).
+    """
+
+    placements: tuple[str, ...] = DEFAULT_PLACEMENTS
+    profile: str = "hipscope_open"
+    rate_hz: float = 100.0
+    speed: float = 1.0
+    loss_fraction: float = 0.0
+    seed: int = 0
+    protocol: str = "screen"
+    connection_interval_s: float = 0.0075
+
+
+class LiveAcquisition:
+    """Connect a kit (real or virtual), stream, record, mark tasks — on a background thread.
+
+    Parameters
+    ----------
+    kit_path:
+        Kit file naming the real sensors (``acquisition.kit.load_kit``).
+    virtual:
+        Use a virtual kit instead (exactly one of ``kit_path`` and ``virtual``).
+    out_path:
+        Record from the moment the sensors are connected (None: no recording until
+        ``start_recording``).
+    athlete:
+        Stored in the recording.
+    protocol:
+        ``"screen"``: with a virtual kit, the simulated protocol writes the task rows as its
+        timeline passes each task's end and the session ends with the protocol (unless
+        ``duration_s`` is given). With real sensors the caller marks tasks.
+    duration_s:
+        Stop after this many session seconds of recording (None: run until ``stop``).
+    scan_timeout_s:
+        How long to look for the kit's sensors (default 10 s).
+    """
+
+    def __init__(
+        self,
+        *,
+        kit_path: Path | None = None,
+        virtual: VirtualOptions | None = None,
+        out_path: Path | None = None,
+        athlete: str = "",
+        protocol: str | None = None,
+        duration_s: float | None = None,
+        scan_timeout_s: float = 10.0,
+    ) -> None:
+        if (kit_path is None) == (virtual is None):
+            raise HipscopeError("give exactly one of a kit file or the virtual kit")
+        if protocol is not None and protocol not in PROTOCOLS:
+            raise HipscopeError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
+        if duration_s is not None and not duration_s > 0:
+            raise HipscopeError(f"duration must be positive, got {duration_s}")
+        self.kit_path = kit_path
+        self.virtual = virtual
+        self.out_path = out_path
+        self.athlete = athlete
+        self.protocol = protocol
+        self.duration_s = duration_s
+        self.scan_timeout_s = scan_timeout_s
+        self.error: BaseException | None = None
+        self.recording_paths: list[Path] = []
+        self.tasks: list[Task] = []
+        self._consumers: list[Consumer] = []
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._session: Session | None = None
+        self._env: Any = None
+        self._stop: asyncio.Event | None = None
+        self._connected = threading.Event()
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._status: dict[str, SensorStatus] = {}
+        self._clock: tuple[float, float] = (time.monotonic(), 1.0)
+
+    # -- thread lifecycle ------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the acquisition thread and return at once."""
+        if self._thread is not None:
+            raise HipscopeError("this acquisition was already started")
+        self._thread = threading.Thread(target=self._run, name="hipscope-acquisition", daemon=True)
+        self._thread.start()
+
+    @property
+    def finished(self) -> bool:
+        return self._done.is_set()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and not self._done.is_set()
+
+    def wait_connected(self, timeout_s: float) -> bool:
+        """True once every sensor streams; False on timeout or when the thread ended."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._connected.wait(timeout=0.05):
+                return True
+            if self._done.is_set():
+                return False
+        return self._connected.is_set()
+
+    def wait_finished(self, timeout_s: float | None = None) -> bool:
+        return self._done.wait(timeout_s)
+
+    def stop(self, timeout_s: float = 10.0) -> bool:
+        """Stop streaming, close the recording cleanly and end the thread."""
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None and not self._done.is_set():
+            try:
+                loop.call_soon_threadsafe(stop.set)
+            except RuntimeError:  # the loop closed meanwhile
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        return self._done.is_set() or self._thread is None
+
+    # -- data and status -------------------------------------------------------------------
+    def add_consumer(self, consumer: Consumer) -> None:
+        """``consumer(placement, batch)`` for every batch, called on the acquisition thread."""
+        with self._lock:
+            self._consumers = [*self._consumers, consumer]
+
+    def remove_consumer(self, consumer: Consumer) -> None:
+        with self._lock:
+            self._consumers = [c for c in self._consumers if c is not consumer]
+
+    def status(self) -> dict[str, SensorStatus]:
+        with self._lock:
+            return dict(self._status)
+
+    def session_time_s(self) -> float:
+        start, scale = self._clock
+        return (time.monotonic() - start) * scale
+
+    @property
+    def recording(self) -> bool:
+        session = self._session
+        return session is not None and session.recorder is not None
+
+    # -- commands (any thread) -------------------------------------------------------------
+    def _call(self, fn: Callable[[], Any], timeout_s: float = 5.0) -> Any:
+        loop = self._loop
+        if loop is None or self._done.is_set() or self._session is None:
+            raise HipscopeError("acquisition is not running")
+
+        async def run() -> Any:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout_s)
+
+    def start_task(self, kind: str, side: str = "") -> None:
+        Task(kind, side, 0.0, 0.0)  # validate in the caller's thread
+        self._call(lambda: self._require_session().start_task(kind, side))
+
+    def end_task(self) -> Task | None:
+        task = self._call(lambda: self._require_session().end_task())
+        if task is not None:
+            self.tasks.append(task)
+        return task
+
+    def start_recording(self, path: Path) -> None:
+        def begin() -> None:
+            self._require_session().start_recording(path, athlete=self.athlete)
+            self.recording_paths.append(Path(path))
+
+        self._call(begin)
+
+    def stop_recording(self) -> Path | None:
+        return self._call(lambda: self._require_session().stop_recording(), timeout_s=30.0)
+
+    def cut_link(self, placement: str) -> None:
+        """Radio loss on one virtual sensor (it stays silent until ``restore_link``)."""
+        if self.virtual is None:
+            raise HipscopeError("cut_link works on the virtual kit only")
+        self._call(lambda: self._env.cut(placement))
+
+    def restore_link(self, placement: str) -> None:
+        if self.virtual is None:
+            raise HipscopeError("restore_link works on the virtual kit only")
+        self._call(lambda: self._env.restore(placement))
+
+    def _require_session(self) -> Session:
+        if self._session is None:
+            raise HipscopeError("acquisition is not running")
+        return self._session
+
+    # -- the acquisition loop --------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as error:  # the thread must record, not raise
+            self.error = error
+            logger.debug("acquisition stopped by %r", error)
+        finally:
+            self._done.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        if self.virtual is not None:
+            from acquisition.virtual.kit import VirtualKit
+
+            options = self.virtual
+            async with VirtualKit(
+                placements=options.placements,
+                profile=options.profile,
+                rate_hz=options.rate_hz,
+                speed=options.speed,
+                loss_fraction=options.loss_fraction,
+                seed=options.seed,
+                connection_interval_s=options.connection_interval_s,
+                protocol=_simulator_protocol(options.protocol),
+            ) as env:
+                self._env = env
+                session = Session(
+                    env.session_devices,
+                    scanner_backend=env.scanner_backend,
+                    client_backend=env.client_backend,
+                    scan_timeout_s=self.scan_timeout_s,
+                    time_scale=env.speed,
+                    t0_monotonic_s=env.anchor_monotonic_s,
+                )
+                await self._drive(session, env)
+        else:
+            from acquisition.kit import load_kit
+
+            assert self.kit_path is not None
+            kit = load_kit(self.kit_path)
+            session = Session(
+                devices_from_kit(kit),
+                scan_timeout_s=self.scan_timeout_s,
+                rate_hz=rates_from_kit(kit),
+            )
+            await self._drive(session, None)
+
+    async def _drive(self, session: Session, env: Any) -> None:
+        assert self._stop is not None
+        self._session = session
+        self._clock = (session._t0, session.time_scale)
+        session.add_consumer(self._dispatch)
+        try:
+            await session.connect()
+            if self.out_path is not None:
+                session.start_recording(self.out_path, athlete=self.athlete)
+                self.recording_paths.append(Path(self.out_path))
+            start_s = max(session.session_time_s(), 0.0)  # virtual kits start sampling at 0
+            self._refresh_status()
+            self._connected.set()
+            planned = list(env.tasks) if env is not None and self.protocol == "screen" else []
+            protocol_end_s = env.duration_s if planned else None
+            while not self._stop.is_set():
+                now_s = session.session_time_s()
+                while planned and planned[0].end_s <= now_s:
+                    self._write_planned(session, planned.pop(0), start_s)
+                if self.duration_s is not None and now_s - start_s >= self.duration_s:
+                    break
+                ends_with_protocol = self.duration_s is None and protocol_end_s is not None
+                if ends_with_protocol and now_s >= protocol_end_s:
+                    break
+                self._refresh_status()
+                try:
+                    await asyncio.wait_for(self._stop.wait(), timeout=STATUS_INTERVAL_S)
+                except TimeoutError:
+                    pass
+        finally:
+            await session.close()
+            self._refresh_status()
+
+    def _write_planned(self, session: Session, task: Task, recording_start_s: float) -> None:
+        start_s = max(task.start_s, recording_start_s)
+        if task.end_s <= start_s:
+            return
+        row = Task(task.kind, task.side, start_s, task.end_s)
+        session.add_task(row)
+        self.tasks.append(row)
+
+    def _dispatch(self, placement: str, batch: SampleBatch) -> None:
+        for consumer in self._consumers:
+            consumer(placement, batch)
+
+    def _refresh_status(self) -> None:
+        session = self._session
+        if session is None:
+            return
+        snapshot = session.status()
+        with self._lock:
+            self._status = snapshot
+
+
+def _simulator_protocol(name: str | None) -> Any:
+    """The simulator's task list for a protocol name (None: the simulator's default)."""
+    if name in (None, "screen"):
+        return None
+    raise HipscopeError(f"unknown simulated protocol {name!r}; expected 'screen'")

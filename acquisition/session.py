@@ -1,0 +1,313 @@
+"""A live session: find the kit's sensors, connect them all, and fan their samples out
+on one session clock to the recorder and to live consumers.
+
+Everything here runs on one asyncio loop (the acquisition thread's). Consumers are called
+on that loop with ``fn(placement, batch)`` and must be quick; the notify callbacks only
+queue batches, and one fan-out task appends them to the recorder and calls consumers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bleak import BleakScanner
+from bleak.backends.client import BaseBleakClient
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
+
+from acquisition.errors import HipscopeError, LinkError
+from acquisition.kit import Kit
+from acquisition.link import SensorLink, SensorStatus
+from acquisition.profiles import SensorProfile, load_profile
+from acquisition.recorder import Recorder, SensorMeta
+from acquisition.samples import SampleBatch, Task
+
+logger = logging.getLogger(__name__)
+
+Consumer = Callable[[str, SampleBatch], None]
+
+
+@dataclass(frozen=True)
+class SessionDevice:
+    """One sensor the session must find: by advertised name or by address."""
+
+    placement: str
+    profile: SensorProfile
+    name: str = ""
+    address: str = ""
+
+    def matches(self, device: BLEDevice, adv: AdvertisementData) -> bool:
+        if self.address and device.address.upper() == self.address.upper():
+            return True
+        name = adv.local_name or device.name or ""
+        return bool(self.name) and name == self.name
+
+
+def devices_from_kit(kit: Kit) -> list[SessionDevice]:
+    """The sensors of a kit as session devices."""
+    return [
+        SessionDevice(
+            placement=item.placement,
+            profile=load_profile(item.profile),
+            name=item.name,
+            address=item.address,
+        )
+        for item in kit.devices
+    ]
+
+
+def rates_from_kit(kit: Kit) -> dict[str, float]:
+    """Requested rate per placement: the sensor's own, else the kit's (0: profile default)."""
+    rates = {}
+    for item in kit.devices:
+        rate = item.rate_hz or kit.rate_hz
+        if rate:
+            rates[item.placement] = float(rate)
+    return rates
+
+
+async def scan(
+    *, timeout_s: float = 5.0, backend: type[BaseBleakScanner] | None = None
+) -> list[tuple[BLEDevice, AdvertisementData]]:
+    """Every advertiser heard within ``timeout_s`` (strongest first)."""
+    found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, backend=backend)
+    return sorted(found.values(), key=lambda item: -item[1].rssi)
+
+
+class Session:
+    """All links of one kit on one session clock.
+
+    Parameters
+    ----------
+    devices:
+        The sensors to find (``devices_from_kit(kit)``).
+    scanner_backend, client_backend:
+        bleak backend classes (None: the platform's; the virtual kit supplies its own).
+    scan_timeout_s:
+        How long to look for the kit's sensors before giving up (default 10 s).
+    rate_hz:
+        Requested rate per placement (default: each profile's default rate).
+    time_scale:
+        Session seconds per host second (1 for real sensors; a virtual kit running at
+        ``speed`` X uses X so that recordings keep the simulated timeline).
+    t0_monotonic_s:
+        ``time.monotonic()`` reading that is session time 0 (default: now).
+    first_data_timeout_s:
+        How long connected sensors may take to send their first packet (default 10 s).
+    """
+
+    def __init__(
+        self,
+        devices: Sequence[SessionDevice],
+        *,
+        scanner_backend: type[BaseBleakScanner] | None = None,
+        client_backend: type[BaseBleakClient] | None = None,
+        scan_timeout_s: float = 10.0,
+        rate_hz: dict[str, float] | None = None,
+        time_scale: float = 1.0,
+        t0_monotonic_s: float | None = None,
+        first_data_timeout_s: float = 10.0,
+    ) -> None:
+        if not devices:
+            raise HipscopeError("a session needs at least one sensor")
+        placements = [d.placement for d in devices]
+        if len(set(placements)) != len(placements):
+            raise HipscopeError(f"each placement may appear only once, got {placements}")
+        self.devices = list(devices)
+        self.scanner_backend = scanner_backend
+        self.client_backend = client_backend
+        self.scan_timeout_s = scan_timeout_s
+        self.rate_hz = dict(rate_hz or {})
+        self.time_scale = float(time_scale)
+        self.first_data_timeout_s = float(first_data_timeout_s)
+        self._t0 = time.monotonic() if t0_monotonic_s is None else float(t0_monotonic_s)
+        self.links: dict[str, SensorLink] = {}
+        self.consumers: list[Consumer] = []
+        self.recorder: Recorder | None = None
+        self.tasks: list[Task] = []
+        self._open_task: tuple[str, str, float] | None = None
+        self._queue: deque[tuple[str, SampleBatch, float]] = deque()
+        self._wake = asyncio.Event()
+        self._fanout: asyncio.Task[None] | None = None
+        self.latencies_s: deque[float] = deque(maxlen=100_000)
+        self.consumer_errors = 0
+
+    # -- clock -----------------------------------------------------------------------------
+    def session_time_s(self) -> float:
+        """Seconds since the session started (scaled for fast virtual kits)."""
+        return (time.monotonic() - self._t0) * self.time_scale
+
+    # -- connect ---------------------------------------------------------------------------
+    async def discover(self) -> dict[str, BLEDevice]:
+        """Scan until every sensor is found; ``LinkError`` names the missing ones."""
+        found: dict[str, BLEDevice] = {}
+        done = asyncio.Event()
+
+        def on_detect(device: BLEDevice, adv: AdvertisementData) -> None:
+            for entry in self.devices:
+                if entry.placement not in found and entry.matches(device, adv):
+                    found[entry.placement] = device
+            if len(found) == len(self.devices):
+                done.set()
+
+        async with BleakScanner(detection_callback=on_detect, backend=self.scanner_backend):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout=self.scan_timeout_s)
+        missing = [d for d in self.devices if d.placement not in found]
+        if missing:
+            names = ", ".join(f"{d.placement} ({d.name or d.address})" for d in missing)
+            raise LinkError(f"not found within {self.scan_timeout_s:g} s: {names}")
+        return found
+
+    async def connect(self) -> None:
+        """Find and connect every sensor and start streaming (all or nothing)."""
+        found = await self.discover()
+        lock = asyncio.Lock()
+        for entry in self.devices:
+            self.links[entry.placement] = SensorLink(
+                entry.placement,
+                found[entry.placement],
+                entry.profile,
+                on_batch=self._on_batch,
+                clock=self.session_time_s,
+                rate_hz=self.rate_hz.get(entry.placement),
+                backend=self.client_backend,
+                connect_lock=lock,
+            )
+        self._fanout = asyncio.get_running_loop().create_task(self._fan_out(), name="fan-out")
+        try:
+            await asyncio.gather(*(link.open() for link in self.links.values()))
+            await self._wait_streaming()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _wait_streaming(self) -> None:
+        """Wait for every sensor's first packet (it tells whether packets carry mag)."""
+        deadline = time.monotonic() + self.first_data_timeout_s
+        while time.monotonic() < deadline:
+            if all(link.samples > 0 for link in self.links.values()):
+                return
+            await asyncio.sleep(0.02)
+        silent = [p for p, link in self.links.items() if link.samples == 0]
+        raise LinkError(
+            f"connected but no data within {self.first_data_timeout_s:g} s: {', '.join(silent)}"
+        )
+
+    # -- data ------------------------------------------------------------------------------
+    def add_consumer(self, consumer: Consumer) -> None:
+        self.consumers.append(consumer)
+
+    def _on_batch(self, placement: str, batch: SampleBatch, host_time_s: float) -> None:
+        self._queue.append((placement, batch, time.monotonic()))
+        self._wake.set()
+
+    async def _fan_out(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            self.drain()
+
+    def drain(self) -> None:
+        """Hand every queued batch to the recorder and the consumers."""
+        while self._queue:
+            placement, batch, queued_at = self._queue.popleft()
+            if self.recorder is not None:
+                self.recorder.append(placement, batch)
+                self.latencies_s.append(time.monotonic() - queued_at)
+            for consumer in self.consumers:
+                try:
+                    consumer(placement, batch)
+                except Exception:
+                    self.consumer_errors += 1
+                    logger.exception("live consumer failed on %s", placement)
+
+    # -- recording -------------------------------------------------------------------------
+    def start_recording(
+        self, path: Path | str, *, athlete: str = "", session_id: str | None = None
+    ) -> Recorder:
+        if self.recorder is not None:
+            raise HipscopeError(f"already recording to {self.recorder.path}")
+        sensors = []
+        for entry in self.devices:
+            link = self.links.get(entry.placement)
+            profile = entry.profile
+            sensors.append(
+                SensorMeta(
+                    placement=entry.placement,
+                    device_name=(link.device_name if link else "") or entry.name,
+                    device_address=link.address if link else entry.address,
+                    profile=profile.id,
+                    nominal_rate_hz=link.rate_hz if link else profile.default_rate_hz,
+                    has_mag=profile.has_mag and link is not None and bool(link.has_mag),
+                    has_seq=profile.timing.counter,
+                )
+            )
+        self.drain()
+        self.recorder = Recorder(path, sensors, session_id=session_id, athlete=athlete)
+        return self.recorder
+
+    def stop_recording(self) -> Path | None:
+        """Close the recording (counters go into the sensor attributes); returns its path."""
+        recorder = self.recorder
+        if recorder is None:
+            return None
+        self.drain()
+        if self._open_task is not None:
+            self.end_task()
+        for placement, link in self.links.items():
+            recorder.set_sensor_attrs(placement, **link.attrs())
+        self.recorder = None
+        recorder.close()
+        return recorder.path
+
+    def start_task(self, kind: str, side: str = "") -> None:
+        """Mark the start of a task now (an open task is ended first)."""
+        if self._open_task is not None:
+            self.end_task()
+        Task(kind, side, 0.0, 0.0)  # validates kind and side now, not at the end
+        self._open_task = (kind, side, self.session_time_s())
+
+    def end_task(self) -> Task | None:
+        """End the open task now and write its row; None when no task is open."""
+        if self._open_task is None:
+            return None
+        kind, side, start_s = self._open_task
+        self._open_task = None
+        task = Task(kind, side, start_s, max(start_s, self.session_time_s()))
+        self.add_task(task)
+        return task
+
+    def add_task(self, task: Task) -> None:
+        self.tasks.append(task)
+        if self.recorder is not None:
+            self.drain()
+            self.recorder.add_task(task)
+
+    # -- status / close --------------------------------------------------------------------
+    def status(self) -> dict[str, SensorStatus]:
+        return {placement: link.status() for placement, link in self.links.items()}
+
+    @property
+    def all_connected(self) -> bool:
+        return bool(self.links) and all(link.connected for link in self.links.values())
+
+    async def close(self) -> None:
+        """Stop every link, flush and close the recording (idempotent)."""
+        await asyncio.gather(
+            *(link.close() for link in self.links.values()), return_exceptions=True
+        )
+        self.drain()
+        if self._fanout is not None:
+            self._fanout.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._fanout
+            self._fanout = None
+        self.stop_recording()

@@ -1,0 +1,249 @@
+"""`hipscope scan` (who is advertising) and `hipscope record` (stream a kit to a recording)."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from acquisition.errors import HipscopeError
+
+if TYPE_CHECKING:
+    from acquisition.runner import LiveAcquisition
+
+# The guided screen for real sensors: (kind, side, prompt, seconds).
+GUIDED_SCREEN: tuple[tuple[str, str, str, float], ...] = (
+    ("static", "", "Stand still, feet hip-width apart, arms relaxed", 5.0),
+    ("single_leg_stance", "left", "Stand on the LEFT leg, hands on hips", 20.0),
+    ("single_leg_stance", "right", "Stand on the RIGHT leg, hands on hips", 20.0),
+    ("hip_hinge", "", "Hip hinge: 5 slow repetitions", 25.0),
+    ("gait", "", "Walk at your usual pace", 30.0),
+)
+
+
+def _scan(virtual: bool, timeout_s: float) -> list[tuple[str, str, str, int]]:
+    import asyncio
+
+    from acquisition.profiles import match_profile
+    from acquisition.session import scan
+
+    async def run() -> list[tuple[str, str, str, int]]:
+        if virtual:
+            from acquisition.virtual.kit import VirtualKit, still_samples
+
+            async with VirtualKit(samples=still_samples()) as env:
+                found = await scan(timeout_s=timeout_s, backend=env.scanner_backend)
+        else:
+            found = await scan(timeout_s=timeout_s)
+        rows = []
+        for device, adv in found:
+            name = adv.local_name or device.name or ""
+            profile = match_profile(name, adv.service_uuids)
+            rows.append((name, device.address, profile.id if profile else "", adv.rssi))
+        return rows
+
+    try:
+        return asyncio.run(run())
+    except HipscopeError:
+        raise
+    except Exception as error:  # bleak without an adapter, BlueZ off, ...
+        raise HipscopeError(f"scan failed: {error}") from error
+
+
+def _status_table(live: LiveAcquisition, title: str) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    columns = ("sensor", "link", "Hz", "samples", "lost", "bad", "reconn.", "offset s")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("sensor", "link") else "right")
+    for placement, st in live.status().items():
+        if live.finished:
+            link = "[dim]closed[/]"
+        else:
+            link = "[green]ok[/]" if st.connected else "[red]lost[/]"
+        table.add_row(
+            placement,
+            link,
+            f"{st.rate_hz:.1f}",
+            str(st.samples),
+            str(st.lost_samples),
+            str(st.dropped_packets),
+            str(st.reconnects),
+            f"{st.clock_offset_s:.3f}",
+        )
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def scan(
+        virtual: Annotated[
+            bool, typer.Option("--virtual", help="Scan the virtual kit instead of the radio.")
+        ] = False,
+        timeout: Annotated[
+            float, typer.Option("--timeout", min=0.1, help="Seconds to listen for advertisers.")
+        ] = 5.0,
+    ) -> None:
+        """List Bluetooth LE devices in range and the sensor family each one speaks."""
+        from rich.console import Console
+        from rich.table import Table
+
+        rows = _scan(virtual, timeout)
+        table = Table(title=f"{len(rows)} device(s) found", title_justify="left")
+        for column in ("name", "address", "profile", "RSSI dBm"):
+            table.add_column(column, justify="right" if column == "RSSI dBm" else "left")
+        for name, address, profile, rssi in rows:
+            table.add_row(name, address, profile or "[dim]unknown[/]", str(rssi))
+        Console().print(table)
+
+    @app.command()
+    def record(
+        out: Annotated[Path, typer.Option("--out", "-o", help="Recording file to create (.h5).")],
+        kit: Annotated[
+            Path | None, typer.Option("--kit", help="Kit file mapping real sensors to placements.")
+        ] = None,
+        virtual: Annotated[
+            bool,
+            typer.Option("--virtual", help="Record the 4 virtual sensors (simulated screen)."),
+        ] = False,
+        duration: Annotated[
+            float | None,
+            typer.Option("--duration", min=0.1, help="Seconds to record (default: until the "
+                         "protocol ends, or Ctrl-C)."),
+        ] = None,
+        speed: Annotated[
+            float, typer.Option("--speed", min=0.1, help="Virtual kit only: simulated seconds "
+                                "per second.")
+        ] = 1.0,
+        protocol: Annotated[
+            str | None,
+            typer.Option("--protocol", help="'screen': guide the screen tasks and write task "
+                         "rows (always on with --virtual; 'none' turns it off)."),
+        ] = None,
+        rate: Annotated[
+            float | None,
+            typer.Option("--rate", min=1.0, help="Virtual kit only: sampling rate in Hz "
+                         "(default 100)."),
+        ] = None,
+        profile: Annotated[
+            str, typer.Option("--profile", help="Virtual kit only: sensor family "
+                              "(hipscope_open, movella_dot, witmotion_wt901ble).")
+        ] = "hipscope_open",
+        loss: Annotated[
+            float, typer.Option("--loss", min=0.0, max=0.5, help="Virtual kit only: fraction "
+                                "of notifications the radio drops.")
+        ] = 0.0,
+        seed: Annotated[int, typer.Option("--seed", help="Virtual kit only: random seed.")] = 0,
+        athlete: Annotated[str, typer.Option("--athlete", help="Athlete name or code.")] = "",
+        scan_timeout: Annotated[
+            float, typer.Option("--scan-timeout", min=0.5, help="Seconds to find the sensors.")
+        ] = 10.0,
+    ) -> None:
+        """Connect a kit, show live status and record to a file (Ctrl-C stops cleanly)."""
+        from rich.console import Console
+
+        from acquisition.runner import LiveAcquisition, VirtualOptions
+
+        console = Console()
+        if (kit is None) == (not virtual):
+            raise HipscopeError("give exactly one of --kit KIT.toml or --virtual")
+        if protocol not in (None, "screen", "none"):
+            raise HipscopeError(f"--protocol: expected 'screen' or 'none', got {protocol!r}")
+        if out.exists():
+            raise HipscopeError(f"{out}: file exists; refusing to overwrite a recording")
+        if kit is not None and (rate is not None or speed != 1.0 or loss):
+            raise HipscopeError("--rate, --speed and --loss apply to the virtual kit only")
+        if kit is not None and not kit.is_file():
+            raise HipscopeError(f"{kit}: no such kit file")
+        guided = protocol == "screen" and kit is not None
+        if virtual:
+            options = VirtualOptions(
+                profile=profile, rate_hz=rate or 100.0, speed=speed, loss_fraction=loss, seed=seed
+            )
+            live = LiveAcquisition(
+                virtual=options,
+                out_path=out,
+                athlete=athlete,
+                protocol=None if protocol == "none" else "screen",
+                duration_s=duration,
+                scan_timeout_s=scan_timeout,
+            )
+        else:
+            live = LiveAcquisition(
+                kit_path=kit, out_path=out, athlete=athlete, duration_s=duration,
+                scan_timeout_s=scan_timeout,
+            )
+        _run_live(console, live, out, guided)
+
+
+
+def _run_live(console: Any, live: LiveAcquisition, out: Path, guided: bool) -> None:
+    from rich.live import Live
+
+    stopping = {"signal": False}
+
+    def on_term(_signum: int, _frame: object) -> None:
+        stopping["signal"] = True
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    live.start()
+    try:
+        console.print("[bold]connecting...[/]")
+        if not live.wait_connected(60.0):
+            live.stop()
+            error = live.error
+            if isinstance(error, HipscopeError):
+                raise error
+            raise HipscopeError(f"could not connect the kit: {error or 'timed out'}")
+        console.print(f"[green]recording[/] to {out}  (Ctrl-C stops)")
+        steps = list(GUIDED_SCREEN) if guided else []
+        step_end_s = 0.0
+        prompt = ""
+        with Live(_status_table(live, "starting"), console=console, refresh_per_second=4) as view:
+            while not live.finished and not stopping["signal"]:
+                now_s = live.session_time_s()
+                if guided:
+                    if step_end_s and now_s >= step_end_s:
+                        live.end_task()
+                        step_end_s = 0.0
+                    if not step_end_s:
+                        if not steps:
+                            break
+                        kind, side, prompt, hold_s = steps.pop(0)
+                        live.start_task(kind, side)
+                        step_end_s = now_s + hold_s
+                    prompt_text = f"{prompt} — {max(0.0, step_end_s - now_s):.0f} s"
+                else:
+                    task = live.tasks[-1].label if live.tasks else ""
+                    prompt_text = f"last task: {task}" if task else ""
+                view.update(_status_table(live, f"t = {now_s:6.1f} s   {prompt_text}"))
+                time.sleep(0.25)
+    except KeyboardInterrupt:
+        console.print("[yellow]stopping...[/]")
+    finally:
+        live.stop(timeout_s=30.0)
+        signal.signal(signal.SIGTERM, previous)
+    if live.error is not None and not isinstance(live.error, KeyboardInterrupt):
+        if isinstance(live.error, HipscopeError):
+            raise live.error
+        raise HipscopeError(f"acquisition failed: {live.error}")
+    _summary(console, out)
+
+
+def _summary(console: Any, out: Path) -> None:
+    from acquisition.recording import load_recording
+
+    if not out.exists():
+        raise HipscopeError(f"{out}: no recording was written")
+    recording = load_recording(out)
+    console.print()
+    console.print(f"[bold]{out}[/]: {recording.duration_s:.1f} s, {len(recording.tasks)} task(s)")
+    for placement, sensor in recording.sensors.items():
+        console.print(
+            f"  {placement:12s} {len(sensor.samples):7d} samples  {sensor.rate_hz:6.1f} Hz  "
+            f"lost {sensor.lost_samples}"
+        )
