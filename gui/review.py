@@ -22,6 +22,7 @@ from acquisition.errors import HipscopeError
 from gui import theme
 
 HEADLINES: dict[str, tuple[str, ...]] = {
+    "static": ("pelvis_tilt_mean_deg", "pelvis_obliquity_mean_deg", "sway_rms_m_s2"),
     "single_leg_stance": (
         "pelvic_drop_peak_deg",
         "pelvic_drop_mean_deg",
@@ -217,7 +218,7 @@ def _fill(table: QtWidgets.QTableWidget, rows: Sequence[Sequence[str]]) -> None:
     for r, row in enumerate(rows):
         for c, text in enumerate(row):
             item = QtWidgets.QTableWidgetItem(text)
-            if c > 0:
+            if 0 < c and not (table.columnCount() == 3 and c == 2):
                 item.setTextAlignment(
                     QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
                 )
@@ -259,19 +260,23 @@ class ReviewPanel(QtWidgets.QWidget):
             button.clicked.connect(lambda _=False, s=suffix: self._export_dialog(s))
             head.addWidget(button)
         layout.addLayout(head)
-        self.tabs = QtWidgets.QTabWidget()
-        layout.addWidget(self.tabs, 1)
         self.tasks_table = _table(["Task", "Time", "Key metrics"])
         self.tasks_table.itemSelectionChanged.connect(self._task_selected)
+        self.tasks_table.setWordWrap(True)
         self.sides_table = _table(["Metric", "Left", "Right", "Asymmetry"])
         self.reps_table = _table(
             ["Task", "Rep", "Hip lead", "Hip onset", "Back onset", "Peak hip ext vel", "Hip share"]
         )
         self.detail_table = _table(["Metric", "Value", "Note"])
-        self.tabs.addTab(self.tasks_table, "Tasks")
+        self.tabs = QtWidgets.QTabWidget()
         self.tabs.addTab(self.sides_table, "Left vs right")
         self.tabs.addTab(self.reps_table, "Repetitions")
         self.tabs.addTab(self.detail_table, "Task detail")
+        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        split.addWidget(self.tasks_table)
+        split.addWidget(self.tabs)
+        split.setSizes([320, 420])
+        layout.addWidget(split, 1)
         self.source_path: Path | None = None
 
     # -- analysis ---------------------------------------------------------------------------
@@ -325,8 +330,9 @@ class ReviewPanel(QtWidgets.QWidget):
             keys = HEADLINES.get(str(task.get("kind")), ())
             parts = [f"{label(k)[0]} {fmt(metrics.get(k), k)}" for k in keys if k in metrics]
             when = f"{fmt(task.get('start_s'))}–{fmt(task.get('end_s'))} s"
-            task_rows.append([task_name(task), when, "  ·  ".join(parts) or "–"])
+            task_rows.append([task_name(task), when, "\n".join(parts) or "–"])
         _fill(self.tasks_table, task_rows)
+        self.tasks_table.resizeRowsToContents()
         _fill(
             self.sides_table,
             [
@@ -373,7 +379,7 @@ class ReviewPanel(QtWidgets.QWidget):
             if key not in metrics:
                 rows.append([label(key)[0], "–", reason])
         _fill(self.detail_table, rows)
-        self.tabs.setTabText(3, f"Detail: {task_name(task)}")
+        self.tabs.setTabText(2, f"Detail: {task_name(task)}")
 
     def _task_selected(self) -> None:
         rows = {i.row() for i in self.tasks_table.selectedItems()}

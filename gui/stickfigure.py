@@ -47,8 +47,13 @@ def frontal_points(angles_rad: Mapping[str, float]) -> dict[str, np.ndarray]:
     hip_right = clockwise((PELVIS_HALF_WIDTH_M, 0.0), obliquity)
     hip_left = clockwise((-PELVIS_HALF_WIDTH_M, 0.0), obliquity)
     neck = clockwise((0.0, TRUNK_M), trunk)
-    knee_right = hip_right + clockwise((0.0, -THIGH_M), obliquity + add_right)
-    knee_left = hip_left + clockwise((0.0, -THIGH_M), obliquity - add_left)
+    # a flexed thigh points partly at the viewer: foreshorten it in this view
+    length = {
+        side: THIGH_M * abs(math.cos(_nan0(angles_rad.get(f"thigh_sagittal_{side}", 0.0))))
+        for side in ("left", "right")
+    }
+    knee_right = hip_right + clockwise((0.0, -length["right"]), obliquity + add_right)
+    knee_left = hip_left + clockwise((0.0, -length["left"]), obliquity - add_left)
     return {
         "pelvis": np.vstack([hip_left, hip_right]),
         "trunk": np.vstack([np.zeros(2), neck]),

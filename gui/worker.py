@@ -35,11 +35,10 @@ class ChipState:
     def text(self) -> str:
         dot = "●" if self.connected else "○"
         rate = f"{self.rate_hz:5.0f} Hz" if math.isfinite(self.rate_hz) else "  -- Hz"
-        offset = (
-            f"{1000.0 * self.clock_offset_s:+.0f} ms"
-            if math.isfinite(self.clock_offset_s)
-            else "--"
-        )
+        offset = "--"
+        if math.isfinite(self.clock_offset_s):
+            seconds = self.clock_offset_s
+            offset = f"{seconds:+.2f} s" if abs(seconds) >= 1.0 else f"{1000 * seconds:+.1f} ms"
         state = "" if self.connected else "  DISCONNECTED"
         return f"{dot} {self.placement}  {rate}  lost {self.lost_samples}  Δt {offset}{state}"
 
