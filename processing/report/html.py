@@ -48,6 +48,8 @@ SLS_KEYS = (
 SLS_HIDDEN = {"hold_start_s", "hold_end_s", "pelvic_drop_lr_diff_deg"}
 GAIT_LR = (
     ("step_time_left_s", "step_time_right_s"),
+    ("stance_time_left_s", "stance_time_right_s"),
+    ("swing_time_left_s", "swing_time_right_s"),
     ("thigh_rom_left_deg", "thigh_rom_right_deg"),
     ("n_steps_left", "n_steps_right"),
 )
@@ -63,15 +65,29 @@ GAIT_SESSION = (
     "harmonic_ratio_vertical",
 )
 GAIT_HIDDEN = {"initial_contacts_left_s", "initial_contacts_right_s"}
-REP_SUMMARY = ("rep_count", "hip_lead_ms_median")
+REP_SUMMARY = ("rep_count", "hip_lead_ms_median", "hip_share_pct_median")
 REP_COLUMNS = (
     "hip_onset_s",
     "lumbar_onset_s",
     "hip_lead_ms",
     "peak_hip_ext_vel_deg_s",
     "time_to_peak_hip_ext_vel_s",
+    "hip_ext_deg",
+    "lumbar_ext_deg",
     "hip_share_pct",
 )
+
+
+REP_HEADERS = {
+    "hip_onset_s": "Hip onset (s)",
+    "lumbar_onset_s": "Back onset (s)",
+    "hip_lead_ms": "Hip lead (ms)",
+    "peak_hip_ext_vel_deg_s": "Peak hip speed (°/s)",
+    "time_to_peak_hip_ext_vel_s": "To peak (s)",
+    "hip_ext_deg": "Hip ext. (°)",
+    "lumbar_ext_deg": "Back ext. (°)",
+    "hip_share_pct": "Hip share (%)",
+}
 
 
 @dataclass(frozen=True)
@@ -203,7 +219,9 @@ def _unavailable(task: Mapping[str, Any], keys: set[str] | None = None) -> str:
     return f'<p class="refnote">Not available:</p><ul class="unavailable">{items}</ul>'
 
 
-def _other_metrics(metrics: Mapping[str, Any], shown: set[str]) -> str:
+def _other_metrics(
+    metrics: Mapping[str, Any], shown: set[str], title: str = "More measures"
+) -> str:
     rest = {k: v for k, v in metrics.items() if k not in shown and not isinstance(v, dict)}
     rest = {
         k: v for k, v in rest.items() if not (isinstance(v, list) and v and isinstance(v[0], dict))
@@ -215,7 +233,7 @@ def _other_metrics(metrics: Mapping[str, Any], shown: set[str]) -> str:
         for k, v in rest.items()
     )
     return (
-        "<details><summary>More measures</summary><table><tbody>" + rows + "</tbody></table>"
+        f"<details><summary>{escape(title)}</summary><table><tbody>" + rows + "</tbody></table>"
         "</details>"
     )
 
@@ -359,9 +377,11 @@ def _quality(doc: Mapping[str, Any]) -> str:
         method = cal.get("method")
         if method:
             window = _num(cal.get("window_s"))
+            w0, w1 = _num(cal.get("window_start_s")), _num(cal.get("window_end_s"))
+            where = f", {w0:.1f}–{w1:.1f} s" if w0 is not None and w1 is not None else ""
             items.append(
                 f"<li>Method: <b>{escape(str(method))}</b>"
-                + (f" ({window:.1f} s window)" if window is not None else "")
+                + (f" ({window:.1f} s window{where})" if window is not None else "")
                 + "</li>"
             )
         mis = cal.get("misalignment_deg")
@@ -377,12 +397,24 @@ def _quality(doc: Mapping[str, Any]) -> str:
         if isinstance(notes, list):
             items.extend(f"<li>{escape(str(n))}</li>" for n in notes)
         for key, value in cal.items():
-            if key in ("method", "window_s", "misalignment_deg", "notes"):
+            if key in (
+                "method",
+                "window_s",
+                "window_start_s",
+                "window_end_s",
+                "misalignment_deg",
+                "notes",
+            ):
                 continue
+            name = escape(str(key).replace("_", " ").capitalize())
             if isinstance(value, str | int | float | bool) or value is None:
-                items.append(
-                    f"<li>{escape(str(key).replace('_', ' '))}: {format_value(value, 2)}</li>"
+                items.append(f"<li>{name}: {format_value(value, 2)}</li>")
+            elif isinstance(value, Mapping):
+                parts = "; ".join(
+                    f"{escape(str(k).replace('_', ' '))}: {format_value(v, 2)}"
+                    for k, v in value.items()
                 )
+                items.append(f"<li>{name}: {parts}</li>")
         cal_html = "<h3>Calibration</h3><ul>" + "".join(items) + "</ul>"
     return (
         '<section id="quality"><h2>Sensors and data quality</h2><p class="lead">Lost samples '
@@ -492,8 +524,8 @@ def _sls_section(
         + note
         + figs
         + missing
-        + _other_metrics(lm, set(SLS_KEYS) | SLS_HIDDEN)
-        + _other_metrics(rm, set(SLS_KEYS) | SLS_HIDDEN)
+        + _other_metrics(lm, set(SLS_KEYS) | SLS_HIDDEN, "More measures, standing on left")
+        + _other_metrics(rm, set(SLS_KEYS) | SLS_HIDDEN, "More measures, standing on right")
         + "</section>"
     )
 
@@ -501,7 +533,10 @@ def _sls_section(
 def _stance_figures(traces: list[tuple[StanceTrace, Any]]) -> str:
     if not traces:
         return ""
-    all_values = np.concatenate([t.pelvic_drop_deg for t, _ in traces])
+    all_values = np.concatenate(
+        [t.pelvic_drop_deg for t, _ in traces]
+        + [t.trunk_lean_deg for t, _ in traces if t.trunk_lean_deg is not None]
+    )
     finite = all_values[np.isfinite(all_values)]
     if finite.size == 0:
         return ""
@@ -529,13 +564,25 @@ def _stance_figures(traces: list[tuple[StanceTrace, Any]]) -> str:
                     radius=4.5,
                 )
             )
+        lines = [plots.Line(trace.time_s, trace.pelvic_drop_deg, "pelvic drop", color, 2.0)]
+        if trace.trunk_lean_deg is not None:
+            lines.append(
+                plots.Line(
+                    trace.time_s,
+                    trace.trunk_lean_deg,
+                    "trunk lean",
+                    plots.NEUTRAL_COLOR,
+                    1.3,
+                    dash="5 3",
+                )
+            )
         svg = plots.line_chart(
-            lines=[plots.Line(trace.time_s, trace.pelvic_drop_deg, "pelvic drop", color, 2.0)],
+            lines=lines,
             points=points,
             markers=markers,
             axes=plots.Axes(
                 x_label="time in task (s)",
-                y_label="pelvic drop (°)",
+                y_label="angle (°)",
                 y_range=(lo - pad, hi + pad),
                 zero_line=True,
             ),
@@ -544,8 +591,9 @@ def _stance_figures(traces: list[tuple[StanceTrace, Any]]) -> str:
             height=240,
         )
         figs.append(
-            f"<figure>{svg}<figcaption>Free-side pelvic drop relative to quiet standing; "
-            "0 = level as in standing. Dashed lines: the steady hold analysed.</figcaption>"
+            f"<figure>{svg}<figcaption>Free-side pelvic drop relative to quiet standing "
+            "(0 = level as in standing) and trunk lean towards the stance leg. Vertical dashed "
+            "lines: the steady hold analysed.</figcaption>"
             "</figure>"
         )
     return '<div class="figs">' + "".join(figs) + "</div>"
@@ -587,11 +635,7 @@ def _rep_section(index: int, task: Mapping[str, Any], data: ReportInput, citer: 
             for k in REP_COLUMNS
         )
         rep_rows.append(f'<tr><td class="num">{n}</td>{cells}<td>{tag}</td></tr>')
-    header = "".join(
-        f'<th class="num">{escape(label_for(k).name)}'
-        f"{' (' + escape(label_for(k).unit) + ')' if label_for(k).unit else ''}</th>"
-        for k in REP_COLUMNS
-    )
+    header = "".join(f'<th class="num">{escape(REP_HEADERS[k])}</th>' for k in REP_COLUMNS)
     rep_table = (
         f'<h3>Repetitions</h3><table><thead><tr><th class="num">#</th>{header}<th></th></tr>'
         "</thead><tbody>" + "".join(rep_rows) + "</tbody></table>"

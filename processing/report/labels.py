@@ -122,6 +122,31 @@ LABELS: dict[str, MetricLabel] = {
         2,
         "Smoothness and rhythm of the up-down pelvis motion (higher = smoother).",
     ),
+    "stance_time_left_s": MetricLabel("Stance time", "s", 3, "Foot on the ground per stride."),
+    "stance_time_right_s": MetricLabel("Stance time", "s", 3, ""),
+    "swing_time_left_s": MetricLabel("Swing time", "s", 3, "Foot in the air per stride."),
+    "swing_time_right_s": MetricLabel("Swing time", "s", 3, ""),
+    "contact_source": MetricLabel("Foot contacts from", "", 0, "Which sensors gave the contacts."),
+    "hip_share_pct_median": MetricLabel(
+        "Hip share (median)", "%", 0, "Share of the rising movement done by the hips."
+    ),
+    "hip_ext_deg": MetricLabel("Hip extension", "°", 0, "Hip extension range while rising."),
+    "lumbar_ext_deg": MetricLabel(
+        "Lower-back extension", "°", 0, "Lower-back extension range while rising."
+    ),
+    "hold_detection": MetricLabel("Hold found from", "", 0, "How the steady hold was found."),
+    "duration_s": MetricLabel("Duration", "s", 1, "Length of the task."),
+    "pelvis_tilt_mean_deg": MetricLabel("Pelvic tilt", "°", 1, "Anterior tilt positive."),
+    "pelvis_obliquity_mean_deg": MetricLabel(
+        "Pelvic obliquity", "°", 1, "Positive = right side lower."
+    ),
+    "trunk_tilt_mean_deg": MetricLabel("Trunk tilt", "°", 1, "Forward tilt positive."),
+    "lumbar_flexion_mean_deg": MetricLabel("Lower-back flexion", "°", 1, "Trunk on pelvis."),
+    "lumbar_lateral_bend_mean_deg": MetricLabel(
+        "Lower-back side bend", "°", 1, "Positive = trunk leaning right on the pelvis."
+    ),
+    "hip_flexion_left_mean_deg": MetricLabel("Hip flexion, left", "°", 1, ""),
+    "hip_flexion_right_mean_deg": MetricLabel("Hip flexion, right", "°", 1, ""),
     "n_steps_left": MetricLabel("Steps counted", "", 0, "Initial contacts found."),
     "n_steps_right": MetricLabel("Steps counted", "", 0, ""),
 }
@@ -161,6 +186,8 @@ def format_value(value: object, decimals: int = 2, unit: str = "") -> str:
         if not math.isfinite(value):
             return "–"
         text = f"{value:.{decimals}f}"
+        if float(text) == 0.0:
+            text = text.lstrip("-")  # no "−0.0"
     elif isinstance(value, list | tuple):
         if len(value) > 8:
             return escape(f"{len(value)} values")

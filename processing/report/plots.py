@@ -105,11 +105,12 @@ def nice_ticks(low: float, high: float, target: int = 5) -> list[float]:
 
 
 def _fmt_tick(value: float, ticks: Sequence[float]) -> str:
-    step = abs(ticks[1] - ticks[0]) if len(ticks) > 1 else abs(value) or 1.0
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step < 1 else 0
-    if decimals == 0 and step % 1:
-        decimals = 1
-    return f"{value:.{min(decimals, 3)}f}".replace("-", "−")
+    step = abs(ticks[1] - ticks[0]) if len(ticks) > 1 else 1.0
+    decimals = 0
+    while decimals < 4 and abs(step * 10**decimals - round(step * 10**decimals)) > 1e-6:
+        decimals += 1
+    text = f"{value:.{decimals}f}"
+    return text.lstrip("-") if float(text) == 0.0 else text.replace("-", "−")
 
 
 def _decimate(x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[NDArray, NDArray]:

@@ -58,7 +58,8 @@ td.asym.watch { color: var(--watch); font-weight: bold; }
 .refnote { font-size: 12.5px; color: var(--muted); }
 .refnote a, sup a { color: inherit; }
 .figs { display: flex; flex-wrap: wrap; gap: 14px; margin-top: 8px; }
-figure { margin: 0; } figcaption { font-size: 12.5px; color: var(--muted); max-width: 560px; }
+figure { margin: 0; width: min-content; }
+figcaption { font-size: 12.5px; color: var(--muted); }
 svg.chart { border: 1px solid var(--line); border-radius: 4px; background: #fff;
        display: block; }
 .repgrid { display: grid; grid-template-columns: repeat(auto-fill, minmax(352px, 1fr)); gap: 12px; }

@@ -27,6 +27,7 @@ class StanceTrace:
     pelvic_drop_deg: Array
     hold_start_s: float | None
     hold_end_s: float | None
+    trunk_lean_deg: Array | None = None  # towards the stance side positive
 
 
 @dataclass(frozen=True)
@@ -90,16 +91,19 @@ def stance_trace(
     metrics = task.get("metrics") or {}
     hold_start = _number(metrics.get("hold_start_s"))
     hold_end = _number(metrics.get("hold_end_s"))
-    time_s = drop_deg = None
+    time_s = drop_deg = lean_deg = None
     if series:
         time_s = _first(series, "time_s", "t_s")
         drop_deg = _first(series, "pelvic_drop_deg", "drop_deg")
+        lean_deg = _first(series, "trunk_lean_deg")
         if time_s is not None and drop_deg is not None and time_s.size == drop_deg.size:
             # series may come on the session clock or relative to the task start
             if time_s[0] >= start_s - 1e-6 and time_s[-1] > start_s:
                 time_s = time_s - start_s
+            if lean_deg is not None and lean_deg.size != time_s.size:
+                lean_deg = None
         else:
-            time_s = drop_deg = None
+            time_s = drop_deg = lean_deg = None
     if time_s is None and kinematics is not None:
         obliquity = kinematics.angles_rad.get("pelvis_obliquity")
         if obliquity is not None and side in ("left", "right"):
@@ -115,6 +119,7 @@ def stance_trace(
         pelvic_drop_deg=drop_deg,
         hold_start_s=None if hold_start is None else hold_start - start_s,
         hold_end_s=None if hold_end is None else hold_end - start_s,
+        trunk_lean_deg=lean_deg,
     )
 
 
@@ -147,7 +152,7 @@ def rep_traces(
     reps = metrics.get("repetitions") or []
     if not isinstance(reps, Sequence) or not reps:
         return []
-    time_s = hip = lumbar = None
+    time_s = hip = lumbar = hip_vel = lumbar_vel = None
     if series:
         time_s = _first(series, "time_s", "t_s")
         hip = _first(series, "hip_flexion_deg", "hip_deg", "hip_angle_deg")
@@ -159,6 +164,10 @@ def rep_traces(
             or not (time_s.size == hip.size == lumbar.size)
         ):
             time_s = hip = lumbar = None
+        else:
+            # the pipeline's velocities are low-passed; prefer them to a raw gradient
+            hip_vel = _first(series, "hip_ext_vel_deg_s")
+            lumbar_vel = _first(series, "lumbar_ext_vel_deg_s")
     if time_s is None and kinematics is not None:
         hip_rad = _hip_flexion_rad(kinematics)
         lumbar_rad = kinematics.angles_rad.get("lumbar_flexion")
@@ -169,8 +178,10 @@ def rep_traces(
     if time_s is None or hip is None or lumbar is None or time_s.size < 3:
         return []
     dt = np.gradient(time_s)
-    hip_vel = -np.gradient(hip) / dt
-    lumbar_vel = -np.gradient(lumbar) / dt
+    if hip_vel is None or hip_vel.size != time_s.size:
+        hip_vel = -np.gradient(hip) / dt
+    if lumbar_vel is None or lumbar_vel.size != time_s.size:
+        lumbar_vel = -np.gradient(lumbar) / dt
     traces: list[RepTrace] = []
     for index, rep in enumerate(reps, start=1):
         if not isinstance(rep, Mapping):
