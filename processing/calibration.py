@@ -11,7 +11,7 @@ into the common world frame: x the athlete's forward direction at the standing w
 2. Mediolateral axis (ISB z): the principal axis of the angular velocity (its component
    about the world vertical removed), projected onto the segment's transverse plane, during
    functional tasks (hinge, squat, bridge for pelvis and trunk; gait, squat, lunge, bridge,
-   hinge for thighs), its sign taken from the nominal mounting.
+   hinge, single-leg stance for thighs), its sign taken from the nominal mounting.
    Used only when it clearly dominates (variance ratio >= ``min_axis_ratio``) and lies within
    ``max_axis_deviation_deg`` of the nominal axis; otherwise the nominal mounting's
    mediolateral axis, made horizontal, is used and a note says so.
@@ -56,7 +56,8 @@ FUNCTIONAL_TASKS: dict[str, tuple[str, ...]] = {
     "pelvis": ("hip_hinge", "squat", "hip_bridge"),
     "trunk": ("hip_hinge", "squat", "hip_bridge"),
 }
-_LIMB_TASKS = ("gait", "squat", "lunge", "hip_bridge", "hip_hinge")
+_LIMB_TASKS = ("gait", "squat", "lunge", "hip_bridge", "hip_hinge", "single_leg_stance")
+_MISSING_SENSOR_COST = 1e3
 
 _UP_WORLD = np.array([0.0, 0.0, 1.0])
 
@@ -238,9 +239,12 @@ class Calibrator:
                 f"for a {self.window_s} s window"
             )
         notes: list[str] = []
-        score = np.zeros(n_total - n + 1)
-        for p in placements:
-            score += stillness_score(gyr_rad_s[p], acc_m_s2[p], n)
+        per_sensor = {p: stillness_score(gyr_rad_s[p], acc_m_s2[p], n) for p in placements}
+        # A window missing a sensor costs far more than any movement: windows with every
+        # sensor win, and a sensor that never overlaps the others is left out, not fatal.
+        missing = sum((~np.isfinite(v)).astype(np.float64) for v in per_sensor.values())
+        score = sum(np.where(np.isfinite(v), v, 0.0) for v in per_sensor.values())
+        score = np.where(missing < len(placements), score + _MISSING_SENSOR_COST * missing, np.inf)
         starts = time_s[: n_total - n + 1]
         static = [t for t in tasks if t.kind == "static"]
         allowed = np.zeros_like(score, dtype=bool)
@@ -260,14 +264,24 @@ class Calibrator:
                 allowed = np.ones_like(score, dtype=bool)
         candidates = np.where(allowed, score, np.inf)
         if not np.isfinite(candidates).any():
-            raise HipscopeError("calibration: no window where every sensor has data")
+            raise HipscopeError("calibration: no window where any sensor has data")
         i0 = int(np.argmin(candidates))
         window = slice(i0, i0 + n)
         segments: dict[str, SegmentCalibration] = {}
+        late = []
         for p in placements:
+            if not np.isfinite(per_sensor[p][i0]):
+                late.append(p)
+                continue
             segments[p] = self._segment(
                 p, time_s, window, q_fusion_sensor[p], gyr_rad_s[p], tasks, notes
             )
+        for p in late:
+            calibrated = self._late_sensor(
+                p, time_s, n, per_sensor, q_fusion_sensor, gyr_rad_s, tasks, segments, notes
+            )
+            if calibrated is not None:
+                segments[p] = calibrated
         self.result_ = CalibrationResult(
             method=method,
             window_start_s=float(time_s[i0]),
@@ -276,6 +290,59 @@ class Calibrator:
             notes=tuple(notes),
         )
         return self
+
+    def _late_sensor(
+        self,
+        placement: str,
+        time_s: NDArray[np.float64],
+        n: int,
+        per_sensor: Mapping[str, NDArray[np.float64]],
+        q_fusion_sensor: Mapping[str, NDArray[np.float64]],
+        gyr_rad_s: Mapping[str, NDArray[np.float64]],
+        tasks: Sequence[Task],
+        segments: Mapping[str, SegmentCalibration],
+        notes: list[str],
+    ) -> SegmentCalibration | None:
+        """A sensor without data at the standing window: its own still upright window,
+        its heading matched to the segments already calibrated there."""
+        others = list(segments)
+        own = per_sensor[placement]
+        with_others = np.zeros_like(own, dtype=bool)
+        for o in others:
+            with_others |= np.isfinite(per_sensor[o])
+        upright = self._upright(q_fusion_sensor, [placement, *others], n, len(time_s))
+        candidates = np.where(np.isfinite(own) & with_others & upright, own, np.inf)
+        if not np.isfinite(candidates).any():
+            notes.append(f"{placement}: no still upright window shared with others: left out")
+            return None
+        j0 = int(np.argmin(candidates))
+        window = slice(j0, j0 + n)
+        q_own, gyr_own = q_fusion_sensor[placement], gyr_rad_s[placement]
+        seg = self._segment(placement, time_s, window, q_own, gyr_own, tasks, notes)
+        headings = []
+        for o in others:
+            q = q_fusion_sensor[o][window]
+            q = q[np.isfinite(q).all(axis=1)]
+            if len(q):
+                q_ws = quat_multiply(
+                    quat_multiply(segments[o].q_world_fusion, q), segments[o].q_sensor_segment
+                )
+                anterior = to_rotation(q_ws).apply([1.0, 0.0, 0.0])
+                headings.append(np.arctan2(anterior[:, 1], anterior[:, 0]))
+        psi = float(np.angle(np.mean(np.exp(1j * np.concatenate(headings)))))
+        notes.append(
+            f"{placement}: no data at the standing window: aligned at {time_s[j0]:.1f} s "
+            "to the other segments' heading"
+        )
+        q_turn = np.array([np.cos(psi / 2.0), 0.0, 0.0, np.sin(psi / 2.0)])
+        return SegmentCalibration(
+            placement=placement,
+            q_sensor_segment=seg.q_sensor_segment,
+            q_world_fusion=quat_multiply(q_turn, seg.q_world_fusion),
+            misalignment_rad=seg.misalignment_rad,
+            axis_source=seg.axis_source,
+            axis_ratio=seg.axis_ratio,
+        )
 
     def _upright(
         self,
@@ -292,7 +359,7 @@ class Calibrator:
             finite = np.isfinite(q).all(axis=1)
             up = np.full((n_total, 3), np.nan)
             up[finite] = _up_in_sensor(q[finite])
-            ok &= np.nan_to_num(up @ nominal_up, nan=-1.0) >= cos_max
+            ok &= (np.nan_to_num(up @ nominal_up, nan=1.0) >= cos_max) | ~finite
         return _window_means(ok.astype(np.float64), n) >= 1.0 - 1e-9
 
     def _segment(

@@ -134,7 +134,9 @@ def compute_kinematics(
     gyr_segment: dict[str, NDArray[np.float64]] = {}
     acc_world: dict[str, NDArray[np.float64]] = {}
     for p in sensors:
-        seg = calibration.segments[p]
+        seg = calibration.segments.get(p)
+        if seg is None:
+            continue  # no data at the standing reference: the calibration notes say so
         q_world_sensor = quat_multiply(seg.q_world_fusion, q_fusion[p])
         q_ws = quat_multiply(q_world_sensor, seg.q_sensor_segment)
         q_world_segment[p] = np.where(q_ws[:, :1] < 0.0, -q_ws, q_ws)

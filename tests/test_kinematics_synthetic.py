@@ -7,6 +7,7 @@ misalignment, and differentiates the orientations into gyroscope and acceleromet
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,7 @@ def synthetic_session(
     seed: int = 0,
     heading_deg: float = 37.0,
     with_static: bool = True,
+    turn_deg: float = 0.0,
 ) -> tuple[Recording, NDArray[np.float64], dict[str, NDArray[np.float64]]]:
     """A recording with static, single-leg stance, hinge and gait, plus the true angles."""
     rng = np.random.default_rng(seed)
@@ -66,11 +68,15 @@ def synthetic_session(
     truth: dict[str, NDArray[np.float64]] = {k: np.zeros_like(t) for k in (
         "pelvis_tilt", "pelvis_obliquity", "pelvis_rotation", "lumbar_flexion",
         "hip_flexion_left", "hip_flexion_right", "hip_adduction_left", "hip_adduction_right",
+        "hip_rotation_right",
     )}
     # Single-leg stance on the left, 6-12 s: right side drops 6°, small sway.
     truth["pelvis_obliquity"] += np.radians(6.0) * _smooth_bump(t, 6.0, 12.0)
     truth["hip_adduction_left"] += np.radians(6.0) * _smooth_bump(t, 6.0, 12.0)
     truth["hip_flexion_right"] += np.radians(40.0) * _smooth_bump(t, 6.0, 12.0)
+    # Optionally the athlete turns (about the vertical) between stance and hinge, 12.2-12.9 s.
+    turn = np.clip((t - 12.2) / 0.7, 0.0, 1.0)
+    truth["pelvis_rotation"] += np.radians(turn_deg) * (3 * turn**2 - 2 * turn**3)
     # Hip hinge, 13-22 s: three reps, pelvis tilts 45°, trunk flexes 15° more.
     for k in range(3):
         bump = _smooth_bump(t, 13.0 + 3 * k, 16.0 + 3 * k)
@@ -187,3 +193,36 @@ def test_fallback_without_static_task_says_so() -> None:
     truth_obliquity = _on_grid(kin.time_s, t, truth["pelvis_obliquity"])
     error = _rms_deg(kin.angles_rad["pelvis_obliquity"], truth_obliquity)
     assert error < 1.0
+
+
+def test_sensor_starting_after_the_static_task_is_aligned_to_the_others() -> None:
+    recording, t, truth = synthetic_session(seed=8, turn_deg=40.0)
+    late = recording.sensors["thigh_right"]
+    keep = late.samples.time_s >= 107.0
+    sensors = dict(recording.sensors)
+    sensors["thigh_right"] = dataclasses.replace(late, samples=late.samples.take(keep))
+    kin = compute_kinematics(dataclasses.replace(recording, sensors=sensors))
+    cal = kin.calibration.to_dict()
+    assert cal["method"] == "static task"
+    notes = cal["notes"]
+    assert any(note.startswith("thigh_right: no data at the standing window") for note in notes)
+    flexion = kin.angles_rad["hip_flexion_right"]
+    assert np.isnan(flexion[kin.time_s < 106.9]).all()
+    later = kin.time_s > 107.5
+    reference = _on_grid(kin.time_s, t, truth["hip_flexion_right"])
+    assert _rms_deg(flexion[later], reference[later]) < 1.5
+    adduction = _on_grid(kin.time_s, t, truth["hip_adduction_right"])
+    assert _rms_deg(kin.angles_rad["hip_adduction_right"][later], adduction[later]) < 2.0
+    rotation = _on_grid(kin.time_s, t, truth["hip_rotation_right"])
+    assert _rms_deg(kin.angles_rad["hip_rotation_right"][later], rotation[later]) < 2.0
+
+
+def test_sensor_never_overlapping_the_others_is_left_out_not_fatal() -> None:
+    recording, _, _ = synthetic_session(seed=9)
+    lonely = recording.sensors["trunk"]
+    sensors = dict(recording.sensors)
+    sensors["trunk"] = dataclasses.replace(lonely, samples=lonely.samples.take(slice(0, 50)))
+    kin = compute_kinematics(dataclasses.replace(recording, sensors=sensors))
+    assert "trunk" not in kin.q_world_segment and "lumbar_flexion" not in kin.angles_rad
+    assert any(note.startswith("trunk:") for note in kin.calibration.notes)
+    assert "hip_flexion_left" in kin.angles_rad
