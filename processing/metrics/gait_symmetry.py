@@ -270,7 +270,7 @@ class GaitSymmetry:
         for x, y in itertools.pairwise(lefts):
             if y - x > 2.0 * self.max_step_s:
                 continue
-            stride = acc[window(t, x, y)]
+            stride = acc[(t >= x) & (t < y)]  # half-open: exactly one period
             if stride.size < 2 * self.harmonics + 2 or not np.isfinite(stride).all():
                 continue
             amplitude = np.abs(np.fft.rfft(stride - stride.mean()))[1 : self.harmonics + 1]

@@ -7,7 +7,8 @@ Per repetition (hinge, bridge, squat), in the rising phase after the turning poi
   max(``min_velocity_deg_s``, ``peak_fraction`` × the repetition's peak) for at least
   ``min_duration_s`` (notes/metrics.md);
 - onset: from that detection, back along the velocity to where it last rose above
-  ``baseline_velocity_deg_s`` (sub-sample, linear interpolation). The plain threshold
+  ``baseline_velocity_deg_s`` and 2.5 times that, then extrapolated linearly to zero
+  velocity (sub-sample, linear interpolation). The plain threshold
   crossing comes later for a small, slow movement than for a big, fast one of the same
   start, which would bias hip lead by ~80 ms between a 40° hip and a 20° lumbar rise;
   the back-tracked onset removes that. The threshold crossings are reported too.
@@ -45,11 +46,22 @@ def _onset(
         return None
     i = int(starts[0])
     crossing = crossing_time(time_s, velocity_deg_s, i, threshold_deg_s)
-    j = i
-    while j > 0 and velocity_deg_s[j - 1] > baseline_deg_s:
-        j -= 1
-    onset = crossing_time(time_s, velocity_deg_s, j, baseline_deg_s) if j > 0 else float(time_s[0])
-    return onset, crossing
+
+    def back_to(level: float) -> float | None:
+        j = i
+        while j > 0 and velocity_deg_s[j - 1] > level:
+            j -= 1
+        return crossing_time(time_s, velocity_deg_s, j, level) if j > 0 else None
+
+    low_level = min(baseline_deg_s, 0.5 * threshold_deg_s)
+    high_level = min(2.5 * low_level, threshold_deg_s)
+    low, high = back_to(low_level), back_to(high_level)
+    if low is None:
+        return float(time_s[0]), crossing
+    if high is None or high <= low:
+        return low, crossing
+    # extrapolate the early rise of the velocity linearly back to zero
+    return low - (high - low) * low_level / (high_level - low_level), crossing
 
 
 class HipDrive:
@@ -67,8 +79,8 @@ class HipDrive:
     min_duration_s
         The velocity must stay above the threshold this long, s. Default 0.05.
     baseline_velocity_deg_s
-        Onset = where the velocity last rose above this before the detection, deg/s.
-        Default 2.
+        The onset is extrapolated to zero velocity from where the velocity last rose above
+        this and 2.5 times this before the detection, deg/s. Default 2.
     segmenter
         Repetition segmentation; default ``RepetitionSegmenter()``.
     """
