@@ -1,0 +1,13 @@
+"""Recordings -> orientations -> angles -> events -> metrics -> reports.
+
+Orientation and angles (this layer's foundation):
+
+- ``processing.fusion``: ``estimate_orientation`` (batch) and ``OrientationFilter`` (live);
+  VQF (offline / real-time), Madgwick, Mahony, EKF, all returning ``q_world_sensor``.
+- ``processing.calibration``: ``Calibrator`` (sensor-to-segment alignment, common heading).
+- ``processing.angles``: ISB segment angles and Grood & Suntay joint angles.
+- ``processing.kinematics``: ``compute_kinematics(recording) -> SessionKinematics``.
+- ``processing.streaming``: ``StreamingKinematics`` for the live monitor.
+
+Submodules import their heavy dependencies themselves; importing this package is cheap.
+"""
