@@ -83,6 +83,20 @@ class SmoothSway:
         acc_amp = weights * acc_rms_m_s2 / np.sqrt(0.5 * np.sum(weights**2))
         self.amp_m = acc_amp / omega**2
 
+    def acc_rms_m_s2(self, start_s: float, end_s: float) -> float:
+        """RMS acceleration (all axes together) over [start_s, end_s], from the analytic form."""
+        t = np.arange(start_s, end_s, 1e-3)
+        omega = 2.0 * np.pi * self.freq_hz
+        arg = omega[None] * t[:, None, None] + self.phase_rad[None]
+        acc = -np.sum(self.amp_m[None] * omega[None] ** 2 * np.sin(arg), axis=2)
+        return float(np.sqrt(np.mean(np.sum(acc**2, axis=1))))
+
+    def rescale(self, start_s: float, end_s: float, acc_rms_m_s2: float) -> None:
+        """Scale the amplitudes so the RMS acceleration over [start_s, end_s] is exact."""
+        actual = self.acc_rms_m_s2(start_s, end_s)
+        if actual > 0.0:
+            self.amp_m = self.amp_m * (acc_rms_m_s2 / actual)
+
     def displacement_m(self, t: ArrayLike) -> FloatArray:
         """Displacement (N, n_axes) in metres at times t (s)."""
         t = np.asarray(t, dtype=np.float64)

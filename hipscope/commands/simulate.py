@@ -1,0 +1,104 @@
+"""`hipscope simulate`: write a simulated screen-protocol recording with its ground truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from acquisition.errors import HipscopeError
+
+
+def _truth_text(row: dict[str, Any]) -> str:
+    kind = row["kind"]
+    if kind == "static":
+        return f"quiet standing, sway {row['sway_m_s2']:.2f} m/s² RMS"
+    if kind == "single_leg_stance":
+        return (
+            f"pelvic drop {row['pelvic_drop_deg']:.1f}°, trunk lean {row['trunk_lean_deg']:.1f}°, "
+            f"hold {row['hold_s']:.1f} s ({row['hold_start_s']:.2f}–{row['hold_end_s']:.2f}), "
+            f"sway {row['sway_m_s2']:.2f} m/s²"
+        )
+    if kind in ("hip_hinge", "hip_bridge", "squat"):
+        leads = ", ".join(f"{r['hip_lead_ms']:.0f}" for r in row["reps"])
+        return (
+            f"{len(row['reps'])} reps, hip lead {row['hip_lead_mean_ms']:.0f} ms mean "
+            f"(per rep: {leads} ms)"
+        )
+    if kind == "gait":
+        n = len(row["initial_contacts_left_s"]) + len(row["initial_contacts_right_s"])
+        return (
+            f"step L/R {row['step_time_left_s']:.3f}/{row['step_time_right_s']:.3f} s "
+            f"(SI {row['step_time_si_pct']:+.1f}%), thigh ROM L/R "
+            f"{row['thigh_rom_left_deg']:.0f}/{row['thigh_rom_right_deg']:.0f}°, {n} contacts"
+        )
+    return ""
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def simulate(
+        out: Annotated[Path, typer.Argument(help="Recording to write (HDF5, format v1).")],
+        seed: Annotated[
+            int, typer.Option("--seed", help="Seed of every random choice (same seed, same file).")
+        ] = 0,
+        rate: Annotated[
+            float,
+            typer.Option("--rate", help="Sampling rate of every sensor in Hz (60–200 typical)."),
+        ] = 100.0,
+        misalignment: Annotated[
+            float,
+            typer.Option("--misalignment", help="Largest sensor mounting misalignment in degrees."),
+        ] = 10.0,
+        athlete: Annotated[
+            str, typer.Option("--athlete", help="Athlete name stored in the recording.")
+        ] = "simulated athlete",
+        mag: Annotated[
+            bool, typer.Option("--mag/--no-mag", help="Also simulate magnetometers.")
+        ] = False,
+        noise: Annotated[
+            bool, typer.Option("--noise/--no-noise", help="Add sensor noise and gyroscope bias.")
+        ] = True,
+        truth: Annotated[
+            bool,
+            typer.Option(
+                "--truth/--no-truth", help="Also write the ground truth as OUT.truth.json."
+            ),
+        ] = True,
+        overwrite: Annotated[
+            bool, typer.Option("--overwrite", help="Replace OUT (and its truth file) if present.")
+        ] = False,
+    ) -> None:
+        """Simulate the default screen protocol (static, single-leg stance L/R, hip hinge,
+        gait) on pelvis, trunk and thigh sensors and write it as a recording."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from acquisition.simulator import simulate as run_simulation
+
+        truth_path = out.with_suffix(".truth.json")
+        if out.exists():
+            if not overwrite:
+                raise HipscopeError(f"{out}: file exists; pass --overwrite to replace it")
+            out.unlink()
+        if out.suffix.lower() not in (".h5", ".hdf5"):
+            raise HipscopeError(f"{out}: expected a .h5 or .hdf5 file name")
+        sim = run_simulation(
+            rate_hz=rate, seed=seed, misalignment_deg=misalignment, noise=noise, with_mag=mag
+        )
+        sim.write(out, athlete=athlete, truth_path=truth_path if truth else None)
+
+        console = Console()
+        table = Table(
+            title=f"{out}  ({sim.duration_s:.1f} s, {rate:g} Hz, seed {seed})", title_justify="left"
+        )
+        for column in ("task", "start s", "end s", "truth"):
+            table.add_column(column, justify="right" if column.endswith(" s") else "left")
+        for task, row in zip(sim.tasks, sim.truth, strict=True):
+            table.add_row(task.label, f"{task.start_s:.2f}", f"{task.end_s:.2f}", _truth_text(row))
+        console.print(table)
+        mounting = ", ".join(f"{p} {a:.1f}°" for p, a in sim.misalignment_deg.items())
+        console.print(f"sensors: {', '.join(sim.samples)}; misalignment {mounting}")
+        if truth:
+            console.print(f"truth: {truth_path}")
