@@ -156,11 +156,13 @@ class MonitorWindow(QtWidgets.QMainWindow):
         self.update_metrics(now_s)
 
     def angles_at(self, now_s: float) -> dict[str, float]:
+        """The newest angles at or before ``now_s`` (not older than 0.5 s)."""
         angles: dict[str, float] = {}
         for name in DISPLAY_ANGLES:
-            _time_s, values = self.hub.angle_window(name, now_s - 0.5, now_s)
-            if values.size:
-                angles[name] = float(values[-1])
+            buffer = self.hub.angles[name]
+            time_s, values = buffer.latest(1)
+            if time_s.size and now_s - 0.5 <= time_s[0] <= now_s + 1e-9:
+                angles[name] = float(values[0, 0])
         return angles
 
     def running_task(self, now_s: float) -> tuple[str, str, float] | None:

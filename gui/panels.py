@@ -106,8 +106,7 @@ class SensorTraces(QtWidgets.QWidget):
 
     def curve_points(self, placement: str) -> int:
         """Points currently held by the acc x curve (for tests)."""
-        x, _ = self.acc[placement].curves["x"].getOriginalDataset()
-        return 0 if x is None else len(x)
+        return self.acc[placement].points["x"]
 
 
 class AngleTraces(QtWidgets.QWidget):
@@ -143,6 +142,5 @@ class AngleTraces(QtWidgets.QWidget):
     def curve_points(self, key: str) -> int:
         for plot in self.plots:
             if key in plot.curves:
-                x, _ = plot.curves[key].getOriginalDataset()
-                return 0 if x is None else len(x)
+                return plot.points[key]
         raise KeyError(key)

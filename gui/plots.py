@@ -82,12 +82,15 @@ class TracePlot:
         plot.addLine(y=0.0, pen=theme.pen(theme.GRID))
         for name in ("left", "bottom"):
             plot.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.curves: dict[str, pg.PlotDataItem] = {}
+        # PlotCurveItem directly (not PlotDataItem) with our own min/max decimation to
+        # ~2 points per pixel: the path to build and paint stays small at any data rate
+        self.curves: dict[str, pg.PlotCurveItem] = {}
+        self.points: dict[str, int] = {}
         for trace in self.traces:
-            curve = plot.plot(pen=theme.pen(trace.colour, 1.0))
-            curve.setClipToView(True)
-            curve.setDownsampling(auto=True, method="peak")
+            curve = pg.PlotCurveItem(pen=theme.pen(trace.colour, 1.0))
+            plot.addItem(curve)
             self.curves[trace.key] = curve
+            self.points[trace.key] = 0
 
     def set_window(self, window_s: float) -> None:
         self.window_s = float(window_s)
@@ -96,21 +99,43 @@ class TracePlot:
     def set_curve(self, key: str, time_rel_s: NDArray[np.float64], values: NDArray) -> None:
         """Draw one curve; ``time_rel_s`` is seconds relative to now (<= 0)."""
         curve = self.curves[key]
+        self.points[key] = int(time_rel_s.size)
         if time_rel_s.size == 0:
-            curve.setData([], [])
+            curve.setData(np.empty(0), np.empty(0))
             return
-        y = np.asarray(values, dtype=np.float64)
+        width_px = max(int(self.plot.vb.width()), 50)
+        x, y = peak_decimate(time_rel_s, np.asarray(values, dtype=np.float64), 2 * width_px)
         finite = bool(np.isfinite(y).all())
-        curve.setData(
-            time_rel_s,
-            y,
-            connect="all" if finite else "finite",
-            skipFiniteCheck=finite,
-        )
+        curve.setData(x, y, connect="all" if finite else "finite", skipFiniteCheck=finite)
 
     def clear(self) -> None:
-        for curve in self.curves.values():
-            curve.setData([], [])
+        for key, curve in self.curves.items():
+            curve.setData(np.empty(0), np.empty(0))
+            self.points[key] = 0
+
+
+def peak_decimate(
+    x: NDArray[np.float64], y: NDArray[np.float64], max_points: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Keep each block's min and max (in time order) so spikes survive; <= max_points."""
+    n = x.size
+    if n <= max_points or max_points < 4:
+        return x, y
+    block = int(np.ceil(n / (max_points // 2)))
+    m = n // block
+    head = n - m * block  # leading rows that do not fill a block are kept as they are
+    yb = y[head:].reshape(m, block)
+    xb = x[head:].reshape(m, block)
+    if np.isnan(yb).any():  # gaps: plain striding keeps the NaN breaks in the line
+        return x[::block], y[::block]
+    lo_i = yb.argmin(axis=1)
+    hi_i = yb.argmax(axis=1)
+    first = np.minimum(lo_i, hi_i)
+    second = np.maximum(lo_i, hi_i)
+    rows = np.arange(m)
+    xs = np.column_stack([xb[rows, first], xb[rows, second]]).ravel()
+    ys = np.column_stack([yb[rows, first], yb[rows, second]]).ravel()
+    return np.concatenate([x[:head], xs]), np.concatenate([y[:head], ys])
 
 
 def make_layout_widget(parent: QtWidgets.QWidget | None = None) -> pg.GraphicsLayoutWidget:

@@ -97,8 +97,27 @@ class RingBuffer:
     def window(
         self, start_s: float, end_s: float = np.inf
     ) -> tuple[NDArray[np.float64], NDArray[np.float32]]:
-        """Rows with ``start_s <= time_s <= end_s`` (times are assumed increasing)."""
-        time_s, values = self.latest()
-        lo = int(np.searchsorted(time_s, start_s, side="left"))
-        hi = int(np.searchsorted(time_s, end_s, side="right"))
-        return time_s[lo:hi], values[lo:hi]
+        """Rows with ``start_s <= time_s <= end_s`` as copies (times assumed increasing).
+
+        Searches the two stored segments in place: only the selected rows are copied.
+        """
+        parts_t: list[NDArray[np.float64]] = []
+        parts_v: list[NDArray[np.float32]] = []
+        with self._lock:
+            count = self._count
+            start = (self._head - count) % self.capacity
+            first_len = min(count, self.capacity - start)
+            for lo, hi in ((start, start + first_len), (0, count - first_len)):
+                if hi <= lo:
+                    continue
+                times = self._time_s[lo:hi]
+                a = lo + int(np.searchsorted(times, start_s, side="left"))
+                b = lo + int(np.searchsorted(times, end_s, side="right"))
+                if b > a:
+                    parts_t.append(self._time_s[a:b].copy())
+                    parts_v.append(self._values[a:b].copy())
+        if not parts_t:
+            return np.empty(0), np.empty((0, self.width), dtype=np.float32)
+        if len(parts_t) == 1:
+            return parts_t[0], parts_v[0]
+        return np.concatenate(parts_t), np.concatenate(parts_v)

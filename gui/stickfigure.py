@@ -95,6 +95,22 @@ _SEGMENT_COLOURS = {
 }
 
 
+_ANGLE_KEYS = (
+    "pelvis_obliquity",
+    "pelvis_tilt",
+    "trunk_obliquity",
+    "trunk_tilt",
+    "hip_adduction_left",
+    "hip_adduction_right",
+    "thigh_sagittal_left",
+    "thigh_sagittal_right",
+    "hip_flexion_left",
+    "hip_flexion_right",
+    "lumbar_flexion",
+    "lumbar_lateral_bend",
+)
+
+
 class StickFigure(QtWidgets.QWidget):
     """Frontal and sagittal stick figures with the pelvic drop and trunk lean written beside."""
 
@@ -107,7 +123,8 @@ class StickFigure(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
         self.boxes: dict[str, pg.ViewBox] = {}
-        self.lines: dict[str, dict[str, pg.PlotDataItem]] = {}
+        self.lines: dict[str, dict[str, pg.PlotCurveItem]] = {}
+        self._shown: tuple[float, ...] | None = None
         self.labels: dict[str, pg.TextItem] = {}
         for col, (plane, title) in enumerate(
             (("frontal", "Frontal (from behind)"), ("sagittal", "Sagittal (from right)"))
@@ -127,12 +144,13 @@ class StickFigure(QtWidgets.QWidget):
             self.boxes[plane] = box
             self.lines[plane] = {}
             for segment, colour in _SEGMENT_COLOURS.items():
-                item = pg.PlotDataItem(
-                    pen=pg.mkPen(colour, width=6 if segment == "pelvis" else 4),
-                    symbol="o",
-                    symbolSize=7,
-                    symbolBrush=colour,
-                    symbolPen=None,
+                # plain curves, no joint symbols: scatter items cost ~5 ms a frame
+                item = pg.PlotCurveItem(
+                    pen=pg.mkPen(
+                        colour,
+                        width=7 if segment == "pelvis" else 5,
+                        capStyle=pg.QtCore.Qt.PenCapStyle.RoundCap,
+                    ),
                 )
                 box.addItem(item)
                 self.lines[plane][segment] = item
@@ -143,6 +161,11 @@ class StickFigure(QtWidgets.QWidget):
         self.show_angles({})
 
     def show_angles(self, angles_rad: Mapping[str, float]) -> None:
+        """Redraw when any angle moved by more than ~0.05° since the last drawing."""
+        key = tuple(round(float(angles_rad.get(n, np.nan)), 3) for n in _ANGLE_KEYS)
+        if key == self._shown:
+            return
+        self._shown = key
         for plane, points in (
             ("frontal", frontal_points(angles_rad)),
             ("sagittal", sagittal_points(angles_rad)),
@@ -162,7 +185,7 @@ class StickFigure(QtWidgets.QWidget):
 
     def segment_points(self, plane: str, segment: str) -> np.ndarray:
         """The drawn end points of one segment (for tests)."""
-        x, y = self.lines[plane][segment].getOriginalDataset()
+        x, y = self.lines[plane][segment].getData()
         return np.column_stack([x, y])
 
 

@@ -7,6 +7,8 @@ import threading
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from acquisition.errors import HipscopeError
 from gui.ringbuffer import RingBuffer
@@ -87,3 +89,48 @@ def test_sagittal_figure_flexion_moves_knee_and_trunk_forward() -> None:
     assert points["trunk"][1, 0] > points["trunk"][0, 0]
     nan = sagittal_points({"pelvis_tilt": float("nan")})
     assert np.all(np.isfinite(np.concatenate(list(nan.values()))))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    capacity=st.integers(1, 40),
+    sizes=st.lists(st.integers(0, 25), min_size=1, max_size=12),
+    bounds=st.tuples(st.floats(-5, 200), st.floats(-5, 200)),
+)
+def test_ring_buffer_window_matches_brute_force(
+    capacity: int, sizes: list[int], bounds: tuple[float, float]
+) -> None:
+    buffer = RingBuffer(capacity, 2)
+    t = 0.0
+    all_times: list[float] = []
+    for n in sizes:
+        times = t + np.arange(n) * 0.5
+        buffer.append(times, np.column_stack([times, -times]))
+        all_times.extend(times.tolist())
+        t += 0.5 * n + 0.25
+    kept = np.array(all_times[-capacity:]) if all_times else np.empty(0)
+    lo, hi = min(bounds), max(bounds)
+    expected = kept[(kept >= lo) & (kept <= hi)]
+    time_s, values = buffer.window(lo, hi)
+    np.testing.assert_array_equal(time_s, expected)
+    np.testing.assert_array_equal(values[:, 1], -expected.astype(np.float32))
+
+
+def test_peak_decimation_keeps_spikes_and_order() -> None:
+    from gui.plots import peak_decimate
+
+    x = np.arange(2003, dtype=float)
+    y = np.sin(x / 50.0)
+    y[777] = 9.0  # a one-sample spike must survive
+    y[1500] = -7.0
+    xd, yd = peak_decimate(x, y, 200)
+    assert xd.size <= 200 + 3
+    assert np.all(np.diff(xd) > 0)
+    assert yd.max() == 9.0 and yd.min() == -7.0
+    assert set(xd) <= set(x)
+    np.testing.assert_array_equal(yd, y[xd.astype(int)])
+    short_x, short_y = peak_decimate(x[:50], y[:50], 200)
+    assert short_x.size == 50
+    y[100:140] = np.nan
+    xg, yg = peak_decimate(x, y, 200)
+    assert np.isnan(yg).any() and xg.size <= 202
