@@ -26,6 +26,8 @@ from processing.angles import compute_angles
 from processing.calibration import NOMINAL_SENSOR_SEGMENT, CalibrationResult, reference_from_window
 from processing.fusion import STREAMING_METHODS, FusionParams, OrientationFilter
 
+_RATE_PROBE_SAMPLES = 16
+
 
 class _Ring:
     """Time-ordered rows (time_s, q) with a bounded age; amortised O(1) appends."""
@@ -84,7 +86,9 @@ class StreamingKinematics:
     """Segment orientations and named angles, live.
 
     placements: the placements that will be fed (pelvis, trunk, thigh_left, thigh_right...).
-    rate_hz: the sensors' sampling rate and the output grid rate, Hz.
+    rate_hz: the sensors' nominal sampling rate and the output grid rate, Hz. A sensor whose
+        first samples show a rate more than 10% off is fused at its measured rate
+        (``sensor_rates_hz_``); its first 16 samples only measure that rate.
     fusion: a streaming fusion method (``vqf`` default, ``madgwick``, ``mahony``, ``ekf``).
     fusion_params: that method's parameter object, None for defaults.
     buffer_s: how much history is kept per sensor, s (60.0).
@@ -122,21 +126,30 @@ class StreamingKinematics:
         self.reference_s = reference_s
         self.auto_reference = auto_reference
         self.max_gap_s = max_gap_s
-        self._filters = {
-            p: OrientationFilter(fusion, self.rate_hz, params=fusion_params)
-            for p in self.placements
-        }
-        capacity = int(np.ceil(buffer_s * self.rate_hz)) + 1
-        self._rings = {p: _Ring(capacity) for p in self.placements}
+        self.fusion_params = fusion_params
         self.reference_: CalibrationResult | None = None
+        self.sensor_rates_hz_: dict[str, float] = {}
+        self.reset()
 
     def reset(self) -> None:
         """Forget all samples, filter states and the reference."""
-        for f in self._filters.values():
-            f.reset()
+        self._filters: dict[str, OrientationFilter] = {}
+        self._pending: dict[str, list[SampleBatch]] = {p: [] for p in self.placements}
+        self._last_time_s: dict[str, float] = {p: -np.inf for p in self.placements}
         capacity = int(np.ceil(self.buffer_s * self.rate_hz)) + 1
         self._rings = {p: _Ring(capacity) for p in self.placements}
         self.reference_ = None
+        self.sensor_rates_hz_ = {}
+
+    def _start_filter(self, placement: str, time_s: NDArray[np.float64]) -> None:
+        """Create the sensor's filter at its measured rate when that differs from rate_hz."""
+        measured = 1.0 / float(np.median(np.diff(time_s)))
+        rate = self.rate_hz if abs(measured / self.rate_hz - 1.0) < 0.1 else measured
+        self.sensor_rates_hz_[placement] = rate
+        self._filters[placement] = OrientationFilter(
+            self.fusion, rate, params=self.fusion_params
+        )
+        self._rings[placement] = _Ring(int(np.ceil(self.buffer_s * rate)) + 1)
 
     def update(self, placement: str, batch: SampleBatch) -> None:
         """Fuse one sensor's next samples (session clock, strictly increasing)."""
@@ -144,18 +157,28 @@ class StreamingKinematics:
             raise HipscopeError(f"live kinematics: placement {placement!r} was not configured")
         if len(batch) == 0:
             return
-        ring = self._rings[placement]
         time_s = batch.time_s
-        keep = np.ones(len(batch), dtype=bool)
-        if len(ring):
-            keep &= time_s > ring.time_s[-1]
+        keep = time_s > self._last_time_s[placement]
         keep[1:] &= np.diff(time_s) > 0
         if not keep.all():
             batch = batch.take(keep)
             time_s = batch.time_s
+        if len(batch) == 0:
+            return
+        self._last_time_s[placement] = float(time_s[-1])
+        if placement not in self._filters:
+            # The first samples only measure the sensor's rate (VQF needs it fixed).
+            pending = self._pending[placement]
+            pending.append(batch)
+            if sum(len(b) for b in pending) < _RATE_PROBE_SAMPLES:
+                return
+            batch = SampleBatch.concat(pending)
+            pending.clear()
+            time_s = batch.time_s
+            self._start_filter(placement, time_s)
         q = self._filters[placement].update(batch.gyr_rad_s, batch.acc_m_s2)
         finite = np.isfinite(q).all(axis=1)
-        ring.append(time_s[finite], q[finite])
+        self._rings[placement].append(time_s[finite], q[finite])
         if self.auto_reference and self.reference_ is None and self._ready():
             self.set_reference()
 

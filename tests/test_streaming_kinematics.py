@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from test_kinematics_synthetic import synthetic_session
@@ -81,3 +83,22 @@ def test_buffer_keeps_only_recent_history_and_bad_input_is_refused() -> None:
         live.update("foot_left", SampleBatch.empty())
     with pytest.raises(HipscopeError, match="not one of"):
         StreamingKinematics(["pelvis"], 100.0, fusion="vqf-offline")
+
+
+def test_mixed_rate_kit_fuses_each_sensor_at_its_own_rate() -> None:
+    fast, t, truth = synthetic_session(rate_hz=100.0, misalignment_deg=0.0, seed=12)
+    slow, _, _ = synthetic_session(rate_hz=60.0, misalignment_deg=0.0, seed=12)
+    sensors = {**fast.sensors, "thigh_left": slow.sensors["thigh_left"]}
+    recording = dataclasses.replace(fast, sensors=sensors)
+    live = StreamingKinematics(list(sensors), 100.0)
+    _feed(live, recording, batch_size=5)
+    assert live.sensor_rates_hz_["thigh_left"] == pytest.approx(60.0, rel=0.01)
+    assert live.sensor_rates_hz_["pelvis"] == 100.0
+    time_s, angles = live.angles_since(106.0)
+    for name in ("hip_flexion_left", "hip_flexion_right"):
+        reference = np.interp(time_s, t, truth[name])
+        assert _rms_deg(angles[name], reference) < 1.5, name
+    # The offline path copes with the same kit.
+    batch = compute_kinematics(recording)
+    reference = np.interp(batch.time_s, t, truth["hip_flexion_left"])
+    assert _rms_deg(batch.angles_rad["hip_flexion_left"], reference) < 1.0
