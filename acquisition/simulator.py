@@ -268,7 +268,8 @@ def simulate(
     for p in placements:
         rng = np.random.default_rng([seed, 2, SIMULATED_PLACEMENTS.index(p)])
         q_mis, angle_deg = _misalignment(rng, misalignment_deg)
-        q_segment_sensor[p] = quat_multiply(NOMINAL_Q_SEGMENT_SENSOR[p], q_mis)
+        q = quat_multiply(NOMINAL_Q_SEGMENT_SENSOR[p], q_mis)
+        q_segment_sensor[p] = -q if q[0] < 0.0 else q
         misalignment[p] = angle_deg
     ideal, q_world_segment = ideal_imu(timeline.pose, time_s, q_segment_sensor, placements, body)
 

@@ -17,7 +17,12 @@ from numpy.typing import NDArray
 
 from acquisition.simulation.body import PITCH, ROLL, YAW, Body, Pose
 from acquisition.simulation.motions import Motion
-from acquisition.simulation.profiles import skewed_phase, smoothstep, smoothstep_integral
+from acquisition.simulation.profiles import (
+    impacts_m,
+    skewed_phase,
+    smoothstep,
+    smoothstep_integral,
+)
 from acquisition.simulation.specs import GaitSpec
 
 FloatArray = NDArray[np.float64]
@@ -81,16 +86,9 @@ class GaitMotion(Motion):
         )
 
     def _heel_strikes(self, t: FloatArray) -> FloatArray:
-        """Vertical pelvis displacement whose second derivative is an upward pulse at contacts."""
-        sigma = HEEL_STRIKE_SIGMA_S
-        depth = self.spec.heel_strike_m_s2 * sigma**2
-        z = np.zeros(len(t))
         contacts = np.concatenate([self.ic_left, self.ic_right])
-        for ic, weight in zip(contacts, self.envelope(contacts), strict=True):
-            near = np.abs(t - ic) < 8.0 * sigma
-            if np.any(near):
-                z[near] -= weight * depth * np.exp(-0.5 * ((t[near] - ic) / sigma) ** 2)
-        return z
+        peaks = self.spec.heel_strike_m_s2 * self.envelope(contacts)
+        return impacts_m(t, contacts, peaks, HEEL_STRIKE_SIGMA_S)
 
     def pose(self, t: FloatArray) -> Pose:
         pose = Pose.standing(len(t), self.body)

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from acquisition.simulation.body import PITCH, ROLL, Body, Pose
-from acquisition.simulation.profiles import SmoothSway, plateau, smoothstep
+from acquisition.simulation.profiles import SmoothSway, impacts_m, plateau, smoothstep
 from acquisition.simulation.specs import RepetitionSpec, SingleLegStanceSpec, StaticSpec
 
 FloatArray = NDArray[np.float64]
@@ -67,6 +67,10 @@ class StaticMotion(Motion):
         return {**super().truth(t0_s), "sway_m_s2": self.spec.sway_m_s2}
 
 
+FOOT_DOWN_M_S2 = 1.5  # the free foot touching down ends the stance: a small vertical pulse
+FOOT_DOWN_SIGMA_S = 0.02
+
+
 class SingleLegStanceMotion(Motion):
     """Weight shift, free foot lift, steady hold with drop / lean / sway, foot down, shift back."""
 
@@ -97,6 +101,9 @@ class SingleLegStanceMotion(Motion):
         shifted = plateau(t, 0.0, self.duration_s, spec.weight_shift_s)
         lifted = self._lifted(t)
         pose.pelvis_m[:, 1] += sign * spec.weight_shift_m * shifted
+        pose.pelvis_m[:, 2] += impacts_m(
+            t, [self.t_shift_back], [FOOT_DOWN_M_S2], FOOT_DOWN_SIGMA_S
+        )
         if spec.sway_m_s2 > 0.0:
             pose.pelvis_m[:, :2] += lifted[:, None] * self.sway.displacement_m(t)
         obliquity = sign * np.radians(spec.pelvic_drop_deg) * lifted

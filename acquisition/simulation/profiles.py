@@ -49,6 +49,23 @@ def skewed_phase(phi: ArrayLike, p: float) -> FloatArray:
     return phi + c * (np.sin(2.0 * np.pi * (phi - 0.5 * p)) + np.sin(np.pi * p)) / (2.0 * np.pi)
 
 
+def impacts_m(
+    t: ArrayLike, times_s: ArrayLike, peaks_m_s2: ArrayLike, sigma_s: float
+) -> FloatArray:
+    """Vertical displacement whose second derivative is a short upward pulse at each time.
+
+    A Gaussian dip of depth ``peak * sigma**2``: its acceleration is +peak at the impact,
+    with small negative side lobes (a foot contact seen from the pelvis).
+    """
+    t = np.asarray(t, dtype=np.float64)
+    z = np.zeros(len(t))
+    for time_s, peak in zip(np.atleast_1d(times_s), np.atleast_1d(peaks_m_s2), strict=True):
+        near = np.abs(t - time_s) < 8.0 * sigma_s
+        if np.any(near):
+            z[near] -= peak * sigma_s**2 * np.exp(-0.5 * ((t[near] - time_s) / sigma_s) ** 2)
+    return z
+
+
 class SmoothSway:
     """Band-limited random displacement (sum of sines) with a chosen RMS acceleration.
 
