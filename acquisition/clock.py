@@ -73,6 +73,10 @@ class ClockMapper:
     arrival_gap_s
         Arrival-order mode only: a packet later than predicted by more than this (s,
         default 0.5) is taken to follow lost samples (their number estimated from the delay).
+    max_slew
+        When the estimate changes, mapped times move towards it by at most this fraction of
+        the elapsed time (default 0.05) instead of stepping, so sample spacing stays within
+        ±5 % of the device's while the clock estimate settles.
 
     ``map(packet, host_time_s)`` returns session times for the packet's samples, strictly
     increasing across calls. Samples that repeat or precede ones already mapped (duplicate or
@@ -94,6 +98,7 @@ class ClockMapper:
         max_drift_ppm: float = 1000.0,
         reset_after_s: float = 1.0,
         arrival_gap_s: float = 0.5,
+        max_slew: float = 0.05,
     ) -> None:
         if not (math.isfinite(nominal_rate_hz) and nominal_rate_hz > 0):
             raise HipscopeError(f"nominal_rate_hz must be positive, got {nominal_rate_hz}")
@@ -111,6 +116,8 @@ class ClockMapper:
         self.max_drift_ppm = max_drift_ppm
         self.reset_after_s = reset_after_s
         self.arrival_gap_s = arrival_gap_s
+        self.max_slew = max_slew
+        self._jumped = False
         self.lost_samples = 0
         self.stale_samples = 0
         self.resets = 0
@@ -189,6 +196,13 @@ class ClockMapper:
         self.stale_samples += int(stale.sum())
         self._observe(float(x[fresh][-1]), host)
         mapped = self._offset + self._scale * x[fresh]
+        if self._x_last is not None and math.isfinite(self._t_last) and not self._jumped:
+            # Slew towards a changed estimate instead of stepping: spacing stays within
+            # ±max_slew of the model's, so fusion never sees a jump in sample time.
+            lead = self._t_last - self._predict(self._x_last)
+            along = mapped - self._predict(self._x_last)
+            mapped = mapped + np.sign(lead) * np.maximum(abs(lead) - self.max_slew * along, 0.0)
+        self._jumped = False
         t_before = self._t_last
         for i in range(mapped.shape[0]):  # strictly increasing, whatever the estimate did
             if mapped[i] <= self._t_last:
@@ -250,6 +264,7 @@ class ClockMapper:
         """Device restarted its clock/counter: continue the device axis from the host clock."""
         assert self._x_last is not None
         self.resets += 1
+        self._jumped = True
         target_last = (host - self._offset) / self._scale  # x the last sample would have now
         shift = target_last - float(x[-1])
         self._x_shift += shift

@@ -142,7 +142,7 @@ def test_arrival_order_without_time_or_counter() -> None:
     assert np.all(np.diff(times[kept]) > 0)
     steps = np.diff(times[kept][:900])
     assert np.median(steps) == pytest.approx(0.02, abs=1e-9)
-    np.testing.assert_allclose(steps[200:], 0.02, atol=0.002)  # after the first estimates
+    np.testing.assert_allclose(steps, 0.02, rtol=0.051)  # estimate changes are slewed, not stepped
     assert len(mapper.gaps) == 1 and abs(mapper.gaps[0].n_lost - 50) <= 3  # estimated
 
 
@@ -228,6 +228,9 @@ def test_four_sensors_one_hour_drift_latency_and_roll_over_stay_aligned() -> Non
         times = sensor.run(mapper)
         kept = np.isfinite(times)
         assert np.all(np.diff(times[kept]) > 0)
+        neighbours = kept[1:] & kept[:-1]
+        spacing = np.diff(times)[neighbours] * 100.0
+        assert spacing.min() > 0.949 and spacing.max() < 1.051  # slewed within ±5 %
         assert mapper.lost_samples == int(sensor.lost.sum()) * sensor.spp
         assert mapper.resets == 0 and mapper.stale_samples == 0
         assert mapper.drift_ppm == pytest.approx(drift, abs=2.0)
