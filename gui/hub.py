@@ -166,11 +166,17 @@ class DataHub:
         self.kinematics_error = ""
         return True
 
-    def calibrate_with(self, batches: Sequence[tuple[str, SampleBatch]]) -> bool:
+    def calibrate_with(
+        self,
+        batches: Sequence[tuple[str, SampleBatch]],
+        *,
+        warmup: Sequence[tuple[str, SampleBatch]] = (),
+    ) -> bool:
         """Feed a quiet standing period straight to fusion and take it as the reference.
 
-        Used by replay (the recording's static task) so every seek starts calibrated; the
-        samples do not reach the raw buffers and the angles computed on them are dropped.
+        Used by replay (the recording's static task) so every seek starts calibrated;
+        ``warmup`` samples follow so the filters settle before the visible window. Neither
+        reaches the raw buffers and the angles computed on them are dropped.
         """
         kin = self.kinematics
         if kin is None:
@@ -184,6 +190,13 @@ class DataHub:
             log.warning("calibration feed failed: %s", error)
             return False
         ok = self.set_reference()
+        try:
+            for placement, batch in warmup:
+                if placement in self.raw and len(batch):
+                    kin.update(placement, batch)
+        except Exception as error:
+            self.kinematics_error = f"fusion warm-up failed: {error}"
+            log.warning("fusion warm-up failed: %s", error)
         self._discard_angles()
         return ok
 

@@ -171,6 +171,7 @@ class MonitorWindow(QtWidgets.QMainWindow):
 
     def update_metrics(self, now_s: float) -> None:
         running = self.running_task(now_s)
+        self.angle_traces.set_task(running[0] if running else "")
         if running is None:
             self.task_state = None
             self.metrics.show_metrics("No task running", [])

@@ -48,6 +48,15 @@ ANGLE_PLOTS: tuple[tuple[str, tuple[float, float], tuple[TraceSpec, ...]], ...] 
     ),
 )
 
+DEFAULT_ANGLE_RANGES = tuple(y_range for _, y_range, _ in ANGLE_PLOTS)
+_BENDING = ((-30.0, 70.0), (-30.0, 110.0), (-30.0, 70.0))
+TASK_ANGLE_RANGES: dict[str, tuple[tuple[float, float], ...]] = {
+    "hip_hinge": _BENDING,
+    "hip_bridge": _BENDING,
+    "squat": _BENDING,
+    "lunge": _BENDING,
+}
+
 PLACEMENT_TITLES = {
     "pelvis": "Pelvis",
     "trunk": "Trunk",
@@ -120,6 +129,7 @@ class AngleTraces(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
         self.plots: list[TracePlot] = []
+        self.ranges = DEFAULT_ANGLE_RANGES
         for row, (title, y_range, traces) in enumerate(ANGLE_PLOTS):
             self.plots.append(
                 TracePlot(
@@ -132,6 +142,15 @@ class AngleTraces(QtWidgets.QWidget):
                     show_x_axis=row == len(ANGLE_PLOTS) - 1,
                 )
             )
+
+    def set_task(self, kind: str) -> None:
+        """Fixed Y ranges per task: hinges need room for large tilts, stance for small drops."""
+        ranges = TASK_ANGLE_RANGES.get(kind, DEFAULT_ANGLE_RANGES)
+        if ranges == self.ranges:
+            return
+        self.ranges = ranges
+        for plot, y_range in zip(self.plots, ranges, strict=True):
+            plot.set_y_range(y_range)
 
     def render(self, hub: DataHub, now_s: float) -> None:
         for plot in self.plots:

@@ -92,6 +92,9 @@ class TracePlot:
             self.curves[trace.key] = curve
             self.points[trace.key] = 0
 
+    def set_y_range(self, y_range: tuple[float, float]) -> None:
+        self.plot.setYRange(*y_range, padding=0.0)
+
     def set_window(self, window_s: float) -> None:
         self.window_s = float(window_s)
         self.plot.setXRange(-self.window_s, 0.0, padding=0.0)

@@ -25,6 +25,7 @@ from gui.panels import WINDOW_S
 SPEEDS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
 BLOCK_S = 3.0
 CALIBRATION_MAX_S = 5.0
+FUSION_WARMUP_S = 6.0
 
 
 class ReplaySource:
@@ -271,8 +272,13 @@ class ReplayWindow(MonitorWindow):
         src = self.source
         time_s = min(max(float(time_s), src.start_s), src.end_s)
         warm_start = max(src.start_s, time_s - WINDOW_S) - 1e-9
+        # fusion runs FUSION_WARMUP_S before the visible window so its estimate has settled
+        fusion_start = max(src.start_s - 1e-9, warm_start - FUSION_WARMUP_S)
         self.hub.reset()
-        self.hub.calibrate_with(src.calibration_batches(end_before_s=warm_start))
+        self.hub.calibrate_with(
+            src.calibration_batches(end_before_s=fusion_start),
+            warmup=[(p, src.read(p, fusion_start, warm_start)) for p in src.placements],
+        )
         src.feed(self.hub, warm_start, time_s)
         self.position_s = time_s
         self._fed_until_s = time_s
