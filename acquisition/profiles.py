@@ -434,6 +434,62 @@ def _writes(
     return tuple(writes)
 
 
+_DECODER_NEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # decoder -> (header fields, sample fields) it reads
+    "hipscope_open": (
+        (
+            "version",
+            "flags",
+            "count",
+            "acc_range_g",
+            "gyr_range_dps",
+            "mag_range_ut",
+            "seq",
+            "time_us",
+            "period_us",
+        ),
+        ("acc", "gyr", "mag"),
+    ),
+    "movesense": (("type", "reference", "time_ms"), ("acc", "gyr")),
+}
+
+
+def _check_decoder_needs(
+    r: _Reader, decoder: str, layout: Layout, params: Mapping[str, Any]
+) -> None:
+    header_needs, sample_needs = _DECODER_NEEDS.get(decoder, ((), ()))
+    for name in header_needs:
+        if name not in layout.header:
+            raise r.fail(f"layout.header.{name}", f"missing (the {decoder} decoder reads it)")
+    for name in sample_needs:
+        if name not in layout.sample:
+            raise r.fail(f"layout.sample.{name}", f"missing (the {decoder} decoder reads it)")
+    if decoder == "hipscope_open" and layout.header["version"].expect is None:
+        raise r.fail("layout.header.version.expect", "missing (the protocol version to accept)")
+    if decoder == "hipscope_open" and layout.period_scale_s <= 0.0:
+        raise r.fail("layout.period_scale_s", "expected a positive number")
+    if decoder == "witmotion" and len(layout.frame_sync) != 2:
+        raise r.fail("layout.frame_sync", 'expected two bytes, e.g. "5561"')
+    numbers: tuple[str, ...] = ()
+    if decoder == "metamotion":
+        numbers = ("acc_lsb_per_g", "gyr_lsb_per_dps")
+    elif decoder == "movesense":
+        numbers = ("reference", "samples_per_packet")
+        vectors = params.get("vectors")
+        if not (
+            isinstance(vectors, list)
+            and vectors[:2] == ["acc", "gyr"]
+            and set(vectors) <= {"acc", "gyr", "mag"}
+        ):
+            raise r.fail("params.vectors", f'expected ["acc", "gyr"(, "mag")], got {vectors!r}')
+        if "mag" in vectors and "mag" not in layout.sample:
+            raise r.fail("layout.sample.mag", "missing although params.vectors has mag")
+    for name in numbers:
+        value = params.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise r.fail(f"params.{name}", f"expected a positive number, got {value!r}")
+
+
 def parse_profile(data: Mapping[str, Any], source: Path) -> SensorProfile:
     """Validate a parsed profile table (``source`` names the file in error messages)."""
     r = _Reader(source.name)
@@ -520,6 +576,7 @@ def parse_profile(data: Mapping[str, Any], source: Path) -> SensorProfile:
             "layout", "device_time = true needs layout.time_field or a sample field 'time'"
         )
     params = r.get(data, "params", "", dict, {})
+    _check_decoder_needs(r, decoder, layout, params)
     notes = r.get(data, "notes", "", str, "")
     known = {
         "id",

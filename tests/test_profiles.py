@@ -161,3 +161,46 @@ def test_parse_profile_reports_wrong_types() -> None:
     data["rates_hz"] = "fast"
     with pytest.raises(ProfileError, match=r"t.toml: rates_hz: expected an array, got 'fast'"):
         parse_profile(data, Path("t.toml"))
+
+
+@pytest.mark.parametrize(
+    ("source", "edit", "message"),
+    [
+        (
+            "mbientlab_metamotion",
+            "acc_lsb_per_g = 4096.0 => acc_lsb_per_g = 0",
+            r"params.acc_lsb_per_g: expected a positive",
+        ),
+        (
+            "movesense",
+            'vectors = ["acc", "gyr", "mag"] => vectors = ["gyr", "acc"]',
+            r"params.vectors: expected",
+        ),
+        (
+            "movesense",
+            'samples_per_packet = 8 => samples_per_packet = "8"',
+            r"params.samples_per_packet",
+        ),
+        (
+            "hipscope_open",
+            "[layout.header.period_us] => [layout.header.period]",
+            r"layout.header.period_us: missing \(the hipscope_open decoder",
+        ),
+        ("hipscope_open", "expect = 1\n => \n", r"layout.header.version.expect: missing"),
+        (
+            "witmotion_wt901ble",
+            'frame_sync = "5561" => frame_sync = "55"',
+            r"layout.frame_sync: expected two bytes",
+        ),
+    ],
+)
+def test_decoder_specific_needs_are_checked_on_load(
+    tmp_path: Path, source: str, edit: str, message: str
+) -> None:
+    text = (PROFILE_DIR / f"{source}.toml").read_text()
+    old, new = edit.split(" => ")
+    assert old in text
+    path = tmp_path / f"{source}.toml"
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(ProfileError, match=rf"{source}.toml: {message}"):
+        load_profile(path)
