@@ -183,8 +183,8 @@ def test_parse_profile_reports_wrong_types() -> None:
         ),
         (
             "hipscope_open",
-            "[layout.header.period_us] => [layout.header.period]",
-            r"layout.header.period_us: missing \(the hipscope_open decoder",
+            "[layout.header.flags] => [layout.header.flag_bits]",
+            r"layout.header.flags: missing \(the hipscope_open decoder",
         ),
         ("hipscope_open", "expect = 1\n => \n", r"layout.header.version.expect: missing"),
         (
