@@ -205,17 +205,20 @@ def _task_time(task: Mapping[str, Any]) -> str:
     return f'<span class="when">{start:.1f}–{end:.1f} s</span>'
 
 
-def _unavailable(task: Mapping[str, Any], keys: set[str] | None = None) -> str:
-    missing = task.get("unavailable") or {}
-    if not isinstance(missing, Mapping) or not missing:
+def _unavailable(*tasks: Mapping[str, Any] | None) -> str:
+    """The "not available" reasons of one or more tasks, each distinct line once."""
+    lines: list[str] = []
+    for task in tasks:
+        missing = (task or {}).get("unavailable") or {}
+        if not isinstance(missing, Mapping):
+            continue
+        for key, reason in missing.items():
+            line = f"<li>{escape(label_for(str(key)).name)}: {escape(str(reason))}</li>"
+            if line not in lines:
+                lines.append(line)
+    if not lines:
         return ""
-    items = "".join(
-        f"<li>{escape(label_for(str(k)).name)}: {escape(str(reason))}</li>"
-        for k, reason in missing.items()
-        if keys is None or k in keys
-    )
-    if not items:
-        return ""
+    items = "".join(lines)
     return f'<p class="refnote">Not available:</p><ul class="unavailable">{items}</ul>'
 
 
@@ -514,7 +517,7 @@ def _sls_section(
                 )
             )
     figs = _stance_figures(traces)
-    missing = "".join(_unavailable(t) for t in (left, right) if t is not None)
+    missing = _unavailable(left, right)
     when = " ".join(_task_time(t) for t in (left, right) if t is not None)
     return (
         f'<section class="task sls"><h2>{escape(title)}{when}</h2><p class="lead">Standing on '
@@ -590,11 +593,15 @@ def _stance_figures(traces: list[tuple[StanceTrace, Any]]) -> str:
             width=540,
             height=240,
         )
+        lean = (
+            " and trunk lean towards the stance leg (dashed)"
+            if trace.trunk_lean_deg is not None
+            else ""
+        )
         figs.append(
             f"<figure>{svg}<figcaption>Free-side pelvic drop relative to quiet standing "
-            "(0 = level as in standing) and trunk lean towards the stance leg. Vertical dashed "
-            "lines: the steady hold analysed.</figcaption>"
-            "</figure>"
+            f"(0 = level as in standing){lean}. Vertical dashed lines: the steady hold "
+            "analysed.</figcaption></figure>"
         )
     return '<div class="figs">' + "".join(figs) + "</div>"
 
