@@ -95,7 +95,8 @@ class GaitSymmetry:
         m["stride_time_s"] = number(median_or_none(all_strides))
         all_steps = steps[LEFT] + steps[RIGHT]
         median_step = median_or_none(all_steps)
-        m["cadence_steps_min"] = number(60.0 / median_step, 2) if median_step else None
+        # cadence from the mean step: the median of a mix of two step times is one of them
+        m["cadence_steps_min"] = number(60.0 / np.mean(all_steps), 2) if all_steps else None
         m["step_time_si_pct"] = number(
             symmetry_index_pct(m["step_time_left_s"], m["step_time_right_s"]), 2
         )

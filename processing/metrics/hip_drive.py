@@ -6,9 +6,9 @@ Per repetition (hinge, bridge, squat), in the rising phase after the turning poi
 - detection: the first sample where extension velocity exceeds
   max(``min_velocity_deg_s``, ``peak_fraction`` × the repetition's peak) for at least
   ``min_duration_s`` (notes/metrics.md);
-- onset: from that detection, back along the velocity to where it last rose above
-  ``baseline_velocity_deg_s`` and 2.5 times that, then extrapolated linearly to zero
-  velocity (sub-sample, linear interpolation). The plain threshold
+- onset: from that detection, back along the velocity to where it last rose above b and
+  4b (b = ``baseline_velocity_deg_s``); a minimum-jerk start (Flash & Hogan 1985) rises
+  as v ∝ (t − t0)², so those two times extrapolate to t0. The plain threshold
   crossing comes later for a small, slow movement than for a big, fast one of the same
   start, which would bias hip lead by ~80 ms between a 40° hip and a 20° lumbar rise;
   the back-tracked onset removes that. The threshold crossings are reported too.
@@ -53,15 +53,15 @@ def _onset(
             j -= 1
         return crossing_time(time_s, velocity_deg_s, j, level) if j > 0 else None
 
-    low_level = min(baseline_deg_s, 0.5 * threshold_deg_s)
-    high_level = min(2.5 * low_level, threshold_deg_s)
-    low, high = back_to(low_level), back_to(high_level)
-    if low is None:
+    # Minimum-jerk start (Flash & Hogan 1985): v ∝ (t - t0)², so √v is linear in time and
+    # the crossings of b and 4b give t0 = t_b - (t_4b - t_b).
+    b = min(baseline_deg_s, 0.25 * threshold_deg_s)
+    t_low, t_high = back_to(b), back_to(4.0 * b)
+    if t_low is None:
         return float(time_s[0]), crossing
-    if high is None or high <= low:
-        return low, crossing
-    # extrapolate the early rise of the velocity linearly back to zero
-    return low - (high - low) * low_level / (high_level - low_level), crossing
+    if t_high is None or t_high <= t_low:
+        return t_low, crossing
+    return t_low - (t_high - t_low), crossing
 
 
 class HipDrive:
@@ -80,7 +80,7 @@ class HipDrive:
         The velocity must stay above the threshold this long, s. Default 0.05.
     baseline_velocity_deg_s
         The onset is extrapolated to zero velocity from where the velocity last rose above
-        this and 2.5 times this before the detection, deg/s. Default 2.
+        this and 4 times this before the detection, deg/s. Default 1.5.
     segmenter
         Repetition segmentation; default ``RepetitionSegmenter()``.
     """
@@ -92,7 +92,7 @@ class HipDrive:
         min_velocity_deg_s: float = 15.0,
         peak_fraction: float = 0.05,
         min_duration_s: float = 0.05,
-        baseline_velocity_deg_s: float = 2.0,
+        baseline_velocity_deg_s: float = 1.5,
         segmenter: RepetitionSegmenter | None = None,
     ) -> None:
         self.lowpass_hz = lowpass_hz
