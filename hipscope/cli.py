@@ -13,9 +13,8 @@ import sys
 import typer
 from rich.console import Console
 
-from acquisition.errors import HipscopeError
-
 import hipscope.commands
+from acquisition.errors import HipscopeError
 
 app = typer.Typer(
     name="hipscope",
@@ -28,7 +27,9 @@ err_console = Console(stderr=True)
 
 
 def _register_commands() -> None:
-    for module_info in sorted(pkgutil.iter_modules(hipscope.commands.__path__), key=lambda m: m.name):
+    for module_info in sorted(
+        pkgutil.iter_modules(hipscope.commands.__path__), key=lambda m: m.name
+    ):
         module = importlib.import_module(f"hipscope.commands.{module_info.name}")
         register = getattr(module, "register", None)
         if callable(register):
