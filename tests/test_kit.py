@@ -125,3 +125,17 @@ def test_address_match_ignores_case(tmp_path: Path) -> None:
     kit = load_kit(_kit(tmp_path, _sensor(name="", address='"c0:11:22:33:44:55"')))
     assert kit.find(address="C0:11:22:33:44:55") is kit.devices[0]
     assert kit.find(name="A", address="c0:11:22:33:44:55") is kit.devices[0]
+
+
+def test_nominal_mounting_agrees_with_the_motion_simulator() -> None:
+    # the simulator (written independently from DESIGN.md) mounts sensors nominally when
+    # asked for no misalignment: both must describe the same rotation
+    from acquisition.simulator import StaticSpec, simulate
+
+    session = simulate(
+        [StaticSpec(duration_s=3.0)], misalignment_deg=0.0, noise=False, rate_hz=50.0
+    )
+    kit = load_kit(EXAMPLE)
+    for placement, q_true in session.q_segment_sensor.items():
+        q_kit = kit.device(placement).q_segment_sensor
+        assert abs(float(np.dot(q_true, q_kit))) == pytest.approx(1.0, abs=1e-9), placement
