@@ -10,8 +10,8 @@ into the common world frame: x the athlete's forward direction at the standing w
    window"``). The segment's superior axis (ISB y) is the measured up direction there.
 2. Mediolateral axis (ISB z): the principal axis of the angular velocity (its component
    about the world vertical removed), projected onto the segment's transverse plane, during
-   functional tasks (hinge, squat, bridge for pelvis and trunk; gait, squat, lunge, bridge,
-   hinge, single-leg stance for thighs), its sign taken from the nominal mounting.
+   functional tasks (hinge, squat, bridge for pelvis and trunk; for thighs gait, else squat,
+   lunge, bridge, else single-leg stance, else hinge), its sign taken from the nominal mounting.
    Used only when it clearly dominates (variance ratio >= ``min_axis_ratio``) and lies within
    ``max_axis_deviation_deg`` of the nominal axis; otherwise the nominal mounting's
    mediolateral axis, made horizontal, is used and a note says so.
@@ -52,11 +52,19 @@ NOMINAL_SENSOR_SEGMENT: dict[str, NDArray[np.float64]] = {
 }
 """Rotation matrices R_sensor_segment of the nominal mounting per placement."""
 
-FUNCTIONAL_TASKS: dict[str, tuple[str, ...]] = {
-    "pelvis": ("hip_hinge", "squat", "hip_bridge"),
-    "trunk": ("hip_hinge", "squat", "hip_bridge"),
+FUNCTIONAL_TASKS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "pelvis": (("hip_hinge", "squat", "hip_bridge"),),
+    "trunk": (("hip_hinge", "squat", "hip_bridge"),),
 }
-_LIMB_TASKS = ("gait", "squat", "lunge", "hip_bridge", "hip_hinge", "single_leg_stance")
+"""Task kinds whose angular velocity gives the mediolateral axis, in tiers tried in order."""
+# Gait first: in a single-leg stance the pelvis drops while the free thigh lifts, which
+# tilts the principal axis; the hinge barely moves the thighs.
+_LIMB_TASKS: tuple[tuple[str, ...], ...] = (
+    ("gait",),
+    ("squat", "lunge", "hip_bridge"),
+    ("single_leg_stance",),
+    ("hip_hinge",),
+)
 _MISSING_SENSOR_COST = 1e3
 
 _UP_WORLD = np.array([0.0, 0.0, 1.0])
@@ -379,41 +387,44 @@ class Calibrator:
         if off_deg > self.max_upright_deg:
             notes.append(f"{placement}: sensor up axis is {off_deg:.0f}° from the nominal mounting")
         nominal_ml = nominal[:, 2]
-        kinds = FUNCTIONAL_TASKS.get(placement, _LIMB_TASKS)
-        mask = np.zeros(len(time_s), dtype=bool)
-        used = []
-        for task in tasks:
-            if task.kind in kinds:
-                mask |= (time_s >= task.start_s) & (time_s <= task.end_s)
-                if task.kind not in used:
-                    used.append(task.kind)
+        ml = nominal_ml - np.dot(nominal_ml, up) * up
+        ml /= np.linalg.norm(ml)
         axis_source = "nominal mounting"
         ratio = 0.0
-        ml = nominal_ml - np.dot(nominal_ml, up) * up
         rate_hz = (len(time_s) - 1) / (time_s[-1] - time_s[0]) if len(time_s) > 1 else 1.0
-        mask &= np.isfinite(q_fusion_sensor).all(axis=1)
-        if mask.sum() >= self.min_functional_s * rate_hz:
+        finite_q = np.isfinite(q_fusion_sensor).all(axis=1)
+        rejected: list[str] = []
+        for tier in FUNCTIONAL_TASKS.get(placement, _LIMB_TASKS):
+            mask = np.zeros(len(time_s), dtype=bool)
+            used = []
+            for task in tasks:
+                if task.kind in tier:
+                    mask |= (time_s >= task.start_s) & (time_s <= task.end_s)
+                    if task.kind not in used:
+                        used.append(task.kind)
+            mask &= finite_q
+            if mask.sum() < self.min_functional_s * rate_hz:
+                continue
             # Turning about the vertical (pelvis rotation, heading changes) correlates with the
             # swing of the thigh; without it the principal axis is the flexion axis.
             r_fusion_sensor = to_rotation(q_fusion_sensor[mask])
             gyr_world = r_fusion_sensor.apply(gyr_rad_s[mask])
             gyr_world[:, 2] = 0.0
             axis, ratio = principal_horizontal_axis(r_fusion_sensor.inv().apply(gyr_world), up)
-            if np.all(np.isfinite(axis)):
-                if np.dot(axis, ml) < 0:
-                    axis = -axis
-                cos_dev = np.dot(axis, ml / np.linalg.norm(ml))
-                deviation = np.degrees(np.arccos(np.clip(cos_dev, -1.0, 1.0)))
-                if ratio >= self.min_axis_ratio and deviation <= self.max_axis_deviation_deg:
-                    ml = axis
-                    axis_source = "functional: " + ", ".join(used)
-                else:
-                    notes.append(
-                        f"{placement}: functional axis not used (variance ratio {ratio:.1f}, "
-                        f"{deviation:.0f}° from nominal): nominal mediolateral axis"
-                    )
-        else:
-            notes.append(f"{placement}: no functional task: nominal mediolateral axis")
+            if not np.all(np.isfinite(axis)):
+                continue
+            if np.dot(axis, ml) < 0:
+                axis = -axis
+            deviation = np.degrees(np.arccos(np.clip(np.dot(axis, ml), -1.0, 1.0)))
+            if ratio >= self.min_axis_ratio and deviation <= self.max_axis_deviation_deg:
+                ml = axis
+                axis_source = "functional: " + ", ".join(used)
+                break
+            rejected.append(f"{', '.join(used)} (variance ratio {ratio:.1f}, {deviation:.0f}°)")
+        if axis_source == "nominal mounting":
+            why = "; ".join(rejected) if rejected else "no functional task"
+            notes.append(f"{placement}: nominal mediolateral axis ({why})")
+            ratio = 0.0
         q_sensor_segment = segment_frame(up, ml)
         q_world_fusion = heading_alignment(q_fusion_sensor[window], q_sensor_segment)
         misalignment = _quat_angle(quat_multiply(quat_conjugate(nominal_q), q_sensor_segment))

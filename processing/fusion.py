@@ -371,15 +371,24 @@ def _rot_z(angle_rad: float) -> NDArray[np.float64]:
 
 
 def _carry_heading(
-    q_before: NDArray[np.float64], q_after: NDArray[np.float64]
+    q_before: NDArray[np.float64],
+    q_after: NDArray[np.float64],
+    heading_axis: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
-    """The rotation about z that gives q_after the heading q_before had (same body axis)."""
+    """The rotation about z that gives q_after the heading q_before had.
+
+    The heading is that of ``heading_axis`` (sensor coordinates; best a body axis that stays
+    horizontal, such as a segment's mediolateral axis) or of the sensor axis that is most
+    horizontal at both ends.
+    """
     from acquisition.rotations import to_rotation
 
-    m_before = to_rotation(q_before).as_matrix()
-    m_after = to_rotation(q_after).as_matrix()
-    axis = int(np.argmin(np.abs(m_before[2, :]) + np.abs(m_after[2, :])))
-    before, after = m_before[:, axis], m_after[:, axis]
+    r_before, r_after = to_rotation(q_before), to_rotation(q_after)
+    if heading_axis is None:
+        m_before, m_after = r_before.as_matrix(), r_after.as_matrix()
+        axis = int(np.argmin(np.abs(m_before[2, :]) + np.abs(m_after[2, :])))
+        heading_axis = np.eye(3)[axis]
+    before, after = r_before.apply(heading_axis), r_after.apply(heading_axis)
     delta = np.arctan2(before[1], before[0]) - np.arctan2(after[1], after[0])
     return _rot_z(float(delta))
 
@@ -392,11 +401,14 @@ def estimate_orientation(
     mag_ut: ArrayLike | None = None,
     method: str = "vqf-offline",
     params: FusionParams | None = None,
+    heading_axis: ArrayLike | None = None,
 ) -> NDArray[np.float64]:
     """``q_world_sensor`` (N, 4) for uniformly sampled data; 9D when ``mag_ut`` is given.
 
     Non-finite rows give NaN rows; each contiguous finite stretch is fused on its own and,
-    in 6D, rotated about z to continue the heading of the stretch before it.
+    in 6D, rotated about z to continue the heading of the stretch before it: the heading of
+    ``heading_axis`` (a unit vector in sensor coordinates, ideally one that stays horizontal)
+    or, by default, of the sensor axis most horizontal on both sides of the gap.
     """
     _check_method(method, FUSION_METHODS)
     params = _params_for(method, params)
@@ -422,7 +434,8 @@ def estimate_orientation(
             params,
         )
         if mag is None and previous_end is not None:
-            q = _positive_w(quat_multiply(_carry_heading(previous_end, q[0]), q))
+            axis = None if heading_axis is None else np.asarray(heading_axis, dtype=np.float64)
+            q = _positive_w(quat_multiply(_carry_heading(previous_end, q[0], axis), q))
         out[start:stop] = q
         previous_end = q[-1]
     return out

@@ -127,9 +127,19 @@ def compute_kinematics(
             method=fusion,
             params=fusion_params,
         )
-    calibration = (calibrator or Calibrator()).calibrate(
-        time_s, q_fusion, gyr, acc, recording.tasks
-    ).result_
+    calibrator = calibrator or Calibrator()
+    calibration = calibrator.calibrate(time_s, q_fusion, gyr, acc, recording.tasks).result_
+    if not use_mag:
+        # Across a dropout the heading is carried over by one body axis; the segment's
+        # mediolateral axis stays horizontal in most movements, so redo those sensors with it.
+        redo = [p for p in calibration.segments if _has_inner_gap(gyr[p], acc[p])]
+        for p in redo:
+            ml_axis = to_rotation(calibration.segments[p].q_sensor_segment).apply([0.0, 0.0, 1.0])
+            q_fusion[p] = estimate_orientation(
+                gyr[p], acc[p], rate, method=fusion, params=fusion_params, heading_axis=ml_axis
+            )
+        if redo:
+            calibration = calibrator.calibrate(time_s, q_fusion, gyr, acc, recording.tasks).result_
     q_world_segment: dict[str, NDArray[np.float64]] = {}
     gyr_segment: dict[str, NDArray[np.float64]] = {}
     acc_world: dict[str, NDArray[np.float64]] = {}
@@ -152,6 +162,12 @@ def compute_kinematics(
         angles_rad=compute_angles(q_world_segment),
         calibration=calibration,
     )
+
+
+def _has_inner_gap(gyr: NDArray[np.float64], acc: NDArray[np.float64]) -> bool:
+    finite = np.isfinite(gyr).all(axis=1) & np.isfinite(acc).all(axis=1)
+    index = np.flatnonzero(finite)
+    return len(index) > 0 and bool((~finite[index[0] : index[-1] + 1]).any())
 
 
 def _rotate(q: NDArray[np.float64], v: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -65,11 +65,20 @@ def synthetic_session(
     rng = np.random.default_rng(seed)
     duration = 40.0
     t = np.arange(0.0, duration, 1.0 / rate_hz)
-    truth: dict[str, NDArray[np.float64]] = {k: np.zeros_like(t) for k in (
-        "pelvis_tilt", "pelvis_obliquity", "pelvis_rotation", "lumbar_flexion",
-        "hip_flexion_left", "hip_flexion_right", "hip_adduction_left", "hip_adduction_right",
-        "hip_rotation_right",
-    )}
+    truth: dict[str, NDArray[np.float64]] = {
+        k: np.zeros_like(t)
+        for k in (
+            "pelvis_tilt",
+            "pelvis_obliquity",
+            "pelvis_rotation",
+            "lumbar_flexion",
+            "hip_flexion_left",
+            "hip_flexion_right",
+            "hip_adduction_left",
+            "hip_adduction_right",
+            "hip_rotation_right",
+        )
+    }
     # Single-leg stance on the left, 6-12 s: right side drops 6°, small sway.
     truth["pelvis_obliquity"] += np.radians(6.0) * _smooth_bump(t, 6.0, 12.0)
     truth["hip_adduction_left"] += np.radians(6.0) * _smooth_bump(t, 6.0, 12.0)
@@ -97,8 +106,10 @@ def synthetic_session(
     neutral = Rotation.from_rotvec([np.pi / 2, 0.0, 0.0])
     facing = Rotation.from_rotvec([0.0, 0.0, np.radians(heading_deg)])
     pelvis = (
-        facing * neutral
-        * _ry(truth["pelvis_rotation"]) * _rx(truth["pelvis_obliquity"])
+        facing
+        * neutral
+        * _ry(truth["pelvis_rotation"])
+        * _rx(truth["pelvis_obliquity"])
         * _rz(-truth["pelvis_tilt"])
     )
     segments = {
@@ -226,3 +237,26 @@ def test_sensor_never_overlapping_the_others_is_left_out_not_fatal() -> None:
     assert "trunk" not in kin.q_world_segment and "lumbar_flexion" not in kin.angles_rad
     assert any(note.startswith("trunk:") for note in kin.calibration.notes)
     assert "hip_flexion_left" in kin.angles_rad
+
+
+def test_dropout_gives_nan_rows_and_heading_survives_it() -> None:
+    recording, t, truth = synthetic_session(seed=10)
+    pelvis = recording.sensors["pelvis"]
+    time_s = pelvis.samples.time_s
+    keep = (time_s < 116.0) | (time_s > 117.5)
+    sensors = {
+        **recording.sensors,
+        "pelvis": dataclasses.replace(pelvis, samples=pelvis.samples.take(keep)),
+    }
+    kin = compute_kinematics(dataclasses.replace(recording, sensors=sensors))
+    inside = (kin.time_s > 116.1) & (kin.time_s < 117.4)
+    assert np.isnan(kin.q_world_segment["pelvis"][inside]).all()
+    assert np.isnan(kin.angles_rad["hip_flexion_left"][inside]).all()
+    outside = (kin.time_s < 115.98) | (kin.time_s > 117.52)
+    assert np.isfinite(kin.angles_rad["hip_flexion_left"][outside & (kin.time_s > 100.1)]).all()
+    after = kin.time_s > 117.6
+    for name in ("hip_flexion_left", "hip_adduction_left", "pelvis_obliquity", "lumbar_flexion"):
+        reference = _on_grid(kin.time_s, t, truth[name])
+        assert _rms_deg(kin.angles_rad[name][after], reference[after]) < 1.5, name
+    rotation = _on_grid(kin.time_s, t, truth["hip_rotation_right"])
+    assert _rms_deg(kin.angles_rad["hip_rotation_right"][after], rotation[after]) < 2.0
