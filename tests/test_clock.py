@@ -246,3 +246,17 @@ def test_four_sensors_one_hour_drift_latency_and_roll_over_stay_aligned() -> Non
     )
     assert np.percentile(spread, 99) < 3.0
     assert spread[58:].max() < 5.0
+
+
+def test_outage_longer_than_half_a_counter_roll_over_is_counted_exactly() -> None:
+    # a 16-bit counter at 100 Hz wraps every 655 s; the link is down for 400 s (more than
+    # half of that): un-wrapping guided by the host clock still counts every lost sample
+    rng = np.random.default_rng(8)
+    sensor = Sensor(rng, duration_s=460.0, counter_bits=16, latency="0.015", wrap_s=300.0)
+    sensor.lost[(sensor.arrive_s > 30.0) & (sensor.arrive_s < 430.0)] = True
+    mapper = ClockMapper(100.0, has_device_time=True, counter_bits=16, time_wrap_s=300.0)
+    times = sensor.run(mapper)
+    assert mapper.lost_samples == int(sensor.lost.sum()) * sensor.spp
+    assert len(mapper.gaps) == 1 and mapper.resets == 0
+    kept = np.isfinite(times)
+    np.testing.assert_allclose(times[kept], sensor.true_s[kept] + 0.015, atol=1e-6)
