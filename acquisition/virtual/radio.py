@@ -178,9 +178,39 @@ def _rewrite_notification(pdu: bytes, value: bytes) -> bytes:
     return len(att).to_bytes(2, "little") + pdu[2:4] + att
 
 
+class VirtualController(Controller):
+    """bumble's controller plus a working LE Create Connection Cancel.
+
+    bumble 0.0.236 acknowledges the cancel but never ends the pending connection, so a
+    connect that timed out (device out of range) hangs the host forever. The spec answer is
+    an LE Connection Complete event with status Unknown Connection Identifier (0x02).
+    """
+
+    def on_hci_le_create_connection_cancel_command(
+        self, command: hci.HCI_LE_Create_Connection_Cancel_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        pending = self.pending_le_connection
+        if pending is None:
+            return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.COMMAND_DISALLOWED_ERROR)
+        self.pending_le_connection = None
+        failure = hci.HCI_LE_Connection_Complete_Event(
+            status=hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR,
+            connection_handle=0,
+            role=hci.Role.CENTRAL,
+            peer_address_type=pending.peer_address_type,
+            peer_address=pending.peer_address,
+            connection_interval=0,
+            peripheral_latency=0,
+            supervision_timeout=0,
+            central_clock_accuracy=0,
+        )
+        asyncio.get_running_loop().call_soon(self.send_hci_packet, failure)
+        return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
+
+
 def new_device(link: LocalLink, name: str, address: hci.Address) -> Device:
     """A bumble device on its own virtual controller attached to ``link`` (not powered on)."""
-    controller = Controller(name, link=link)
+    controller = VirtualController(name, link=link)
     controller.le_acl_data_packet_length = LE_ACL_DATA_PACKET_LENGTH
     controller.supported_max_tx_octets = LE_ACL_DATA_PACKET_LENGTH
     controller.supported_max_rx_octets = LE_ACL_DATA_PACKET_LENGTH
