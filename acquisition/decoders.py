@@ -452,11 +452,12 @@ class PacketAssembler:
     ``dropped_samples`` counts samples discarded while pairing (see subclasses).
     """
 
-    def __init__(self, decoder: Decoder) -> None:
+    def __init__(self, decoder: Decoder | None) -> None:
         self._decoder = decoder
         self.dropped_samples = 0
 
     def feed(self, data: bytes | bytearray | memoryview) -> DecodedPacket | None:
+        assert self._decoder is not None, "subclasses without a decoder override feed()"
         return self._decoder(data)
 
     def reset(self) -> None:
@@ -474,7 +475,7 @@ class MetaMotionAssembler(PacketAssembler):
 
     def __init__(self, profile: SensorProfile, max_pending: int = 32) -> None:
         part = metamotion_part_decoder(profile)
-        super().__init__(_unused)
+        super().__init__(decoder=None)
         self._part = part
         self.max_pending = max_pending
         self._pending: dict[str, NDArray[np.float32]] = {
@@ -502,10 +503,6 @@ class MetaMotionAssembler(PacketAssembler):
         self._pending = {k: np.empty((0, 3), np.float32) for k in ("acc", "gyr")}
 
 
-def _unused(data: object) -> DecodedPacket:
-    raise DecodeError("internal: MetaMotionAssembler decodes through its part decoder")
-
-
 class MovesenseAssembler(PacketAssembler):
     """Joins a Movesense data packet (type 0x02) with its continuation (type 0x03).
 
@@ -516,7 +513,8 @@ class MovesenseAssembler(PacketAssembler):
     """
 
     def __init__(self, profile: SensorProfile, rate_hz: float) -> None:
-        super().__init__(decoder_for(profile, rate_hz))
+        self._whole = decoder_for(profile, rate_hz)
+        super().__init__(self._whole)
         reference, vectors, spp = _movesense_settings(profile)
         self._reference = reference
         self._spp = spp
@@ -536,7 +534,7 @@ class MovesenseAssembler(PacketAssembler):
                 self._first = None
                 self.dropped_samples += self._spp
             if len(buf) >= self._expected:
-                return self._decoder(buf)
+                return self._whole(buf)
             if len(buf) < 6:
                 raise DecodeError(f"movesense: data packet of {len(buf)} bytes has no timestamp")
             self._first = buf
@@ -547,7 +545,7 @@ class MovesenseAssembler(PacketAssembler):
             joined = self._first + buf[2:]
             self._first = None
             try:
-                return self._decoder(joined)
+                return self._whole(joined)
             except DecodeError:
                 self.dropped_samples += self._spp
                 raise
