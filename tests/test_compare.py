@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +56,12 @@ def test_sessions_are_sorted_by_date_and_big_changes_marked() -> None:
     listing = html[html.index("<h2>Sessions</h2>") :]
     assert listing.index("01 Jan 2026") < listing.index("01 Feb 2026") < listing.index("01 Mar")
     assert listing.index("january.json") < listing.index("march.json")
-    # right drop: 9.5 -> 8.0 (−1.5, within MDC) -> 4.0 (−4.0, not beyond) ; make it beyond
-    assert "asym watch" not in html
+    # right drop 9.5 -> 8.0 -> 4.0: each step within the 4° MDC, first -> last (−5.5) beyond
+    assert html.count("asym watch") == 1
+    assert re.search(r'asym watch"><b>−5\.5', html)
     sessions[0] = summarize(_session("2026-03-01", 3.0, 3.5, 50.0), "march.json")
     html = render_comparison(sessions)
-    assert html.count("asym watch") == 1
+    assert html.count("asym watch") == 2  # 8.0 -> 3.5 (−4.5) and 9.5 -> 3.5 (−6.0)
     assert "DiMattia" in html
     assert html.count("<svg") >= 2
 

@@ -274,34 +274,58 @@ def _charts(sessions: Sequence[SessionSummary]) -> str:
     return '<div class="figs">' + "".join(f"<figure>{f}</figure>" for f in figs) + "</div>"
 
 
+def _signed(change: float, decimals: int) -> str:
+    text = f"{change:+.{decimals}f}"
+    return "0" + text[2:] if float(text) == 0.0 else text.replace("-", "−")
+
+
+def _change_cell(
+    change: float | None, row: TrendRow, citer: _Citer, *, small: bool
+) -> tuple[str, str]:
+    """(css classes, html) of a change; pelvic-drop changes beyond the MDC are marked."""
+    if change is None:
+        return "", ""
+    mdc_ref = reference_for("pelvic_drop_change_deg")
+    verdict: Verdict = "neutral"
+    if row.mdc is not None and mdc_ref is not None:
+        verdict = mdc_ref.judge(change)
+    text = escape(_signed(change, row.decimals))
+    text = f'<span class="refnote">{text}</span>' if small else text
+    if verdict == "watch" and mdc_ref is not None:
+        return " asym watch", text + citer.mark(mdc_ref.citations)
+    return "", text
+
+
 def _table(sessions: Sequence[SessionSummary], citer: _Citer) -> str:
     rows = trend_rows(sessions)
     head = "".join(f'<th class="num">{escape(s.label)}</th>' for s in sessions)
+    if len(sessions) > 1:
+        head += '<th class="num">First → last</th>'
     body = []
-    mdc_ref = reference_for("pelvic_drop_change_deg")
     for row in rows:
         cells = []
         previous: float | None = None
+        first: float | None = None
         for session in sessions:
             value = session.values.get(row.key)
             text = format_value(value, row.decimals, row.unit)
             css = "num"
             if value is not None and previous is not None:
-                change = value - previous
-                verdict: Verdict = "neutral"
-                if row.mdc is not None and mdc_ref is not None:
-                    verdict = mdc_ref.judge(change)
-                sign = f"{change:+.{row.decimals}f}".replace("-", "−")
-                text += f'<br><span class="refnote">{escape(sign)}</span>'
-                if verdict == "watch":
-                    css += " asym watch"
-                    text += citer.mark(mdc_ref.citations) if mdc_ref else ""
+                extra_css, change_html = _change_cell(value - previous, row, citer, small=True)
+                css += extra_css
+                text += "<br>" + change_html
             if value is not None:
                 previous = value
+                first = value if first is None else first
             cells.append(f'<td class="{css}">{text}</td>')
+        if len(sessions) > 1:
+            total = previous - first if previous is not None and first is not None else None
+            extra_css, change_html = _change_cell(total, row, citer, small=False)
+            cells.append(f'<td class="num{extra_css}"><b>{change_html or "–"}</b></td>')
         body.append(f"<tr><td>{escape(row.name)}</td>{''.join(cells)}</tr>")
     if not body:
         return "<p>No comparable measures in these sessions.</p>"
+    mdc_ref = reference_for("pelvic_drop_change_deg")
     return (
         f"<table><thead><tr><th>Measure</th>{head}</tr></thead><tbody>{''.join(body)}"
         "</tbody></table>"

@@ -585,6 +585,7 @@ def _stance_figures(traces: list[tuple[StanceTrace, Any]]) -> str:
             markers=markers,
             axes=plots.Axes(
                 x_label="time in task (s)",
+                x_range=(min(0.0, float(trace.time_s[0])), float(np.ceil(trace.time_s[-1]))),
                 y_label="angle (°)",
                 y_range=(lo - pad, hi + pad),
                 zero_line=True,
@@ -654,7 +655,7 @@ def _rep_section(index: int, task: Mapping[str, Any], data: ReportInput, citer: 
     figs = _rep_figures(traces)
     lead_text = ""
     if lead is not None:
-        lead_text = f" Median hip lead {lead:+.0f} ms: " + (
+        lead_text = f" Median hip lead {lead:+.0f} ms: ".replace("-", "−") + (
             "the hips drive first."
             if lead > 0
             else "the lower back starts first."
@@ -885,6 +886,7 @@ def render_report(source: Any, *, athlete: str | None = None) -> str:
     body: list[str] = [_glance(doc, citer)]
     sls = [(i, t) for i, t in enumerate(tasks) if t.get("kind") == "single_leg_stance"]
     sls_done = False
+    static: list[str] = []
     for index, task in enumerate(tasks):
         kind = task.get("kind")
         if kind == "single_leg_stance":
@@ -897,8 +899,11 @@ def render_report(source: Any, *, athlete: str | None = None) -> str:
             body.append(_rep_section(index, task, data, citer))
         elif kind == "gait":
             body.append(_gait_section(task, citer))
+        elif kind == "static":
+            static.append(_generic_section(task))  # the reference posture: after the screens
         else:
             body.append(_generic_section(task))
+    body.extend(static)
     if not tasks:
         body.append("<section><h2>No tasks</h2><p>This recording has no task rows.</p></section>")
     body.append(_quality(doc))
