@@ -8,6 +8,28 @@ to SI and unit). ``acquisition.decoders`` turns a profile into a packet decoder.
 
 Every problem found while loading raises ``ProfileError`` naming the file and the key, e.g.
 ``movella_dot.toml: layout.sample.acc.offset: expected an integer, got 'x'``.
+
+Keys of a profile file (``nordic_thingy52.toml`` is the simplest complete example)::
+
+    id, name, notes                  lower-case id = file name; human name; free text
+    name_prefixes = [...]            advertised names that identify the family
+    service_uuid                     advertised/primary service (16-bit or 128-bit form)
+    decoder = "layout"               or hipscope_open | witmotion | metamotion | movesense
+    has_mag, rates_hz, default_rate_hz
+    [characteristics]                data = notify UUID (required), control = write UUID, ...
+    [control]                        start/stop/set_rate = [{ char = "control", hex = "..." }]
+                                     hex may hold {rate_u8}, {rate_u16le} or {rate_code}
+    [control.rate_codes]             "<Hz>" = "<hex>" for {rate_code}
+    [timing]                         device_time, time_unit_s, time_wrap_bits, counter, counter_bits
+    [layout]                         header_size, sample_size, samples_per_packet (0: derived),
+                                     packet_sizes, count_field, time_field, counter_field,
+                                     period_field, period_scale_s, frame_sync
+    [layout.header.<field>]          offset, dtype ("u1", "<u4", ...), expect
+    [layout.sample.<field>]          offset, dtype, count, scale, scale_field, unit
+                                     acc (m/s2), gyr (rad/s), mag (uT) become the vectors; a
+                                     field "time" (scaled to s) or "counter" is per-sample
+                                     timing; any other field goes to DecodedPacket.extra
+    [params]                         settings of a non-declarative decoder
 """
 
 from __future__ import annotations
