@@ -597,6 +597,15 @@ def parse_profile(data: Mapping[str, Any], source: Path) -> SensorProfile:
         raise r.fail(
             "layout", "device_time = true needs layout.time_field or a sample field 'time'"
         )
+    if (
+        decoder == "layout"
+        and timing.counter
+        and layout.counter_field is None
+        and "counter" not in layout.sample
+    ):
+        raise r.fail(
+            "layout", "counter = true needs layout.counter_field or a sample field 'counter'"
+        )
     params = r.get(data, "params", "", dict, {})
     _check_decoder_needs(r, decoder, layout, params)
     notes = r.get(data, "notes", "", str, "")

@@ -138,6 +138,7 @@ def _broken(tmp_path: Path, edit: str, *, name: str = "movella_dot.toml") -> Pat
         ('id = "movella_dot" => id = "movella_dot"\ncolour = "red"', r"colour: unknown key"),
         ("[layout.sample.acc] => [layout.sample.accel]", r"layout.sample.acc: missing"),
         ("time_wrap_bits = 32 => time_wrap_bits = 3", r"timing: device_time needs"),
+        ("counter = false => counter = true\ncounter_bits = 16", r"layout: counter = true needs"),
         ("[timing] => [timing\n", r"movella_dot.toml: not valid TOML"),
     ],
 )
