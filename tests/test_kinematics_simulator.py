@@ -84,3 +84,16 @@ def test_missing_sensor_gives_only_the_angles_it_allows(tmp_path: Path) -> None:
     # At the calibration standing window the world specific force is +g along z.
     i = kin.index_of(0.5 * (kin.calibration.window_start_s + kin.calibration.window_end_s))
     np.testing.assert_allclose(kin.acc_world_m_s2["pelvis"][i], [0.0, 0.0, 9.81], atol=0.15)
+
+
+def test_9d_kinematics_with_magnetometers_match_truth(tmp_path: Path) -> None:
+    sim = simulate(rate_hz=100.0, seed=13, misalignment_deg=15.0, with_mag=True)
+    sim.write(tmp_path / "mag.h5")
+    recording = load_recording(tmp_path / "mag.h5")
+    assert all(s.samples.mag_ut is not None for s in recording.sensors.values())
+    kin = compute_kinematics(recording, use_mag=True)
+    truth = compute_angles(sim.q_world_segment)
+    for name in ("pelvis_obliquity", "hip_flexion_left", "hip_rotation_right", "lumbar_flexion"):
+        error = kin.angles_rad[name] - np.interp(kin.time_s, sim.time_s, truth[name])
+        rms = float(np.degrees(np.sqrt(np.nanmean(error**2))))
+        assert rms < 1.5, f"{name}: {rms:.2f}° RMS"
