@@ -253,3 +253,74 @@ def test_to_batch_carries_counters() -> None:
     batch = packet.to_batch(np.array([1.0, 1.005]))
     assert batch.seq is not None and batch.seq.tolist() == [1000, 1001]
     assert batch.mag_ut is not None
+
+
+NEW_FAMILY = """
+id = "diy_counter"
+name = "DIY sensor with a per-sample counter"
+name_prefixes = ["DIY"]
+service_uuid = "0000abcd-0000-1000-8000-00805f9b34fb"
+has_mag = false
+rates_hz = [50]
+default_rate_hz = 50
+[characteristics]
+data = "0000abce-0000-1000-8000-00805f9b34fb"
+[timing]
+device_time = true
+time_unit_s = 1e-3
+time_wrap_bits = 16
+counter = true
+counter_bits = 8
+[layout]
+header_size = 1
+sample_size = 15
+[layout.header.kind]
+offset = 0
+dtype = "u1"
+expect = 7
+[layout.sample.counter]
+offset = 0
+dtype = "u1"
+[layout.sample.time]
+offset = 1
+dtype = "<u2"
+scale = 1e-3
+unit = "s"
+[layout.sample.acc]
+offset = 3
+dtype = "<i2"
+count = 3
+scale = 0.01
+unit = "m/s2"
+[layout.sample.gyr]
+offset = 9
+dtype = "<i2"
+count = 3
+scale = 0.001
+unit = "rad/s"
+"""
+
+
+def test_a_new_family_is_just_a_toml_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "diy_counter.toml"
+    path.write_text(NEW_FAMILY)
+    decode = decoder_for(load_profile(path))
+    samples = [
+        (254, 65500, 981, 0, -981, 1, 2, 3),
+        (255, 65520, 0, 0, 0, 0, 0, 0),
+        (0, 4, 5, 5, 5, 5, 5, 5),
+    ]
+    packet = decode(bytes([7]) + b"".join(struct.pack("<BH6h", *s) for s in samples))
+    assert packet.seq is not None and packet.seq.tolist() == [254, 255, 0]
+    assert packet.device_time_s is not None
+    np.testing.assert_allclose(
+        packet.device_time_s, [65.5, 65.52, 65.54]
+    )  # monotonic over the wrap
+    np.testing.assert_allclose(packet.acc_m_s2[0], [9.81, 0.0, -9.81], rtol=1e-6)
+    np.testing.assert_allclose(packet.gyr_rad_s[0], [0.001, 0.002, 0.003], rtol=1e-6)
+    with pytest.raises(DecodeError, match="header kind is 8, expected 7"):
+        decode(bytes([8]) + struct.pack("<BH6h", *samples[0]))
+    with pytest.raises(DecodeError, match="not a header plus whole samples"):
+        decode(
+            bytes([7]) + struct.pack("<BH6h", *samples[0]) + struct.pack("<BH6h", *samples[1])[:-1]
+        )
