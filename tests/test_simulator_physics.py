@@ -169,6 +169,20 @@ def test_seeds_are_deterministic_and_different() -> None:
     assert not np.allclose(a.position_m["pelvis"], c.position_m["pelvis"])
 
 
+def test_a_subset_of_placements_gives_the_same_signals() -> None:
+    protocol = [StaticSpec(3.0), SingleLegStanceSpec("left", hold_s=2.0)]
+    full = simulate(protocol, seed=6)
+    subset = simulate(protocol, seed=6, placements=("thigh_right", "pelvis"))
+    assert set(subset.samples) == {"pelvis", "thigh_right"}
+    for placement in subset.samples:
+        np.testing.assert_array_equal(
+            subset.samples[placement].acc_m_s2, full.samples[placement].acc_m_s2
+        )
+        np.testing.assert_array_equal(
+            subset.samples[placement].gyr_rad_s, full.samples[placement].gyr_rad_s
+        )
+
+
 def test_noise_free_signals_have_no_bias() -> None:
     sim = simulate([StaticSpec(3.0, sway_m_s2=0.0)], noise=False, seed=4)
     for batch in sim.samples.values():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from acquisition.errors import HipscopeError
 from acquisition.simulation.body import PITCH, ROLL, YAW, Body, Pose
 from acquisition.simulation.motions import Motion
 from acquisition.simulation.profiles import (
@@ -63,6 +64,11 @@ class GaitMotion(Motion):
         flex_lead, ext_lead = PEAK_FLEXION_BEFORE_CONTACT_S, PEAK_EXTENSION_BEFORE_TOE_OFF_S
         self.p_left = (self.stance_left_s - ext_lead + flex_lead) / self.stride_s
         self.p_right = (self.stance_right_s - ext_lead + flex_lead) / self.stride_s
+        for p in (self.p_step, self.p_left, self.p_right):
+            if abs((0.5 - p) * np.pi / np.sin(np.pi * p)) >= 1.0:
+                raise HipscopeError(
+                    f"GaitSpec timing too extreme: stride phase {p:.2f} cannot be warped smoothly"
+                )
         self.displacement_m = np.array([spec.speed_m_s * (self.duration_s - self.ramp_s), 0.0, 0.0])
         self.task_window_s = (0.0, self.duration_s)
 
