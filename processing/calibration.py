@@ -233,8 +233,17 @@ class Calibrator:
         gyr_rad_s: Mapping[str, NDArray[np.float64]],
         acc_m_s2: Mapping[str, NDArray[np.float64]],
         tasks: Sequence[Task] = (),
+        mountings: Mapping[str, NDArray[np.float64]] | None = None,
     ) -> Calibrator:
-        """Calibrate every placement from data on one uniform grid ``time_s``."""
+        """Calibrate every placement from data on one uniform grid ``time_s``.
+
+        mountings: placement -> ``q_sensor_segment`` of the nominal mounting where it is not
+        DESIGN.md's (e.g. from the kit file); its up and mediolateral axes are the starting
+        point, as the DESIGN.md mounting is otherwise.
+        """
+        self._mountings = {
+            p: to_rotation(q).as_matrix() for p, q in (mountings or {}).items()
+        }
         placements = list(q_fusion_sensor)
         if not placements:
             raise HipscopeError("calibration: no sensors to calibrate")
@@ -299,6 +308,15 @@ class Calibrator:
         )
         return self
 
+    def _nominal(self, placement: str) -> NDArray[np.float64]:
+        """R_sensor_segment of the nominal mounting (given, else DESIGN.md's)."""
+        mountings = getattr(self, "_mountings", {})
+        if placement in mountings:
+            return mountings[placement]
+        if placement not in NOMINAL_SENSOR_SEGMENT:
+            raise HipscopeError(f"calibration: no nominal mounting for placement {placement!r}")
+        return NOMINAL_SENSOR_SEGMENT[placement]
+
     def _late_sensor(
         self,
         placement: str,
@@ -362,7 +380,7 @@ class Calibrator:
         ok = np.ones(n_total, dtype=bool)
         cos_max = np.cos(np.radians(self.max_upright_deg))
         for p in placements:
-            nominal_up = NOMINAL_SENSOR_SEGMENT.get(p, _TRUNK_LIKE)[:, 1]
+            nominal_up = self._nominal(p)[:, 1]
             q = q_fusion_sensor[p]
             finite = np.isfinite(q).all(axis=1)
             up = np.full((n_total, 3), np.nan)
@@ -380,8 +398,8 @@ class Calibrator:
         tasks: Sequence[Task],
         notes: list[str],
     ) -> SegmentCalibration:
-        nominal_q = nominal_q_sensor_segment(placement)
-        nominal = NOMINAL_SENSOR_SEGMENT[placement]
+        nominal = self._nominal(placement)
+        nominal_q = from_rotation(Rotation.from_matrix(nominal))
         up = _mean_unit(_up_in_sensor(q_fusion_sensor[window]))
         off_deg = float(np.degrees(np.arccos(np.clip(up @ nominal[:, 1], -1.0, 1.0))))
         if off_deg > self.max_upright_deg:
@@ -446,7 +464,8 @@ def reference_from_window(
 ) -> CalibrationResult:
     """Standing-only calibration from rows already cut to the window (live reference).
 
-    Uses the measured up axis and the nominal (or given) mediolateral axis.
+    Uses the measured up axis and the mediolateral axis of ``q_sensor_segment`` (an earlier
+    calibration or the kit's mounting) where given, else of DESIGN.md's nominal mounting.
     """
     segments: dict[str, SegmentCalibration] = {}
     for p, q in q_fusion_sensor.items():
@@ -455,9 +474,10 @@ def reference_from_window(
             continue
         nominal = NOMINAL_SENSOR_SEGMENT[p]
         up = _mean_unit(_up_in_sensor(q[finite]))
+        given = q_sensor_segment is not None and p in q_sensor_segment
         ml_source = nominal[:, 2]
-        if q_sensor_segment is not None and p in q_sensor_segment:
-            ml_source = to_rotation(q_sensor_segment[p]).apply([0.0, 0.0, 1.0])
+        if given:
+            ml_source = to_rotation(q_sensor_segment[p]).apply([0.0, 0.0, 1.0])  # type: ignore[index]
         q_ss = segment_frame(up, ml_source)
         segments[p] = SegmentCalibration(
             placement=p,
@@ -466,7 +486,7 @@ def reference_from_window(
             misalignment_rad=_quat_angle(
                 quat_multiply(quat_conjugate(nominal_q_sensor_segment(p)), q_ss)
             ),
-            axis_source="nominal mounting" if q_sensor_segment is None else "given",
+            axis_source="given" if given else "nominal mounting",
             axis_ratio=0.0,
         )
     return CalibrationResult("live reference", start_s, end_s, segments)

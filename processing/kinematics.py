@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from acquisition.errors import HipscopeError
 from acquisition.recording import Recording, SensorData
-from acquisition.rotations import quat_multiply, to_rotation
+from acquisition.rotations import quat_conjugate, quat_multiply, to_rotation
 from processing.angles import compute_angles
 from processing.calibration import NOMINAL_SENSOR_SEGMENT, CalibrationResult, Calibrator
 from processing.fusion import FUSION_METHODS, FusionParams, estimate_orientation
@@ -128,7 +128,10 @@ def compute_kinematics(
             params=fusion_params,
         )
     calibrator = calibrator or Calibrator()
-    calibration = calibrator.calibrate(time_s, q_fusion, gyr, acc, recording.tasks).result_
+    mountings = recorded_mountings(recording)
+    calibration = calibrator.calibrate(
+        time_s, q_fusion, gyr, acc, recording.tasks, mountings
+    ).result_
     if not use_mag:
         # Across a dropout the heading is carried over by one body axis; the segment's
         # mediolateral axis stays horizontal in most movements, so redo those sensors with it.
@@ -139,7 +142,9 @@ def compute_kinematics(
                 gyr[p], acc[p], rate, method=fusion, params=fusion_params, heading_axis=ml_axis
             )
         if redo:
-            calibration = calibrator.calibrate(time_s, q_fusion, gyr, acc, recording.tasks).result_
+            calibration = calibrator.calibrate(
+                time_s, q_fusion, gyr, acc, recording.tasks, mountings
+            ).result_
     q_world_segment: dict[str, NDArray[np.float64]] = {}
     gyr_segment: dict[str, NDArray[np.float64]] = {}
     acc_world: dict[str, NDArray[np.float64]] = {}
@@ -162,6 +167,28 @@ def compute_kinematics(
         angles_rad=compute_angles(q_world_segment),
         calibration=calibration,
     )
+
+
+MOUNTING_ATTR = "nominal_q_segment_sensor"
+"""Optional sensor attribute: the kit's nominal mounting as a (w, x, y, z) quaternion taking
+sensor-frame vectors into the ISB segment frame (``KitDevice.q_segment_sensor``)."""
+
+
+def recorded_mountings(recording: Recording) -> dict[str, NDArray[np.float64]]:
+    """``q_sensor_segment`` per placement from the sensors' ``nominal_q_segment_sensor``."""
+    out: dict[str, NDArray[np.float64]] = {}
+    for p, sensor in recording.sensors.items():
+        value = sensor.attrs.get(MOUNTING_ATTR)
+        if value is None:
+            continue
+        q = np.asarray(value, dtype=np.float64).reshape(-1)
+        if q.shape != (4,) or not np.isfinite(q).all() or abs(np.linalg.norm(q) - 1.0) > 1e-3:
+            raise HipscopeError(
+                f"{recording.path}: /sensors/{p} attribute {MOUNTING_ATTR} must be a unit "
+                f"quaternion (w, x, y, z), got {q.tolist()}"
+            )
+        out[p] = quat_conjugate(q / np.linalg.norm(q))
+    return out
 
 
 def _has_inner_gap(gyr: NDArray[np.float64], acc: NDArray[np.float64]) -> bool:

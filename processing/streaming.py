@@ -96,6 +96,8 @@ class StreamingKinematics:
     auto_reference: set the reference automatically once every sensor has ``reference_s``
         of data (True); call ``set_reference`` again while the athlete stands still to redo it.
     max_gap_s: grid times farther than this from a sensor's samples give NaN, s (0.1).
+    mountings: placement -> ``q_sensor_segment`` whose mediolateral axis the reference uses
+        (the kit's mounting, or an earlier recording's calibration); default DESIGN.md's.
     """
 
     def __init__(
@@ -109,6 +111,7 @@ class StreamingKinematics:
         reference_s: float = 2.0,
         auto_reference: bool = True,
         max_gap_s: float = 0.1,
+        mountings: Mapping[str, NDArray[np.float64]] | None = None,
     ) -> None:
         if fusion not in STREAMING_METHODS:
             raise HipscopeError(
@@ -127,6 +130,7 @@ class StreamingKinematics:
         self.auto_reference = auto_reference
         self.max_gap_s = max_gap_s
         self.fusion_params = fusion_params
+        self.mountings = dict(mountings or {})
         self.reference_: CalibrationResult | None = None
         self.sensor_rates_hz_: dict[str, float] = {}
         self.reset()
@@ -218,7 +222,8 @@ class StreamingKinematics:
                     f"live kinematics: {p} has no data between {start:.2f} s and {end:.2f} s"
                 )
             windows[p] = ring.q[rows]
-        self.reference_ = reference_from_window(windows, start, end, q_sensor_segment)
+        given = {**self.mountings, **(q_sensor_segment or {})}
+        self.reference_ = reference_from_window(windows, start, end, given or None)
         return self.reference_
 
     def orientations_since(

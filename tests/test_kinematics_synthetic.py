@@ -15,7 +15,9 @@ import pytest
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
+from acquisition.errors import HipscopeError
 from acquisition.recording import Recording, SensorData
+from acquisition.rotations import from_rotation
 from acquisition.samples import SampleBatch, Task
 from processing.kinematics import compute_kinematics
 
@@ -260,3 +262,38 @@ def test_dropout_gives_nan_rows_and_heading_survives_it() -> None:
         assert _rms_deg(kin.angles_rad[name][after], reference[after]) < 1.5, name
     rotation = _on_grid(kin.time_s, t, truth["hip_rotation_right"])
     assert _rms_deg(kin.angles_rad["hip_rotation_right"][after], rotation[after]) < 2.0
+
+
+def test_kit_mounting_recorded_with_the_sensor_replaces_the_nominal_one() -> None:
+    recording, t, truth = synthetic_session(seed=14, misalignment_deg=10.0)
+    # Strap the left thigh sensor turned 90° about its long axis (+z forward, not outward).
+    turn = Rotation.from_rotvec([np.pi / 2, 0.0, 0.0])  # R_old_new
+    thigh = recording.sensors["thigh_left"]
+    b = thigh.samples
+    turned = SampleBatch(b.time_s, turn.inv().apply(b.acc_m_s2), turn.inv().apply(b.gyr_rad_s))
+    r_sensor_segment = turn.inv() * Rotation.from_matrix(MOUNT["thigh_left"])
+    kit_q = from_rotation(r_sensor_segment.inv())  # q_segment_sensor, as a kit states it
+
+    def hip_flexion_error(attrs: dict) -> float:
+        sensor = dataclasses.replace(thigh, samples=turned, attrs=attrs)
+        rec = dataclasses.replace(recording, sensors={**recording.sensors, "thigh_left": sensor})
+        kin = compute_kinematics(rec)
+        truth_flexion = _on_grid(kin.time_s, t, truth["hip_flexion_left"])
+        truth_adduction = _on_grid(kin.time_s, t, truth["hip_adduction_left"])
+        return max(
+            _rms_deg(kin.angles_rad["hip_flexion_left"], truth_flexion),
+            _rms_deg(kin.angles_rad["hip_adduction_left"], truth_adduction),
+        )
+
+    assert hip_flexion_error({"nominal_q_segment_sensor": kit_q}) < 1.5
+    assert hip_flexion_error({}) > 5.0  # the DESIGN.md mounting is 90° off here
+
+
+def test_malformed_recorded_mounting_is_refused_with_its_name() -> None:
+    recording, _, _ = synthetic_session(seed=15)
+    pelvis = dataclasses.replace(
+        recording.sensors["pelvis"], attrs={"nominal_q_segment_sensor": [1.0, 2.0, 0.0]}
+    )
+    bad = dataclasses.replace(recording, sensors={**recording.sensors, "pelvis": pelvis})
+    with pytest.raises(HipscopeError, match="sensors/pelvis attribute nominal_q_segment_sensor"):
+        compute_kinematics(bad)
