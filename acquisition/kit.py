@@ -4,7 +4,7 @@ A kit is a TOML file (see ``firmware_configs/example_kit.toml``)::
 
     name = "club kit A"
     [session]
-    rate_hz = 100                      # default for every sensor
+    rate_hz = 100                      # for every sensor (default: each profile's default)
     [[sensor]]
     placement = "pelvis"
     name = "HIPSCOPE-PELVIS"           # advertised name, and/or
@@ -79,7 +79,8 @@ class KitDevice:
 
     ``mounting`` maps sensor axes (``x``, ``y``, ``z``) to anatomical directions (``up``,
     ``down``, ``forward``, ``backward``, ``left``, ``right``, and for left/right placements
-    ``outward``/``inward``); ``nominal`` is True when the kit said ``mounting = "nominal"``.
+    ``outward``/``inward``); empty means nominal. ``nominal`` is True when the kit said
+    ``mounting = "nominal"`` (or nothing). ``rate_hz`` is the rate to request (0: the kit's).
     """
 
     placement: str
@@ -99,7 +100,10 @@ class KitDevice:
     @property
     def r_segment_sensor(self) -> NDArray[np.float64]:
         """Nominal rotation matrix taking sensor-frame vectors into the ISB segment frame."""
-        return _matrix(self.mounting, self.placement)
+        mounting = self.mounting or nominal_mounting(self.placement)
+        if not mounting:
+            raise KitError(f"{self.placement}: no nominal mounting defined; give the sensor axes")
+        return _matrix(mounting, self.placement)
 
     @property
     def q_segment_sensor(self) -> NDArray[np.float64]:
@@ -121,7 +125,11 @@ def _matrix(mounting: Mapping[str, str], placement: str) -> NDArray[np.float64]:
 
 @dataclass(frozen=True)
 class Kit:
-    """A set of sensors with session defaults (``rate_hz``)."""
+    """A set of sensors with session defaults.
+
+    ``rate_hz`` is ``[session] rate_hz``; a kit without one takes each sensor's profile
+    default, and ``rate_hz`` is then the first sensor's rate.
+    """
 
     name: str
     rate_hz: float
@@ -211,8 +219,10 @@ def parse_kit(data: Mapping[str, Any], source: Path) -> Kit:
     for key in session:
         if key != "rate_hz":
             raise _fail(fn, f"session.{key}", "unknown key (expected rate_hz)")
-    rate = session.get("rate_hz", 100.0)
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
+    rate = session.get("rate_hz")
+    if rate is not None and (
+        isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0
+    ):
         raise _fail(fn, "session.rate_hz", f"expected a positive number, got {rate!r}")
     sensors = data.get("sensor")
     if not isinstance(sensors, list) or not sensors:
@@ -255,7 +265,7 @@ def parse_kit(data: Mapping[str, Any], source: Path) -> Kit:
             if tag in seen:
                 raise _fail(fn, f"{key}.{label}", f"{ident!r} is already used by {seen[tag]}")
             seen[tag] = key
-        dev_rate = entry.get("rate_hz", rate)
+        dev_rate = entry.get("rate_hz", rate if rate is not None else profile.default_rate_hz)
         if isinstance(dev_rate, bool) or not isinstance(dev_rate, int | float):
             raise _fail(fn, f"{key}.rate_hz", f"expected a number, got {dev_rate!r}")
         if float(dev_rate) not in profile.rates_hz:
@@ -276,7 +286,8 @@ def parse_kit(data: Mapping[str, Any], source: Path) -> Kit:
                 nominal=nominal,
             )
         )
-    return Kit(name=name, rate_hz=float(rate), devices=tuple(devices), source=source)
+    kit_rate = float(rate) if rate is not None else devices[0].rate_hz
+    return Kit(name=name, rate_hz=kit_rate, devices=tuple(devices), source=source)
 
 
 def load_kit(path: str | Path) -> Kit:

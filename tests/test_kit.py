@@ -139,3 +139,25 @@ def test_nominal_mounting_agrees_with_the_motion_simulator() -> None:
     for placement, q_true in session.q_segment_sensor.items():
         q_kit = kit.device(placement).q_segment_sensor
         assert abs(float(np.dot(q_true, q_kit))) == pytest.approx(1.0, abs=1e-9), placement
+
+
+def test_rates_default_to_the_profile_and_devices_built_in_code_mount_nominally(
+    tmp_path: Path,
+) -> None:
+    kit = load_kit(
+        _kit(
+            tmp_path,
+            _sensor(profile='"movella_dot"') + _sensor(placement='"trunk"', name='"B"'),
+            head="",
+        )
+    )
+    assert [d.rate_hz for d in kit.devices] == [60.0, 100.0]  # each profile's default
+    assert kit.rate_hz == 60.0
+    from acquisition.kit import KitDevice
+
+    built = KitDevice(placement="thigh_left", profile="hipscope_open", name="X")
+    np.testing.assert_allclose(
+        built.r_segment_sensor, load_kit(EXAMPLE).device("thigh_left").r_segment_sensor
+    )
+    with pytest.raises(KitError, match="foot_left: no nominal mounting"):
+        _ = KitDevice(placement="foot_left", profile="hipscope_open", name="X").r_segment_sensor
