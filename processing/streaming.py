@@ -3,8 +3,8 @@
 Each sensor is fused as its samples arrive (real-time VQF by default, ``updateBatch`` per
 batch: microseconds per sample) and kept in a ring buffer of ``buffer_s`` seconds. A
 reference (``set_reference``: quiet standing over the last ``reference_s`` seconds; set
-automatically once every sensor has that much data, unless ``auto_reference=False``) aligns
-the sensors to their segments and to one forward direction; ``angles_since(t)`` then
+automatically once every sensor has been still that long, unless ``auto_reference=False``)
+aligns the sensors to their segments and to one forward direction; ``angles_since(t)`` then
 interpolates every sensor onto one grid (multiples of 1 / ``rate_hz`` on the session clock)
 and returns the named angles of ``processing.angles`` for grid times after ``t``.
 
@@ -93,8 +93,11 @@ class StreamingKinematics:
     fusion_params: that method's parameter object, None for defaults.
     buffer_s: how much history is kept per sensor, s (60.0).
     reference_s: length of the quiet-standing window used by ``set_reference``, s (2.0).
-    auto_reference: set the reference automatically once every sensor has ``reference_s``
-        of data (True); call ``set_reference`` again while the athlete stands still to redo it.
+    auto_reference: set the reference automatically once every sensor has been still
+        (within ``still_deg``) for ``reference_s`` (True); call ``set_reference`` while the
+        athlete stands still to redo it.
+    still_deg: largest orientation change within the window for the automatic reference,
+        degrees (5.0).
     max_gap_s: grid times farther than this from a sensor's samples give NaN, s (0.1).
     mountings: placement -> ``q_sensor_segment`` whose mediolateral axis the reference uses
         (the kit's mounting, or an earlier recording's calibration); default DESIGN.md's.
@@ -110,6 +113,7 @@ class StreamingKinematics:
         buffer_s: float = 60.0,
         reference_s: float = 2.0,
         auto_reference: bool = True,
+        still_deg: float = 5.0,
         max_gap_s: float = 0.1,
         mountings: Mapping[str, NDArray[np.float64]] | None = None,
     ) -> None:
@@ -128,6 +132,7 @@ class StreamingKinematics:
         self.buffer_s = buffer_s
         self.reference_s = reference_s
         self.auto_reference = auto_reference
+        self.still_deg = still_deg
         self.max_gap_s = max_gap_s
         self.fusion_params = fusion_params
         self.mountings = dict(mountings or {})
@@ -187,8 +192,17 @@ class StreamingKinematics:
             self.set_reference()
 
     def _ready(self) -> bool:
+        """Every sensor has reference_s of data and held still over the last reference_s."""
+        end = self.latest_time_s
+        if not np.isfinite(end):
+            return False
+        cos_half = np.cos(0.5 * np.radians(self.still_deg))
         for ring in self._rings.values():
             if len(ring) < 2 or ring.time_s[-1] - ring.time_s[0] < self.reference_s:
+                return False
+            q = ring.q[ring.time_s >= end - self.reference_s]
+            # |<q_i, q_last>| = cos(angle_i / 2): every orientation within still_deg of the last.
+            if np.min(np.abs(q @ q[-1])) < cos_half:
                 return False
         return True
 

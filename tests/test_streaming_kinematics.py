@@ -102,3 +102,16 @@ def test_mixed_rate_kit_fuses_each_sensor_at_its_own_rate() -> None:
     batch = compute_kinematics(recording)
     reference = np.interp(batch.time_s, t, truth["hip_flexion_left"])
     assert _rms_deg(batch.angles_rad["hip_flexion_left"], reference) < 1.0
+
+
+def test_auto_reference_waits_until_every_sensor_is_still() -> None:
+    recording, _, _ = synthetic_session(rate_hz=100.0, seed=16)
+    moving_from = {
+        p: dataclasses.replace(s, samples=s.samples.take(s.samples.time_s >= 106.0))
+        for p, s in recording.sensors.items()
+    }
+    live = StreamingKinematics(list(moving_from), 100.0, reference_s=2.0)
+    _feed(live, dataclasses.replace(recording, sensors=moving_from))
+    assert live.reference_ is not None
+    # 106-112 s single-leg stance, 113-122 s hinge: the first 2 s of stillness end after 123 s.
+    assert live.reference_.window_end_s > 123.0
