@@ -1,0 +1,203 @@
+"""End to end through bleak on the virtual stack: simulated IMU -> bumble peripherals ->
+virtual radio -> bleak -> SensorLink/Session -> Recorder -> a format-v1 file read back with
+``load_recording``. Ground truth is the simulator's samples and what the radio dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from acquisition.decoders import decoder_for
+from acquisition.errors import LinkError
+from acquisition.recording import load_recording
+from acquisition.session import Session
+from acquisition.simulator import StaticSpec, simulate
+from acquisition.virtual.kit import VirtualKit
+
+PLACEMENTS = ("pelvis", "trunk", "thigh_left", "thigh_right")
+
+
+def _session(env: VirtualKit) -> Session:
+    return Session(
+        env.session_devices,
+        scanner_backend=env.scanner_backend,
+        client_backend=env.client_backend,
+        rate_hz=dict.fromkeys(env.placements, env.rate_hz),
+        time_scale=env.speed,
+        t0_monotonic_s=env.anchor_monotonic_s,
+    )
+
+
+async def _record_until(session: Session, path: Path, end_s: float) -> None:
+    await session.connect()
+    session.start_recording(path, athlete="test")
+    while session.session_time_s() < end_s:
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def still_200hz() -> object:
+    return simulate([StaticSpec(duration_s=14.0)], rate_hz=200.0, seed=5, placements=PLACEMENTS)
+
+
+async def test_clean_link_records_every_sample_in_order(
+    tmp_path: Path, still_200hz: object
+) -> None:
+    path = tmp_path / "clean.h5"
+    async with VirtualKit(
+        rate_hz=200.0, speed=5.0, simulated=still_200hz, start_delay_s=1.0
+    ) as env:
+        session = _session(env)
+        await _record_until(session, path, 10.0)
+        status = session.status()
+        await session.close()
+    recording = load_recording(path)
+    assert recording.format_version == 1 and recording.athlete == "test"
+    assert set(recording.sensors) == set(PLACEMENTS)
+    for placement, sensor in recording.sensors.items():
+        samples = sensor.samples
+        seq = samples.seq.astype(np.int64)
+        assert len(samples) >= 0.999 * 10.0 * 200.0, placement
+        assert np.all(np.diff(seq) == 1), placement  # no duplicates, no gaps
+        assert np.all(np.diff(samples.time_s) > 0), placement
+        assert sensor.lost_samples == 0 and sensor.gaps() == []
+        assert sensor.attrs["lost_samples"] == 0 and sensor.attrs["dropped_packets"] == 0
+        assert sensor.attrs["reconnects"] == 0
+        assert sensor.rate_hz == pytest.approx(200.0, rel=0.02)
+        # The values are the simulator's, to within one int16 step of the open profile's
+        # widest ranges (16 g, 2000 deg/s).
+        truth = still_200hz.samples[placement]  # type: ignore[attr-defined]
+        np.testing.assert_allclose(samples.acc_m_s2, truth.acc_m_s2[seq], atol=16 * 9.81 / 32768)
+        np.testing.assert_allclose(
+            samples.gyr_rad_s, truth.gyr_rad_s[seq], atol=np.radians(2000) / 32768
+        )
+        assert status[placement].lost_samples == 0
+        assert status[placement].rate_hz == pytest.approx(200.0, rel=0.1)
+
+
+async def test_one_percent_loss_is_counted_exactly_and_time_stays_right(
+    tmp_path: Path, still_200hz: object
+) -> None:
+    path = tmp_path / "lossy.h5"
+    # Speed 2: host latency jitter is multiplied by the speed on the session clock.
+    async with VirtualKit(
+        rate_hz=200.0, speed=2.0, loss_fraction=0.01, seed=11, simulated=still_200hz,
+        start_delay_s=1.0,
+    ) as env:
+        session = _session(env)
+        await _record_until(session, path, 10.0)
+        live_lost = {p: link.mapper.lost_samples for p, link in session.links.items()}
+        await session.close()
+        dropped = {p: env.dropped_values(p) for p in PLACEMENTS}
+    decode = decoder_for(env.profiles["pelvis"])
+    recording = load_recording(path)
+    total_dropped = 0
+    offsets = []
+    for placement, sensor in recording.sensors.items():
+        seq = sensor.samples.seq.astype(np.int64)
+        dropped_seq = np.concatenate(
+            [decode(p).seq for p in dropped[placement]] or [np.empty(0)]
+        ).astype(np.int64)
+        inside = dropped_seq[(dropped_seq > seq[0]) & (dropped_seq < seq[-1])]
+        total_dropped += len(inside)
+        # Recorded and dropped samples tile the range exactly: nothing invented or repeated.
+        tiled = np.sort(np.concatenate([seq, inside]))
+        assert np.array_equal(tiled, np.arange(seq[0], seq[-1] + 1))
+        assert sensor.lost_samples == len(inside), placement
+        assert live_lost[placement] == len(inside), placement
+        assert sensor.attrs["lost_samples"] == len(inside)
+        assert sum(g.lost_samples for g in sensor.gaps()) == len(inside)
+        # Time: each sample sits at the simulator's time for its seq plus one constant, once
+        # the clock mapper has seen its first 2 s block (before, it carries the first
+        # packet's latency).
+        time_s = sensor.samples.time_s
+        offset = time_s - still_200hz.time_s[seq]  # type: ignore[attr-defined]
+        settled = offset[time_s > 2.5]
+        assert np.ptp(settled) < 0.010, placement
+        assert np.ptp(offset) < 0.060, placement
+        offsets.append(np.median(settled))
+    assert total_dropped > 0.004 * 4 * 2000
+    # The same constant for every sensor (cross-sensor timing) and small (session clock
+    # = simulated clock plus the shortest radio latency, scaled by speed).
+    assert np.ptp(offsets) < 0.010
+    assert 0.0 <= min(offsets) and max(offsets) < 0.060
+
+
+async def test_radio_cut_reconnects_and_the_recording_shows_the_gap(
+    tmp_path: Path, still_200hz: object
+) -> None:
+    path = tmp_path / "cut.h5"
+    async with VirtualKit(
+        rate_hz=200.0, speed=2.0, simulated=still_200hz, start_delay_s=1.0
+    ) as env:
+        session = _session(env)
+        await _record_until(session, path, 3.0)
+        link = session.links["thigh_left"]
+        env.cut("thigh_left")
+        await asyncio.sleep(0.3)
+        assert not link.connected
+        assert all(session.links[p].connected for p in PLACEMENTS if p != "thigh_left")
+        restored_at = asyncio.get_running_loop().time()
+        env.restore("thigh_left")
+        while not link.connected:
+            assert asyncio.get_running_loop().time() - restored_at < 2.0, "no reconnection"
+            await asyncio.sleep(0.01)
+        reconnect_s = asyncio.get_running_loop().time() - restored_at
+        while session.session_time_s() < 8.0:
+            await asyncio.sleep(0.02)
+        await session.close()
+    assert reconnect_s < 2.0
+    recording = load_recording(path)
+    thigh = recording.sensors["thigh_left"]
+    gaps = thigh.gaps()
+    assert len(gaps) == 1
+    # At least the outage (0.3 s host = 0.6 s simulated = 120 samples) is missing.
+    assert gaps[0].lost_samples >= 120
+    assert thigh.attrs["reconnects"] == 1
+    assert thigh.attrs["lost_samples"] == gaps[0].lost_samples
+    assert thigh.samples.time_s[-1] > 7.5  # it carried on after the gap
+    seq = thigh.samples.seq.astype(np.int64)
+    assert np.all(np.diff(seq) >= 1)
+    for placement in ("pelvis", "trunk", "thigh_right"):  # the others never stopped
+        assert recording.sensors[placement].lost_samples == 0
+
+
+async def test_corrupt_packets_are_counted_and_dropped(
+    tmp_path: Path, still_200hz: object
+) -> None:
+    path = tmp_path / "corrupt.h5"
+    async with VirtualKit(
+        rate_hz=200.0, speed=4.0, simulated=still_200hz, start_delay_s=1.0
+    ) as env:
+        session = _session(env)
+        await _record_until(session, path, 2.0)
+        mangles = [lambda v: v[:7], lambda v: b"\x07" + v[1:], lambda v: v + b"\x00", lambda v: b""]
+        for mangle in mangles:
+            env.corrupt_next("trunk", mangle)
+            await asyncio.sleep(0.05)
+        while session.session_time_s() < 5.0:
+            await asyncio.sleep(0.02)
+        status = session.status()["trunk"]
+        await session.close()
+    assert status.dropped_packets == len(mangles)
+    assert len(env.link.corrupted_values["C0:1D:5C:0E:00:02"]) == len(mangles)
+    trunk = load_recording(path).sensors["trunk"]
+    assert trunk.attrs["dropped_packets"] == len(mangles)
+    # The samples of the bad packets are lost, counted, never invented.
+    assert trunk.lost_samples == trunk.attrs["lost_samples"] > 0
+    assert np.all(np.diff(trunk.samples.time_s) > 0)
+
+
+async def test_missing_sensor_is_named(tmp_path: Path, still_200hz: object) -> None:
+    async with VirtualKit(
+        placements=("pelvis", "trunk"), rate_hz=200.0, simulated=still_200hz, start_delay_s=0.0
+    ) as env:
+        env.cut("trunk")
+        session = _session(env)
+        session.scan_timeout_s = 0.5
+        with pytest.raises(LinkError, match=r"trunk \(HIPSCOPE-TRUNK\)"):
+            await session.connect()
