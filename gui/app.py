@@ -85,13 +85,13 @@ def run_replay(
     application(offscreen_ok=screenshot is not None)
     window = ReplayWindow(source)
     window.remember_layout = screenshot is None
+    if at_s is not None:
+        window.seek(at_s)
     if review:
         from gui.review import attach_review
 
         attach_review(window, wait=screenshot is not None)
     window.restore_layout()
-    if at_s is not None:
-        window.seek(at_s)
     window.start_redraw()
     return _finish(window, screenshot, delay_ms=400)
 

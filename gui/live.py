@@ -53,6 +53,8 @@ class LiveWindow(MonitorWindow):
         self.task_rows = 0
         self._build_toolbar()
         self._build_chips()
+        for button in (self.record_button, *self.task_buttons.values()):
+            button.setEnabled(False)
 
     # -- widgets ---------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
@@ -134,6 +136,8 @@ class LiveWindow(MonitorWindow):
                 self.status.showMessage(f"saved {self.bridge.recording_path}")
 
     def toggle_task(self, kind: str, side: str) -> None:
+        if not self.record_button.isEnabled():
+            return  # not streaming yet (shortcuts bypass the disabled buttons)
         if self.task is not None and self.task[:2] == (kind, side):
             self.end_task()
         else:
@@ -187,6 +191,11 @@ class LiveWindow(MonitorWindow):
 
     def _update_chips(self) -> None:
         chips: dict[str, ChipState] = self.bridge.chips()
+        # tasks and recording need a running session clock: enable once a sensor streams
+        streaming = any(state.connected for state in chips.values())
+        if streaming != self.record_button.isEnabled():
+            for button in (self.record_button, *self.task_buttons.values()):
+                button.setEnabled(streaming or button.isChecked())
         for placement, label in self.chips.items():
             state = chips.get(placement)
             if state is None:
@@ -194,7 +203,11 @@ class LiveWindow(MonitorWindow):
             label.setText(state.text)
             label.setStyleSheet(_chip_style(CHIP_COLOURS[state.level]))
         session = self.bridge.session_time_s()
-        recording = "   ● REC" if self.record_button.isChecked() else ""
+        recording = (
+            f"&nbsp;&nbsp;<span style='color:{theme.RECORD}'>● REC</span>"
+            if self.record_button.isChecked()
+            else ""
+        )
         self.clock_label.setText(f"  {_clock(session)}{recording}")
         error = self.bridge.error()
         if error:

@@ -237,10 +237,16 @@ class ReviewPanel(QtWidgets.QWidget):
     ``seek`` (optional) is called with a task's start time when the coach selects it.
     """
 
-    def __init__(self, *, seek: Callable[[float], None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        seek: Callable[[float], None] | None = None,
+        cursor: Callable[[], float] | None = None,
+    ) -> None:
         super().__init__()
         self.setObjectName("reviewPanel")
         self.seek = seek
+        self.cursor = cursor
         self.doc: dict[str, Any] | None = None
         self.analysis: Any = None
         self._signals = _Signals()
@@ -360,7 +366,16 @@ class ReviewPanel(QtWidgets.QWidget):
         for button in (self.json_button, self.csv_button):
             button.setEnabled(True)
         if task_rows:
-            self.show_task(0)
+            self.show_task(self._task_at_cursor(doc))
+
+    def _task_at_cursor(self, doc: Mapping[str, Any]) -> int:
+        if self.cursor is None:
+            return 0
+        now = self.cursor()
+        for index, task in enumerate(doc.get("tasks", [])):
+            if task.get("start_s", math.inf) <= now <= task.get("end_s", -math.inf):
+                return index
+        return 0
 
     def show_task(self, index: int) -> None:
         if self.doc is None:
@@ -412,7 +427,7 @@ class ReviewPanel(QtWidgets.QWidget):
 
 def attach_review(window: Any, *, wait: bool = False) -> ReviewPanel:
     """Add a review dock to a ReplayWindow and analyse its recording."""
-    panel = ReviewPanel(seek=window.request_seek)
+    panel = ReviewPanel(seek=window.request_seek, cursor=lambda: window.position_s)
     dock = QtWidgets.QDockWidget("Review", window)
     dock.setObjectName("dock_review")
     dock.setWidget(panel)

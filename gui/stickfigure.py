@@ -46,7 +46,8 @@ def frontal_points(angles_rad: Mapping[str, float]) -> dict[str, np.ndarray]:
 
     hip_right = clockwise((PELVIS_HALF_WIDTH_M, 0.0), obliquity)
     hip_left = clockwise((-PELVIS_HALF_WIDTH_M, 0.0), obliquity)
-    neck = clockwise((0.0, TRUNK_M), trunk)
+    trunk_tilt = _nan0(angles_rad.get("trunk_tilt", 0.0))
+    neck = clockwise((0.0, TRUNK_M * abs(math.cos(trunk_tilt))), trunk)
     # a flexed thigh points partly at the viewer: foreshorten it in this view
     length = {
         side: THIGH_M * abs(math.cos(_nan0(angles_rad.get(f"thigh_sagittal_{side}", 0.0))))
@@ -131,7 +132,8 @@ class StickFigure(QtWidgets.QWidget):
         ):
             self.view.addLabel(title, row=0, col=col, color=theme.MUTED, size="9pt")
             box = self.view.addViewBox(row=1, col=col, lockAspect=True, enableMouse=False)
-            box.setRange(xRange=(-0.45, 0.45), yRange=(-0.72, 0.6), padding=0.0)
+            half = 0.45 if plane == "frontal" else 0.62  # room for a deep hinge
+            box.setRange(xRange=(-half, half), yRange=(-0.72, 0.6), padding=0.0)
             box.setMenuEnabled(False)
             ground = pg.PlotDataItem([-0.4, 0.4], [-0.48, -0.48], pen=theme.pen(theme.GRID, 1))
             plumb = pg.PlotDataItem(
@@ -155,7 +157,7 @@ class StickFigure(QtWidgets.QWidget):
                 box.addItem(item)
                 self.lines[plane][segment] = item
             label = pg.TextItem("", color=theme.FOREGROUND, anchor=(0, 0))
-            label.setPos(-0.44, -0.52)
+            label.setPos(-half + 0.01, -0.52)
             box.addItem(label)
             self.labels[plane] = label
         self.show_angles({})
