@@ -169,7 +169,7 @@ def _motion(spec: TaskSpec, body: Body, rng: np.random.Generator) -> Motion:
     if isinstance(spec, RepetitionSpec):
         return RepetitionMotion(spec, body, rng)
     if isinstance(spec, GaitSpec):
-        return GaitMotion(spec, body)
+        return GaitMotion(spec, body, rng)
     raise HipscopeError(
         f"unknown task spec {type(spec).__name__}; expected StaticSpec, "
         "SingleLegStanceSpec, RepetitionSpec or GaitSpec"

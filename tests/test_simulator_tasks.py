@@ -242,3 +242,32 @@ def test_screen_protocol_values_are_asymmetric() -> None:
     stances = [s for s in specs if isinstance(s, SingleLegStanceSpec)]
     assert {s.side for s in stances} == {"left", "right"}
     assert stances[0].pelvic_drop_deg != stances[1].pelvic_drop_deg
+
+
+def test_step_time_variability_is_recorded_and_visible() -> None:
+    spec = GaitSpec(
+        duration_s=40.0,
+        step_time_left_s=0.55,
+        step_time_right_s=0.55,
+        step_time_cv=0.03,
+        peak_flexion_before_contact_s=0.08,
+    )
+    sim = simulate([StaticSpec(3.0), spec], rate_hz=200.0, noise=False, seed=4)
+    truth = sim.truth[1]
+    steps = np.array(truth["step_times_left_s"] + truth["step_times_right_s"])
+    assert 0.015 < np.std(steps) / np.mean(steps) < 0.045
+    assert truth["step_time_left_s"] == pytest.approx(np.mean(truth["step_times_left_s"]))
+    left = np.array(truth["initial_contacts_left_s"])
+    right = np.array(truth["initial_contacts_right_s"])
+    for ic, step in zip(left, truth["step_times_left_s"], strict=True):
+        assert ic - right[right < ic][-1] == pytest.approx(step)
+    t = sim.time_s
+    acc_norm = np.linalg.norm(sim.samples["pelvis"].acc_m_s2, axis=1)
+    inclination = _thigh_inclination_deg(sim.q_world_segment["thigh_left"])
+    for ic in left:
+        near = np.flatnonzero(np.abs(t - ic) <= 0.06)
+        assert abs(t[near[np.argmax(acc_norm[near])]] - ic) <= 0.006
+        if truth["steady_start_s"] < ic < truth["steady_end_s"]:
+            window = np.flatnonzero((t >= ic - 0.35) & (t <= ic + 0.15))
+            peak = t[window[np.argmax(inclination[window])]]
+            assert peak - ic == pytest.approx(-0.08, abs=0.01)

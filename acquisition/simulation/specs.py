@@ -197,6 +197,12 @@ class GaitSpec:
         Mean stance time as a fraction of the stride (default 0.6, range 0.55..0.65).
     heel_strike_m_s2
         Peak of the short upward pelvis acceleration at each initial contact (m/s², 4.0).
+    step_time_cv
+        Coefficient of variation of individual step times (default 0.0: every step exactly
+        as requested; healthy adults show about 0.01..0.03). The truth lists every step.
+    peak_flexion_before_contact_s
+        How long before its initial contact a thigh reaches peak flexion (s, default 0.04;
+        differs between people, about -0.01..0.15).
     """
 
     duration_s: float = 30.0
@@ -207,6 +213,8 @@ class GaitSpec:
     speed_m_s: float = 1.2
     stance_fraction: float = 0.6
     heel_strike_m_s2: float = 4.0
+    step_time_cv: float = 0.0
+    peak_flexion_before_contact_s: float = 0.04
 
     def __post_init__(self) -> None:
         for name in ("step_time_left_s", "step_time_right_s"):
@@ -238,6 +246,15 @@ class GaitSpec:
         _check(
             math.isfinite(self.heel_strike_m_s2) and self.heel_strike_m_s2 >= 0.0,
             f"GaitSpec.heel_strike_m_s2 must be >= 0, got {self.heel_strike_m_s2}",
+        )
+        _check(
+            0.0 <= self.step_time_cv <= 0.08,
+            f"GaitSpec.step_time_cv must be in [0, 0.08], got {self.step_time_cv}",
+        )
+        _check(
+            -0.05 <= self.peak_flexion_before_contact_s <= 0.2,
+            "GaitSpec.peak_flexion_before_contact_s must be in [-0.05, 0.2] s, "
+            f"got {self.peak_flexion_before_contact_s}",
         )
 
 
