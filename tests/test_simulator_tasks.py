@@ -212,6 +212,30 @@ def test_hip_lead_appears_in_the_segment_angles(kind: str, lead_ms: float) -> No
         assert 0.02 < hip_onset - rep["hip_onset_s"] < 0.07
         assert 0.02 < lumbar_onset - rep["lumbar_onset_s"] < 0.07
         assert 1e3 * (lumbar_onset - hip_onset) == pytest.approx(rep["hip_lead_ms"], abs=6.0)
+        _check_peak_velocity(sim, rep)
+    hip, lumbar = truth["hip_extension_deg"], truth["lumbar_extension_deg"]
+    assert truth["hip_share_pct"] == pytest.approx(100 * hip / (hip + lumbar))
+
+
+def _check_peak_velocity(sim: SimulatedSession, rep: dict[str, float]) -> None:
+    """Peak extension velocity (value and time) of hip and lumbar angles, by differentiation."""
+    q = sim.q_world_segment
+    dt = 1.0 / sim.rate_hz
+    segment = _window(sim, rep["rise_start_s"] - 0.1, rep["end_s"] + 0.1)
+    times = sim.time_s[segment]
+    for name, angle in (
+        ("hip", _sagittal_deg(q["pelvis"], q["thigh_right"])),
+        ("lumbar", -_sagittal_deg(q["pelvis"], q["trunk"])),
+    ):
+        velocity = -np.gradient(angle[segment], dt)  # extension = falling flexion
+        if np.ptp(angle[segment]) < 1.0:
+            continue
+        sign = 1.0 if velocity.max() > -velocity.min() else -1.0  # a bridge extends the other way
+        peak = int(np.argmax(sign * velocity))
+        assert sign * velocity[peak] == pytest.approx(
+            rep[f"{name}_peak_extension_velocity_deg_s"], rel=0.01
+        )
+        assert times[peak] == pytest.approx(rep[f"{name}_peak_extension_velocity_s"], abs=dt)
 
 
 def test_bridge_is_done_lying_supine() -> None:

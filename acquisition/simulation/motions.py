@@ -263,6 +263,10 @@ class RepetitionMotion(Motion):
 
     def truth(self, t0_s: float) -> dict[str, object]:
         spec = self.spec
+        hip_deg = float(np.degrees(abs(self.flexed[0] - self.extended[0])))
+        lumbar_deg = float(np.degrees(abs(self.flexed[1] - self.extended[1])))
+        # a minimum-jerk profile peaks at 1.875 x its mean velocity, halfway through
+        half = 0.5 * spec.up_s
         reps = [
             {
                 "index": i,
@@ -272,6 +276,10 @@ class RepetitionMotion(Motion):
                 "hip_onset_s": t0_s + r["hip_onset"],
                 "lumbar_onset_s": t0_s + r["lumbar_onset"],
                 "hip_lead_ms": r["hip_lead_ms"],
+                "hip_peak_extension_velocity_deg_s": 1.875 * hip_deg / spec.up_s,
+                "hip_peak_extension_velocity_s": t0_s + r["hip_onset"] + half,
+                "lumbar_peak_extension_velocity_deg_s": 1.875 * lumbar_deg / spec.up_s,
+                "lumbar_peak_extension_velocity_s": t0_s + r["lumbar_onset"] + half,
             }
             for i, r in enumerate(self.reps)
         ]
@@ -281,7 +289,8 @@ class RepetitionMotion(Motion):
             "hip_lead_ms": spec.hip_lead_ms,
             "hip_lead_jitter_ms": spec.hip_lead_jitter_ms,
             "hip_lead_mean_ms": float(np.mean([r["hip_lead_ms"] for r in reps])),
-            "hip_extension_deg": float(np.degrees(abs(self.flexed[0] - self.extended[0]))),
-            "lumbar_extension_deg": float(np.degrees(abs(self.flexed[1] - self.extended[1]))),
+            "hip_extension_deg": hip_deg,
+            "lumbar_extension_deg": lumbar_deg,
+            "hip_share_pct": 100.0 * hip_deg / (hip_deg + lumbar_deg),
             "extension_duration_s": spec.up_s,
         }
