@@ -63,10 +63,13 @@ class ClockMapper:
     window_s
         Span of recent blocks the offset/drift fit uses (s), default 600.
     min_fit_span_s
-        Drift is fitted only once the blocks span this long (s, default 30); before that the
-        device clock is assumed to run at the nominal rate.
+        Drift is fitted only once the blocks span this long; before that the device clock is
+        assumed to run at the nominal rate. Default (None): 30 s with device timestamps (a
+        crystal: tens of ppm), 6 s when time is rebuilt from the sample rate (an IMU's output
+        data rate can be off by several per cent).
     max_drift_ppm
-        Fitted drift is clipped to ±this (default 1000 ppm).
+        Fitted drift is clipped to ±this. Default (None): 1000 ppm with device timestamps,
+        100 000 ppm (10 %) when time is rebuilt from the sample rate.
     reset_after_s
         A device clock that jumps back, or ahead of the host clock, by more than this (s,
         default 1.0) is taken as a device reset: the mapping re-anchors (``resets`` += 1).
@@ -94,8 +97,8 @@ class ClockMapper:
         time_wrap_s: float | None = None,
         block_s: float = 2.0,
         window_s: float = 600.0,
-        min_fit_span_s: float = 30.0,
-        max_drift_ppm: float = 1000.0,
+        min_fit_span_s: float | None = None,
+        max_drift_ppm: float | None = None,
         reset_after_s: float = 1.0,
         arrival_gap_s: float = 0.5,
         max_slew: float = 0.05,
@@ -112,8 +115,11 @@ class ClockMapper:
         self.time_wrap_s = time_wrap_s
         self.block_s = block_s
         self.window_s = window_s
-        self.min_fit_span_s = min_fit_span_s
-        self.max_drift_ppm = max_drift_ppm
+        crystal = has_device_time
+        self.min_fit_span_s = (
+            (30.0 if crystal else 6.0) if min_fit_span_s is None else min_fit_span_s
+        )
+        self.max_drift_ppm = (1e3 if crystal else 1e5) if max_drift_ppm is None else max_drift_ppm
         self.reset_after_s = reset_after_s
         self.arrival_gap_s = arrival_gap_s
         self.max_slew = max_slew

@@ -260,3 +260,21 @@ def test_outage_longer_than_half_a_counter_roll_over_is_counted_exactly() -> Non
     assert len(mapper.gaps) == 1 and mapper.resets == 0
     kept = np.isfinite(times)
     np.testing.assert_allclose(times[kept], sensor.true_s[kept] + 0.015, atol=1e-6)
+
+
+@pytest.mark.parametrize(("odr_error_ppm", "counter"), [(-30000.0, True), (20000.0, False)])
+def test_time_from_the_sample_rate_follows_an_inexact_output_data_rate(
+    odr_error_ppm: float, counter: bool
+) -> None:
+    # an IMU asked for 100 Hz delivering 97 or 102 Hz: without timestamps the real rate must
+    # be learnt from arrival times, without inventing gaps
+    rng = np.random.default_rng(9)
+    sensor = Sensor(rng, duration_s=120.0, drift_ppm=odr_error_ppm, counter_bits=16)
+    mapper = ClockMapper(100.0, has_device_time=False, counter_bits=16 if counter else 0)
+    times = sensor.run(mapper, time=False, counter=counter)
+    assert mapper.lost_samples == 0 and mapper.gaps == [] and mapper.resets == 0
+    assert mapper.drift_ppm == pytest.approx(odr_error_ppm, rel=0.01)
+    err = times - sensor.true_s
+    settled = sensor.true_s > 30.0
+    assert np.ptp(err[settled]) < 0.008  # a few ms, like the envelope of the latency
+    assert np.all(np.diff(times) > 0)
