@@ -87,6 +87,10 @@ def test_simulate_command_refuses_bad_input(
     assert main(["simulate", str(tmp_path / "a.h5"), "--rate", "2"]) == 1
     assert "rate_hz" in capsys.readouterr().err
     assert main(["simulate", str(tmp_path / "a.txt")]) == 1
+    existing = tmp_path / "keep.h5"
+    existing.write_bytes(b"not touched")
+    assert main(["simulate", str(existing), "--overwrite", "--misalignment", "90"]) == 1
+    assert existing.read_bytes() == b"not touched"  # bad input never deletes the old file
     assert not (tmp_path / "a.h5").exists()
 
 

@@ -142,7 +142,7 @@ _REP_POSES: dict[str, dict[str, tuple[float, float, float]]] = {
 _SHANK_PER_THIGH = {"hip_hinge": 0.3, "squat": 0.4}
 _LIE_DOWN_S = 3.0
 _LYING_REST_S = 1.0
-_LYING_PELVIS_HEIGHT_M = 0.10
+_LYING_PELVIS_HEIGHT_M = 0.13  # hip joints above the floor; sensors on the back touch it
 
 
 class _Channel:

@@ -78,15 +78,14 @@ def register(app: typer.Typer) -> None:
         from acquisition.simulator import simulate as run_simulation
 
         truth_path = out.with_suffix(".truth.json")
-        if out.exists():
-            if not overwrite:
-                raise HipscopeError(f"{out}: file exists; pass --overwrite to replace it")
-            out.unlink()
         if out.suffix.lower() not in (".h5", ".hdf5"):
             raise HipscopeError(f"{out}: expected a .h5 or .hdf5 file name")
+        if out.exists() and not overwrite:
+            raise HipscopeError(f"{out}: file exists; pass --overwrite to replace it")
         sim = run_simulation(
             rate_hz=rate, seed=seed, misalignment_deg=misalignment, noise=noise, with_mag=mag
         )
+        out.unlink(missing_ok=True)
         sim.write(out, athlete=athlete, truth_path=truth_path if truth else None)
 
         console = Console()
