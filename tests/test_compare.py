@@ -121,3 +121,30 @@ def test_report_command_on_metrics_json(tmp_path: Path) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_text("x")
     assert main(["report", str(bad)]) == 1
+
+
+def test_pdf_without_chromium_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(_session("2026-01-01", 3.0, 4.0, 5.0)))
+    monkeypatch.setenv("HIPSCOPE_CHROMIUM", str(tmp_path / "no-such-browser"))
+    assert main(["report", str(path), "--pdf"]) == 1
+    assert "Chromium not found" in capsys.readouterr().err
+    assert (tmp_path / "m.html").exists()  # the HTML report is still there
+
+
+def test_compare_a_recording_with_a_metrics_file(tmp_path: Path) -> None:
+    from acquisition.simulator import simulate
+
+    recording = tmp_path / "today.h5"
+    simulate(seed=8).write(recording, athlete="Jane Doe")
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(_session("2020-01-01", 3.0, 12.0, -40.0)))
+    out = tmp_path / "history.html"
+    assert main(["compare", str(recording), str(old), "--out", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    listing = html[html.index("<h2>Sessions</h2>") :]
+    assert listing.index("old.json") < listing.index("today.h5")
+    # simulated right-stance drop is 7°: 12° -> ~7° is beyond the 4° MDC
+    assert "asym watch" in html
