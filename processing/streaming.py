@@ -20,9 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from acquisition.errors import HipscopeError
-from acquisition.rotations import quat_multiply
 from acquisition.samples import SampleBatch
-from processing.angles import compute_angles
+from processing.angles import compute_angles, qmul
 from processing.calibration import NOMINAL_SENSOR_SEGMENT, CalibrationResult, reference_from_window
 from processing.fusion import STREAMING_METHODS, FusionParams, OrientationFilter
 
@@ -267,9 +266,7 @@ class StreamingKinematics:
             idx = np.clip(np.searchsorted(t, grid), 1, len(t) - 1)
             gap = (t[idx] - t[idx - 1] > self.max_gap_s) | (grid < t[0]) | (grid > t[-1])
             q_grid[gap] = np.nan
-            q_ws = quat_multiply(
-                quat_multiply(seg.q_world_fusion, q_grid), seg.q_sensor_segment
-            )
+            q_ws = qmul(qmul(seg.q_world_fusion, q_grid), seg.q_sensor_segment)
             out[p] = np.where(q_ws[:, :1] < 0.0, -q_ws, q_ws)
         return grid, out
 
