@@ -68,11 +68,51 @@ DEFAULT_MAG_WORLD_UT: tuple[float, float, float] = (20.0, 0.0, -44.0)
 class SimulatedSession:
     """A simulated recording session with its ground truth.
 
-    ``samples`` are on the session clock (uniform, from 0) with ``seq`` counting from 0;
-    ``truth`` has one dict per task, in the order of ``tasks`` (angles in degrees, times in
-    seconds on the session clock). ``q_world_segment`` holds the true ISB segment
-    orientations at ``time_s``; ``q_segment_sensor`` the true mounting (nominal ⊗ random
-    misalignment, sensor -> segment).
+    Attributes
+    ----------
+    rate_hz
+        Sampling rate of every sensor (Hz).
+    time_s
+        Session clock (N,), uniform from 0 s.
+    samples
+        Per placement: what the sensor measured (session clock, ``seq`` from 0).
+    tasks
+        Task rows, in order; the first is a static task of >= 3 s.
+    truth
+        One dict per task, same order as ``tasks``; degrees and seconds (session clock).
+        Every dict has ``kind``, ``side``, ``start_s``, ``end_s``, and per kind:
+
+        - static: ``sway_m_s2``.
+        - single_leg_stance: ``pelvic_drop_deg`` (free side lower > 0), ``trunk_lean_deg``
+          (towards the stance side > 0), ``hold_start_s``, ``hold_end_s``, ``hold_s``,
+          ``sway_m_s2`` (RMS horizontal pelvis acceleration in the hold),
+          ``free_hip_flexion_deg``, ``lift_start_s``, ``foot_down_s``.
+        - hip_hinge / hip_bridge / squat: ``reps`` (list of dicts: ``start_s``, ``end_s``,
+          ``rise_start_s``, ``hip_onset_s``, ``lumbar_onset_s``, ``hip_lead_ms``,
+          ``hip_peak_extension_velocity_deg_s`` / ``_s``, ``lumbar_peak_extension_velocity_deg_s``
+          / ``_s``), ``hip_lead_ms`` (requested mean), ``hip_lead_mean_ms`` (actual),
+          ``hip_lead_jitter_ms``, ``hip_extension_deg``, ``lumbar_extension_deg``,
+          ``hip_share_pct``, ``extension_duration_s``.
+        - gait: ``initial_contacts_left_s`` / ``_right_s``, ``final_contacts_left_s`` /
+          ``_right_s``, ``step_time_left_s`` / ``_right_s`` (means) and ``step_times_*_s``
+          (every step), ``stride_time_s``, ``stance_time_*_s``, ``swing_time_*_s``,
+          ``thigh_rom_left_deg`` / ``_right_deg``, ``step_time_si_pct``, ``step_time_cv``,
+          ``peak_flexion_before_contact_s``, ``speed_m_s``, ``cadence_steps_min``,
+          ``steady_start_s`` / ``steady_end_s`` (between gait initiation and termination).
+    q_world_segment
+        True ISB segment orientation (N, 4) at ``time_s`` for all four segments.
+    q_segment_sensor
+        True mounting per simulated sensor (4,): nominal ⊗ misalignment, sensor -> segment.
+    seed
+        The seed that produced the session.
+    misalignment_deg
+        Angle of each sensor's misalignment from the nominal mounting (degrees).
+    gyr_bias_rad_s
+        Constant gyroscope bias added to each sensor (rad/s, zeros without noise).
+    mag_world_ut
+        Earth field in the world frame (µT) when magnetometers were simulated, else None.
+    position_m
+        True world position (N, 3) of each sensor (m; world x is the walking direction).
     """
 
     rate_hz: float
