@@ -12,6 +12,16 @@ here are zero in the calibration posture.
   distal segment relative to the proximal one: intrinsic Z-X-Y (e1 proximal mediolateral,
   e2 floating, e3 distal long axis).
 - Thigh sagittal inclination: intrinsic Y-Z-X relative to the neutral, the Z angle.
+
+Names and signs (radians; all zero at the calibration stance):
+``pelvis_tilt`` / ``trunk_tilt`` anterior (forward lean) positive; ``pelvis_obliquity`` /
+``trunk_obliquity`` positive when the right side is lower; ``pelvis_rotation`` /
+``trunk_rotation`` positive turning left (right side forward), wrapped to ±π;
+``hip_flexion_<side>`` flexion positive; ``hip_adduction_<side>`` adduction (knee towards the
+midline) positive; ``hip_rotation_<side>`` internal positive; ``lumbar_flexion`` trunk
+flexed on the pelvis positive; ``lumbar_lateral_bend`` trunk leaning right on the pelvis
+positive; ``lumbar_rotation`` trunk turned left on the pelvis positive;
+``thigh_sagittal_<side>`` knee forward positive.
 """
 
 from __future__ import annotations
