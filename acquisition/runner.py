@@ -19,7 +19,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,8 +44,9 @@ class VirtualOptions:
     ``placements`` (default pelvis, trunk, thighs); ``profile``: sensor family of every
     virtual sensor (default ``hipscope_open``); ``rate_hz``: sampling rate (default 100);
     ``speed``: simulated seconds per second (default 1); ``loss_fraction``: notifications
-    the radio drops (default 0); ``seed`` (default 0); ``protocol``: simulated protocol
-    (default ``screen``); ``connection_interval_s``: radio batching (default 7.5 ms).
+    the radio drops (default 0); ``seed`` (default 0); ``protocol``: simulated protocol,
+    ``"screen"`` or a sequence of simulator task specs (``acquisition.simulator``);
+    ``connection_interval_s``: radio batching (default 7.5 ms).
     """
 
     placements: tuple[str, ...] = DEFAULT_PLACEMENTS
@@ -54,7 +55,7 @@ class VirtualOptions:
     speed: float = 1.0
     loss_fraction: float = 0.0
     seed: int = 0
-    protocol: str = "screen"
+    protocol: str | Sequence[Any] = "screen"
     connection_interval_s: float = 0.0075
 
 
@@ -335,8 +336,10 @@ class LiveAcquisition:
             self._status = snapshot
 
 
-def _simulator_protocol(name: str | None) -> Any:
-    """The simulator's task list for a protocol name (None: the simulator's default)."""
-    if name in (None, "screen"):
+def _simulator_protocol(protocol: str | Sequence[Any] | None) -> Any:
+    """The simulator's task specs (None: the simulator's default, the screen)."""
+    if protocol is None or protocol == "screen":
         return None
-    raise HipscopeError(f"unknown simulated protocol {name!r}; expected 'screen'")
+    if isinstance(protocol, str):
+        raise HipscopeError(f"unknown simulated protocol {protocol!r}; expected 'screen'")
+    return list(protocol)

@@ -32,6 +32,8 @@ from acquisition.samples import SampleBatch, Task
 logger = logging.getLogger(__name__)
 
 Consumer = Callable[[str, SampleBatch], None]
+BACKLOG_BATCHES = 2000
+BACKLOG_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,10 @@ class Session:
         self.tasks: list[Task] = []
         self._open_task: tuple[str, str, float] | None = None
         self._queue: deque[tuple[str, SampleBatch, float]] = deque()
+        # Batches from connection until the first recording starts, so a recording started
+        # right after connecting keeps the very first samples; dropped after BACKLOG_S.
+        self._backlog: deque[tuple[str, SampleBatch]] | None = deque(maxlen=BACKLOG_BATCHES)
+        self._connected_at = 0.0
         self._wake = asyncio.Event()
         self._fanout: asyncio.Task[None] | None = None
         self.latencies_s: deque[float] = deque(maxlen=100_000)
@@ -169,6 +175,7 @@ class Session:
     async def connect(self) -> None:
         """Find and connect every sensor and start streaming (all or nothing)."""
         found = await self.discover()
+        self._connected_at = time.monotonic()
         lock = asyncio.Lock()
         for entry in self.devices:
             self.links[entry.placement] = SensorLink(
@@ -222,6 +229,11 @@ class Session:
             if self.recorder is not None:
                 self.recorder.append(placement, batch)
                 self.latencies_s.append(time.monotonic() - queued_at)
+            elif self._backlog is not None:
+                if time.monotonic() - self._connected_at > BACKLOG_S:
+                    self._backlog = None
+                else:
+                    self._backlog.append((placement, batch))
             for consumer in self.consumers:
                 try:
                     consumer(placement, batch)
@@ -233,6 +245,7 @@ class Session:
     def start_recording(
         self, path: Path | str, *, athlete: str = "", session_id: str | None = None
     ) -> Recorder:
+        """Record to a new file; the first recording also keeps what arrived since connect."""
         if self.recorder is not None:
             raise HipscopeError(f"already recording to {self.recorder.path}")
         sensors = []
@@ -251,8 +264,12 @@ class Session:
                 )
             )
         self.drain()
-        self.recorder = Recorder(path, sensors, session_id=session_id, athlete=athlete)
-        return self.recorder
+        recorder = Recorder(path, sensors, session_id=session_id, athlete=athlete)
+        backlog, self._backlog = self._backlog, None
+        for placement, batch in backlog or ():
+            recorder.append(placement, batch)
+        self.recorder = recorder
+        return recorder
 
     def stop_recording(self) -> Path | None:
         """Close the recording (counters go into the sensor attributes); returns its path."""

@@ -1,0 +1,173 @@
+"""LiveAcquisition (the Qt-free acquisition thread) and the `scan`/`record` commands, on the
+virtual kit. The recordings are read back with ``load_recording``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from acquisition.errors import HipscopeError
+from acquisition.recording import load_recording
+from acquisition.runner import LiveAcquisition, VirtualOptions
+from acquisition.samples import SampleBatch
+from acquisition.simulator import SingleLegStanceSpec, StaticSpec, simulate
+from hipscope.cli import main
+
+SHORT_PROTOCOL = (StaticSpec(duration_s=4.0), SingleLegStanceSpec(side="left", hold_s=3.0))
+
+
+def test_virtual_protocol_writes_task_rows_and_ends_by_itself(tmp_path: Path) -> None:
+    path = tmp_path / "screen.h5"
+    options = VirtualOptions(rate_hz=100.0, speed=4.0, seed=2, protocol=SHORT_PROTOCOL)
+    live = LiveAcquisition(virtual=options, out_path=path, athlete="A1", protocol="screen")
+    seen: dict[str, int] = {}
+    threads: set[str] = set()
+
+    def consumer(placement: str, batch: SampleBatch) -> None:
+        seen[placement] = seen.get(placement, 0) + len(batch)
+        threads.add(threading.current_thread().name)
+
+    live.add_consumer(consumer)
+    live.start()
+    assert live.wait_connected(15.0), live.error
+    status = live.status()
+    assert set(status) == {"pelvis", "trunk", "thigh_left", "thigh_right"}
+    assert all(s.connected and s.profile == "hipscope_open" for s in status.values())
+    assert live.wait_finished(30.0), "the session did not end with its protocol"
+    assert live.error is None
+    truth = simulate(list(SHORT_PROTOCOL), rate_hz=100.0, seed=2)
+    recording = load_recording(path)
+    assert recording.athlete == "A1"
+    assert [(t.kind, t.side) for t in recording.tasks] == [
+        (t.kind, t.side) for t in truth.tasks
+    ]
+    for row, planned in zip(recording.tasks, truth.tasks, strict=True):
+        assert row.start_s == pytest.approx(planned.start_s)  # session clock = simulated clock
+        assert row.end_s == pytest.approx(planned.end_s)
+    assert recording.end_s >= truth.tasks[-1].end_s
+    for placement, sensor in recording.sensors.items():
+        assert sensor.samples.seq[0] == 0  # the recording starts at simulated sample 0
+        assert sensor.lost_samples == 0
+        assert seen[placement] >= len(sensor.samples)  # consumers saw what was recorded
+    assert threads == {"hipscope-acquisition"}
+
+
+def test_marks_tasks_cuts_links_and_stops_cleanly_from_another_thread(tmp_path: Path) -> None:
+    path = tmp_path / "manual.h5"
+    options = VirtualOptions(
+        placements=("pelvis", "trunk"), rate_hz=100.0, speed=2.0, protocol=SHORT_PROTOCOL
+    )
+    live = LiveAcquisition(virtual=options, out_path=path)
+    with pytest.raises(HipscopeError, match="not running"):
+        live.start_task("squat")
+    live.start()
+    assert live.wait_connected(15.0), live.error
+    time.sleep(0.5)
+    live.start_task("squat")
+    with pytest.raises(HipscopeError, match="kind"):
+        live.start_task("juggling")
+    time.sleep(0.5)
+    task = live.end_task()
+    assert task is not None and task.kind == "squat" and task.end_s > task.start_s
+    live.cut_link("trunk")
+    time.sleep(0.3)
+    assert not live.status()["trunk"].connected
+    live.restore_link("trunk")
+    deadline = time.monotonic() + 2.0
+    while not live.status()["trunk"].connected:
+        assert time.monotonic() < deadline, "trunk did not reconnect within 2 s"
+        time.sleep(0.02)
+    time.sleep(0.3)
+    assert live.stop(timeout_s=10.0)
+    assert live.finished and live.error is None
+    recording = load_recording(path)
+    assert [(t.kind, t.start_s, t.end_s) for t in recording.tasks] == [
+        ("squat", task.start_s, task.end_s)
+    ]
+    trunk = recording.sensors["trunk"]
+    assert trunk.attrs["reconnects"] == 1
+    assert trunk.lost_samples == trunk.attrs["lost_samples"] > 0
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(HipscopeError, match="exactly one"):
+        LiveAcquisition()
+    with pytest.raises(HipscopeError, match="protocol"):
+        LiveAcquisition(virtual=VirtualOptions(), protocol="yoga")
+
+
+def test_a_missing_kit_file_ends_the_thread_with_the_error(tmp_path: Path) -> None:
+    live = LiveAcquisition(kit_path=tmp_path / "nope.toml")
+    live.start()
+    assert not live.wait_connected(5.0)
+    assert live.finished
+    assert isinstance(live.error, HipscopeError) and "nope.toml" in str(live.error)
+
+
+def test_scan_command_lists_the_virtual_sensors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scan", "--virtual", "--timeout", "0.5"]) == 0
+    out = capsys.readouterr().out
+    for placement in ("PELVIS", "TRUNK", "THIGH_LEFT", "THIGH_RIGHT"):
+        assert f"HIPSCOPE-{placement}" in out
+    assert out.count("hipscope_open") == 4
+
+
+def test_record_command_refuses_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["record", "--out", str(tmp_path / "a.h5")]) == 1
+    assert "--kit" in capsys.readouterr().err
+    assert main(["record", "--out", str(tmp_path / "a.h5"), "--kit", "missing.toml"]) == 1
+    assert "missing.toml" in capsys.readouterr().err
+    existing = tmp_path / "b.h5"
+    existing.write_bytes(b"")
+    assert main(["record", "--out", str(existing), "--virtual"]) == 1
+    assert "exists" in capsys.readouterr().err
+
+
+def _hipscope(*args: str) -> subprocess.Popen[str]:
+    exe = Path(sys.executable).with_name("hipscope")
+    return subprocess.Popen(
+        [str(exe), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+
+
+def _wait_recording(path: Path, process: subprocess.Popen[str], seconds_of_data: float) -> None:
+    deadline = time.monotonic() + 60.0
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(seconds_of_data)
+
+
+@pytest.mark.parametrize("kill", [signal.SIGKILL, signal.SIGTERM])
+def test_killed_record_process_leaves_a_readable_file(tmp_path: Path, kill: signal.Signals) -> None:
+    path = tmp_path / "killed.h5"
+    process = _hipscope("record", "--virtual", "--speed", "2", "--out", str(path))
+    try:
+        _wait_recording(path, process, 4.0)
+        process.send_signal(kill)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    recording = load_recording(path)
+    assert set(recording.sensors) == {"pelvis", "trunk", "thigh_left", "thigh_right"}
+    for sensor in recording.sensors.values():
+        assert len(sensor.samples) > 100
+        assert np.all(np.diff(sensor.samples.time_s) > 0)
+    if kill == signal.SIGTERM:  # a clean stop: exit 0 and the counters are stored
+        assert process.returncode == 0, err
+        assert "killed.h5" in out
+        assert all("lost_samples" in s.attrs for s in recording.sensors.values())
