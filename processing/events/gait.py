@@ -81,6 +81,9 @@ class PelvisContacts:
         Band-pass of the roll rate used to name the side, Hz. Default (0.5, 2.5).
     side_window_s
         The roll rate is averaged over this window after the contact, s. Default (0.05, 0.20).
+    edge_margin_s
+        Contacts up to this far outside [start_s, end_s] are kept: a walk's first and last
+        contacts sit on its boundaries, s. Default 0.15.
     """
 
     def __init__(
@@ -94,6 +97,7 @@ class PelvisContacts:
         refine_lowpass_hz: float = 10.0,
         side_band_hz: tuple[float, float] = (0.5, 2.5),
         side_window_s: tuple[float, float] = (0.05, 0.20),
+        edge_margin_s: float = 0.15,
     ) -> None:
         self.band_hz = band_hz
         self.cwt_width_s = cwt_width_s
@@ -103,6 +107,7 @@ class PelvisContacts:
         self.refine_lowpass_hz = refine_lowpass_hz
         self.side_band_hz = side_band_hz
         self.side_window_s = side_window_s
+        self.edge_margin_s = edge_margin_s
 
     def detect(
         self,
@@ -143,13 +148,15 @@ class PelvisContacts:
         peaks, props = find_peaks(
             -contact, distance=max(1, int(self.min_step_s * rate_hz)), prominence=0.0
         )
-        inside = (t[peaks] >= start) & (t[peaks] <= end) & (contact[peaks] < 0.0)
+        margin = self.edge_margin_s + self.refine_window_s
+        inside = (t[peaks] >= start - margin) & (t[peaks] <= end + margin)
+        inside &= contact[peaks] < 0.0
         peaks = peaks[inside]
         prominence = props["prominences"][inside]
         if peaks.shape[0] == 0:
             return self
-        strong = prominence[prominence >= np.median(prominence)]
-        peaks = peaks[prominence >= self.min_prominence_ratio * np.median(strong)]
+        scale = float(np.median(prominence[prominence >= np.median(prominence)]))
+        peaks = peaks[prominence >= self.min_prominence_ratio * scale]
 
         jerk = np.gradient(lowpass(acc, self.refine_lowpass_hz, rate_hz))
         before = round(0.03 * rate_hz)
@@ -166,6 +173,8 @@ class PelvisContacts:
         sub = np.array([parabolic_peak(-contact, int(p)) for p in peaks])
         ic_index = peaks + sub + offset
         ic_time = np.interp(ic_index, np.arange(t.shape[0]), t)
+        keep = (ic_time >= start - self.edge_margin_s) & (ic_time <= end + self.edge_margin_s)
+        ic_time = ic_time[keep]
         self.ic_time_s_ = ic_time
         self.ic_side_ = np.full(ic_time.shape[0], "", dtype="<U5")
         if gyr_roll_rad_s is not None:
