@@ -56,6 +56,23 @@ def qconj(q: NDArray[np.float64]) -> NDArray[np.float64]:
     return out
 
 
+def interp_quat(
+    time_s: NDArray[np.float64], q: NDArray[np.float64], grid_s: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Quaternions at ``grid_s`` by normalised linear interpolation with sign continuity.
+
+    For dense rows (small rotations between neighbours); ``time_s`` increasing, q finite.
+    """
+    q = np.array(q, dtype=np.float64, copy=True)
+    flip = np.concatenate([[False], np.sum(q[1:] * q[:-1], axis=1) < 0.0])
+    q[np.cumsum(flip) % 2 == 1] *= -1.0
+    out = np.empty((len(grid_s), 4))
+    for k in range(4):
+        out[:, k] = np.interp(grid_s, time_s, q[:, k])
+    norm = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norm > 0, norm, 1.0)
+
+
 def _euler(q_wxyz: NDArray[np.float64], sequence: str) -> NDArray[np.float64]:
     """Intrinsic Euler angles (N, 3) of quaternions for "YXZ", "ZXY" or "YZX"; NaN stays NaN.
 

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from acquisition.errors import HipscopeError
 from acquisition.recording import Recording, SensorData
 from acquisition.rotations import quat_conjugate, quat_multiply, to_rotation
-from processing.angles import compute_angles
+from processing.angles import compute_angles, interp_quat
 from processing.calibration import NOMINAL_SENSOR_SEGMENT, CalibrationResult, Calibrator
 from processing.fusion import FUSION_METHODS, FusionParams, estimate_orientation
 
@@ -117,16 +117,15 @@ def compute_kinematics(
     q_fusion: dict[str, NDArray[np.float64]] = {}
     gyr: dict[str, NDArray[np.float64]] = {}
     acc: dict[str, NDArray[np.float64]] = {}
-    for p, sensor in sensors.items():
-        gyr[p], acc[p], mag = resample(sensor, time_s, max_gap_s)
-        q_fusion[p] = estimate_orientation(
-            gyr[p],
-            acc[p],
-            rate,
-            mag_ut=mag if use_mag else None,
-            method=fusion,
-            params=fusion_params,
+
+    def fuse(p: str, heading_axis: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+        return _fuse_sensor(
+            sensors[p], time_s, rate, fusion, use_mag, fusion_params, max_gap_s, heading_axis
         )
+
+    for p, sensor in sensors.items():
+        gyr[p], acc[p], _ = resample(sensor, time_s, max_gap_s)
+        q_fusion[p] = fuse(p)
     calibrator = calibrator or Calibrator()
     mountings = recorded_mountings(recording)
     calibration = calibrator.calibrate(
@@ -138,9 +137,7 @@ def compute_kinematics(
         redo = [p for p in calibration.segments if _has_inner_gap(gyr[p], acc[p])]
         for p in redo:
             ml_axis = to_rotation(calibration.segments[p].q_sensor_segment).apply([0.0, 0.0, 1.0])
-            q_fusion[p] = estimate_orientation(
-                gyr[p], acc[p], rate, method=fusion, params=fusion_params, heading_axis=ml_axis
-            )
+            q_fusion[p] = fuse(p, ml_axis)
         if redo:
             calibration = calibrator.calibrate(
                 time_s, q_fusion, gyr, acc, recording.tasks, mountings
@@ -167,6 +164,43 @@ def compute_kinematics(
         angles_rad=compute_angles(q_world_segment),
         calibration=calibration,
     )
+
+
+def _fuse_sensor(
+    sensor: SensorData,
+    grid_s: NDArray[np.float64],
+    rate_hz: float,
+    fusion: str,
+    use_mag: bool,
+    params: FusionParams | None,
+    max_gap_s: float,
+    heading_axis: NDArray[np.float64] | None,
+) -> NDArray[np.float64]:
+    """q_fusion_sensor on the grid; a sensor faster than the grid is fused at its own rate."""
+    native = sensor.nominal_rate_hz if sensor.nominal_rate_hz > 0 else sensor.rate_hz
+    fine_s, fine_rate = grid_s, rate_hz
+    if native > 1.05 * rate_hz:
+        n = int(np.floor((grid_s[-1] - grid_s[0]) * native + 1e-9)) + 1
+        fine_s, fine_rate = grid_s[0] + np.arange(n) / native, float(native)
+    gyr, acc, mag = resample(sensor, fine_s, max_gap_s)
+    q = estimate_orientation(
+        gyr,
+        acc,
+        fine_rate,
+        mag_ut=mag if use_mag else None,
+        method=fusion,
+        params=params,
+        heading_axis=heading_axis,
+    )
+    if fine_s is grid_s:
+        return q
+    finite = np.isfinite(q).all(axis=1)
+    if finite.sum() < 2:
+        return np.full((len(grid_s), 4), np.nan)
+    out = interp_quat(fine_s[finite], q[finite], grid_s)
+    gyr_grid, _, _ = resample(sensor, grid_s, max_gap_s)
+    out[~np.isfinite(gyr_grid).all(axis=1)] = np.nan
+    return out
 
 
 MOUNTING_ATTR = "nominal_q_segment_sensor"

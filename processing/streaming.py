@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from acquisition.errors import HipscopeError
 from acquisition.samples import SampleBatch
-from processing.angles import compute_angles, qmul
+from processing.angles import compute_angles, interp_quat, qmul
 from processing.calibration import NOMINAL_SENSOR_SEGMENT, CalibrationResult, reference_from_window
 from processing.fusion import STREAMING_METHODS, FusionParams, OrientationFilter
 
@@ -65,20 +65,6 @@ class _Ring:
 
     def __len__(self) -> int:
         return self._stop - self._start
-
-
-def _interp_quat(
-    time_s: NDArray[np.float64], q: NDArray[np.float64], grid_s: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """Normalised linear interpolation with sign continuity (rows are dense and close)."""
-    q = q.copy()
-    flip = np.concatenate([[False], np.sum(q[1:] * q[:-1], axis=1) < 0.0])
-    q[np.cumsum(flip) % 2 == 1] *= -1.0
-    out = np.empty((len(grid_s), 4))
-    for k in range(4):
-        out[:, k] = np.interp(grid_s, time_s, q[:, k])
-    norm = np.linalg.norm(out, axis=1, keepdims=True)
-    return out / np.where(norm > 0, norm, 1.0)
 
 
 class StreamingKinematics:
@@ -262,7 +248,7 @@ class StreamingKinematics:
             t, q = ring.time_s, ring.q
             lo = max(0, int(np.searchsorted(t, grid[0])) - 1)
             t, q = t[lo:], q[lo:]
-            q_grid = _interp_quat(t, q, grid)
+            q_grid = interp_quat(t, q, grid)
             idx = np.clip(np.searchsorted(t, grid), 1, len(t) - 1)
             gap = (t[idx] - t[idx - 1] > self.max_gap_s) | (grid < t[0]) | (grid > t[-1])
             q_grid[gap] = np.nan

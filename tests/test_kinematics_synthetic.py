@@ -297,3 +297,13 @@ def test_malformed_recorded_mounting_is_refused_with_its_name() -> None:
     bad = dataclasses.replace(recording, sensors={**recording.sensors, "pelvis": pelvis})
     with pytest.raises(HipscopeError, match="sensors/pelvis attribute nominal_q_segment_sensor"):
         compute_kinematics(bad)
+
+
+def test_coarser_output_grid_keeps_fusion_at_the_sensor_rate() -> None:
+    recording, t, truth = synthetic_session(rate_hz=200.0, seed=17)
+    kin = compute_kinematics(recording, rate_hz=50.0)
+    assert kin.rate_hz == 50.0
+    assert np.allclose(np.diff(kin.time_s), 0.02)
+    for name in ("hip_flexion_left", "pelvis_obliquity", "lumbar_flexion"):
+        reference = _on_grid(kin.time_s, t, truth[name])
+        assert _rms_deg(kin.angles_rad[name], reference) < 1.0, name
