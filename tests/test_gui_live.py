@@ -102,6 +102,8 @@ def test_live_window_virtual_kit_tasks_and_cut_link(qtbot, tmp_path: Path) -> No
         # the redraw timer made progress in every half second (a blocked GUI thread would not)
         assert all(b > a for a, b in zip(counts[::2], counts[2::2], strict=False)), counts
         assert window.hub.raw["pelvis"].last_time_s() > pelvis_t + 0.5
+        qtbot.waitUntil(lambda: "DISCONNECTED" in window.chips["thigh_left"].text(), timeout=10_000)
+        assert "DISCONNECTED" not in window.chips["pelvis"].text()
         cut_t = window.hub.raw["thigh_left"].last_time_s()
         assert window.hub.raw["pelvis"].last_time_s() - cut_t > 0.5
         out_png = window.screenshot(tmp_path / "live.png")

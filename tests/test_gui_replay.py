@@ -169,3 +169,31 @@ def test_replay_layout_is_remembered(qtbot, recording: Path) -> None:  # type: i
     assert second.sensor_dock.isHidden()
     assert not second.stick_dock.isHidden()
     second.close()
+
+
+def test_replay_keyboard_shortcuts(qtbot, recording: Path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6 import QtCore
+
+    from gui.replay import SPEEDS, ReplaySource, ReplayWindow
+
+    window = ReplayWindow(
+        ReplaySource(recording), hub=DataHub(PLACEMENTS, RATE_HZ, kinematics_factory=None)
+    )
+    qtbot.addWidget(window)
+    with qtbot.waitActive(window):  # window shortcuts need the active window
+        window.show()
+        window.activateWindow()
+    window.seek(10.0)
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Space)
+    assert window.playing
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Space)
+    assert not window.playing
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_BracketRight)
+    assert window.speed == SPEEDS[SPEEDS.index(1.0) + 1]
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Right)
+    assert window.position_s == pytest.approx(15.0)
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_N)
+    assert window.position_s == pytest.approx(25.0)  # start of the gait task
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Home)
+    assert window.position_s == pytest.approx(0.0)
+    window.close()
