@@ -492,7 +492,9 @@ def _sls_section(
     table = (
         '<table><thead><tr><th>Measure</th><th class="num left">Standing on left</th>'
         '<th class="num right">Standing on right</th><th class="num">Left − right</th>'
-        "<th></th><th>What it means</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        '<th class="bars"></th><th>What it means</th></tr></thead><tbody>'
+        + "".join(rows)
+        + "</tbody></table>"
     )
     note = (
         f'<p class="refnote">Pelvic-drop differences above {PELVIC_DROP_MDC_DEG:.0f}° are '
@@ -765,9 +767,8 @@ def _gait_section(task: Mapping[str, Any], citer: _Citer) -> str:
         )
     lr_table = (
         '<table><thead><tr><th>Measure</th><th class="num left">Left</th>'
-        '<th class="num right">Right</th><th></th><th>What it means</th></tr></thead><tbody>'
-        + "".join(rows)
-        + "</tbody></table>"
+        '<th class="num right">Right</th><th class="bars"></th><th>What it means</th></tr>'
+        "</thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
     srows = []
     for key in GAIT_SESSION:

@@ -42,7 +42,8 @@ th, td { padding: 6px 8px; border-bottom: 1px solid var(--line); text-align: lef
        vertical-align: middle; }
 th { font-size: 12px; text-transform: uppercase; letter-spacing: 0.5px; color: var(--muted);
        font-weight: bold; background: #f8fafb; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
 th.left { color: var(--left); } th.right { color: var(--right); }
 td.left { color: var(--left); font-weight: bold; } td.right { color: var(--right);
        font-weight: bold; }
@@ -78,7 +79,22 @@ ol.refs { font-size: 13px; color: #36424b; padding-left: 22px; }
 ol.refs li { margin-bottom: 6px; }
 footer { color: var(--muted); font-size: 12px; text-align: center; margin: 10px 0 30px; }
 .long { overflow-wrap: anywhere; }
+svg.chart { max-width: 100%; height: auto; }
+@media (max-width: 900px) {
+  main { padding: 0 10px 30px; }
+  section { padding: 14px 12px; }
+  td.bars, th.bars { display: none; }
+  table { font-size: 13px; }
+  th, td { padding: 5px 5px; }
+  td.meaning { font-size: 12px; }
+  .figs figure { width: 100%; }
+}
 @media print {
+  td.bars, th.bars { display: none; }
+  table { font-size: 11px; }
+  th, td { padding: 4px 5px; }
+  .figs figure { width: 48%; }
+  .repgrid { grid-template-columns: repeat(3, 1fr); }
   body { background: #fff; font-size: 12px; }
   header.top { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   section { border: none; padding: 8px 0; }
