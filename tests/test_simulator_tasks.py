@@ -129,11 +129,13 @@ def test_pelvic_drop_and_trunk_lean_show_in_segment_orientation(
     assert truth["hold_end_s"] < truth["foot_down_s"] < task.end_s
 
 
-def test_gait_contacts_follow_the_requested_step_times(screen: SimulatedSession) -> None:
-    truth = screen.truth[-1]
+def test_gait_contacts_follow_the_requested_step_times() -> None:
+    spec = GaitSpec(duration_s=25.0, step_time_left_s=0.55, step_time_right_s=0.58)
+    sim = simulate([StaticSpec(3.0), spec], rate_hz=100.0, noise=False, seed=2)
+    truth = sim.truth[-1]
     left = np.array(truth["initial_contacts_left_s"])
     right = np.array(truth["initial_contacts_right_s"])
-    assert len(left) >= 20 and len(right) >= 20
+    assert len(left) >= 19 and len(right) >= 19
     contacts = sorted([(t, "L") for t in left] + [(t, "R") for t in right])
     sides = [s for _, s in contacts]
     assert all(a != b for a, b in itertools.pairwise(sides))  # alternating
@@ -148,8 +150,30 @@ def test_gait_contacts_follow_the_requested_step_times(screen: SimulatedSession)
     final_left = np.array(truth["final_contacts_left_s"])
     np.testing.assert_allclose(final_left - left, truth["stance_time_left_s"])
     assert truth["swing_time_left_s"] == pytest.approx(stride - truth["stance_time_left_s"])
-    task = screen.tasks[-1]
+    task = sim.tasks[-1]
     assert task.start_s < contacts[0][0] and contacts[-1][0] < task.end_s
+
+
+def test_screen_gait_varies_around_the_requested_step_times(screen: SimulatedSession) -> None:
+    truth = screen.truth[-1]
+    left = np.array(truth["initial_contacts_left_s"])
+    right = np.array(truth["initial_contacts_right_s"])
+    contacts = sorted([(t, "L") for t in left] + [(t, "R") for t in right])
+    assert all(a[1] != b[1] for a, b in itertools.pairwise(contacts))
+    steps = {"L": [], "R": []}
+    for (t0, _), (t1, s1) in itertools.pairwise(contacts):
+        steps[s1].append(t1 - t0)
+    np.testing.assert_allclose(steps["L"], truth["step_times_left_s"][-len(steps["L"]) :])
+    assert np.mean(steps["L"]) == pytest.approx(0.55, abs=0.012)
+    assert np.mean(steps["R"]) == pytest.approx(0.58, abs=0.012)
+    cv = np.std(steps["L"]) / np.mean(steps["L"])
+    assert 0.01 < cv < 0.035
+    si = (
+        100
+        * (np.mean(steps["L"]) - np.mean(steps["R"]))
+        / (0.5 * np.sum([np.mean(v) for v in steps.values()]))
+    )
+    assert truth["step_time_si_pct"] == pytest.approx(si, abs=0.3)
 
 
 def test_gait_contacts_show_in_pelvis_acc_and_thigh_angles(screen: SimulatedSession) -> None:

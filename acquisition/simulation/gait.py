@@ -30,12 +30,12 @@ from acquisition.simulation.specs import GaitSpec
 FloatArray = NDArray[np.float64]
 
 # Typical pelvis and trunk excursions in comfortable walking (amplitudes).
-PELVIS_VERTICAL_M = 0.02  # two bounces per stride, lowest just after each contact
-PELVIS_MEDIOLATERAL_M = 0.02  # over the stance leg, once per stride
-PELVIS_FORWARD_M = 0.008  # speed fluctuation twice per stride
-PELVIS_ROTATION_RAD = np.radians(4.0)  # the swing side's hip goes forward
-PELVIS_OBLIQUITY_RAD = np.radians(3.0)  # the swing side drops in single support
-PELVIS_TILT_RAD = np.radians(1.5)
+PELVIS_VERTICAL_M = 0.025  # two bounces per stride, lowest just after each contact
+PELVIS_MEDIOLATERAL_M = 0.03  # over the stance leg, once per stride
+PELVIS_FORWARD_M = 0.025  # speed fluctuation twice per stride
+PELVIS_ROTATION_RAD = np.radians(5.0)  # the swing side's hip goes forward
+PELVIS_OBLIQUITY_RAD = np.radians(4.5)  # the swing side drops in single support
+PELVIS_TILT_RAD = np.radians(2.5)
 TRUNK_FORWARD_LEAN_RAD = np.radians(3.0)
 HEEL_STRIKE_SIGMA_S = 0.015
 PEAK_EXTENSION_BEFORE_TOE_OFF_S = 0.05

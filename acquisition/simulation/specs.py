@@ -196,7 +196,7 @@ class GaitSpec:
     stance_fraction
         Mean stance time as a fraction of the stride (default 0.6, range 0.55..0.65).
     heel_strike_m_s2
-        Peak of the short upward pelvis acceleration at each initial contact (m/s², 4.0).
+        Peak of the short upward pelvis acceleration at each initial contact (m/s², 5.0).
     step_time_cv
         Coefficient of variation of individual step times (default 0.0: every step exactly
         as requested; healthy adults show about 0.01..0.03). The truth lists every step.
@@ -212,7 +212,7 @@ class GaitSpec:
     thigh_rom_right_deg: float = 45.0
     speed_m_s: float = 1.2
     stance_fraction: float = 0.6
-    heel_strike_m_s2: float = 4.0
+    heel_strike_m_s2: float = 5.0
     step_time_cv: float = 0.0
     peak_flexion_before_contact_s: float = 0.04
 
@@ -266,7 +266,7 @@ def screen_protocol() -> list[TaskSpec]:
 
     Left and right values differ slightly so asymmetries are visible: pelvic drop 4° left
     stance vs 7° right stance, trunk lean 2° vs 4°, step times 0.55 / 0.58 s, thigh range of
-    motion 44° / 40°; hip lead 80 ms.
+    motion 44° / 40°, steps varying by 2% (CV); hip lead 80 ms.
     """
     return [
         StaticSpec(duration_s=5.0),
@@ -279,5 +279,6 @@ def screen_protocol() -> list[TaskSpec]:
             step_time_right_s=0.58,
             thigh_rom_left_deg=44.0,
             thigh_rom_right_deg=40.0,
+            step_time_cv=0.02,
         ),
     ]
