@@ -32,6 +32,12 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+# Run as a script, this folder is sys.path[0]; benchmark files named like the project's
+# packages (benchmarks/acquisition.py) would shadow them.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+
 RATE_HZ = 100.0
 TOLERANCE_S = 0.150
 
@@ -110,10 +116,9 @@ def contacts_via_fusion(trial: Trial) -> tuple[NDArray[np.float64], NDArray[np.s
 def contacts_via_pipeline(
     trial: Trial, workdir: Path
 ) -> tuple[NDArray[np.float64], NDArray[np.str_]]:
-    from processing.pipeline import analyze_recording
-
     from acquisition.recorder import Recorder, SensorMeta
     from acquisition.samples import SampleBatch, Task
+    from processing.pipeline import analyze_recording
 
     lo, hi = trial.meta["TrialBoundaries"]
     start_s, end_s = trial.packet_time(lo), trial.packet_time(hi)

@@ -17,6 +17,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+# Run as a script, this folder is sys.path[0]; benchmark files named like the project's
+# packages (benchmarks/acquisition.py) would shadow them.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+
 TARGETS = {"pelvic_drop_deg": 1.0, "hip_lead_ms": 30.0, "step_time_si_pct": 1.5}
 
 

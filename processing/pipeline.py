@@ -258,6 +258,22 @@ def _analyze_repetitions(ctx: _Context) -> TaskAnalysis:
     return TaskAnalysis(task, drive.metrics(), dict(drive.unavailable_), drive.series_, rows)
 
 
+def _pelvis_horizontal(
+    acc_world: NDArray[np.float64], q_world_pelvis: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Horizontal acceleration along the pelvis's own heading, sample by sample (turns too)."""
+    from acquisition.rotations import to_rotation
+
+    forward = np.full((q_world_pelvis.shape[0], 3), np.nan)
+    good = np.isfinite(q_world_pelvis).all(axis=1)
+    if good.any():
+        forward[good] = to_rotation(q_world_pelvis[good]).apply(np.array([1.0, 0.0, 0.0]))
+    heading = np.arctan2(forward[:, 1], forward[:, 0])
+    ap = acc_world[:, 0] * np.cos(heading) + acc_world[:, 1] * np.sin(heading)
+    ml = -acc_world[:, 0] * np.sin(heading) + acc_world[:, 1] * np.cos(heading)
+    return ap, ml
+
+
 def _analyze_gait(ctx: _Context) -> TaskAnalysis:
     task = ctx.task
     acc = ctx.acc_world("pelvis")
@@ -281,6 +297,12 @@ def _analyze_gait(ctx: _Context) -> TaskAnalysis:
         thigh_sagittal_left_rad=ctx.angle("thigh_sagittal_left"),
         thigh_sagittal_right_rad=ctx.angle("thigh_sagittal_right"),
     )
+    q = ctx.q_world("pelvis")
+    if acc is not None and q is not None:
+        ap, ml = _pelvis_horizontal(acc, q)
+        gait.horizontal_harmonic_ratios(ctx.time_s, events, ap, ml)
+    else:
+        gait.horizontal_harmonic_ratios(ctx.time_s, events, None, None)
     metrics = dict(gait.metrics_)
     metrics["contact_source"] = events.source
     series = dict(gait.series_)

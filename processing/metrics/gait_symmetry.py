@@ -4,8 +4,9 @@ A left step ends at a left initial contact (DESIGN.md). Step, stride, stance and
 times per side are medians over the walk; SI = 100 (L − R) / (0.5 (L + R)) (Robinson 1987).
 Thigh sagittal range of motion per stride and side; step and stride regularity are the
 unbiased autocorrelation of vertical acceleration at the step and stride lags (Moe-Nilssen
-& Helbostad 2004); the harmonic ratio of vertical acceleration is Σ even / Σ odd of the
-first 20 harmonics of each stride (Menz 2003), median over strides.
+& Helbostad 2004), their difference the regularity symmetry; the harmonic ratio is Σ even /
+Σ odd of the first 20 harmonics of each stride for vertical and anterior-posterior
+acceleration, the inverse for mediolateral (Menz 2003), median over strides.
 """
 
 from __future__ import annotations
@@ -266,6 +267,26 @@ class GaitSymmetry:
             if m[key] is None:
                 un[key] = "walk too short for the autocorrelation"
 
+        m["regularity_symmetry"] = (
+            number(abs(m["step_regularity"] - m["stride_regularity"]))
+            if m["step_regularity"] is not None and m["stride_regularity"] is not None
+            else None
+        )
+        if m["regularity_symmetry"] is None:
+            un["regularity_symmetry"] = "needs step and stride regularity"
+        m["harmonic_ratio_vertical"] = self._harmonic_ratio(t, events, acc, even_over_odd=True)
+        if m["harmonic_ratio_vertical"] is None:
+            un["harmonic_ratio_vertical"] = "needs left strides (contacts with sides)"
+
+    def _harmonic_ratio(
+        self,
+        t: NDArray[np.float64],
+        events: GaitEvents,
+        acc: NDArray[np.float64],
+        *,
+        even_over_odd: bool,
+    ) -> float | None:
+        """Median over left strides of Σ even / Σ odd harmonic amplitudes (or the inverse)."""
         ratios = []
         lefts = events.initial_contacts(LEFT)
         for x, y in itertools.pairwise(lefts):
@@ -276,8 +297,32 @@ class GaitSymmetry:
                 continue
             amplitude = np.abs(np.fft.rfft(stride - stride.mean()))[1 : self.harmonics + 1]
             even, odd = amplitude[1::2].sum(), amplitude[0::2].sum()
-            if odd > 0.0:
+            if even_over_odd and odd > 0.0:
                 ratios.append(even / odd)
-        m["harmonic_ratio_vertical"] = number(median_or_none(ratios), 3)
-        if m["harmonic_ratio_vertical"] is None:
-            un["harmonic_ratio_vertical"] = "needs left strides (contacts with sides)"
+            elif not even_over_odd and even > 0.0:
+                ratios.append(odd / even)
+        return number(median_or_none(ratios), 3)
+
+    def horizontal_harmonic_ratios(
+        self,
+        time_s: ArrayLike,
+        events: GaitEvents,
+        acc_ap_m_s2: ArrayLike | None,
+        acc_ml_m_s2: ArrayLike | None,
+    ) -> GaitSymmetry:
+        """Add ``harmonic_ratio_ap`` (even/odd) and ``harmonic_ratio_ml`` (odd/even, Menz
+        2003) from the pelvis's own anterior-posterior and mediolateral acceleration."""
+        t = np.asarray(time_s, dtype=np.float64)
+        for key, value, even_over_odd in (
+            ("harmonic_ratio_ap", acc_ap_m_s2, True),
+            ("harmonic_ratio_ml", acc_ml_m_s2, False),
+        ):
+            self.metrics_[key] = None
+            if value is None:
+                self.unavailable_[key] = "no pelvis acceleration (needs a pelvis sensor)"
+                continue
+            acc = fill_nan(np.asarray(value, dtype=np.float64))
+            self.metrics_[key] = self._harmonic_ratio(t, events, acc, even_over_odd=even_over_odd)
+            if self.metrics_[key] is None:
+                self.unavailable_[key] = "needs left strides (contacts with sides)"
+        return self
