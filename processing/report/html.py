@@ -823,7 +823,7 @@ def _gait_section(task: Mapping[str, Any], citer: _Citer) -> str:
             ],
             axes=plots.Axes(x_label="session time (s)", y_label="step time (s)", y_min_span=0.1),
             title="Step times over the walk",
-            width=760,
+            width=700,
             height=250,
         )
         fig = (

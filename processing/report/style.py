@@ -59,8 +59,9 @@ td.asym.watch { color: var(--watch); font-weight: bold; }
 .refnote { font-size: 12.5px; color: var(--muted); }
 .refnote a, sup a { color: inherit; }
 .figs { display: flex; flex-wrap: wrap; gap: 14px; margin-top: 8px; }
-figure { margin: 0; width: min-content; }
-figcaption { font-size: 12.5px; color: var(--muted); }
+figure { margin: 0; display: table; }
+figcaption { display: table-caption; caption-side: bottom; font-size: 12.5px;
+       color: var(--muted); }
 svg.chart { border: 1px solid var(--line); border-radius: 4px; background: #fff;
        display: block; }
 .repgrid { display: grid; grid-template-columns: repeat(auto-fill, minmax(352px, 1fr)); gap: 12px; }
@@ -79,7 +80,6 @@ ol.refs { font-size: 13px; color: #36424b; padding-left: 22px; }
 ol.refs li { margin-bottom: 6px; }
 footer { color: var(--muted); font-size: 12px; text-align: center; margin: 10px 0 30px; }
 .long { overflow-wrap: anywhere; }
-svg.chart { max-width: 100%; height: auto; }
 @media (max-width: 900px) {
   main { padding: 0 10px 30px; }
   section { padding: 14px 12px; }
@@ -87,13 +87,11 @@ svg.chart { max-width: 100%; height: auto; }
   table { font-size: 13px; }
   th, td { padding: 5px 5px; }
   td.meaning { font-size: 12px; }
-  .figs figure { width: 100%; }
 }
 @media print {
   td.bars, th.bars { display: none; }
   table { font-size: 11px; }
   th, td { padding: 4px 5px; }
-  .figs figure { width: 48%; }
   .repgrid { grid-template-columns: repeat(3, 1fr); }
   body { background: #fff; font-size: 12px; }
   header.top { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
