@@ -70,8 +70,11 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--overwrite", help="Replace OUT (and its truth file) if present.")
         ] = False,
     ) -> None:
-        """Simulate the default screen protocol (static, single-leg stance L/R, hip hinge,
-        gait) on pelvis, trunk and thigh sensors and write it as a recording."""
+        """Simulate a screen session and write it as a recording with its ground truth.
+
+        The default protocol: quiet standing, single-leg stance left and right, five hip
+        hinges and 30 s of walking, on pelvis, trunk and thigh sensors.
+        """
         from rich.console import Console
         from rich.table import Table
 
