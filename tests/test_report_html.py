@@ -156,6 +156,11 @@ def test_degenerate_documents_render(doc: dict[str, Any]) -> None:
         task["metrics"] = {}
         task["unavailable"] = {}
     render_report(sparse)
+    nulls = copy.deepcopy(doc)
+    for task in nulls["tasks"]:
+        task["metrics"] = None
+        task["unavailable"] = None
+    render_report(nulls)
 
 
 def test_bad_documents_are_refused(doc: dict[str, Any], tmp_path: Path) -> None:

@@ -23,7 +23,13 @@ import numpy as np
 from acquisition.errors import HipscopeError
 from processing.report import plots
 from processing.report.labels import TASK_TITLES, format_value, label_for
-from processing.report.references import CITATIONS, PELVIC_DROP_MDC_DEG, Verdict, reference_for
+from processing.report.references import (
+    CITATIONS,
+    PELVIC_DROP_MDC_DEG,
+    STEP_TIME_SI_HEALTHY_IQR_PCT,
+    Verdict,
+    reference_for,
+)
 from processing.report.style import CSS
 from processing.report.traces import (
     RepTrace,
@@ -265,8 +271,8 @@ def _glance(doc: Mapping[str, Any], citer: _Citer) -> str:
     tasks = doc.get("tasks") or []
     left, right = _first_sls_pair(tasks)
     if left or right:
-        lv = _num((left or {}).get("metrics", {}).get("pelvic_drop_peak_deg"))
-        rv = _num((right or {}).get("metrics", {}).get("pelvic_drop_peak_deg"))
+        lv = _num(((left or {}).get("metrics") or {}).get("pelvic_drop_peak_deg"))
+        rv = _num(((right or {}).get("metrics") or {}).get("pelvic_drop_peak_deg"))
         verdict: Verdict = "neutral"
         note = "Peak drop of the free side, standing on each leg."
         if lv is not None and rv is not None:
@@ -307,7 +313,10 @@ def _glance(doc: Mapping[str, Any], citer: _Citer) -> str:
             ref = reference_for("step_time_si_pct")
             assert ref is not None
             verdict = ref.judge(si)
-            note = "Step-time symmetry index; healthy |SI| 1.7–5.0 %" + citer.mark(ref.citations)
+            low, high = STEP_TIME_SI_HEALTHY_IQR_PCT
+            note = f"Step-time symmetry index; healthy |SI| {low:.1f}–{high:.1f} %" + citer.mark(
+                ref.citations
+            )
             cards.append(_card("Walking rhythm", format_value(si, 1, "%"), note, verdict))
             break
     sensors = (doc.get("recording") or {}).get("sensors") or {}
