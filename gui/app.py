@@ -104,8 +104,9 @@ def run_live(
 ) -> int:
     """Show the live window for a started-or-not ``LiveAcquisition``; used by `hipscope demo --gui`.
 
-    With ``duration_s`` the window closes after that many seconds (taking the screenshot
-    first when asked). The acquisition is stopped when the window closes.
+    With ``duration_s`` the window closes after that many seconds, or ~1 s after the
+    acquisition ends by itself (a virtual protocol ran out), taking the screenshot first
+    when asked. The acquisition is stopped when the window closes.
     """
     from gui.live import LiveWindow
 
@@ -120,8 +121,12 @@ def run_live(
         window.shutdown()
         return code
     result: dict[str, Any] = {}
+    state = {"finishing": False, "ended": False}
 
     def finish() -> None:
+        if state["finishing"]:
+            return
+        state["finishing"] = True
         try:
             if screenshot is not None:
                 window.screenshot(screenshot)
@@ -130,6 +135,14 @@ def run_live(
         window.close()
         app.quit()
 
+    def watch() -> None:
+        if getattr(acquisition, "finished", False) and not state["ended"]:
+            state["ended"] = True
+            QtCore.QTimer.singleShot(1000, finish)
+
+    watcher = QtCore.QTimer(window)
+    watcher.timeout.connect(watch)
+    watcher.start(200)
     QtCore.QTimer.singleShot(int(1000 * (duration_s if duration_s is not None else 5.0)), finish)
     app.exec()
     window.shutdown()

@@ -183,7 +183,15 @@ class LiveWindow(MonitorWindow):
 
     # -- per tick --------------------------------------------------------------------------
     def running_task(self, now_s: float) -> tuple[str, str, float] | None:
-        return self.task
+        """The task started with the buttons, else the virtual protocol's task under way."""
+        if self.task is not None:
+            return self.task
+        planned = getattr(self.bridge.acquisition, "planned_tasks", None) or ()
+        session_s = self.bridge.session_time_s()
+        for task in planned:
+            if task.start_s <= session_s <= task.end_s:
+                return (task.kind, task.side, task.start_s)
+        return None
 
     def before_redraw(self) -> None:
         # streaming kinematics takes its first reference by itself after ~2 s of data
@@ -212,6 +220,8 @@ class LiveWindow(MonitorWindow):
         error = self.bridge.error()
         if error:
             self.status.showMessage(error)
+        elif self.bridge.finished():
+            self.status.showMessage("acquisition ended")
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         super().closeEvent(event)
