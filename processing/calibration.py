@@ -71,6 +71,7 @@ _UP_WORLD = np.array([0.0, 0.0, 1.0])
 
 
 def nominal_q_sensor_segment(placement: str) -> NDArray[np.float64]:
+    """``q_sensor_segment`` of DESIGN.md's nominal mounting for a placement."""
     if placement not in NOMINAL_SENSOR_SEGMENT:
         raise HipscopeError(f"calibration: no nominal mounting for placement {placement!r}")
     return from_rotation(Rotation.from_matrix(NOMINAL_SENSOR_SEGMENT[placement]))
