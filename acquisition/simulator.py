@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from acquisition.errors import HipscopeError
-from acquisition.rotations import quat_multiply
+from acquisition.rotations import quat_conjugate, quat_multiply
 from acquisition.samples import SampleBatch, Task
 from acquisition.simulation.body import NOMINAL_Q_SEGMENT_SENSOR, SEGMENTS, Body
 from acquisition.simulation.gait import GaitMotion
@@ -113,6 +113,10 @@ class SimulatedSession:
         Earth field in the world frame (µT) when magnetometers were simulated, else None.
     position_m
         True world position (N, 3) of each sensor (m; world x is the walking direction).
+    q_soft_tissue
+        With ``soft_tissue_deg`` > 0: each sensor's rotation on the soft tissue (N, 4), in
+        the segment frame; ``q_world_sensor = q_world_segment ⊗ q_soft_tissue ⊗
+        q_segment_sensor``. Empty otherwise (no soft-tissue motion).
     """
 
     rate_hz: float
@@ -127,14 +131,18 @@ class SimulatedSession:
     gyr_bias_rad_s: dict[str, FloatArray] = field(default_factory=dict)
     mag_world_ut: tuple[float, float, float] | None = None
     position_m: dict[str, FloatArray] = field(default_factory=dict)
+    q_soft_tissue: dict[str, FloatArray] = field(default_factory=dict)
 
     @property
     def duration_s(self) -> float:
         return float(len(self.time_s) / self.rate_hz)
 
     def q_world_sensor(self, placement: str) -> FloatArray:
-        """True sensor orientation (N, 4): q_world_segment ⊗ q_segment_sensor."""
-        return quat_multiply(self.q_world_segment[placement], self.q_segment_sensor[placement])
+        """True sensor orientation (N, 4): q_world_segment ⊗ (q_soft_tissue ⊗) q_segment_sensor."""
+        q = self.q_world_segment[placement]
+        if placement in self.q_soft_tissue:
+            q = quat_multiply(q, self.q_soft_tissue[placement])
+        return quat_multiply(q, self.q_segment_sensor[placement])
 
     def truth_dict(self) -> dict[str, Any]:
         """Everything known about the session, JSON-ready (degrees at this edge)."""
@@ -156,6 +164,7 @@ class SimulatedSession:
                 for p in self.samples
             },
             "mag_world_ut": list(self.mag_world_ut) if self.mag_world_ut else None,
+            "soft_tissue": bool(self.q_soft_tissue),
             "tasks": self.truth,
         }
 
@@ -243,6 +252,7 @@ def simulate(
     mag_noise_ut: float = 0.3,
     mag_world_ut: Sequence[float] = DEFAULT_MAG_WORLD_UT,
     body: Body | None = None,
+    soft_tissue_deg: float = 0.0,
 ) -> SimulatedSession:
     """Simulate a screen session.
 
@@ -280,6 +290,12 @@ def simulate(
         Earth field in the world frame (µT, default (20, 0, -44): north along +x, 65° dip).
     body
         Body dimensions (default ``Body()``).
+    soft_tissue_deg
+        Soft-tissue motion of the sensors relative to their segments (degrees, default 0 =
+        rigidly attached): thigh sensors turn about the thigh's long axis by this much per
+        45° of thigh flexion, and every sensor wobbles (12 Hz, damped, up to this much on the
+        thighs, half on pelvis and trunk) after foot contacts. A robustness knob; the
+        sensor's true orientation then includes it (``SimulatedSession.q_world_sensor``).
     """
     if not 10.0 <= rate_hz <= 1000.0:
         raise HipscopeError(f"rate_hz must be within 10..1000 Hz, got {rate_hz}")
@@ -311,7 +327,11 @@ def simulate(
         q = quat_multiply(NOMINAL_Q_SEGMENT_SENSOR[p], q_mis)
         q_segment_sensor[p] = -q if q[0] < 0.0 else q
         misalignment[p] = angle_deg
-    ideal, q_world_segment = ideal_imu(timeline.pose, time_s, q_segment_sensor, placements, body)
+    if not 0.0 <= soft_tissue_deg <= 15.0:
+        raise HipscopeError(f"soft_tissue_deg must be within 0..15°, got {soft_tissue_deg}")
+    ideal, q_world_segment = ideal_imu(
+        timeline.pose, time_s, q_segment_sensor, placements, body, soft_tissue_deg=soft_tissue_deg
+    )
 
     samples: dict[str, SampleBatch] = {}
     biases: dict[str, FloatArray] = {}
@@ -355,4 +375,15 @@ def simulate(
         gyr_bias_rad_s=biases,
         mag_world_ut=tuple(float(v) for v in mag_world_ut) if with_mag else None,  # type: ignore[arg-type]
         position_m={p: ideal[p].position_m for p in placements},
+        q_soft_tissue=(
+            {
+                p: quat_multiply(
+                    quat_multiply(quat_conjugate(q_world_segment[p]), ideal[p].q_world_sensor),
+                    quat_conjugate(q_segment_sensor[p]),
+                )
+                for p in placements
+            }
+            if soft_tissue_deg > 0.0
+            else {}
+        ),
     )

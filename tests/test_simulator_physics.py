@@ -216,3 +216,30 @@ def test_rates_give_a_uniform_clock_and_counters(rate_hz: float) -> None:
 def test_bad_arguments_are_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(HipscopeError):
         simulate([StaticSpec(3.0)], **kwargs)  # type: ignore[arg-type]
+
+
+def test_soft_tissue_motion_is_in_the_true_orientation_and_the_gyro() -> None:
+    protocol = [StaticSpec(3.0, sway_m_s2=0.0), GaitSpec(duration_s=10.0)]
+    soft = simulate(protocol, rate_hz=100.0, noise=False, seed=1, soft_tissue_deg=3.0)
+    rigid = simulate(protocol, rate_hz=100.0, noise=False, seed=1)
+    assert not rigid.q_soft_tissue and set(soft.q_soft_tissue) == set(soft.samples)
+    standing = soft.time_s < 3.0
+    for placement, batch in soft.samples.items():
+        np.testing.assert_allclose(
+            soft.q_world_segment[placement], rigid.q_world_segment[placement]
+        )
+        q_soft = soft.q_world_sensor(placement)
+        estimate = _integrate_gyro(q_soft[0], batch.gyr_rad_s.astype(np.float64), 0.01)
+        assert np.degrees((estimate.inv() * to_rotation(q_soft)).magnitude()).max() < 0.5
+        moved = np.degrees(
+            (to_rotation(rigid.q_world_sensor(placement)).inv() * to_rotation(q_soft)).magnitude()
+        )
+        assert moved[standing].max() < 1e-6
+        expected_max = 3.0 if placement.startswith("thigh") else 1.5
+        assert 0.5 * expected_max < moved.max() < 2.5 * expected_max, placement
+        # the sensor only turns on the tissue: the specific force keeps its magnitude
+        np.testing.assert_allclose(
+            np.linalg.norm(batch.acc_m_s2, axis=1),
+            np.linalg.norm(rigid.samples[placement].acc_m_s2, axis=1),
+            atol=1e-3,
+        )

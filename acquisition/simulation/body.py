@@ -18,7 +18,7 @@ pitch is the tilt (positive: posterior). For a thigh, pitch > 0 is forward incli
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -99,7 +99,8 @@ class Pose:
 
     angles_rad: FloatArray  # (4 segments, 3 angles: yaw, roll, pitch, N)
     pelvis_m: FloatArray  # (N, 3) world position of the pelvis origin
-    extra: dict[str, FloatArray] = field(default_factory=dict)
+    # soft-tissue wobble excitation (N,), about 1 at its peaks after a foot contact
+    wobble: FloatArray | None = None
 
     @staticmethod
     def standing(n: int, body: Body) -> Pose:
@@ -122,6 +123,24 @@ def segment_quats(pose: Pose) -> dict[str, FloatArray]:
         q = quat_multiply(axis_quat(2, yaw), axis_quat(0, 0.5 * np.pi + roll))
         out[name] = quat_multiply(q, axis_quat(2, pitch))
     return out
+
+
+def soft_tissue_rotvec(pose: Pose, segment: str, amplitude_rad: float) -> FloatArray:
+    """Rotation (N, 3, segment frame) of a sensor on soft tissue relative to its segment.
+
+    Thighs: skin slides about the long axis with flexion (``amplitude_rad`` per 45° of
+    forward thigh inclination) and the soft tissue wobbles about the mediolateral axis
+    after foot contacts; pelvis and trunk wobble with half the amplitude.
+    """
+    n = pose.angles_rad.shape[2]
+    rotvec = np.zeros((n, 3))
+    wobble = np.zeros(n) if pose.wobble is None else pose.wobble
+    if segment.startswith("thigh"):
+        rotvec[:, 1] = amplitude_rad * pose.get(segment, PITCH) / np.radians(45.0)
+        rotvec[:, 2] = amplitude_rad * wobble
+    else:
+        rotvec[:, 2] = 0.5 * amplitude_rad * wobble
+    return rotvec
 
 
 def _rotate(q_wxyz: FloatArray, v: tuple[float, float, float]) -> FloatArray:

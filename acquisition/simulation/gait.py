@@ -24,6 +24,7 @@ from acquisition.simulation.profiles import (
     skewed_phase,
     smoothstep,
     smoothstep_integral,
+    wobbles,
 )
 from acquisition.simulation.specs import GaitSpec
 
@@ -145,6 +146,8 @@ class GaitMotion(Motion):
         pose.pelvis_m[:, 1] += env * PELVIS_MEDIOLATERAL_M * np.cos(two_pi * (w - 0.65))
         pose.pelvis_m[:, 2] += env * -PELVIS_VERTICAL_M * np.cos(2 * two_pi * (w - 0.04))
         pose.pelvis_m[:, 2] += self._heel_strikes(t)
+        contacts = np.concatenate([self.ic_left, self.ic_right])
+        pose.wobble = wobbles(t, contacts, self.envelope(contacts))
         yaw = env * PELVIS_ROTATION_RAD * np.cos(two_pi * w)
         obliquity = env * PELVIS_OBLIQUITY_RAD * np.sin(two_pi * (w - 0.5))
         pose.set("pelvis", YAW, yaw)

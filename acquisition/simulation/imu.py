@@ -14,9 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.spatial.transform import Rotation
 
-from acquisition.rotations import quat_conjugate, quat_multiply, to_rotation
-from acquisition.simulation.body import Body, Pose, segment_quats, sensor_positions
+from acquisition.rotations import from_rotation, quat_conjugate, quat_multiply, to_rotation
+from acquisition.simulation.body import (
+    Body,
+    Pose,
+    segment_quats,
+    sensor_positions,
+    soft_tissue_rotvec,
+)
 
 FloatArray = NDArray[np.float64]
 GRAVITY_M_S2 = 9.81
@@ -40,14 +47,27 @@ def ideal_imu(
     body: Body,
     *,
     step_s: float = 5e-4,
+    soft_tissue_deg: float = 0.0,
 ) -> tuple[dict[str, IdealImu], dict[str, FloatArray]]:
-    """Noise-free IMU signals per placement and q_world_segment (N, 4) per segment."""
+    """Noise-free IMU signals per placement and q_world_segment (N, 4) per segment.
+
+    ``soft_tissue_deg`` > 0 lets each sensor move on the soft tissue relative to its
+    segment (``body.soft_tissue_rotvec``):
+    ``q_world_sensor = q_world_segment ⊗ q_soft_tissue ⊗ q_segment_sensor``.
+    """
+    amplitude = np.radians(soft_tissue_deg)
     states = []
     for offset in (-step_s, 0.0, step_s):
         pose = pose_at(time_s + offset)
         q_seg = segment_quats(pose)
-        states.append((q_seg, sensor_positions(pose, q_seg, body)))
-    (q_before, p_before), (q_now, p_now), (q_after, p_after) = states
+        q_carrier = dict(q_seg)
+        if amplitude > 0.0:
+            for name in placements:
+                rotvec = soft_tissue_rotvec(pose, name, amplitude)
+                q_soft = from_rotation(Rotation.from_rotvec(rotvec))
+                q_carrier[name] = quat_multiply(q_seg[name], q_soft)
+        states.append((q_seg, q_carrier, sensor_positions(pose, q_seg, body)))
+    (_, q_before, p_before), (q_segment_now, q_now, p_now), (_, q_after, p_after) = states
     gravity = np.array([0.0, 0.0, GRAVITY_M_S2])
     out: dict[str, IdealImu] = {}
     for name in placements:
@@ -60,7 +80,7 @@ def ideal_imu(
         acc_world = (p_after[name] - 2.0 * p_now[name] + p_before[name]) / step_s**2
         acc = to_rotation(q_ws_now).inv().apply(acc_world + gravity)
         out[name] = IdealImu(acc, gyr, q_ws_now, p_now[name])
-    return out, q_now
+    return out, q_segment_now
 
 
 def magnetometer_ut(q_world_sensor: FloatArray, mag_world_ut: Sequence[float]) -> FloatArray:

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from acquisition.simulation.body import PITCH, ROLL, Body, Pose
-from acquisition.simulation.profiles import SmoothSway, impacts_m, plateau, smoothstep
+from acquisition.simulation.profiles import SmoothSway, impacts_m, plateau, smoothstep, wobbles
 from acquisition.simulation.specs import RepetitionSpec, SingleLegStanceSpec, StaticSpec
 
 FloatArray = NDArray[np.float64]
@@ -104,6 +104,7 @@ class SingleLegStanceMotion(Motion):
         pose.pelvis_m[:, 2] += impacts_m(
             t, [self.t_shift_back], [FOOT_DOWN_M_S2], FOOT_DOWN_SIGMA_S
         )
+        pose.wobble = wobbles(t, [self.t_shift_back], [0.5])
         if spec.sway_m_s2 > 0.0:
             pose.pelvis_m[:, :2] += lifted[:, None] * self.sway.displacement_m(t)
         obliquity = sign * np.radians(spec.pelvic_drop_deg) * lifted

@@ -66,6 +66,21 @@ def impacts_m(
     return z
 
 
+def wobbles(
+    t: ArrayLike, times_s: ArrayLike, weights: ArrayLike, freq_hz: float = 12.0
+) -> FloatArray:
+    """Damped soft-tissue oscillation after each impact: a Gaussian-windowed sine (peak ~1)."""
+    t = np.asarray(t, dtype=np.float64)
+    out = np.zeros(len(t))
+    for time_s, weight in zip(np.atleast_1d(times_s), np.atleast_1d(weights), strict=True):
+        tau = t - time_s
+        near = (tau > -0.1) & (tau < 0.3)
+        if np.any(near):
+            window = np.exp(-0.5 * ((tau[near] - 0.05) / 0.025) ** 2)
+            out[near] += weight * window * np.sin(2.0 * np.pi * freq_hz * tau[near])
+    return out
+
+
 class SmoothSway:
     """Band-limited random displacement (sum of sines) with a chosen RMS acceleration.
 

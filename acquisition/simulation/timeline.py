@@ -61,4 +61,8 @@ class Timeline:
             part = placed.motion.pose(t[inside] - placed.start_s)
             pose.angles_rad[:, :, inside] = part.angles_rad
             pose.pelvis_m[inside] = part.pelvis_m + placed.base_m
+            if part.wobble is not None:
+                if pose.wobble is None:
+                    pose.wobble = np.zeros(len(t))
+                pose.wobble[inside] = part.wobble
         return pose
