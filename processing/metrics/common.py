@@ -39,3 +39,15 @@ def median_or_none(values: ArrayLike) -> float | None:
     data = np.asarray(values, dtype=np.float64)
     data = data[np.isfinite(data)]
     return float(np.median(data)) if data.size else None
+
+
+def robust_mean_or_none(values: ArrayLike, band: float = 0.3) -> float | None:
+    """Mean of the values within ±band (fraction) of their median: uses every normal step
+    while a missed or extra contact (a doubled or halved interval) is left out."""
+    data = np.asarray(values, dtype=np.float64)
+    data = data[np.isfinite(data)]
+    if not data.size:
+        return None
+    median = float(np.median(data))
+    kept = data[np.abs(data - median) <= band * abs(median)]
+    return float(np.mean(kept)) if kept.size else median

@@ -1,7 +1,9 @@
 """Gait symmetry from contacts, thigh angles and pelvis vertical acceleration.
 
-A left step ends at a left initial contact (DESIGN.md). Step, stride, stance and swing
-times per side are medians over the walk; SI = 100 (L − R) / (0.5 (L + R)) (Robinson 1987).
+A left step ends at a left initial contact (DESIGN.md). Step and stride times per side are
+means over the walk of the intervals within ±30% of their median (a missed or extra
+contact is left out), stance and swing times medians;
+SI = 100 (L − R) / (0.5 (L + R)) (Robinson 1987).
 Thigh sagittal range of motion per stride and side; step and stride regularity are the
 unbiased autocorrelation of vertical acceleration at the step and stride lags (Moe-Nilssen
 & Helbostad 2004), their difference the regularity symmetry; the harmonic ratio is Σ even /
@@ -19,7 +21,14 @@ from numpy.typing import ArrayLike, NDArray
 
 from processing.events.gait import LEFT, RIGHT, GaitEvents
 from processing.events.signals import fill_nan, symmetry_index_pct, unbiased_autocorrelation
-from processing.metrics.common import median_or_none, number, numbers, rate_of, window
+from processing.metrics.common import (
+    median_or_none,
+    number,
+    numbers,
+    rate_of,
+    robust_mean_or_none,
+    window,
+)
 
 SIDES = (LEFT, RIGHT)
 
@@ -89,11 +98,11 @@ class GaitSymmetry:
             self.steps_.append(entry)
 
         for s in SIDES:
-            m[f"step_time_{s}_s"] = number(median_or_none(steps[s]))
+            m[f"step_time_{s}_s"] = number(robust_mean_or_none(steps[s]))
             m[f"n_steps_{s}"] = len(steps[s])
             m[f"initial_contacts_{s}_s"] = numbers(events.initial_contacts(s))
         all_strides = strides[LEFT] + strides[RIGHT]
-        m["stride_time_s"] = number(median_or_none(all_strides))
+        m["stride_time_s"] = number(robust_mean_or_none(all_strides))
         all_steps = steps[LEFT] + steps[RIGHT]
         median_step = median_or_none(all_steps)
         # cadence from the mean step: the median of a mix of two step times is one of them
