@@ -277,9 +277,18 @@ class VirtualSensor:
 
     # -- streaming -------------------------------------------------------------------------
     def due_seq(self) -> int:
-        """Samples the device has taken so far (its counter value for the next sample)."""
+        """Samples the device has taken so far (its counter value for the next sample).
+
+        Sample ``k`` is taken at host time ``anchor + k / (rate_hz * speed)``.
+        """
         elapsed_s = (self.clock() - self._anchor_time_s) * self.speed
-        return self._anchor_seq + int(np.floor(elapsed_s * self.rate_hz + 1e-9))
+        if elapsed_s < 0.0:
+            return self._anchor_seq
+        return self._anchor_seq + int(np.floor(elapsed_s * self.rate_hz + 1e-9)) + 1
+
+    def taken_at(self, seq: int) -> float:
+        """Host time at which sample ``seq`` is taken."""
+        return self._anchor_time_s + (seq - self._anchor_seq) / (self.rate_hz * self.speed)
 
     def _listening(self) -> bool:
         return (
@@ -323,9 +332,9 @@ class VirtualSensor:
             while due - self._next_seq >= per_packet and self._listening():
                 await self._send(self._next_seq, per_packet)
                 self._next_seq += per_packet
-            wait_s = per_packet / (self.rate_hz * self.speed)
-            next_due_s = (self._next_seq + per_packet - due) / (self.rate_hz * self.speed)
-            await asyncio.sleep(max(0.0005, min(wait_s, next_due_s)))
+            # Wake when the last sample of the next packet is taken.
+            ready_s = self.taken_at(self._next_seq + per_packet - 1)
+            await asyncio.sleep(max(0.0, ready_s - self.clock()))
 
     async def _send(self, first_seq: int, count: int) -> None:
         connection = self.connection
