@@ -44,6 +44,7 @@ from acquisition.simulation.specs import (
     SingleLegStanceSpec,
     StaticSpec,
     TaskSpec,
+    full_protocol,
     screen_protocol,
 )
 from acquisition.simulation.timeline import Timeline
@@ -55,6 +56,7 @@ __all__ = [
     "SingleLegStanceSpec",
     "StaticSpec",
     "TaskSpec",
+    "full_protocol",
     "screen_protocol",
     "simulate",
 ]

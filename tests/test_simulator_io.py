@@ -78,7 +78,18 @@ def test_simulate_command_writes_a_recording_and_truth(
     # an existing file is refused with one line, and replaced on request
     assert main(args) == 1
     assert "file exists" in capsys.readouterr().err
-    assert main([*args, "--overwrite", "--no-truth"]) == 0
+    assert (
+        main([*args, "--overwrite", "--no-truth", "--protocol", "full", "--soft-tissue", "2"]) == 0
+    )
+    kinds = [t.kind for t in load_recording(out).tasks]
+    assert kinds == [
+        "static",
+        *["single_leg_stance"] * 2,
+        "hip_hinge",
+        "squat",
+        "hip_bridge",
+        "gait",
+    ]
 
 
 def test_simulate_command_refuses_bad_input(
@@ -87,6 +98,8 @@ def test_simulate_command_refuses_bad_input(
     assert main(["simulate", str(tmp_path / "a.h5"), "--rate", "2"]) == 1
     assert "rate_hz" in capsys.readouterr().err
     assert main(["simulate", str(tmp_path / "a.txt")]) == 1
+    assert main(["simulate", str(tmp_path / "a.h5"), "--protocol", "marathon"]) == 1
+    assert "unknown protocol 'marathon'" in capsys.readouterr().err
     existing = tmp_path / "keep.h5"
     existing.write_bytes(b"not touched")
     assert main(["simulate", str(existing), "--overwrite", "--misalignment", "90"]) == 1

@@ -282,3 +282,21 @@ def screen_protocol() -> list[TaskSpec]:
             step_time_cv=0.02,
         ),
     ]
+
+
+def full_protocol() -> list[TaskSpec]:
+    """The screen plus 5 squats (lumbar first by 40 ms) and 5 hip bridges (hips lead by 120 ms).
+
+    The bridge is done lying supine: the athlete lies down before it and stands up after it
+    (outside the task row). About 150 s.
+    """
+    screen = screen_protocol()
+    return [
+        *screen[:-1],
+        RepetitionSpec("squat", reps=5, hip_lead_ms=-40.0),
+        RepetitionSpec("hip_bridge", reps=5, hip_lead_ms=120.0),
+        screen[-1],
+    ]
+
+
+PROTOCOLS = {"screen": screen_protocol, "full": full_protocol}

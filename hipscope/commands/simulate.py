@@ -66,6 +66,21 @@ def register(app: typer.Typer) -> None:
                 "--truth/--no-truth", help="Also write the ground truth as OUT.truth.json."
             ),
         ] = True,
+        protocol: Annotated[
+            str,
+            typer.Option(
+                "--protocol",
+                help="'screen' (static, single-leg stance L/R, hip hinge, gait; ~91 s) or "
+                "'full' (the screen plus squats and hip bridges; ~150 s).",
+            ),
+        ] = "screen",
+        soft_tissue: Annotated[
+            float,
+            typer.Option(
+                "--soft-tissue",
+                help="Soft-tissue motion of the sensors on their segments, degrees (0: rigid).",
+            ),
+        ] = 0.0,
         overwrite: Annotated[
             bool, typer.Option("--overwrite", help="Replace OUT (and its truth file) if present.")
         ] = False,
@@ -73,20 +88,32 @@ def register(app: typer.Typer) -> None:
         """Simulate a screen session and write it as a recording with its ground truth.
 
         The default protocol: quiet standing, single-leg stance left and right, five hip
-        hinges and 30 s of walking, on pelvis, trunk and thigh sensors.
+        hinges and 30 s of walking, on pelvis, trunk and thigh sensors (--protocol full adds
+        squats and hip bridges).
         """
         from rich.console import Console
         from rich.table import Table
 
+        from acquisition.simulation.specs import PROTOCOLS
         from acquisition.simulator import simulate as run_simulation
 
         truth_path = out.with_suffix(".truth.json")
         if out.suffix.lower() not in (".h5", ".hdf5"):
             raise HipscopeError(f"{out}: expected a .h5 or .hdf5 file name")
+        if protocol not in PROTOCOLS:
+            raise HipscopeError(
+                f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}"
+            )
         if out.exists() and not overwrite:
             raise HipscopeError(f"{out}: file exists; pass --overwrite to replace it")
         sim = run_simulation(
-            rate_hz=rate, seed=seed, misalignment_deg=misalignment, noise=noise, with_mag=mag
+            PROTOCOLS[protocol](),
+            rate_hz=rate,
+            seed=seed,
+            misalignment_deg=misalignment,
+            noise=noise,
+            with_mag=mag,
+            soft_tissue_deg=soft_tissue,
         )
         out.unlink(missing_ok=True)
         sim.write(out, athlete=athlete, truth_path=truth_path if truth else None)
