@@ -247,6 +247,11 @@ class HipDrive:
     def metrics(self) -> dict[str, Any]:
         """JSON-ready task metrics."""
         shares = [r["hip_share_pct"] for r in self.repetitions_ if r["hip_share_pct"] is not None]
+        if not shares:
+            self.unavailable_.setdefault(
+                "hip_share_pct_median",
+                self.unavailable_.get("hip_lead_ms_median", "no repetition with hip and lumbar"),
+            )
         return {
             "rep_count": self.rep_count_,
             "hip_lead_ms_median": number(self.hip_lead_ms_median_, 1),
