@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 from PySide6 import QtWidgets
 
 from gui import theme
@@ -69,6 +70,21 @@ PLACEMENT_TITLES = {
 }
 
 
+def break_gaps(
+    time_s: NDArray[np.float64], values: NDArray[np.float32], max_gap_s: float
+) -> tuple[NDArray[np.float64], NDArray[np.float32]]:
+    """Insert a NaN row inside every gap longer than ``max_gap_s`` so no line bridges it."""
+    if time_s.size < 2:
+        return time_s, values
+    gaps = np.flatnonzero(np.diff(time_s) > max_gap_s)
+    if gaps.size == 0:
+        return time_s, values
+    at = gaps + 1
+    mid = 0.5 * (time_s[gaps] + time_s[at])
+    nan_rows = np.full((gaps.size, values.shape[1]), np.nan, dtype=values.dtype)
+    return np.insert(time_s, at, mid), np.insert(values, at, nan_rows, axis=0)
+
+
 class SensorTraces(QtWidgets.QWidget):
     """Accelerometer and gyroscope traces, one row per sensor (one graphics view for all)."""
 
@@ -105,9 +121,11 @@ class SensorTraces(QtWidgets.QWidget):
             )
 
     def render(self, hub: DataHub, now_s: float) -> None:
+        max_gap_s = 5.0 / hub.rate_hz
         for placement in self.placements:
             window = self.acc[placement].window_s
             time_s, values = hub.raw_window(placement, now_s - window, now_s)
+            time_s, values = break_gaps(time_s, values, max_gap_s)
             rel = time_s - now_s
             for i, axis in enumerate("xyz"):
                 self.acc[placement].set_curve(axis, rel, values[:, i])

@@ -70,9 +70,23 @@ def chip_states(status: dict[str, Any], nominal_rate_hz: float) -> dict[str, Chi
     return chips
 
 
+def _kit(acquisition: Any) -> Any:
+    """The kit of a real-sensor acquisition (placements and the requested rate), or None."""
+    path = _get(acquisition, "kit_path", None)
+    if path is None:
+        return None
+    from acquisition.kit import load_kit
+
+    return load_kit(path)  # a bad kit file fails here, before any window exists
+
+
+def _owners(acquisition: Any) -> tuple[Any, ...]:
+    return (acquisition, _get(acquisition, "virtual", None), _kit(acquisition))
+
+
 def acquisition_placements(acquisition: Any) -> tuple[str, ...]:
     """The placements a LiveAcquisition will stream (virtual options, kit, or status)."""
-    for owner in (acquisition, _get(acquisition, "virtual", None), _get(acquisition, "kit", None)):
+    for owner in _owners(acquisition):
         if owner is None:
             continue
         placements = _get(owner, "placements", None)
@@ -86,7 +100,8 @@ def acquisition_placements(acquisition: Any) -> tuple[str, ...]:
 
 
 def acquisition_rate_hz(acquisition: Any) -> float:
-    for owner in (acquisition, _get(acquisition, "virtual", None), _get(acquisition, "kit", None)):
+    """The sample rate fusion is configured with (virtual options or the kit's rate)."""
+    for owner in _owners(acquisition):
         if owner is None:
             continue
         for name in ("rate_hz", "nominal_rate_hz"):

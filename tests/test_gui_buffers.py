@@ -129,8 +129,21 @@ def test_peak_decimation_keeps_spikes_and_order() -> None:
     assert yd.max() == 9.0 and yd.min() == -7.0
     assert set(xd) <= set(x)
     np.testing.assert_array_equal(yd, y[xd.astype(int)])
-    short_x, short_y = peak_decimate(x[:50], y[:50], 200)
-    assert short_x.size == 50
+    assert peak_decimate(x[:50], y[:50], 200)[0].size == 50
     y[100:140] = np.nan
     xg, yg = peak_decimate(x, y, 200)
     assert np.isnan(yg).any() and xg.size <= 202
+
+
+def test_break_gaps_inserts_nan_rows_only_in_long_gaps() -> None:
+    from gui.panels import break_gaps
+
+    t = np.array([0.0, 0.01, 0.02, 0.5, 0.51, 2.0])
+    v = np.arange(12, dtype=np.float32).reshape(6, 2)
+    tb, vb = break_gaps(t, v, 0.05)
+    assert tb.size == 8
+    assert np.all(np.diff(tb) > 0)
+    nan_rows = np.flatnonzero(np.isnan(vb[:, 0]))
+    np.testing.assert_array_equal(nan_rows, [3, 6])
+    np.testing.assert_array_equal(vb[~np.isnan(vb[:, 0])], v)
+    assert break_gaps(t[:3], v[:3], 0.05)[0].size == 3

@@ -117,3 +117,17 @@ def test_live_window_virtual_kit_tasks_and_cut_link(qtbot, tmp_path: Path) -> No
     stance = recording.tasks[0]
     assert 0.4 < stance.end_s - stance.start_s < 6.0
     assert np.all(np.diff(recording.sensors["pelvis"].samples.time_s) > 0)
+
+
+def test_real_kit_window_takes_placements_and_rate_from_the_kit_file(tmp_path: Path) -> None:
+    from gui.worker import acquisition_placements, acquisition_rate_hz
+
+    kit = tmp_path / "kit.toml"
+    kit.write_text(
+        '[session]\nrate_hz = 60\n\n[[sensor]]\nplacement = "pelvis"\nprofile = "movella_dot"\n'
+        'name = "DOT-P"\n\n[[sensor]]\nplacement = "thigh_right"\nprofile = "movella_dot"\n'
+        'name = "DOT-R"\n'
+    )
+    acquisition = LiveAcquisition(kit_path=kit)
+    assert acquisition_placements(acquisition) == ("pelvis", "thigh_right")
+    assert acquisition_rate_hz(acquisition) == 60.0
