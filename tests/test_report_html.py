@@ -270,3 +270,19 @@ def test_nice_ticks_are_round_and_cover_the_range() -> None:
     steps = np.diff(ticks)
     assert np.allclose(steps, steps[0]) and steps[0] in (2.0, 2.5, 5.0)
     assert len(plots.nice_ticks(0.0, 0.0)) == 1
+
+
+def test_lost_samples_are_counted_per_sensor_and_in_total(doc: dict[str, Any]) -> None:
+    sensors = doc["recording"]["sensors"]
+    for info in sensors.values():
+        info.update(lost_samples=0, gaps=[], n_samples=9000)
+    assert "Complete data, no lost samples." in render_report(doc)
+    sensors["trunk"].update(
+        lost_samples=120,
+        n_samples=11880,
+        gaps=[{"start_s": 1.0, "end_s": 2.2, "lost_samples": 120}],
+    )
+    html = render_report(doc)
+    assert "120 lost (1.0 %) in 1 gap(s)" in html
+    assert "120 samples lost (0.3 %) in 1 gaps" in html  # of 4 sensors' 38 880 samples
+    assert 'class="card watch"><div class="what">Data quality' in html

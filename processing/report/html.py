@@ -325,10 +325,12 @@ def _glance(doc: Mapping[str, Any], citer: _Citer) -> str:
         gaps = sum(_gap_count(s.get("gaps")) for s in sensors.values())
         verdict = "typical" if lost == 0 and gaps == 0 else "watch"
         text = f"{len(sensors)} sensors"
+        received = sum(int(_num(s.get("n_samples")) or 0) for s in sensors.values())
         note = (
             "Complete data, no lost samples."
             if verdict == "typical"
-            else f"{lost} samples lost in {gaps} gaps — see data quality."
+            else f"{lost} samples lost ({_share(lost, received)}) in {gaps} gaps — see data "
+            "quality."
         )
         cards.append(_card("Data quality", escape(text), note, verdict))
     if not cards:
@@ -347,6 +349,15 @@ def _card(what: str, value_html: str, note_html: str, verdict: Verdict) -> str:
     )
 
 
+def _share(lost: int, received: int) -> str:
+    """Lost samples as a percentage of all samples the sensors sent."""
+    total = lost + received
+    if total <= 0:
+        return "–"
+    share = 100.0 * lost / total
+    return f"{share:.1f} %" if share >= 0.1 or share == 0 else f"{share:.2f} %"
+
+
 def _gap_count(gaps: Any) -> int:
     if isinstance(gaps, list):
         return len(gaps)
@@ -361,11 +372,13 @@ def _quality(doc: Mapping[str, Any]) -> str:
     for placement, info in sensors.items():
         info = info or {}
         lost = int(_num(info.get("lost_samples")) or 0)
+        n_samples = int(_num(info.get("n_samples")) or 0)
         gaps = _gap_count(info.get("gaps"))
         status = (
             '<span class="quality-ok">complete</span>'
             if lost == 0 and gaps == 0
-            else f'<span class="quality-watch">{lost} lost in {gaps} gap(s)</span>'
+            else f'<span class="quality-watch">{lost} lost ({_share(lost, n_samples)}) in '
+            f"{gaps} gap(s)</span>"
         )
         rows.append(
             f"<tr><td>{escape(str(placement).replace('_', ' '))}</td>"
