@@ -319,9 +319,9 @@ class ReplayWindow(MonitorWindow):
         super().redraw()
         task = self.source.task_at(self.position_s)
         where = task_title(task.kind, task.side) if task else "between tasks"
-        rel = self.position_s - self.source.start_s
+        # session clock, as on the timeline axis
         self.time_label.setText(
-            f"  {_clock(rel)} / {_clock(self.source.duration_s)}   ·   {where}"
+            f"  {_clock(self.position_s)} / {_clock(self.source.end_s)}   ·   {where}"
             + (f"   ·   {self.hub.kinematics_error}" if self.hub.kinematics_error else "")
         )
 
