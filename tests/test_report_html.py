@@ -66,6 +66,7 @@ def test_report_has_every_task_and_no_external_resources(doc: dict[str, Any]) ->
     assert "Jane Doe" in text
     # one step-time chart plus the left/right bars; the rep plots need kinematics or series
     assert tags.count("svg") >= 2
+    assert html.count("Plots need the recording") == 2  # stance and hinge sections
 
 
 def test_pelvic_drop_asymmetry_is_highlighted_only_beyond_the_mdc(doc: dict[str, Any]) -> None:

@@ -36,6 +36,7 @@ def test_report_shows_the_pipeline_numbers_and_plots(analysis: SessionAnalysis) 
     # stance plots from the pipeline's series: pelvic drop and trunk lean
     assert html.count(">trunk lean</text>") == 2
     assert "Step times over the walk" in html
+    assert "Plots need the recording" not in html
     assert "Sim &lt;Athlete&gt;" in html
 
 

@@ -540,7 +540,7 @@ def _sls_section(
                     else rm.get("pelvic_drop_peak_deg"),
                 )
             )
-    figs = _stance_figures(traces)
+    figs = _stance_figures(traces) or _no_plot_note(data)
     missing = _unavailable(left, right)
     when = " ".join(_task_time(t) for t in (left, right) if t is not None)
     return (
@@ -555,6 +555,16 @@ def _sls_section(
         + _other_metrics(rm, set(SLS_KEYS) | SLS_HIDDEN, "More measures, standing on right")
         + "</section>"
     )
+
+
+def _no_plot_note(data: ReportInput) -> str:
+    """Why a section has no plot: a metrics file carries numbers, not time series."""
+    if data.kinematics is None and not any(data.series):
+        return (
+            '<p class="refnote">Plots need the recording: this report was made from a metrics '
+            "file (run <code>hipscope report</code> on the .h5 recording to see them).</p>"
+        )
+    return ""
 
 
 def _stance_figures(traces: list[tuple[StanceTrace, Any]]) -> str:
@@ -676,7 +686,7 @@ def _rep_section(index: int, task: Mapping[str, Any], data: ReportInput, citer: 
     )
     series = data.series[index] if index < len(data.series) else None
     traces = rep_traces(task, series, data.kinematics)
-    figs = _rep_figures(traces)
+    figs = _rep_figures(traces) or (_no_plot_note(data) if reps else "")
     lead_text = ""
     if lead is not None:
         lead_text = f" Median hip lead {lead:+.0f} ms: ".replace("-", "−") + (
