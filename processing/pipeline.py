@@ -253,6 +253,7 @@ def _analyze_repetitions(ctx: _Context) -> TaskAnalysis:
         lumbar_flexion_rad=ctx.angle("lumbar_flexion"),
         start_s=task.start_s,
         end_s=task.end_s,
+        start_posture="flexed" if task.kind == "hip_bridge" else "extended",
     )
     rows = [{"rep": i + 1, **r} for i, r in enumerate(drive.repetitions_)]
     return TaskAnalysis(task, drive.metrics(), dict(drive.unavailable_), drive.series_, rows)

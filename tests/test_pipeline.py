@@ -186,3 +186,20 @@ def test_bad_file_is_refused(tmp_path: Path) -> None:
         analyze_recording(bad)
     with pytest.raises(RecordingError):
         analyze_recording(tmp_path / "missing.h5")
+
+
+def test_bridge_and_squat_hip_lead(tmp_path: Path) -> None:
+    from acquisition.simulator import RepetitionSpec
+
+    protocol = [
+        StaticSpec(duration_s=4.0),
+        RepetitionSpec(kind="hip_bridge", reps=3, hip_lead_ms=-80.0),
+        RepetitionSpec(kind="squat", reps=3, hip_lead_ms=120.0),
+    ]
+    path, session = _write(tmp_path, "reps", protocol=protocol, seed=6, misalignment_deg=12.0)
+    analysis = analyze_recording(path)
+    for result, truth in zip(analysis.tasks[1:], session.truth[1:], strict=True):
+        reps = result.metrics["repetitions"]
+        assert result.metrics["rep_count"] == len(truth["reps"]) == 3, result.task.kind
+        for rep, true_rep in zip(reps, truth["reps"], strict=True):
+            assert rep["hip_lead_ms"] == pytest.approx(true_rep["hip_lead_ms"], abs=30.0)

@@ -1,7 +1,8 @@
 """Repetition segmentation for hinge, bridge and squat from a flexion signal.
 
 Each repetition has a turning point (peak flexion: the bottom of a hinge or squat, the
-floor in a bridge) and a rising phase that runs to the next flexion minimum. The flexion
+floor in a bridge) and a rising phase that runs to the next flexion minimum (standing up,
+or the top of the bridge). The flexion
 signal is typically hip flexion (thigh on pelvis) plus lumbar flexion (trunk on pelvis), so
 either joint's motion shows the repetition.
 """
@@ -41,6 +42,8 @@ class RepetitionSegmenter:
         Default 0.4.
     min_interval_s
         Shortest time between two turning points, s. Default 1.0.
+    margin_s
+        The flexion signal is searched this far beyond both ends of the task, s. Default 1.
     """
 
     def __init__(
@@ -50,20 +53,37 @@ class RepetitionSegmenter:
         min_range_deg: float = 15.0,
         min_prominence_ratio: float = 0.4,
         min_interval_s: float = 1.0,
+        margin_s: float = 1.0,
     ) -> None:
         self.lowpass_hz = lowpass_hz
         self.min_range_deg = min_range_deg
         self.min_prominence_ratio = min_prominence_ratio
         self.min_interval_s = min_interval_s
+        self.margin_s = margin_s
 
     def detect(
-        self, time_s: ArrayLike, flexion_rad: ArrayLike, *, start_s: float, end_s: float
+        self,
+        time_s: ArrayLike,
+        flexion_rad: ArrayLike,
+        *,
+        start_s: float,
+        end_s: float,
+        start_posture: str = "extended",
     ) -> RepetitionSegmenter:
-        """Results: ``repetitions_`` (list of ``Repetition``)."""
+        """Results: ``repetitions_`` (list of ``Repetition``).
+
+        ``start_posture`` "extended" (hinge, squat: standing, each repetition a flexion
+        peak) or "flexed" (bridge: lying with the hips flexed, each repetition a flexion
+        trough at the top; its turning point is the last flexion maximum before it).
+        The signal is searched ``margin_s`` beyond the task, since a marked task may start
+        right at the first rise; repetitions whose rise overlaps the task are kept.
+        """
+        if start_posture not in ("extended", "flexed"):
+            raise ValueError(f"start_posture must be 'extended' or 'flexed', got {start_posture!r}")
         t = np.asarray(time_s, dtype=np.float64)
         self.repetitions_: list[Repetition] = []
-        inside = np.flatnonzero((t >= start_s) & (t <= end_s))
-        if inside.shape[0] < 10:
+        inside = np.flatnonzero((t >= start_s - self.margin_s) & (t <= end_s + self.margin_s))
+        if inside.shape[0] < 10 or end_s - start_s <= 0.0:
             return self
         ti = t[inside]
         flexion = fill_nan(np.asarray(flexion_rad, dtype=np.float64)[inside])
@@ -76,20 +96,25 @@ class RepetitionSegmenter:
             return self
         prominence = max(self.min_range_deg, self.min_prominence_ratio * span)
         distance = max(1, int(self.min_interval_s * rate_hz))
-        peaks, _ = find_peaks(smooth, prominence=prominence, distance=distance)
-        if peaks.shape[0] == 0:
-            return self
-        bounds = [0]
-        for a, b in itertools.pairwise(peaks):
-            bounds.append(a + int(np.argmin(smooth[a:b])))
-        bounds.append(smooth.shape[0] - 1)
-        # The first descent starts where flexion leaves the standing level, not at sample 0.
-        first_low = int(np.argmin(smooth[: peaks[0] + 1]))
-        last_low = peaks[-1] + int(np.argmin(smooth[peaks[-1] :]))
-        bounds[0] = first_low
-        bounds[-1] = last_low
-        for k, peak in enumerate(peaks):
-            self.repetitions_.append(
-                Repetition(float(ti[bounds[k]]), float(ti[peak]), float(ti[bounds[k + 1]]))
-            )
+        reps: list[tuple[int, int, int]] = []
+        if start_posture == "extended":
+            peaks, _ = find_peaks(smooth, prominence=prominence, distance=distance)
+            if peaks.shape[0] == 0:
+                return self
+            # a descent starts at the lowest point since the previous repetition
+            lows = [int(np.argmin(smooth[: peaks[0] + 1]))]
+            for a, b in itertools.pairwise(peaks):
+                lows.append(a + int(np.argmin(smooth[a:b])))
+            lows.append(peaks[-1] + int(np.argmin(smooth[peaks[-1] :])))
+            reps = [(lows[k], int(p), lows[k + 1]) for k, p in enumerate(peaks)]
+        else:
+            tops, _ = find_peaks(-smooth, prominence=prominence, distance=distance)
+            previous = 0
+            for top in tops:
+                turn = previous + int(np.argmax(smooth[previous : top + 1]))
+                reps.append((previous, turn, int(top)))
+                previous = int(top)
+        for lo, turn, hi in reps:
+            if ti[hi] > start_s and ti[turn] < end_s:
+                self.repetitions_.append(Repetition(float(ti[lo]), float(ti[turn]), float(ti[hi])))
         return self

@@ -5,7 +5,8 @@ Per repetition (hinge, bridge, squat), in the rising phase after the turning poi
   lumbar: trunk on pelvis);
 - detection: the first sample where extension velocity exceeds
   max(``min_velocity_deg_s``, ``peak_fraction`` × the repetition's peak) for at least
-  ``min_duration_s`` (notes/metrics.md);
+  ``min_duration_s`` (notes/metrics.md); the 15°/s floor drops to half the joint's own
+  peak for small excursions (the lumbar spine in a bridge);
 - onset: from that detection, back along the velocity to where it last rose above b and
   4b (b = ``baseline_velocity_deg_s``); a minimum-jerk start (Flash & Hogan 1985) rises
   as v ∝ (t − t0)², so those two times extrapolate to t0. The plain threshold
@@ -72,7 +73,11 @@ class HipDrive:
     lowpass_hz
         Low-pass of the flexion angles before differentiating, Hz. Default 6.
     min_velocity_deg_s
-        Absolute floor of the detection threshold, deg/s. Default 15.
+        Absolute floor of the detection threshold, deg/s (lowered to half the joint's own
+        peak when that is smaller). Default 15.
+    min_peak_velocity_deg_s
+        A joint whose extension velocity never reaches this in the rise has no onset,
+        deg/s. Default 5.
     peak_fraction
         Relative part of the detection threshold (fraction of the repetition's peak
         extension velocity). Default 0.05.
@@ -90,6 +95,7 @@ class HipDrive:
         *,
         lowpass_hz: float = 6.0,
         min_velocity_deg_s: float = 15.0,
+        min_peak_velocity_deg_s: float = 5.0,
         peak_fraction: float = 0.05,
         min_duration_s: float = 0.05,
         baseline_velocity_deg_s: float = 1.5,
@@ -97,6 +103,7 @@ class HipDrive:
     ) -> None:
         self.lowpass_hz = lowpass_hz
         self.min_velocity_deg_s = min_velocity_deg_s
+        self.min_peak_velocity_deg_s = min_peak_velocity_deg_s
         self.peak_fraction = peak_fraction
         self.min_duration_s = min_duration_s
         self.baseline_velocity_deg_s = baseline_velocity_deg_s
@@ -110,8 +117,12 @@ class HipDrive:
         lumbar_flexion_rad: ArrayLike | None,
         start_s: float,
         end_s: float,
+        start_posture: str = "extended",
     ) -> HipDrive:
         """Segment the task and time each repetition's rise.
+
+        ``start_posture``: "extended" for hinge and squat, "flexed" for the bridge (see
+        ``RepetitionSegmenter.detect``).
 
         Results: ``repetitions_`` (list of JSON-ready dicts), ``rep_count_``,
         ``hip_lead_ms_median_``, ``unavailable_`` (key -> reason), ``series_`` (plots).
@@ -123,9 +134,10 @@ class HipDrive:
         self.rep_count_: int | None = None
         self.hip_lead_ms_median_: float | None = None
 
-        mask = window(t, start_s, end_s)
+        segmenter = self.segmenter or RepetitionSegmenter()
+        mask = window(t, start_s - segmenter.margin_s, end_s + segmenter.margin_s)
         rate_hz = rate_of(t[mask])
-        if mask.sum() < 10 or rate_hz <= 0.0:
+        if window(t, start_s, end_s).sum() < 10 or rate_hz <= 0.0:
             self.unavailable_["rep_count"] = "task too short"
             self.unavailable_["hip_lead_ms_median"] = "task too short"
             return self
@@ -154,8 +166,9 @@ class HipDrive:
             self.series_[f"{k}_ext_vel_deg_s"] = velocity[k]
 
         total = np.radians(sum(angles.values()))
-        segmenter = self.segmenter or RepetitionSegmenter()
-        reps = segmenter.detect(ti, total, start_s=start_s, end_s=end_s).repetitions_
+        reps = segmenter.detect(
+            ti, total, start_s=start_s, end_s=end_s, start_posture=start_posture
+        ).repetitions_
         self.rep_count_ = len(reps)
         min_samples = max(1, int(np.ceil(self.min_duration_s * rate_hz)))
         for rep in reps:
@@ -207,14 +220,19 @@ class HipDrive:
                 continue
             v = velocity[k][rise]
             peak = float(np.max(v))
-            threshold = max(self.min_velocity_deg_s, self.peak_fraction * peak)
-            found = _onset(
-                tr,
-                v,
-                threshold_deg_s=threshold,
-                min_samples=min_samples,
-                baseline_deg_s=self.baseline_velocity_deg_s,
-            )
+            # A small joint excursion (a bridge's ~8° of lumbar extension peaks near 15°/s)
+            # lowers the absolute floor to half its own peak.
+            floor = min(self.min_velocity_deg_s, 0.5 * peak)
+            threshold = max(floor, self.peak_fraction * peak)
+            found = None
+            if peak >= self.min_peak_velocity_deg_s:
+                found = _onset(
+                    tr,
+                    v,
+                    threshold_deg_s=threshold,
+                    min_samples=min_samples,
+                    baseline_deg_s=self.baseline_velocity_deg_s,
+                )
             if found is not None:
                 out[f"{k}_onset_s"] = number(found[0])
                 out[f"{k}_threshold_s"] = number(found[1])
