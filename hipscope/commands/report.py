@@ -21,8 +21,9 @@ def _analysis_source(file: Path, fusion: str) -> object:
         return load_metrics_json(file)
     if suffix not in (".h5", ".hdf5"):
         raise HipscopeError(f"{file}: expected a recording (.h5) or a metrics file (.json)")
-    from processing.pipeline import analyze_recording
     from rich.progress import BarColumn, Progress, TextColumn
+
+    from processing.pipeline import analyze_recording
 
     with Progress(TextColumn("{task.description}"), BarColumn(), transient=True) as progress:
         bar = progress.add_task("analysing", total=1.0)
