@@ -266,6 +266,7 @@ class LiveAcquisition:
                     scanner_backend=env.scanner_backend,
                     client_backend=env.client_backend,
                     scan_timeout_s=self.scan_timeout_s,
+                    rate_hz=env.rates_hz,
                     time_scale=env.speed,
                     t0_monotonic_s=env.anchor_monotonic_s,
                 )

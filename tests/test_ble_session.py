@@ -26,7 +26,7 @@ def _session(env: VirtualKit) -> Session:
         env.session_devices,
         scanner_backend=env.scanner_backend,
         client_backend=env.client_backend,
-        rate_hz=dict.fromkeys(env.placements, env.rate_hz),
+        rate_hz=env.rates_hz,
         time_scale=env.speed,
         t0_monotonic_s=env.anchor_monotonic_s,
     )
@@ -201,3 +201,37 @@ async def test_missing_sensor_is_named(tmp_path: Path, still_200hz: object) -> N
         session.scan_timeout_s = 0.5
         with pytest.raises(LinkError, match=r"trunk \(HIPSCOPE-TRUNK\)"):
             await session.connect()
+
+
+async def test_movella_dot_and_witmotion_stream_alongside_the_open_profile(
+    tmp_path: Path,
+) -> None:
+    """Three families at their own rates: bytes, timestamps (or none) and rates all differ."""
+    path = tmp_path / "mixed.h5"
+    families = {
+        "pelvis": "hipscope_open", "trunk": "movella_dot", "thigh_left": "witmotion_wt901ble"
+    }
+    rates = {"pelvis": 100.0, "trunk": 60.0, "thigh_left": 50.0}
+    simulated = simulate([StaticSpec(duration_s=6.0)], rate_hz=100.0, seed=1,
+                         placements=tuple(families))
+    async with VirtualKit(
+        placements=tuple(families), profile=families, rate_hz=rates, speed=2.0,
+        simulated=simulated, start_delay_s=1.0,
+    ) as env:
+        session = _session(env)
+        await _record_until(session, path, 6.0)
+        await session.close()
+    recording = load_recording(path)
+    for placement, sensor in recording.sensors.items():
+        assert sensor.profile == families[placement]
+        assert sensor.nominal_rate_hz == rates[placement]
+        assert sensor.rate_hz == pytest.approx(rates[placement], rel=0.02), placement
+        n_expected = 6.0 * rates[placement]
+        assert 0.95 * n_expected <= len(sensor.samples) <= 1.05 * n_expected, placement
+        assert np.all(np.diff(sensor.samples.time_s) > 0)
+        # Standing still with +x up: the mean specific force is gravity along x.
+        mean_acc = sensor.samples.acc_m_s2.mean(axis=0)
+        assert np.linalg.norm(mean_acc) == pytest.approx(9.81, abs=0.05), placement
+    assert recording.sensors["pelvis"].samples.seq is not None
+    assert recording.sensors["trunk"].samples.seq is None  # DOT sends timestamps only
+    assert recording.sensors["thigh_left"].samples.seq is None  # WitMotion sends neither

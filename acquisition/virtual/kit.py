@@ -70,7 +70,8 @@ class VirtualKit:
         Family id for every sensor, or a mapping placement -> family id
         (default ``hipscope_open``).
     rate_hz:
-        Sampling rate of the simulation and of the sensors (default 100 Hz).
+        Sampling rate of the sensors (default 100 Hz), or a mapping placement -> rate; the
+        simulation runs at the highest and each sensor picks its samples by index.
     speed:
         Simulated seconds per host second (default 1).
     loss_fraction:
@@ -96,7 +97,7 @@ class VirtualKit:
         *,
         placements: Sequence[str] = DEFAULT_PLACEMENTS,
         profile: str | Mapping[str, str] = "hipscope_open",
-        rate_hz: float = 100.0,
+        rate_hz: float | Mapping[str, float] = 100.0,
         speed: float = 1.0,
         loss_fraction: float = 0.0,
         seed: int = 0,
@@ -111,7 +112,12 @@ class VirtualKit:
             self.profiles = {p: load_profile(profile) for p in self.placements}
         else:
             self.profiles = {p: load_profile(profile[p]) for p in self.placements}
-        self.rate_hz = float(rate_hz)
+        if isinstance(rate_hz, Mapping):
+            self.rates_hz = {p: float(rate_hz[p]) for p in self.placements}
+        else:
+            self.rates_hz = dict.fromkeys(self.placements, float(rate_hz))
+        self.rate_hz = max(self.rates_hz.values())
+        """Rate of the simulation that feeds every sensor."""
         self.speed = float(speed)
         self.loss_fraction = float(loss_fraction)
         self.seed = int(seed)
@@ -144,7 +150,12 @@ class VirtualKit:
             name="virtual kit",
             rate_hz=self.rate_hz,
             devices=tuple(
-                KitDevice(placement=p, profile=self.profiles[p].id, name=self.device_names[p])
+                KitDevice(
+                    placement=p,
+                    profile=self.profiles[p].id,
+                    name=self.device_names[p],
+                    rate_hz=self.rates_hz[p],
+                )
                 for p in self.placements
             ),
         )
@@ -223,7 +234,7 @@ class VirtualKit:
                 source[placement],
                 self.rate_hz,
                 _encoder,
-                rate_hz=self.rate_hz,
+                rate_hz=self.rates_hz[placement],
                 speed=self.speed,
                 device_time_offset_s=float(rng.uniform(1.0, 100.0)),
             )
