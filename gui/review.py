@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from acquisition.errors import HipscopeError
@@ -278,6 +279,11 @@ class ReviewPanel(QtWidgets.QWidget):
         self.tabs.addTab(self.sides_table, "Left vs right")
         self.tabs.addTab(self.reps_table, "Repetitions")
         self.tabs.addTab(self.detail_table, "Task detail")
+        self.series_plot = pg.PlotWidget(background=theme.PANEL)
+        self.series_plot.getPlotItem().setMenuEnabled(False)
+        self.series_plot.getPlotItem().getAxis("bottom").setLabel("session time", units="s")
+        self.series_legend = self.series_plot.getPlotItem().addLegend(offset=(8, 8))
+        self.tabs.addTab(self.series_plot, "Task plot")
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         split.addWidget(self.tasks_table)
         split.addWidget(self.tabs)
@@ -394,7 +400,36 @@ class ReviewPanel(QtWidgets.QWidget):
             if key not in metrics:
                 rows.append([label(key)[0], "–", reason])
         _fill(self.detail_table, rows)
+        self.plot_series(index)
         self.tabs.setTabText(2, f"Detail: {task_name(task)}")
+
+    def plot_series(self, index: int) -> int:
+        """Plot the selected task's analysis series (angles, velocities; events as lines)."""
+        plot = self.series_plot.getPlotItem()
+        plot.clear()
+        self.series_legend.clear()
+        tasks = getattr(self.analysis, "tasks", None)
+        if not tasks or index >= len(tasks):
+            return 0
+        series = tasks[index].series
+        time_s = series.get("time_s")
+        if time_s is None or len(time_s) == 0:
+            return 0
+        drawn = 0
+        for key, values in series.items():
+            if key == "time_s":
+                continue
+            if len(values) == len(time_s):
+                colour = theme.SERIES[drawn % len(theme.SERIES)]
+                plot.plot(time_s, values, pen=theme.pen(colour, 1.5), name=label(key)[0])
+                drawn += 1
+            elif key.endswith("_s"):  # event times: onsets, contacts
+                colour = theme.LEFT if "lumbar" not in key else theme.RIGHT
+                for t in values:
+                    plot.addLine(
+                        x=float(t), pen=pg.mkPen(colour, width=1, style=QtCore.Qt.PenStyle.DotLine)
+                    )
+        return drawn
 
     def _task_selected(self) -> None:
         rows = {i.row() for i in self.tasks_table.selectedItems()}

@@ -116,6 +116,10 @@ def test_review_panel_tables_and_exports(qtbot, session, tmp_path: Path) -> None
     panel.tasks_table.selectRow(hinge_index)
     assert seeks[-1] == doc["tasks"][hinge_index]["start_s"]
     assert panel.tabs.tabText(2) == "Detail: Hip hinge"
+    curves = panel.series_plot.getPlotItem().listDataItems()
+    assert len(curves) >= 2  # hip and lumbar flexion / velocities of the analysis
+    onsets = panel.analysis.tasks[hinge_index].series["hip_onsets_s"]
+    assert len(onsets) == len(_truth(truth, "hip_hinge")["reps"])
 
     out_json = panel.export(tmp_path / "m.json")
     assert json.loads(out_json.read_text()) == doc
