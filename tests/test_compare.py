@@ -148,3 +148,15 @@ def test_compare_a_recording_with_a_metrics_file(tmp_path: Path) -> None:
     assert listing.index("old.json") < listing.index("today.h5")
     # simulated right-stance drop is 7°: 12° -> ~7° is beyond the 4° MDC
     assert "asym watch" in html
+
+
+def test_many_sessions_keep_the_date_axis_readable() -> None:
+    sessions = [
+        summarize(_session(f"2026-01-{day:02d}", 3.0, 4.0 + day / 10, 5.0), f"{day}.json")
+        for day in range(1, 21)
+    ]
+    html = render_comparison(sessions)
+    chart = html[html.index("<svg") : html.index("</svg>")]
+    labels = re.findall(r">(\d\d Jan 2026)</text>", chart)
+    assert 3 <= len(labels) <= 7
+    assert labels[-1] == "20 Jan 2026"

@@ -192,8 +192,11 @@ def trend_rows(sessions: Sequence[SessionSummary]) -> list[TrendRow]:
     return [row for row in rows if row.key in present]
 
 
-def _ticks(sessions: Sequence[SessionSummary]) -> list[tuple[float, str]]:
-    return [(float(i), s.label) for i, s in enumerate(sessions)]
+def _ticks(sessions: Sequence[SessionSummary], max_labels: int = 7) -> list[tuple[float, str]]:
+    """Session dates as x labels; with many sessions every k-th one (always the last)."""
+    step = max(1, math.ceil(len(sessions) / max_labels))
+    last = len(sessions) - 1
+    return [(float(i), s.label) for i, s in enumerate(sessions) if (last - i) % step == 0]
 
 
 def _series(sessions: Sequence[SessionSummary], key: str) -> list[float]:
