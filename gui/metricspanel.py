@@ -67,7 +67,7 @@ def repetition_metrics(hub: DataHub, state: TaskState, now_s: float) -> list[Liv
     return [
         LiveMetric("repetitions", None if reps is None else float(reps), ""),
         LiveMetric("hip lead, last rep", lead_ms, "ms"),
-        LiveMetric("hip flexion L", _deg(hub.latest_angle("hip_flexion_left")), "°"),
+        LiveMetric("hip flexion (L/R mean)", _deg(_mean_angle(hub, "hip_flexion")), "°"),
         LiveMetric("trunk on pelvis", _deg(hub.latest_angle("lumbar_flexion")), "°"),
     ]
 
@@ -103,6 +103,12 @@ def compute(hub: DataHub, state: TaskState, now_s: float) -> list[LiveMetric]:
     if state.kind == "gait":
         return gait_metrics(hub, state, now_s)
     return static_metrics(hub, state, now_s)
+
+
+def _mean_angle(hub: DataHub, stem: str) -> float:
+    values = [hub.latest_angle(f"{stem}_{side}") for side in ("left", "right")]
+    finite = [v for v in values if math.isfinite(v)]
+    return sum(finite) / len(finite) if finite else math.nan
 
 
 def _deg(angle_rad: float | None) -> float | None:
