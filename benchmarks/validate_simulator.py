@@ -3,7 +3,8 @@
 Usage: python benchmarks/validate_simulator.py [--seeds 0 1 2] [--rates 60 100 200]
        [--misalignment 0 10 15]
 
-Each case simulates the default screen protocol, writes it as a recording, runs
+Each case simulates the default screen protocol plus a hip bridge (hip lead −60 ms) and a
+squat (+120 ms), writes it as a recording, runs
 ``processing.pipeline.analyze_recording`` and compares with the truth. Targets: pelvic drop
 within 1°, hip lead within 30 ms (per repetition), step-time SI within 1.5 points.
 """
@@ -28,10 +29,15 @@ TARGETS = {"pelvic_drop_deg": 1.0, "hip_lead_ms": 30.0, "step_time_si_pct": 1.5}
 
 def evaluate(seed: int, rate_hz: float, misalignment_deg: float, workdir: Path) -> dict[str, Any]:
     """Absolute errors of one simulated session (max over tasks / repetitions)."""
-    from acquisition.simulator import simulate
+    from acquisition.simulator import RepetitionSpec, screen_protocol, simulate
     from processing.pipeline import analyze_recording
 
-    session = simulate(rate_hz=rate_hz, seed=seed, misalignment_deg=misalignment_deg)
+    protocol = [
+        *screen_protocol(),
+        RepetitionSpec(kind="hip_bridge", reps=4, hip_lead_ms=-60.0),
+        RepetitionSpec(kind="squat", reps=4, hip_lead_ms=120.0),
+    ]
+    session = simulate(protocol, rate_hz=rate_hz, seed=seed, misalignment_deg=misalignment_deg)
     path = workdir / f"sim_{seed}_{rate_hz:g}_{misalignment_deg:g}.h5"
     session.write(path, athlete="validation")
     started = time.perf_counter()

@@ -118,3 +118,22 @@ def test_no_sensors_no_contacts_no_crash() -> None:
     g = GaitSymmetry().compute(t, events, start_s=0.0, end_s=10.0)
     assert g.metrics_["step_time_si_pct"] is None
     assert "thigh" in g.unavailable_["step_time_left_s"]
+
+
+def test_turns_are_left_out_of_regularity() -> None:
+    rate_hz = 100.0
+    t = np.arange(0.0, 27.0, 1.0 / rate_hz)
+    ic, side = contacts()
+    events = GaitEvents(ic, side)
+    f = 1.0 / STRIDE_S
+    acc = 9.81 + 2.0 * np.cos(2 * np.pi * 2 * f * t) + 0.5 * np.cos(2 * np.pi * f * t)
+    turn = (t > 11.0) & (t < 15.0)
+    acc[turn] = 9.81 + np.random.default_rng(0).normal(0.0, 2.0, turn.sum())
+    plain = GaitSymmetry().compute(t, events, start_s=1.0, end_s=26.0, acc_vertical_m_s2=acc)
+    masked = GaitSymmetry().compute(
+        t, events, start_s=1.0, end_s=26.0, acc_vertical_m_s2=acc, straight_mask=~turn
+    )
+    assert plain.metrics_["stride_regularity"] < 0.9
+    assert masked.metrics_["stride_regularity"] == pytest.approx(1.0, abs=0.03)
+    assert masked.metrics_["harmonic_ratio_vertical"] == pytest.approx(4.0, rel=0.05)
+    assert masked.metrics_["regularity_window_s"] < plain.metrics_["regularity_window_s"]

@@ -8,7 +8,8 @@ Thigh sagittal range of motion per stride and side; step and stride regularity a
 unbiased autocorrelation of vertical acceleration at the step and stride lags (Moe-Nilssen
 & Helbostad 2004), their difference the regularity symmetry; the harmonic ratio is Σ even /
 Σ odd of the first 20 harmonics of each stride for vertical and anterior-posterior
-acceleration, the inverse for mediolateral (Menz 2003), median over strides.
+acceleration, the inverse for mediolateral (Menz 2003), median over strides. Regularity
+and harmonic ratios use straight walking only when a straight-walking mask is given.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from processing.events.gait import LEFT, RIGHT, GaitEvents
-from processing.events.signals import fill_nan, symmetry_index_pct, unbiased_autocorrelation
+from processing.events.signals import (
+    fill_nan,
+    runs,
+    symmetry_index_pct,
+    unbiased_autocorrelation,
+)
 from processing.metrics.common import (
     median_or_none,
     number,
@@ -64,9 +70,20 @@ class GaitSymmetry:
         acc_vertical_m_s2: ArrayLike | None = None,
         thigh_sagittal_left_rad: ArrayLike | None = None,
         thigh_sagittal_right_rad: ArrayLike | None = None,
+        straight_mask: ArrayLike | None = None,
     ) -> GaitSymmetry:
         """Results: ``metrics_`` (JSON-ready), ``unavailable_``, ``steps_`` (one dict per
-        step, for tables), ``series_`` (plots)."""
+        step, for tables), ``series_`` (plots).
+
+        ``straight_mask`` (True where the athlete walks straight, e.g. from the pelvis
+        heading) keeps turns out of the regularity and harmonic ratios.
+        """
+        t_all = np.asarray(time_s, dtype=np.float64)
+        self._straight = (
+            np.ones(t_all.shape[0], dtype=bool)
+            if straight_mask is None
+            else np.asarray(straight_mask, dtype=bool)
+        )
         t = np.asarray(time_s, dtype=np.float64)
         m: dict[str, Any] = {}
         un: dict[str, str] = {}
@@ -247,31 +264,45 @@ class GaitSymmetry:
         ic = events.ic_time_s
         lo, hi = (ic[0], ic[-1]) if ic.shape[0] >= 4 else (start_s, end_s)
         mask = window(t, lo, hi)
-        seg = acc[mask]
         rate_hz = rate_of(t[mask])
-        if seg.size < 20 or not np.isfinite(seg).all() or rate_hz <= 0.0:
+        if mask.sum() < 20 or not np.isfinite(acc[mask]).all() or rate_hz <= 0.0:
             for key in keys:
                 un[key] = "walk too short"
             return
         self.series_["acc_vertical_m_s2"] = acc[window(t, start_s, end_s)]
         step_s = median_step_s or 0.55
         lag = step_s * rate_hz
-        ac = unbiased_autocorrelation(seg, int(2.0 * lag * (1.0 + self.lag_tolerance)) + 2)
+        max_lag = int(2.0 * lag * (1.0 + self.lag_tolerance)) + 2
+        # straight bouts long enough for the stride lag; turns are left out
+        bouts = [(a, b) for a, b in runs(mask & self._straight) if b - a > 2 * max_lag]
+        m["regularity_window_s"] = number(sum(b - a for a, b in bouts) / rate_hz, 2)
+        if not bouts:
+            bouts = [runs(mask)[0]]
+            m["regularity_window_s"] = number((bouts[0][1] - bouts[0][0]) / rate_hz, 2)
+        found: dict[str, list[tuple[float, int]]] = {"step": [], "stride": []}
+        for a, b in bouts:
+            ac = unbiased_autocorrelation(acc[a:b], max_lag)
 
-        def peak_near(expected: float) -> tuple[float, int] | None:
-            a = int(expected * (1.0 - self.lag_tolerance))
-            b = min(int(expected * (1.0 + self.lag_tolerance)) + 1, ac.shape[0])
-            if b - a < 2:
-                return None
-            k = a + int(np.argmax(ac[a:b]))
-            return float(ac[k]), k
+            def peak_near(
+                expected: float, ac: NDArray[np.float64] = ac
+            ) -> tuple[float, int] | None:
+                lo_lag = int(expected * (1.0 - self.lag_tolerance))
+                hi_lag = min(int(expected * (1.0 + self.lag_tolerance)) + 1, ac.shape[0])
+                if hi_lag - lo_lag < 2:
+                    return None
+                k = lo_lag + int(np.argmax(ac[lo_lag:hi_lag]))
+                return float(ac[k]), k
 
-        first = peak_near(lag)
-        if first is not None:
-            m["step_regularity"] = number(first[0])
-            second = peak_near(2.0 * first[1])
-            if second is not None:
-                m["stride_regularity"] = number(second[0])
+            first = peak_near(lag)
+            if first is not None:
+                found["step"].append((first[0], b - a))
+                second = peak_near(2.0 * first[1])
+                if second is not None:
+                    found["stride"].append((second[0], b - a))
+        for name in ("step", "stride"):
+            if found[name]:
+                values, weights = zip(*found[name], strict=True)
+                m[f"{name}_regularity"] = number(np.average(values, weights=weights))
         for key in ("step_regularity", "stride_regularity"):
             if m[key] is None:
                 un[key] = "walk too short for the autocorrelation"
@@ -301,7 +332,10 @@ class GaitSymmetry:
         for x, y in itertools.pairwise(lefts):
             if y - x > 2.0 * self.max_step_s:
                 continue
-            stride = acc[(t >= x) & (t < y)]  # half-open: exactly one period
+            inside = (t >= x) & (t < y)  # half-open: exactly one period
+            if not self._straight[inside].all():
+                continue
+            stride = acc[inside]
             if stride.size < 2 * self.harmonics + 2 or not np.isfinite(stride).all():
                 continue
             amplitude = np.abs(np.fft.rfft(stride - stride.mean()))[1 : self.harmonics + 1]
