@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
-from bleak.exc import BleakError
+from bleak.exc import BleakDeviceNotFoundError, BleakError
 
 from acquisition.clock import ClockMapper
 from acquisition.decoders import assembler_for
@@ -84,6 +84,9 @@ class SensorLink:
         Timeout of one connection attempt (default 10 s).
     reconnect_min_s, reconnect_max_s:
         First and longest wait between reconnection attempts (defaults 0.05 s and 2 s).
+    rediscover:
+        ``await rediscover(address)`` -> a fresh ``BLEDevice`` (or None), tried when a
+        reconnection cannot find the device any more (default: none).
     """
 
     def __init__(
@@ -100,6 +103,7 @@ class SensorLink:
         connect_timeout_s: float = 10.0,
         reconnect_min_s: float = 0.05,
         reconnect_max_s: float = 2.0,
+        rediscover: Callable[[str], Awaitable[BLEDevice | None]] | None = None,
     ) -> None:
         self.placement = placement
         self.device = device
@@ -112,6 +116,7 @@ class SensorLink:
         self.connect_timeout_s = connect_timeout_s
         self.reconnect_min_s = reconnect_min_s
         self.reconnect_max_s = reconnect_max_s
+        self.rediscover = rediscover
         self.device_name = device.name or "" if isinstance(device, BLEDevice) else ""
         self.address = device.address if isinstance(device, BLEDevice) else str(device)
         self._assembler = assembler_for(profile, self.rate_hz)
@@ -198,6 +203,11 @@ class SensorLink:
                 logger.info("%s: reconnection failed (%s); retry in %.2f s", self.placement,
                             error, min(delay_s * 2, self.reconnect_max_s))
                 delay_s = min(delay_s * 2.0, self.reconnect_max_s)
+                if isinstance(error, BleakDeviceNotFoundError) and self.rediscover is not None:
+                    with contextlib.suppress(BleakError, TimeoutError, OSError):
+                        found = await self.rediscover(self.address)
+                        if found is not None:  # the OS may have forgotten the device
+                            self.device = found
                 continue
             self.reconnects += 1
             self.reconnect_times_s.append(self.clock())
@@ -284,4 +294,9 @@ class SensorLink:
             "dropped_packets": np.int64(self.dropped_packets),
             "clock_offset_s": float(self.mapper.offset_s),
             "drift_ppm": float(self.mapper.drift_ppm),
+            "gap_start_s": np.array([g.start_s for g in self.mapper.gaps], dtype=np.float64),
+            "gap_end_s": np.array([g.end_s for g in self.mapper.gaps], dtype=np.float64),
+            "gap_lost_samples": np.array([g.n_lost for g in self.mapper.gaps], dtype=np.int64),
+            "disconnect_times_s": np.array(self.disconnect_times_s, dtype=np.float64),
+            "reconnect_times_s": np.array(self.reconnect_times_s, dtype=np.float64),
         }

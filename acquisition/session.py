@@ -187,14 +187,25 @@ class Session:
                 rate_hz=self.rate_hz.get(entry.placement),
                 backend=self.client_backend,
                 connect_lock=lock,
+                rediscover=self._rediscover,
             )
         self._fanout = asyncio.get_running_loop().create_task(self._fan_out(), name="fan-out")
         try:
-            await asyncio.gather(*(link.open() for link in self.links.values()))
+            results = await asyncio.gather(
+                *(link.open() for link in self.links.values()), return_exceptions=True
+            )
+            errors = [r for r in results if isinstance(r, BaseException)]
+            if errors:
+                raise errors[0]
             await self._wait_streaming()
         except BaseException:
             await self.close()
             raise
+
+    async def _rediscover(self, address: str) -> BLEDevice | None:
+        return await BleakScanner.find_device_by_address(
+            address, timeout=5.0, backend=self.scanner_backend
+        )
 
     async def _wait_streaming(self) -> None:
         """Wait for every sensor's first packet (it tells whether packets carry mag)."""

@@ -171,3 +171,27 @@ def test_killed_record_process_leaves_a_readable_file(tmp_path: Path, kill: sign
         assert process.returncode == 0, err
         assert "killed.h5" in out
         assert all("lost_samples" in s.attrs for s in recording.sensors.values())
+
+
+def test_guided_screen_prompts_and_writes_each_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The prompts real sensors get (here on the virtual kit, with short holds)."""
+    from rich.console import Console
+
+    from hipscope.commands import acquire
+
+    steps = (("static", "", "Stand still", 1.0), ("single_leg_stance", "left", "Left leg", 1.0))
+    monkeypatch.setattr(acquire, "GUIDED_SCREEN", steps)
+    path = tmp_path / "guided.h5"
+    live = LiveAcquisition(
+        virtual=VirtualOptions(placements=("pelvis",), protocol=SHORT_PROTOCOL), out_path=path
+    )
+    console = Console(record=True, width=100)
+    acquire._run_live(console, live, path, guided=True)
+    recording = load_recording(path)
+    assert [(t.kind, t.side) for t in recording.tasks] == [(k, s) for k, s, _, _ in steps]
+    for task in recording.tasks:
+        assert task.end_s - task.start_s == pytest.approx(1.0, abs=0.3)
+    text = console.export_text()
+    assert "Stand still" in text and "Left leg" in text and "guided.h5" in text

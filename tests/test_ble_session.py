@@ -159,6 +159,11 @@ async def test_radio_cut_reconnects_and_the_recording_shows_the_gap(
     assert gaps[0].lost_samples >= 120
     assert thigh.attrs["reconnects"] == 1
     assert thigh.attrs["lost_samples"] == gaps[0].lost_samples
+    # The link's own record of the gap agrees with the counter jump in the data.
+    assert list(thigh.attrs["gap_lost_samples"]) == [gaps[0].lost_samples]
+    assert thigh.attrs["gap_start_s"][0] == pytest.approx(gaps[0].start_s, abs=0.01)
+    assert thigh.attrs["gap_end_s"][0] == pytest.approx(gaps[0].end_s, abs=0.01)
+    assert len(thigh.attrs["disconnect_times_s"]) == len(thigh.attrs["reconnect_times_s"]) == 1
     assert thigh.samples.time_s[-1] > 7.5  # it carried on after the gap
     seq = thigh.samples.seq.astype(np.int64)
     assert np.all(np.diff(seq) >= 1)

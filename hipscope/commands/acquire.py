@@ -216,6 +216,7 @@ def _run_live(console: Any, live: LiveAcquisition, out: Path, guided: bool) -> N
                         kind, side, prompt, hold_s = steps.pop(0)
                         live.start_task(kind, side)
                         step_end_s = now_s + hold_s
+                        view.console.print(f"[bold cyan]>> {prompt}[/] ({hold_s:g} s)")
                     prompt_text = f"{prompt} — {max(0.0, step_end_s - now_s):.0f} s"
                 else:
                     task = live.tasks[-1].label if live.tasks else ""
