@@ -242,6 +242,7 @@ def _print_summary(
     if tables:
         console.print(f"[green]csv[/]       {paths['csv']} ({len(tables)} tables)")
     console.print(f"[green]report[/]    {paths['report']}")
+    console.print(f"open {paths['report'].resolve().as_uri()} in a browser", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
