@@ -43,14 +43,17 @@ def _scan(virtual: bool, timeout_s: float) -> list[tuple[str, str, str, int]]:
             name = adv.local_name or device.name or ""
             profile = match_profile(name, adv.service_uuids)
             rows.append((name, device.address, profile.id if profile else "", adv.rssi))
-        return rows
+        return sorted(rows, key=lambda row: (-row[3], row[0]))
 
     try:
         return asyncio.run(run())
     except HipscopeError:
         raise
     except Exception as error:  # bleak without an adapter, BlueZ off, ...
-        raise HipscopeError(f"scan failed: {error}") from error
+        raise HipscopeError(
+            f"Bluetooth scan failed ({error}); is there an adapter and is BlueZ running? "
+            "Try --virtual for the virtual kit"
+        ) from error
 
 
 def _status_table(live: LiveAcquisition, title: str) -> Any:
@@ -112,8 +115,8 @@ def register(app: typer.Typer) -> None:
         ] = False,
         duration: Annotated[
             float | None,
-            typer.Option("--duration", min=0.1, help="Seconds to record (default: until the "
-                         "protocol ends, or Ctrl-C)."),
+            typer.Option("--duration", min=0.1, help="Seconds to record, on the session "
+                         "clock (default: until the protocol ends, or Ctrl-C)."),
         ] = None,
         speed: Annotated[
             float, typer.Option("--speed", min=0.1, help="Virtual kit only: simulated seconds "
@@ -127,7 +130,7 @@ def register(app: typer.Typer) -> None:
         rate: Annotated[
             float | None,
             typer.Option("--rate", min=1.0, help="Virtual kit only: sampling rate in Hz "
-                         "(default 100)."),
+                         "(default 100, or the family's default when it has no 100 Hz)."),
         ] = None,
         profile: Annotated[
             str, typer.Option("--profile", help="Virtual kit only: sensor family "
@@ -161,6 +164,20 @@ def register(app: typer.Typer) -> None:
             raise HipscopeError(f"{kit}: no such kit file")
         guided = protocol == "screen" and kit is not None
         if virtual:
+            from acquisition.profiles import load_profile
+
+            from acquisition.virtual.encoders import ENCODABLE
+
+            family = load_profile(profile)
+            if family.id not in ENCODABLE:
+                raise HipscopeError(
+                    f"--profile {profile}: virtual sensors speak {', '.join(ENCODABLE)}"
+                )
+            if rate is not None and rate not in family.rates_hz:
+                supported = ", ".join(f"{r:g}" for r in family.rates_hz)
+                raise HipscopeError(f"--rate {rate:g}: {family.id} supports {supported} Hz")
+            if rate is None and 100.0 not in family.rates_hz:
+                rate = family.default_rate_hz
             options = VirtualOptions(
                 profile=profile, rate_hz=rate or 100.0, speed=speed, loss_fraction=loss, seed=seed
             )
