@@ -165,7 +165,6 @@ def register(app: typer.Typer) -> None:
         guided = protocol == "screen" and kit is not None
         if virtual:
             from acquisition.profiles import load_profile
-
             from acquisition.virtual.encoders import ENCODABLE
 
             family = load_profile(profile)
