@@ -171,7 +171,8 @@ class Recorder:
             raise RecordingError(self.path, "file exists; refusing to overwrite a recording")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._file = h5py.File(self.path, "w", libver="latest")
+            # A small per-dataset chunk cache (a few chunks) keeps memory flat over hours.
+            self._file = h5py.File(self.path, "w", libver="latest", rdcc_nbytes=256 * 1024)
         except OSError as error:
             raise RecordingError(self.path, f"cannot create file ({error})") from error
         root = self._file

@@ -156,7 +156,8 @@ class RecordingFile:
             raise self._fail("format_version attribute missing or not an integer") from None
         if version != FORMAT_VERSION:
             raise self._fail(
-                f"unsupported format_version {version} (this hipscope reads version {FORMAT_VERSION})"
+                f"unsupported format_version {version} "
+                f"(this hipscope reads version {FORMAT_VERSION})"
             )
         header = {key: _text(attrs[key]) for key in attrs if key not in ("format_version",)}
         header["format_version"] = version
@@ -355,7 +356,8 @@ def _check_values(path: Path, placement: str, batch: SampleBatch) -> None:
         row = int(np.flatnonzero(steps <= 0)[0]) + 1
         raise RecordingError(
             path,
-            f"{where}/time_s is not strictly increasing (row {row}: {time_s[row]!r} after {time_s[row - 1]!r})",
+            f"{where}/time_s is not strictly increasing "
+            f"(row {row}: {time_s[row]!r} after {time_s[row - 1]!r})",
         )
     for name in ("acc_m_s2", "gyr_rad_s", "mag_ut"):
         values = getattr(batch, name)

@@ -132,7 +132,8 @@ class Task:
             raise HipscopeError(f"task {self.kind} has a non-finite start or end")
         if self.end_s < self.start_s:
             raise HipscopeError(
-                f"task {self.kind} ends ({self.end_s:.3f} s) before it starts ({self.start_s:.3f} s)"
+                f"task {self.kind} ends ({self.end_s:.3f} s) "
+                f"before it starts ({self.start_s:.3f} s)"
             )
 
     @property

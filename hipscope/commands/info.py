@@ -1,0 +1,83 @@
+"""`hipscope info FILE`: what a recording holds, and whether it is sound."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def info(
+        file: Annotated[Path, typer.Argument(help="Recording (.h5, hipscope format v1).")],
+    ) -> None:
+        """Show a recording's sensors, rates, durations, sample counts, gaps and tasks."""
+        from acquisition.recording import load_recording
+
+        recording = load_recording(file)
+        console = Console()
+        console.print(f"[bold]{recording.path}[/]", highlight=False)
+        console.print(
+            f"session [cyan]{recording.session_id}[/]  athlete [cyan]{recording.athlete or '-'}"
+            f"[/]  created {recording.created_utc or '-'}  software {recording.software or '-'}",
+            highlight=False,
+        )
+        sensors = Table(title="Sensors", title_justify="left")
+        sensors.add_column("placement", no_wrap=True)
+        sensors.add_column("device", overflow="fold")
+        sensors.add_column("profile", overflow="fold")
+        for column in ("Hz", "samples", "s"):
+            sensors.add_column(column, justify="right", no_wrap=True)
+        sensors.add_column("gaps", justify="right")
+        sensors.add_column("lost", justify="right")
+        sensors.add_column("mag")
+        for placement, sensor in recording.sensors.items():
+            gaps = sensor.gaps()
+            has_seq = sensor.samples.seq is not None
+            sensors.add_row(
+                placement,
+                sensor.device_name or sensor.device_address or "-",
+                sensor.profile or "-",
+                _rate(sensor.rate_hz, sensor.nominal_rate_hz),
+                str(sensor.n_samples),
+                f"{sensor.duration_s:.1f}",
+                str(len(gaps)) if has_seq else "n/a",
+                str(sum(g.lost_samples for g in gaps)) if has_seq else "n/a",
+                "yes" if sensor.samples.mag_ut is not None else "no",
+            )
+        console.print(sensors)
+        for placement, sensor in recording.sensors.items():
+            for gap in sensor.gaps()[:10]:
+                console.print(
+                    f"  gap in {placement}: {gap.lost_samples} sample(s) lost between "
+                    f"{gap.start_s:.3f} s and {gap.end_s:.3f} s",
+                    highlight=False,
+                )
+        tasks = Table(title="Tasks", title_justify="left")
+        for column in ("#", "task", "side", "start s", "end s", "duration s"):
+            tasks.add_column(column)
+        for i, task in enumerate(recording.tasks, start=1):
+            tasks.add_row(
+                str(i),
+                task.kind,
+                task.side or "-",
+                f"{task.start_s:.2f}",
+                f"{task.end_s:.2f}",
+                f"{task.end_s - task.start_s:.2f}",
+            )
+        if recording.tasks:
+            console.print(tasks)
+        else:
+            console.print("[yellow]no task rows[/]")
+        console.print(f"duration {recording.duration_s:.1f} s", highlight=False)
+
+
+def _rate(measured_hz: float, nominal_hz: float) -> str:
+    """Measured rate, flagged in yellow when it is more than 5% off the nominal rate."""
+    if nominal_hz > 0 and abs(measured_hz - nominal_hz) > 0.05 * nominal_hz:
+        return f"[yellow]{measured_hz:.1f} (nominal {nominal_hz:g})[/]"
+    return f"{measured_hz:.1f}"
