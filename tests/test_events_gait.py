@@ -1,0 +1,73 @@
+"""Pelvis-only contact detection on simulated walks, using the simulator's true orientation.
+
+This isolates the event detector from fusion and calibration: vertical acceleration and
+the pelvis roll rate come from the ground-truth sensor orientation and mounting.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from acquisition.rotations import to_rotation
+from acquisition.simulator import GaitSpec, StaticSpec, simulate
+from processing.events.gait import PelvisContacts, ThighTurningPoints
+
+
+@pytest.mark.parametrize(
+    ("rate_hz", "seed", "steps"), [(60.0, 0, (0.55, 0.58)), (200.0, 1, (0.62, 0.52))]
+)
+def test_pelvis_contacts_and_sides_match_truth(
+    rate_hz: float, seed: int, steps: tuple[float, float]
+) -> None:
+    spec = GaitSpec(duration_s=20.0, step_time_left_s=steps[0], step_time_right_s=steps[1])
+    session = simulate([StaticSpec(duration_s=4.0), spec], rate_hz=rate_hz, seed=seed)
+    batch = session.samples["pelvis"]
+    q_world_sensor = session.q_world_sensor("pelvis")
+    acc_world = to_rotation(q_world_sensor).apply(batch.acc_m_s2.astype(np.float64))
+    # angular velocity in the segment frame: sensor gyro rotated by the true mounting
+    gyr_segment = to_rotation(session.q_segment_sensor["pelvis"]).apply(
+        batch.gyr_rad_s.astype(np.float64)
+    )
+    task = session.tasks[-1]
+    found = PelvisContacts().detect(
+        batch.time_s, acc_world[:, 2], gyr_segment[:, 0], start_s=task.start_s, end_s=task.end_s
+    )
+    truth = session.truth[-1]
+    true_times = np.concatenate(
+        [truth["initial_contacts_left_s"], truth["initial_contacts_right_s"]]
+    )
+    true_sides = np.array(
+        ["left"] * len(truth["initial_contacts_left_s"])
+        + ["right"] * len(truth["initial_contacts_right_s"])
+    )
+    # Inside the truth's span (the simulated start and stop of the walk move the pelvis
+    # too), every detection is a true contact within 40 ms, on the right side.
+    span = (found.ic_time_s_ > true_times.min() - 0.2) & (found.ic_time_s_ < true_times.max() + 0.2)
+    assert (~span).sum() <= 2
+    distance = np.abs(found.ic_time_s_[span][:, None] - true_times[None, :])
+    nearest = np.argmin(distance, axis=1)
+    error = distance[np.arange(nearest.shape[0]), nearest]
+    assert np.all(error[1:-1] < 0.04)
+    assert np.all(error < 0.1)  # the first and last step of a walk are less crisp
+    assert np.mean(found.ic_side_[span] == true_sides[nearest]) >= 0.95
+    # and almost every true contact inside the task is found
+    inside = (true_times > task.start_s + 0.3) & (true_times < task.end_s - 0.3)
+    assert len(set(nearest.tolist())) >= inside.sum() - 1
+
+
+def test_thigh_turning_points_precede_simulated_contacts() -> None:
+    session = simulate([StaticSpec(duration_s=4.0), GaitSpec(duration_s=12.0)], seed=2)
+    truth = session.truth[-1]
+    from processing.angles import sagittal_inclination
+
+    thigh = sagittal_inclination(session.q_world_segment["thigh_left"])
+    task = session.tasks[-1]
+    peaks = ThighTurningPoints().detect(
+        session.time_s, thigh, start_s=task.start_s, end_s=task.end_s
+    )
+    contacts = np.array(truth["initial_contacts_left_s"])
+    delay = contacts[:, None] - peaks.peak_flexion_s_[None, :]
+    best = delay[np.arange(contacts.shape[0]), np.argmin(np.abs(delay), axis=1)]
+    # peak thigh flexion comes just before the contact (a few tens of ms in the simulator)
+    assert np.all(best > -0.02) and np.all(best < 0.15)
