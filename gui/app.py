@@ -55,20 +55,31 @@ def _finish(window: QtWidgets.QMainWindow, screenshot: str | Path | None, delay_
     if screenshot is None:
         return int(app.exec())
     result: dict[str, Any] = {}
+    loop = QtCore.QEventLoop()
 
     def shoot() -> None:
         try:
             window.screenshot(screenshot)  # type: ignore[attr-defined]
         except Exception as error:  # reported after the loop ends
             result["error"] = error
-        window.close()
-        app.quit()
+        _close_quietly(app, window)
+        loop.quit()
 
     QtCore.QTimer.singleShot(delay_ms, shoot)
-    app.exec()
+    loop.exec()  # a local loop: never app.quit(), which would end a caller's event loops too
     if "error" in result:
         raise result["error"]
     return 0
+
+
+def _close_quietly(app: QtWidgets.QApplication, window: QtWidgets.QWidget) -> None:
+    """Close without the last-window-closed quit (the process may keep using Qt)."""
+    quit_on_close = app.quitOnLastWindowClosed()
+    app.setQuitOnLastWindowClosed(False)
+    try:
+        window.close()
+    finally:
+        app.setQuitOnLastWindowClosed(quit_on_close)
 
 
 def run_replay(
@@ -122,6 +133,7 @@ def run_live(
         return code
     result: dict[str, Any] = {}
     state = {"finishing": False, "ended": False}
+    loop = QtCore.QEventLoop()
 
     def finish() -> None:
         if state["finishing"]:
@@ -132,8 +144,8 @@ def run_live(
                 window.screenshot(screenshot)
         except Exception as error:
             result["error"] = error
-        window.close()
-        app.quit()
+        _close_quietly(app, window)
+        loop.quit()
 
     def watch() -> None:
         if getattr(acquisition, "finished", False) and not state["ended"]:
@@ -144,7 +156,8 @@ def run_live(
     watcher.timeout.connect(watch)
     watcher.start(200)
     QtCore.QTimer.singleShot(int(1000 * (duration_s if duration_s is not None else 5.0)), finish)
-    app.exec()
+    loop.exec()
+    watcher.stop()
     window.shutdown()
     if "error" in result:
         raise result["error"]
