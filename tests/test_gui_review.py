@@ -167,6 +167,10 @@ def test_cli_replay_and_review_screenshots(session, tmp_path: Path) -> None:  # 
 
     image = QtGui.QImage(str(out))
     assert image.width() >= 1200 and image.height() >= 800
+    from gui.app import font_family
+
+    # without an installed font Qt draws empty boxes silently
+    assert font_family() in QtGui.QFontDatabase.families()
     assert main(["replay", str(tmp_path / "missing.h5")]) == 1
     assert main(["replay", str(path), "--screenshot", str(tmp_path / "x.jpg")]) == 1
     assert main(["live", "--virtual", "--kit", str(path)]) == 1
