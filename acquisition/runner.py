@@ -67,7 +67,9 @@ class LiveAcquisition:
     kit_path:
         Kit file naming the real sensors (``acquisition.kit.load_kit``).
     virtual:
-        Use a virtual kit instead (exactly one of ``kit_path`` and ``virtual``).
+        Use a virtual kit instead. With ``kit_path`` too, the virtual sensors impersonate
+        the kit file's devices (names, addresses, families, rates): a rehearsal of the
+        real-kit path without hardware.
     out_path:
         Record from the moment the sensors are connected (None: no recording until
         ``start_recording``).
@@ -94,8 +96,8 @@ class LiveAcquisition:
         duration_s: float | None = None,
         scan_timeout_s: float = 10.0,
     ) -> None:
-        if (kit_path is None) == (virtual is None):
-            raise HipscopeError("give exactly one of a kit file or the virtual kit")
+        if kit_path is None and virtual is None:
+            raise HipscopeError("give a kit file or the virtual kit (or both to rehearse a kit)")
         if protocol is not None and protocol not in PROTOCOLS:
             raise HipscopeError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
         if duration_s is not None and not duration_s > 0:
@@ -250,23 +252,35 @@ class LiveAcquisition:
             from acquisition.virtual.kit import VirtualKit
 
             options = self.virtual
-            async with VirtualKit(
-                placements=options.placements,
-                profile=options.profile,
-                rate_hz=options.rate_hz,
-                speed=options.speed,
-                loss_fraction=options.loss_fraction,
-                seed=options.seed,
-                connection_interval_s=options.connection_interval_s,
-                protocol=_simulator_protocol(options.protocol),
-            ) as env:
+            settings = {
+                "speed": options.speed,
+                "loss_fraction": options.loss_fraction,
+                "seed": options.seed,
+                "connection_interval_s": options.connection_interval_s,
+                "protocol": _simulator_protocol(options.protocol),
+            }
+            if self.kit_path is not None:
+                from acquisition.kit import load_kit
+
+                kit = load_kit(self.kit_path)
+                virtual_kit = VirtualKit.from_kit(kit, **settings)
+                devices, rates = devices_from_kit(kit), rates_from_kit(kit)
+            else:
+                virtual_kit = VirtualKit(
+                    placements=options.placements,
+                    profile=options.profile,
+                    rate_hz=options.rate_hz,
+                    **settings,
+                )
+                devices, rates = virtual_kit.session_devices, virtual_kit.rates_hz
+            async with virtual_kit as env:
                 self._env = env
                 session = Session(
-                    env.session_devices,
+                    devices,
                     scanner_backend=env.scanner_backend,
                     client_backend=env.client_backend,
                     scan_timeout_s=self.scan_timeout_s,
-                    rate_hz=env.rates_hz,
+                    rate_hz=rates,
                     time_scale=env.speed,
                     t0_monotonic_s=env.anchor_monotonic_s,
                 )
@@ -286,7 +300,7 @@ class LiveAcquisition:
     async def _drive(self, session: Session, env: Any) -> None:
         assert self._stop is not None
         self._session = session
-        self._clock = (session._t0, session.time_scale)
+        self._clock = (session.t0_monotonic_s, session.time_scale)
         session.add_consumer(self._dispatch)
         try:
             await session.connect()

@@ -146,6 +146,11 @@ class Session:
         self.consumer_errors = 0
 
     # -- clock -----------------------------------------------------------------------------
+    @property
+    def t0_monotonic_s(self) -> float:
+        """The ``time.monotonic()`` reading that is session time 0."""
+        return self._t0
+
     def session_time_s(self) -> float:
         """Seconds since the session started (scaled for fast virtual kits)."""
         return (time.monotonic() - self._t0) * self.time_scale

@@ -99,7 +99,7 @@ def test_marks_tasks_cuts_links_and_stops_cleanly_from_another_thread(tmp_path: 
 
 
 def test_bad_arguments_are_refused() -> None:
-    with pytest.raises(HipscopeError, match="exactly one"):
+    with pytest.raises(HipscopeError, match="kit file or the virtual kit"):
         LiveAcquisition()
     with pytest.raises(HipscopeError, match="protocol"):
         LiveAcquisition(virtual=VirtualOptions(), protocol="yoga")
@@ -119,6 +119,41 @@ def test_scan_command_lists_the_virtual_sensors(capsys: pytest.CaptureFixture[st
     for placement in ("PELVIS", "TRUNK", "THIGH_LEFT", "THIGH_RIGHT"):
         assert f"HIPSCOPE-{placement}" in out
     assert out.count("hipscope_open") == 4
+
+
+KIT = """
+name = "rehearsal"
+[session]
+rate_hz = 50
+[[sensor]]
+placement = "pelvis"
+name = "MY-PELVIS"
+profile = "hipscope_open"
+[[sensor]]
+placement = "trunk"
+address = "d0:11:22:33:44:55"
+profile = "movella_dot"
+rate_hz = 60
+"""
+
+
+def test_virtual_sensors_rehearse_a_kit_file(tmp_path: Path) -> None:
+    """The real-kit path (kit file -> scan by name/address -> profile per device)."""
+    kit = tmp_path / "kit.toml"
+    kit.write_text(KIT)
+    path = tmp_path / "kit.h5"
+    assert main(["record", "--kit", str(kit), "--virtual", "--duration", "2", "--speed", "2",
+                 "--out", str(path)]) == 0
+    recording = load_recording(path)
+    pelvis, trunk = recording.sensors["pelvis"], recording.sensors["trunk"]
+    assert (pelvis.device_name, pelvis.profile, pelvis.nominal_rate_hz) == (
+        "MY-PELVIS", "hipscope_open", 50.0)
+    assert (trunk.device_address, trunk.profile, trunk.nominal_rate_hz) == (
+        "D0:11:22:33:44:55", "movella_dot", 60.0)
+    assert pelvis.rate_hz == pytest.approx(50.0, rel=0.02)
+    assert trunk.rate_hz == pytest.approx(60.0, rel=0.02)
+    kit.write_text(KIT.replace("d0:11", "00:11"))  # a public address cannot be simulated
+    assert main(["record", "--kit", str(kit), "--virtual", "--out", str(tmp_path / "x.h5")]) == 1
 
 
 def test_record_command_refuses_bad_input(

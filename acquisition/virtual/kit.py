@@ -23,7 +23,9 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
+from bumble import core, hci
 
+from acquisition.errors import KitError
 from acquisition.kit import Kit, KitDevice
 from acquisition.profiles import SensorProfile, load_profile
 from acquisition.samples import SampleBatch, Task
@@ -51,6 +53,19 @@ def still_samples(
     zero = np.zeros((n, 3), np.float32)
     time_s = np.arange(n) / rate_hz
     return {p: SampleBatch(time_s, acc, zero) for p in placements}
+
+
+def _static_address(placement: str, text: str) -> hci.Address:
+    try:
+        address = hci.Address(text.strip().upper(), hci.Address.RANDOM_DEVICE_ADDRESS)
+    except (ValueError, core.InvalidArgumentError):
+        raise KitError(f"{placement}: {text!r} is not a Bluetooth address") from None
+    if address.address_bytes[5] < 0xC0:
+        raise KitError(
+            f"{placement}: a virtual sensor needs a random static address (first octet "
+            f"C0..FF), got {text}"
+        )
+    return address
 
 
 def device_name(profile: SensorProfile, placement: str) -> str:
@@ -90,6 +105,9 @@ class VirtualKit:
         Host seconds between building the kit and the sensors' first sample (default 1.5):
         time to scan and connect, so a recording starts at simulated time 0 with nothing
         of the opening static task lost.
+    names, addresses:
+        Advertised names / random static addresses per placement (default: the family's
+        name prefix and the placement; generated addresses). ``from_kit`` fills them in.
     """
 
     def __init__(
@@ -106,6 +124,8 @@ class VirtualKit:
         samples: Mapping[str, SampleBatch] | None = None,
         protocol: Any = None,
         start_delay_s: float = 1.5,
+        names: Mapping[str, str] | None = None,
+        addresses: Mapping[str, str] | None = None,
     ) -> None:
         self.placements = tuple(placements)
         if isinstance(profile, str):
@@ -126,15 +146,32 @@ class VirtualKit:
         self._samples = dict(samples) if samples is not None else None
         self.protocol = protocol
         self.start_delay_s = float(start_delay_s)
+        self._names = dict(names or {})
+        self._addresses = {p: _static_address(p, a) for p, a in (addresses or {}).items()}
         self.link: VirtualLink | None = None
         self.adapter: VirtualAdapter | None = None
         self.sensors: dict[str, VirtualSensor] = {}
         self.anchor_monotonic_s = 0.0
 
+    @classmethod
+    def from_kit(cls, kit: Kit, **options: Any) -> VirtualKit:
+        """Virtual sensors impersonating a kit file's devices (names, addresses, families,
+        rates); the simulated mounting stays nominal whatever the kit says."""
+        return cls(
+            placements=kit.placements,
+            profile={d.placement: d.profile for d in kit.devices},
+            rate_hz={d.placement: d.rate_hz or kit.rate_hz or 100.0 for d in kit.devices},
+            names={d.placement: d.name for d in kit.devices if d.name},
+            addresses={d.placement: d.address for d in kit.devices if d.address},
+            **options,
+        )
+
     # -- what the product code needs -------------------------------------------------------
     @property
     def device_names(self) -> dict[str, str]:
-        return {p: device_name(self.profiles[p], p) for p in self.placements}
+        return {
+            p: self._names.get(p) or device_name(self.profiles[p], p) for p in self.placements
+        }
 
     @property
     def session_devices(self) -> list[SessionDevice]:
@@ -228,7 +265,7 @@ class VirtualKit:
             profile = self.profiles[placement]
             sensor = VirtualSensor(
                 self.link,
-                random_static_address(index + 1),
+                self._addresses.get(placement) or random_static_address(index + 1),
                 self.device_names[placement],
                 profile,
                 source[placement],

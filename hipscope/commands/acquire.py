@@ -111,7 +111,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
         virtual: Annotated[
             bool,
-            typer.Option("--virtual", help="Record the 4 virtual sensors (simulated screen)."),
+            typer.Option("--virtual", help="Record the 4 virtual sensors (simulated screen); "
+                         "with --kit, virtual sensors impersonate the kit's devices."),
         ] = False,
         duration: Annotated[
             float | None,
@@ -152,17 +153,19 @@ def register(app: typer.Typer) -> None:
         from acquisition.runner import LiveAcquisition, VirtualOptions
 
         console = Console()
-        if (kit is None) == (not virtual):
-            raise HipscopeError("give exactly one of --kit KIT.toml or --virtual")
+        if kit is None and not virtual:
+            raise HipscopeError("give --kit KIT.toml, --virtual, or both (to rehearse a kit)")
         if protocol not in (None, "screen", "none"):
             raise HipscopeError(f"--protocol: expected 'screen' or 'none', got {protocol!r}")
         if out.exists():
             raise HipscopeError(f"{out}: file exists; refusing to overwrite a recording")
-        if kit is not None and (rate is not None or speed != 1.0 or loss):
+        if not virtual and (rate is not None or speed != 1.0 or loss):
             raise HipscopeError("--rate, --speed and --loss apply to the virtual kit only")
+        if kit is not None and virtual and rate is not None:
+            raise HipscopeError("--rate: a rehearsed kit streams at the kit file's rates")
         if kit is not None and not kit.is_file():
             raise HipscopeError(f"{kit}: no such kit file")
-        guided = protocol == "screen" and kit is not None
+        guided = protocol == "screen" and not virtual
         if virtual:
             from acquisition.profiles import load_profile
             from acquisition.virtual.encoders import ENCODABLE
@@ -181,6 +184,7 @@ def register(app: typer.Typer) -> None:
                 profile=profile, rate_hz=rate or 100.0, speed=speed, loss_fraction=loss, seed=seed
             )
             live = LiveAcquisition(
+                kit_path=kit,
                 virtual=options,
                 out_path=out,
                 athlete=athlete,
