@@ -204,6 +204,11 @@ class LiveWindow(MonitorWindow):
         if streaming != self.record_button.isEnabled():
             for button in (self.record_button, *self.task_buttons.values()):
                 button.setEnabled(streaming or button.isChecked())
+        # the acquisition may record without the button (--out records from the start)
+        recording = getattr(self.bridge.acquisition, "recording", None)
+        if isinstance(recording, bool) and recording != self.record_button.isChecked():
+            self._set_checked(self.record_button, recording)
+            self.record_button.setText("■  Stop" if recording else "●  Record")
         for placement, label in self.chips.items():
             state = chips.get(placement)
             if state is None:

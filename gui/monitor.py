@@ -75,6 +75,8 @@ class MonitorWindow(QtWidgets.QMainWindow):
         self._timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._on_timer)
         self.status = self.statusBar()
+        self.add_shortcut("F1", self.show_shortcuts, "Keyboard shortcuts")
+        self.status.showMessage("F1: keyboard shortcuts")
 
     # -- layout ---------------------------------------------------------------------------
     def _dock(
@@ -122,6 +124,19 @@ class MonitorWindow(QtWidgets.QMainWindow):
         action.triggered.connect(slot)
         self.addAction(action)
         return action
+
+    def shortcut_lines(self) -> list[str]:
+        return [
+            f"{action.shortcut().toString():>8}   {action.text()}"
+            for action in self.actions()
+            if not action.shortcut().isEmpty()
+        ]
+
+    def show_shortcuts(self) -> None:
+        box = QtWidgets.QMessageBox(self)
+        box.setWindowTitle("Keyboard shortcuts")
+        box.setText("<pre>" + "\n".join(self.shortcut_lines()) + "</pre>")
+        box.open()
 
     # -- redraw ---------------------------------------------------------------------------
     def start_redraw(self) -> None:

@@ -76,6 +76,8 @@ def test_live_window_virtual_kit_tasks_and_cut_link(qtbot, tmp_path: Path) -> No
             lambda: all(c.text().startswith("●") for c in window.chips.values()), timeout=10_000
         )
 
+        # --out records from the start: the record button says so
+        qtbot.waitUntil(window.record_button.isChecked, timeout=10_000)
         button = window.task_buttons[("single_leg_stance", "left")]
         button.click()
         assert button.isChecked() and window.task is not None

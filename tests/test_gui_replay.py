@@ -196,4 +196,7 @@ def test_replay_keyboard_shortcuts(qtbot, recording: Path) -> None:  # type: ign
     assert window.position_s == pytest.approx(25.0)  # start of the gait task
     qtbot.keyClick(window, QtCore.Qt.Key.Key_Home)
     assert window.position_s == pytest.approx(0.0)
+    lines = window.shortcut_lines()
+    assert any("Space" in line and "Play" in line for line in lines)
+    assert any("F1" in line for line in lines)
     window.close()
