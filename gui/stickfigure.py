@@ -168,6 +168,10 @@ class StickFigure(QtWidgets.QWidget):
         if key == self._shown:
             return
         self._shown = key
+        # no current angles (fusion waiting or a sensor silent): a faded neutral figure
+        opacity = 1.0 if angles_rad else 0.25
+        for box in self.boxes.values():
+            box.setOpacity(opacity)
         for plane, points in (
             ("frontal", frontal_points(angles_rad)),
             ("sagittal", sagittal_points(angles_rad)),
