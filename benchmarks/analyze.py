@@ -20,15 +20,15 @@ import tempfile
 import time
 from pathlib import Path
 
-CHILD = r"""
-import json, resource, sys, time
-t0 = time.perf_counter()
-from processing.pipeline import analyze_recording
-
 # Run as a script, this folder is sys.path[0]; benchmark files named like the project's
 # packages (benchmarks/acquisition.py) would shadow them.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+CHILD = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+from processing.pipeline import analyze_recording
 
 started = time.perf_counter()
 stages = [("imports", started - t0)]
