@@ -128,6 +128,7 @@ class RecordingFile:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._file = _open_h5(self.path)
+        self._time_cache: dict[str, NDArray[np.float64]] = {}
         try:
             self.header = self._check_root()
             self._sensors = self._check_sensors()
@@ -275,7 +276,7 @@ class RecordingFile:
         time_ds = sensor["time_s"]
         first, last = 0, time_ds.shape[0]
         if start_s is not None or end_s is not None:
-            time_all = time_ds[()]
+            time_all = self._time_index(placement, time_ds)
             if start_s is not None:
                 first = int(np.searchsorted(time_all, start_s, side="left"))
             if end_s is not None:
@@ -292,6 +293,14 @@ class RecordingFile:
             mag_ut=sensor["mag_ut"][rows] if "mag_ut" in sensor else None,
             seq=sensor["seq"][rows] if "seq" in sensor else None,
         )
+
+    def _time_index(self, placement: str, time_ds: h5py.Dataset) -> NDArray[np.float64]:
+        """The placement's whole time axis, read once (again only if the file grew)."""
+        cached = self._time_cache.get(placement)
+        if cached is None or cached.shape[0] != time_ds.shape[0]:
+            cached = np.asarray(time_ds[()], dtype=np.float64)
+            self._time_cache[placement] = cached
+        return cached
 
     def close(self) -> None:
         self._file.close()
