@@ -1,0 +1,254 @@
+"""The batch's on-disk state: content hashes, per-file part files and the merged tables.
+
+Layout for ``--out lib.parquet``::
+
+    lib.parquet          one row per task per recording (the merged table)
+    lib.errors.parquet   one row per file that could not be analysed, with the reason
+    lib.parts/           one JSON part per analysed file content and software version:
+                         <blake2b-128 hex>-<version>.json  ({"status": "ok", "rows": [...]}
+                         or {"status": "error", "error_type": ..., "error": ...})
+
+A part is written (atomically) as soon as its file's result arrives, so an interrupted run
+loses nothing already analysed; the tables are rebuilt from the parts at the end of a run.
+A file is analysed again only when its content hash or the hipscope version changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from acquisition.errors import HipscopeError
+from processing.batch.flatten import RECORDING_COLUMNS, TASK_COLUMNS, TRAILING_COLUMNS
+
+HASH_CHUNK_BYTES = 1 << 20
+FILE_COLUMNS = (
+    "path",
+    "file_name",
+    "content_hash",
+    "file_size_bytes",
+    "file_mtime_ns",
+    "software",
+    "analysed_utc",
+    "analysis_s",
+)
+ERROR_COLUMNS = (
+    "path",
+    "file_name",
+    "content_hash",
+    "file_size_bytes",
+    "file_mtime_ns",
+    "software",
+    "analysed_utc",
+    "error_type",
+    "error",
+)
+
+
+def content_hash(path: str | Path) -> str:
+    """BLAKE2b (128-bit) of the file's bytes, hex."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What the batch knows about one input file (``content_hash`` None: unreadable)."""
+
+    path: Path
+    size_bytes: int
+    mtime_ns: int
+    content_hash: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TablePaths:
+    table: Path
+    errors: Path
+    parts: Path
+
+    @classmethod
+    def for_table(cls, table: str | Path) -> TablePaths:
+        table = Path(table)
+        if table.suffix.lower() != ".parquet":
+            raise HipscopeError(f"{table}: the batch table must end in .parquet")
+        stem = table.with_suffix("")
+        return cls(table, Path(f"{stem}.errors.parquet"), Path(f"{stem}.parts"))
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class PartStore:
+    """Per-content part files for one software version.
+
+    Parameters
+    ----------
+    folder
+        The ``<table>.parts`` folder (created on the first write).
+    software
+        The analysing software, e.g. "hipscope 0.1.0": parts of other versions are ignored.
+    """
+
+    def __init__(self, folder: Path, software: str) -> None:
+        self.folder = folder
+        self.software = software
+
+    def path_for(self, digest: str) -> Path:
+        version = re.sub(r"[^A-Za-z0-9.+_-]", "_", self.software.removeprefix("hipscope "))
+        return self.folder / f"{digest}-{version}.json"
+
+    def get(self, digest: str) -> dict[str, Any] | None:
+        """The stored part of this content, or None (missing, unreadable or another version)."""
+        try:
+            part = json.loads(self.path_for(digest).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(part, dict) or part.get("software") != self.software:
+            return None
+        return part
+
+    def put(self, digest: str, part: Mapping[str, Any]) -> None:
+        data = json.dumps({**part, "software": self.software}, allow_nan=False)
+        try:
+            _atomic_write_bytes(self.path_for(digest), data.encode("utf-8"))
+        except OSError as error:
+            raise HipscopeError(
+                f"{self.folder}: cannot write a part file ({error.strerror})"
+            ) from None
+
+
+def previous_states(paths: TablePaths) -> dict[str, tuple[int, int, str]]:
+    """path -> (size, mtime_ns, content_hash) from the tables of an earlier run (if any)."""
+    import pyarrow.parquet as pq
+
+    known: dict[str, tuple[int, int, str]] = {}
+    for table_path in (paths.table, paths.errors):
+        if not table_path.exists():
+            continue
+        try:
+            table = pq.read_table(
+                table_path, columns=["path", "file_size_bytes", "file_mtime_ns", "content_hash"]
+            )
+        except Exception:  # an unreadable old table only costs re-hashing
+            continue
+        for row in table.to_pylist():
+            if row["content_hash"] and row["file_size_bytes"] is not None:
+                known[row["path"]] = (
+                    int(row["file_size_bytes"]),
+                    int(row["file_mtime_ns"]),
+                    str(row["content_hash"]),
+                )
+    return known
+
+
+def file_state(path: Path, known: Mapping[str, tuple[int, int, str]], *, rehash: bool) -> FileState:
+    """Stat the file; hash it unless size and mtime match the earlier run (and not rehash)."""
+    try:
+        stat = path.stat()
+        previous = known.get(str(path))
+        if not rehash and previous and previous[:2] == (stat.st_size, stat.st_mtime_ns):
+            return FileState(path, stat.st_size, stat.st_mtime_ns, previous[2])
+        return FileState(path, stat.st_size, stat.st_mtime_ns, content_hash(path))
+    except OSError as error:
+        return FileState(path, -1, -1, None, f"{path}: cannot read ({error.strerror})")
+
+
+def _column(values: list[Any]) -> Any:
+    import pyarrow as pa
+
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed kinds across files: keep as text
+        return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+
+
+def rows_table(rows: Sequence[Mapping[str, Any]], leading: Iterable[str]) -> Any:
+    """A pyarrow table: ``leading`` columns first, the rest in order of first appearance,
+    ``TRAILING_COLUMNS`` last; types inferred per column (int, float, bool, string)."""
+    import pyarrow as pa
+
+    order: dict[str, None] = dict.fromkeys(leading)
+    for row in rows:
+        order.update(dict.fromkeys(k for k in row if k not in TRAILING_COLUMNS))
+    order.update(dict.fromkeys(c for c in TRAILING_COLUMNS if any(c in r for r in rows)))
+    if not rows:
+        return pa.table({name: pa.array([], type=pa.string()) for name in order})
+    return pa.table({name: _column([row.get(name) for row in rows]) for name in order})
+
+
+def write_table(table: Any, path: Path, *, csv_path: Path | None = None) -> None:
+    """Write a pyarrow table as Parquet (atomically) and optionally as CSV."""
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            pq.write_table(table, tmp)
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        if csv_path is not None:
+            csv_path.parent.mkdir(parents=True, exist_ok=True)
+            pcsv.write_csv(table, csv_path)
+    except OSError as error:
+        raise HipscopeError(f"{error.filename or path}: cannot write ({error.strerror})") from None
+
+
+def file_columns(state: FileState, part: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "path": str(state.path),
+        "file_name": state.path.name,
+        "content_hash": state.content_hash,
+        "file_size_bytes": state.size_bytes,
+        "file_mtime_ns": state.mtime_ns,
+        "software": part.get("software"),
+        "analysed_utc": part.get("analysed_utc"),
+    }
+
+
+def merge(
+    states: Sequence[FileState], store: PartStore, extra_errors: Sequence[dict[str, Any]] = ()
+) -> tuple[Any, Any]:
+    """(results table, errors table) for the given files from their parts."""
+    rows: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = list(extra_errors)
+    for state in states:
+        if state.content_hash is None:
+            continue
+        part = store.get(state.content_hash)
+        if part is None:
+            continue
+        columns = file_columns(state, part)
+        if part.get("status") == "ok":
+            for row in part.get("rows") or []:
+                rows.append({**columns, "analysis_s": part.get("analysis_s"), **row})
+        else:
+            errors.append(
+                {**columns, "error_type": part.get("error_type"), "error": part.get("error")}
+            )
+    leading = (*FILE_COLUMNS, *RECORDING_COLUMNS, *TASK_COLUMNS)
+    return rows_table(rows, leading), rows_table(errors, ERROR_COLUMNS)

@@ -1,0 +1,137 @@
+"""One athlete's metrics over time from a batch table, as the report's history page.
+
+The table's ``task_json`` column holds each task's complete metrics, so every session is
+rebuilt as a metrics document and summarised by ``processing.report.compare`` — the same
+trend values, charts, styling and escaping as ``hipscope compare``, without re-analysing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from acquisition.errors import HipscopeError
+from processing.report.compare import SessionSummary, render_comparison, summarize
+
+REQUIRED_COLUMNS = (
+    "path",
+    "content_hash",
+    "athlete",
+    "created_utc",
+    "session_id",
+    "task_index",
+    "kind",
+    "side",
+    "task_json",
+)
+
+
+def read_table_rows(table_path: str | Path) -> list[dict[str, Any]]:
+    """The rows of a batch table (only the columns trends need)."""
+    import pyarrow.parquet as pq
+
+    path = Path(table_path)
+    if not path.is_file():
+        raise HipscopeError(f"{path}: no such batch table")
+    try:
+        schema = pq.read_schema(path)
+    except Exception as error:
+        raise HipscopeError(f"{path}: not a Parquet file ({error})") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in schema.names]
+    if missing:
+        raise HipscopeError(
+            f"{path}: not a hipscope batch table (missing column {', '.join(missing)})"
+        )
+    return pq.read_table(path, columns=list(REQUIRED_COLUMNS)).to_pylist()
+
+
+def session_documents(rows: Sequence[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """(source path, metrics document) per recording content, tasks in recording order."""
+    docs: dict[str, tuple[str, dict[str, Any]]] = {}
+    for row in rows:
+        key = row["content_hash"] or row["path"]
+        if key not in docs:
+            docs[key] = (
+                str(row["path"]),
+                {
+                    "recording": {
+                        "athlete": row["athlete"] or "",
+                        "created_utc": row["created_utc"] or "",
+                        "session_id": row["session_id"] or "",
+                    },
+                    "tasks": [],
+                },
+            )
+        if row["task_index"] is None or row["kind"] is None:
+            continue
+        try:
+            detail = json.loads(row["task_json"] or "{}")
+        except ValueError:
+            detail = {}
+        docs[key][1]["tasks"].append(
+            {
+                "index": row["task_index"],
+                "kind": row["kind"],
+                "side": row["side"] or "",
+                "metrics": detail.get("metrics") or {},
+            }
+        )
+    for _, doc in docs.values():
+        doc["tasks"].sort(key=lambda t: t["index"])
+    return list(docs.values())
+
+
+def _choose_athlete(names: Sequence[str], wanted: str | None, table: Path) -> str:
+    listed = ", ".join(repr(n) for n in names[:12]) + (" ..." if len(names) > 12 else "")
+    if wanted is None:
+        if len(names) == 1:
+            return names[0]
+        raise HipscopeError(
+            f"{table}: holds {len(names)} athletes; choose one with --athlete ({listed})"
+        )
+    if wanted in names:
+        return wanted
+    folded = [n for n in names if n.casefold().strip() == wanted.casefold().strip()]
+    if len(folded) == 1:
+        return folded[0]
+    raise HipscopeError(f"{table}: no sessions of athlete {wanted!r} (athletes: {listed})")
+
+
+def athlete_sessions(
+    table_path: str | Path, athlete: str | None = None, *, last: int | None = None
+) -> tuple[str, list[SessionSummary]]:
+    """(athlete name, the athlete's sessions oldest first; the last ``last`` when given)."""
+    rows = read_table_rows(table_path)
+    docs = session_documents(rows)
+    names = sorted({doc["recording"]["athlete"] for _, doc in docs})
+    if not names:
+        raise HipscopeError(f"{table_path}: the batch table holds no sessions")
+    name = _choose_athlete(names, athlete, Path(table_path))
+    sessions = [
+        summarize(doc, source) for source, doc in docs if doc["recording"]["athlete"] == name
+    ]
+    sessions.sort(key=lambda s: (s.created_utc, Path(s.source).name))
+    if last is not None and last > 0:
+        sessions = sessions[-last:]
+    return name, sessions
+
+
+def write_trends(
+    table_path: str | Path,
+    out_path: str | Path,
+    *,
+    athlete: str | None = None,
+    last: int | None = None,
+) -> tuple[Path, int]:
+    """Write the athlete's trend page (self-contained HTML); returns (path, sessions)."""
+    name, sessions = athlete_sessions(table_path, athlete, last=last)
+    html = render_comparison(sessions, athlete=name)
+    out = Path(out_path)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(html, encoding="utf-8")
+    except OSError as error:
+        raise HipscopeError(f"{out}: cannot write the trends page ({error.strerror})") from None
+    return out, len(sessions)
