@@ -1,0 +1,180 @@
+"""Batch building blocks without a cluster: flattening, discovery, hashing, part store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from acquisition.errors import HipscopeError
+from acquisition.simulator import (
+    GaitSpec,
+    RepetitionSpec,
+    SingleLegStanceSpec,
+    StaticSpec,
+    simulate,
+)
+from processing.batch.discover import discover_recordings
+from processing.batch.flatten import REPETITION_SUMMARIES, flatten_metrics, task_rows
+from processing.batch.store import PartStore, TablePaths, content_hash, file_state, merge
+from processing.pipeline import analyze_file
+
+PROTOCOL = [
+    StaticSpec(duration_s=3.0),
+    SingleLegStanceSpec("left", hold_s=3.0, pelvic_drop_deg=6.0),
+    RepetitionSpec(reps=3, hip_lead_ms=70.0, hip_lead_jitter_ms=25.0),
+    GaitSpec(duration_s=8.0),
+]
+
+
+@pytest.fixture(scope="module")
+def doc(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    path = tmp_path_factory.mktemp("flat") / "s.h5"
+    simulate(PROTOCOL, seed=5).write(path, athlete="Flat Athlete")
+    return analyze_file(path)
+
+
+def test_one_row_per_task_with_every_scalar_metric(doc: dict[str, Any]) -> None:
+    rows = task_rows(doc)
+    assert [r["kind"] for r in rows] == [t["kind"] for t in doc["tasks"]]
+    assert [r["task_index"] for r in rows] == list(range(len(doc["tasks"])))
+    for row, task in zip(rows, doc["tasks"], strict=True):
+        assert row["athlete"] == "Flat Athlete"
+        assert row["session_id"] == doc["recording"]["session_id"]
+        assert row["created_date"] == doc["recording"]["created_utc"][:10]
+        assert row["start_s"] == task["start_s"] and row["side"] == task["side"]
+        for key, value in task["metrics"].items():
+            if value is None or isinstance(value, str | int | float):
+                assert row[key] == value, key
+            else:
+                assert key not in row  # lists are summarised or left to task_json
+        assert json.loads(row["task_json"]) == {
+            "metrics": task["metrics"],
+            "unavailable": task["unavailable"],
+        }
+    assert rows[0]["placements"] == "pelvis,thigh_left,thigh_right,trunk"
+
+
+def test_repetitions_summarised_like_numpy(doc: dict[str, Any]) -> None:
+    task = next(t for t in doc["tasks"] if t["kind"] == "hip_hinge")
+    row = next(r for r in task_rows(doc) if r["kind"] == "hip_hinge")
+    reps = task["metrics"]["repetitions"]
+    assert len(reps) == 3
+    for field, stats in REPETITION_SUMMARIES.items():
+        values = np.array([r[field] for r in reps if r.get(field) is not None], dtype=float)
+        expected = {
+            "mean": np.mean(values),
+            "median": np.median(values),
+            "sd": np.std(values, ddof=1),
+            "min": np.min(values),
+            "max": np.max(values),
+        }
+        for stat in stats:
+            assert row[f"{field}_{stat}"] == pytest.approx(expected[stat], abs=1e-4)
+    assert row["hip_lead_ms_median"] == task["metrics"]["hip_lead_ms_median"]
+
+
+def test_flatten_edge_cases() -> None:
+    flat = flatten_metrics(
+        {
+            "a_deg": 1.5,
+            "gone": None,
+            "nan": float("nan"),
+            "label": "free thigh",
+            "contacts_s": [1.0, 2.0],
+            "nested": {"x": 1, "deep": {"y": 2}},
+            "repetitions": [{"hip_lead_ms": 10.0}, {"hip_lead_ms": None}],
+        }
+    )
+    assert flat["a_deg"] == 1.5 and flat["gone"] is None and flat["nan"] is None
+    assert flat["label"] == "free thigh" and flat["nested_x"] == 1
+    assert "contacts_s" not in flat and "nested_deep" not in flat
+    assert flat["hip_lead_ms_mean"] == 10.0 and flat["hip_lead_ms_sd"] is None
+    assert "peak_hip_ext_vel_deg_s_median" not in flat
+
+
+def test_recording_without_tasks_and_clashing_keys() -> None:
+    base = {"recording": {"athlete": "A", "created_utc": "2026-01-02T03:04:05+00:00"}}
+    (row,) = task_rows({**base, "tasks": []})
+    assert row["athlete"] == "A" and row["kind"] is None and row["task_index"] is None
+    (row,) = task_rows(
+        {**base, "tasks": [{"kind": "static", "side": "", "metrics": {"kind": "x"}}]}
+    )
+    assert row["kind"] == "static" and row["metric_kind"] == "x"
+
+
+def test_discover_files_folders_globs(tmp_path: Path) -> None:
+    for name in ("a.h5", "sub/b.hdf5", "sub/deeper/c.H5", ".hidden/d.h5", "sub/notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    found = discover_recordings([tmp_path])
+    assert [p.name for p in found] == ["a.h5", "b.hdf5", "c.H5"]
+    assert all(p.is_absolute() for p in found)
+    assert discover_recordings([f"{tmp_path}/**/*.hdf5"]) == [(tmp_path / "sub/b.hdf5").resolve()]
+    # a file named explicitly is taken whatever its suffix; duplicates collapse
+    both = discover_recordings([tmp_path / "sub/notes.txt", tmp_path, tmp_path / "a.h5"])
+    assert len(both) == 4
+    with pytest.raises(HipscopeError, match="no such file or folder"):
+        discover_recordings([tmp_path / "missing.h5"])
+    with pytest.raises(HipscopeError, match="matches no file"):
+        discover_recordings([f"{tmp_path}/*.nothing"])
+
+
+@pytest.mark.skipif(shutil.which("b2sum") is None, reason="coreutils b2sum not installed")
+def test_content_hash_matches_coreutils_b2sum(tmp_path: Path) -> None:
+    path = tmp_path / "blob.bin"
+    path.write_bytes(np.random.default_rng(0).bytes(3 * (1 << 20) + 17))  # spans chunks
+    reference = subprocess.run(
+        ["b2sum", "-l", "128", str(path)], check=True, capture_output=True, text=True
+    ).stdout.split()[0]
+    assert content_hash(path) == reference
+
+
+def test_table_paths_and_part_store(tmp_path: Path) -> None:
+    paths = TablePaths.for_table(tmp_path / "lib.parquet")
+    assert paths.errors.name == "lib.errors.parquet" and paths.parts.name == "lib.parts"
+    with pytest.raises(HipscopeError, match=r"must end in \.parquet"):
+        TablePaths.for_table(tmp_path / "lib.csv")
+    store = PartStore(paths.parts, "hipscope 1.2.3")
+    assert store.get("ab" * 16) is None
+    store.put("ab" * 16, {"status": "ok", "rows": [{"kind": "gait", "x": 1}]})
+    assert store.get("ab" * 16)["rows"] == [{"kind": "gait", "x": 1}]
+    assert PartStore(paths.parts, "hipscope 1.2.4").get("ab" * 16) is None  # other version
+    store.path_for("cd" * 16).write_text("{broken")
+    assert store.get("cd" * 16) is None  # a torn part only costs a re-analysis
+
+
+def test_file_state_trusts_unchanged_stat_only(tmp_path: Path) -> None:
+    path = tmp_path / "r.h5"
+    path.write_bytes(b"first")
+    fresh = file_state(path, {}, rehash=False)
+    assert fresh.content_hash == content_hash(path)
+    stat = path.stat()
+    known = {str(path): (stat.st_size, stat.st_mtime_ns, "cached")}
+    assert file_state(path, known, rehash=False).content_hash == "cached"
+    assert file_state(path, known, rehash=True).content_hash == fresh.content_hash
+    path.write_bytes(b"second!")
+    assert file_state(path, known, rehash=False).content_hash == content_hash(path)
+    missing = file_state(tmp_path / "gone.h5", {}, rehash=False)
+    assert missing.content_hash is None and "cannot read" in (missing.error or "")
+
+
+def test_merge_mixed_types_and_errors(tmp_path: Path) -> None:
+    store = PartStore(tmp_path / "parts", "hipscope 0")
+    a, b, c = (tmp_path / n for n in ("a.h5", "b.h5", "c.h5"))
+    for p in (a, b, c):
+        p.write_bytes(p.name.encode())
+    states = [file_state(p, {}, rehash=False) for p in (a, b, c)]
+    store.put(states[0].content_hash, {"status": "ok", "rows": [{"kind": "gait", "v": 1}]})
+    store.put(states[1].content_hash, {"status": "ok", "rows": [{"kind": "gait", "v": "x"}]})
+    store.put(states[2].content_hash, {"status": "error", "error_type": "E", "error": "c.h5: bad"})
+    results, errors = merge(states, store)
+    assert results.num_rows == 2 and errors.num_rows == 1
+    assert results.column("v").to_pylist() == ["1", "x"]  # mixed kinds fall back to text
+    assert results.column_names[0] == "path"
+    assert errors.to_pylist()[0]["error"] == "c.h5: bad"
