@@ -18,7 +18,12 @@ from acquisition.errors import HipscopeError
 from acquisition.recording import Recording, SensorData
 from acquisition.rotations import quat_conjugate, quat_multiply, to_rotation
 from processing.angles import compute_angles, interp_quat
-from processing.calibration import NOMINAL_SENSOR_SEGMENT, CalibrationResult, Calibrator
+from processing.calibration import (
+    NOMINAL_SENSOR_SEGMENT,
+    CalibrationResult,
+    Calibrator,
+    stillness_score,
+)
 from processing.fusion import FUSION_METHODS, FusionParams, estimate_orientation
 
 
@@ -183,6 +188,9 @@ def _fuse_sensor(
         n = int(np.floor((grid_s[-1] - grid_s[0]) * native + 1e-9)) + 1
         fine_s, fine_rate = grid_s[0] + np.arange(n) / native, float(native)
     gyr, acc, mag = resample(sensor, fine_s, max_gap_s)
+    if not fusion.startswith("vqf"):
+        # VQF estimates the gyroscope bias itself; for the others take it from stillness.
+        gyr = gyr - still_gyro_bias(gyr, acc, fine_rate)
     q = estimate_orientation(
         gyr,
         acc,
@@ -201,6 +209,28 @@ def _fuse_sensor(
     gyr_grid, _, _ = resample(sensor, grid_s, max_gap_s)
     out[~np.isfinite(gyr_grid).all(axis=1)] = np.nan
     return out
+
+
+def still_gyro_bias(
+    gyr_rad_s: NDArray[np.float64],
+    acc_m_s2: NDArray[np.float64],
+    rate_hz: float,
+    window_s: float = 1.0,
+    max_rate_rad_s: float = 0.05,
+) -> NDArray[np.float64]:
+    """Mean angular rate over the stillest ``window_s`` (the gyroscope bias), rad/s.
+
+    Zero when no window is still enough (mean rate above ``max_rate_rad_s``) to be rest.
+    """
+    n = max(2, round(window_s * rate_hz))
+    if len(gyr_rad_s) < n:
+        return np.zeros(3)
+    score = stillness_score(gyr_rad_s, acc_m_s2, n)
+    if not np.isfinite(score).any():
+        return np.zeros(3)
+    i0 = int(np.argmin(score))
+    bias = np.mean(gyr_rad_s[i0 : i0 + n], axis=0)
+    return bias if np.linalg.norm(bias) <= max_rate_rad_s else np.zeros(3)
 
 
 MOUNTING_ATTR = "nominal_q_segment_sensor"

@@ -86,3 +86,18 @@ def test_static_only_calibration_reports_tilt_and_says_where_axes_came_from() ->
     assert summary["window_s"] == pytest.approx(0.99)
     recovered = to_rotation(cal.segments["pelvis"].q_sensor_segment)
     assert (recovered.inv() * r_sensor_segment).magnitude() < np.radians(0.1)
+
+
+def test_still_gyro_bias_is_the_rate_at_rest_and_zero_without_rest() -> None:
+    from processing.kinematics import still_gyro_bias
+
+    rng = np.random.default_rng(2)
+    n = 2000
+    bias = np.array([0.01, -0.004, 0.007])
+    gyr = bias + rng.normal(0.0, 0.003, (n, 3))
+    acc = np.tile([0.0, 0.0, 9.81], (n, 1)) + rng.normal(0.0, 0.02, (n, 3))
+    moving = slice(300, 2000)
+    gyr[moving] += np.outer(np.sin(np.arange(1700) / 20.0), [1.0, 0.5, 0.0])
+    acc[moving] += rng.normal(0.0, 1.0, (1700, 3))
+    np.testing.assert_allclose(still_gyro_bias(gyr, acc, RATE), bias, atol=1e-3)
+    assert not still_gyro_bias(gyr[moving], acc[moving], RATE).any()
