@@ -9,6 +9,7 @@ calibrate (``processing.calibration``), then
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,6 +119,11 @@ def compute_kinematics(
     }
     if not sensors:
         raise HipscopeError(f"{recording.path}: no sensor with data to compute kinematics from")
+    skipped = [
+        f"{p}: {'fewer than 2 samples' if s.n_samples < 2 else 'no nominal mounting'}: left out"
+        for p, s in recording.sensors.items()
+        if p not in sensors
+    ]
     time_s, rate = session_grid(recording, rate_hz)
     q_fusion: dict[str, NDArray[np.float64]] = {}
     gyr: dict[str, NDArray[np.float64]] = {}
@@ -147,6 +153,8 @@ def compute_kinematics(
             calibration = calibrator.calibrate(
                 time_s, q_fusion, gyr, acc, recording.tasks, mountings
             ).result_
+    if skipped:
+        calibration = dataclasses.replace(calibration, notes=(*skipped, *calibration.notes))
     q_world_segment: dict[str, NDArray[np.float64]] = {}
     gyr_segment: dict[str, NDArray[np.float64]] = {}
     acc_world: dict[str, NDArray[np.float64]] = {}

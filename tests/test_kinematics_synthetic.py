@@ -239,6 +239,9 @@ def test_sensor_never_overlapping_the_others_is_left_out_not_fatal() -> None:
     assert "trunk" not in kin.q_world_segment and "lumbar_flexion" not in kin.angles_rad
     assert any(note.startswith("trunk:") for note in kin.calibration.notes)
     assert "hip_flexion_left" in kin.angles_rad
+    sensors["trunk"] = dataclasses.replace(lonely, samples=lonely.samples.take(slice(0, 1)))
+    kin = compute_kinematics(dataclasses.replace(recording, sensors=sensors))
+    assert "trunk: fewer than 2 samples: left out" in kin.calibration.notes
 
 
 def test_dropout_gives_nan_rows_and_heading_survives_it() -> None:
