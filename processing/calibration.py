@@ -238,12 +238,12 @@ class Calibrator:
     ) -> Calibrator:
         """Calibrate every placement from data on one uniform grid ``time_s``.
 
-        mountings: placement -> ``q_sensor_segment`` of the nominal mounting where it is not
-        DESIGN.md's (e.g. from the kit file); its up and mediolateral axes are the starting
-        point, as the DESIGN.md mounting is otherwise.
+        mountings: placement -> nominal mounting where it is not DESIGN.md's, as the kit
+        states it (``KitDevice.q_segment_sensor``: sensor-frame vectors into the segment
+        frame); its up and mediolateral axes are the starting point instead of DESIGN.md's.
         """
         self._mountings = {
-            p: to_rotation(q).as_matrix() for p, q in (mountings or {}).items()
+            p: to_rotation(q).inv().as_matrix() for p, q in (mountings or {}).items()
         }
         placements = list(q_fusion_sensor)
         if not placements:

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from acquisition.errors import HipscopeError
 from acquisition.recording import Recording, SensorData
-from acquisition.rotations import quat_conjugate, quat_multiply, to_rotation
+from acquisition.rotations import quat_multiply, to_rotation
 from processing.angles import compute_angles, interp_quat
 from processing.calibration import (
     NOMINAL_SENSOR_SEGMENT,
@@ -247,7 +247,7 @@ sensor-frame vectors into the ISB segment frame (``KitDevice.q_segment_sensor``)
 
 
 def recorded_mountings(recording: Recording) -> dict[str, NDArray[np.float64]]:
-    """``q_sensor_segment`` per placement from the sensors' ``nominal_q_segment_sensor``."""
+    """The kit mountings (``q_segment_sensor``) stored as ``nominal_q_segment_sensor``."""
     out: dict[str, NDArray[np.float64]] = {}
     for p, sensor in recording.sensors.items():
         value = sensor.attrs.get(MOUNTING_ATTR)
@@ -259,7 +259,7 @@ def recorded_mountings(recording: Recording) -> dict[str, NDArray[np.float64]]:
                 f"{recording.path}: /sensors/{p} attribute {MOUNTING_ATTR} must be a unit "
                 f"quaternion (w, x, y, z), got {q.tolist()}"
             )
-        out[p] = quat_conjugate(q / np.linalg.norm(q))
+        out[p] = q / np.linalg.norm(q)
     return out
 
 

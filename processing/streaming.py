@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from acquisition.errors import HipscopeError
 from acquisition.samples import SampleBatch
-from processing.angles import compute_angles, interp_quat, qmul
+from processing.angles import compute_angles, interp_quat, qconj, qmul
 from processing.calibration import NOMINAL_SENSOR_SEGMENT, CalibrationResult, reference_from_window
 from processing.fusion import STREAMING_METHODS, FusionParams, OrientationFilter
 
@@ -84,8 +84,9 @@ class StreamingKinematics:
     still_deg: largest orientation change within the window for the automatic reference,
         degrees (5.0).
     max_gap_s: grid times farther than this from a sensor's samples give NaN, s (0.1).
-    mountings: placement -> ``q_sensor_segment`` whose mediolateral axis the reference uses
-        (the kit's mounting, or an earlier recording's calibration); default DESIGN.md's.
+    mountings: placement -> the kit's nominal mounting (``KitDevice.q_segment_sensor``,
+        sensor-frame vectors into the segment frame) whose mediolateral axis the reference
+        uses; default DESIGN.md's.
     """
 
     def __init__(
@@ -120,7 +121,10 @@ class StreamingKinematics:
         self.still_deg = still_deg
         self.max_gap_s = max_gap_s
         self.fusion_params = fusion_params
-        self.mountings = dict(mountings or {})
+        # Kept as q_sensor_segment, the form set_reference takes.
+        self.mountings = {
+            p: qconj(np.asarray(q, dtype=np.float64)) for p, q in (mountings or {}).items()
+        }
         self.reference_: CalibrationResult | None = None
         self.sensor_rates_hz_: dict[str, float] = {}
         self.reset()

@@ -115,3 +115,29 @@ def test_auto_reference_waits_until_every_sensor_is_still() -> None:
     assert live.reference_ is not None
     # 106-112 s single-leg stance, 113-122 s hinge: the first 2 s of stillness end after 123 s.
     assert live.reference_.window_end_s > 123.0
+
+
+def test_kit_mounting_is_used_by_the_live_reference() -> None:
+    from scipy.spatial.transform import Rotation
+    from test_kinematics_synthetic import MOUNT
+
+    from acquisition.rotations import from_rotation
+
+    recording, t, truth = synthetic_session(rate_hz=100.0, misalignment_deg=0.0, seed=18)
+    turn = Rotation.from_rotvec([np.pi / 2, 0.0, 0.0])  # thigh sensor turned on its long axis
+    thigh = recording.sensors["thigh_left"]
+    b = thigh.samples
+    turned = SampleBatch(b.time_s, turn.inv().apply(b.acc_m_s2), turn.inv().apply(b.gyr_rad_s))
+    sensors = {**recording.sensors, "thigh_left": dataclasses.replace(thigh, samples=turned)}
+    remounted = dataclasses.replace(recording, sensors=sensors)
+    kit_q = from_rotation((turn.inv() * Rotation.from_matrix(MOUNT["thigh_left"])).inv())
+
+    def adduction_error(mountings: dict) -> float:
+        live = StreamingKinematics(list(sensors), 100.0, mountings=mountings)
+        _feed(live, remounted)
+        time_s, angles = live.angles_since(106.0)
+        reference = np.interp(time_s, t, truth["hip_adduction_left"])
+        return _rms_deg(angles["hip_adduction_left"], reference)
+
+    assert adduction_error({"thigh_left": kit_q}) < 1.5
+    assert adduction_error({}) > 5.0
