@@ -68,6 +68,9 @@ class BatchSummary:
     n_rows: int
     n_workers: int
     wall_s: float
+    cluster_start_s: float = 0.0
+    analysis_wall_s: float = 0.0
+    """From submitting the first file to the last result (excludes cluster start-up)."""
     errors: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -144,6 +147,8 @@ def dask_client(scheduler: str | None, n_workers: int) -> Iterator[Any]:
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            # the scheduler's HTTP endpoints would otherwise claim (or warn about) port 8787
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             silence_logs=logging.CRITICAL,
         )
     with cluster, Client(cluster) as client:
@@ -270,6 +275,7 @@ def run_batch(
         todo[digest] = state
 
     workers_used = 0
+    cluster_start_s = analysis_wall_s = 0.0
     if progress is not None:
         progress.stage("analysing", len(todo))
     if todo:
@@ -281,10 +287,13 @@ def run_batch(
             f"hipscope-analyze-{run_id}-{i}": (digest, state)
             for i, (digest, state) in enumerate(todo.items())
         }
+        cluster_started = time.perf_counter()
         with dask_client(scheduler, min(wanted, len(todo))) as client:
             from distributed import as_completed
 
             workers_used = len(client.scheduler_info().get("workers", {}))
+            submitted = time.perf_counter()
+            cluster_start_s = submitted - cluster_started
             futures = _submit(client, [(k, str(s.path)) for k, (_, s) in jobs.items()], analyze)
             for future in as_completed(list(futures.values())):
                 digest, state = jobs[future.key]
@@ -293,6 +302,7 @@ def run_batch(
                 store.put(digest, part)
                 if progress is not None:
                     progress.advance(state.path, part["status"])
+            analysis_wall_s = time.perf_counter() - submitted
 
     unreadable = [
         {
@@ -322,5 +332,7 @@ def run_batch(
         n_rows=results.num_rows,
         n_workers=workers_used,
         wall_s=time.perf_counter() - started,
+        cluster_start_s=cluster_start_s,
+        analysis_wall_s=analysis_wall_s,
         errors=error_list,
     )
