@@ -42,25 +42,17 @@ _register_commands()
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; bad input ends with one red line and exit code 1."""
     try:
-        app(args=argv, standalone_mode=False)
+        # standalone mode: click itself reports usage errors (one line, exit code 2)
+        app(args=argv, prog_name="hipscope", standalone_mode=True)
+    except SystemExit as done:
+        code = done.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     except HipscopeError as error:
         err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         return 1
-    except typer.Abort:
-        err_console.print("[yellow]aborted[/]")
-        return 130
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")
         return 130
-    except typer.Exit as done:
-        return int(done.exit_code)
-    except Exception as error:  # click usage errors arrive here in standalone_mode=False
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            return error.exit_code
-        raise
     return 0
 
 
