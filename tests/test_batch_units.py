@@ -178,3 +178,50 @@ def test_merge_mixed_types_and_errors(tmp_path: Path) -> None:
     assert results.column("v").to_pylist() == ["1", "x"]  # mixed kinds fall back to text
     assert results.column_names[0] == "path"
     assert errors.to_pylist()[0]["error"] == "c.h5: bad"
+
+
+class _Future:
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def result(self) -> object:
+        if isinstance(self.value, BaseException):
+            raise self.value
+        return self.value
+
+
+def _raise(error: Exception) -> Any:
+    def analyze(path: Path) -> dict[str, Any]:
+        raise error
+
+    return analyze
+
+
+def test_analyze_task_turns_failures_into_one_line_error_parts(tmp_path: Path) -> None:
+    from acquisition.errors import RecordingError
+    from processing.batch.run import analyze_task
+
+    missing = tmp_path / "missing.h5"
+    part = analyze_task(str(missing))
+    assert part["status"] == "error" and part["error_type"] == "RecordingError"
+    assert part["error"].startswith(str(missing))
+    part = analyze_task("x.h5", _raise(RecordingError("x.h5", "bad\nsecond line")))
+    assert part["error"] == "x.h5: bad"
+    part = analyze_task("y.h5", _raise(ZeroDivisionError("division by zero")))
+    assert (part["error_type"], part["error"]) == (
+        "ZeroDivisionError",
+        "y.h5: ZeroDivisionError: division by zero",
+    )
+
+
+def test_outcome_of_dead_workers_and_other_versions() -> None:
+    from distributed import KilledWorker
+
+    from processing.batch.run import _outcome
+
+    ok = {"status": "ok", "rows": [], "worker_software": "hipscope 1"}
+    assert _outcome(_Future(ok), Path("a.h5"), "hipscope 1") is ok
+    other = _outcome(_Future(ok), Path("a.h5"), "hipscope 2")
+    assert other["status"] == "error" and other["error_type"] == "VersionMismatch"
+    killed = _outcome(_Future(KilledWorker("k", None, 0)), Path("b.h5"), "hipscope 1")
+    assert killed["error_type"] == "KilledWorker" and killed["error"].startswith("b.h5: ")

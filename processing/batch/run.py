@@ -110,11 +110,14 @@ def analyze_task(path: str, analyze: Analyze | None = None) -> dict[str, Any]:
             "error": f"{path}: {type(error).__name__}" + (f": {message}" if message else ""),
             "analysed_utc": _now_utc(),
         }
+    from hipscope import __version__
+
     return {
         "status": "ok",
         "rows": rows,
         "analysis_s": round(time.perf_counter() - start, 3),
         "analysed_utc": _now_utc(),
+        "worker_software": f"hipscope {__version__}",
     }
 
 
@@ -183,11 +186,16 @@ def _submit(
     return futures
 
 
-def _outcome(future: Any, path: Path) -> dict[str, Any]:
+def _outcome(future: Any, path: Path, software: str) -> dict[str, Any]:
     from distributed import KilledWorker
 
     try:
-        return future.result()
+        part = future.result()
+        worker = part.get("worker_software", software)
+        if worker == software:
+            return part
+        reason = f"the worker runs {worker}, this client {software}; install one version"
+        error_type = "VersionMismatch"
     except KilledWorker:
         reason = "the worker process died while analysing this file (crash or out of memory)"
         error_type = "KilledWorker"
@@ -297,7 +305,7 @@ def run_batch(
             futures = _submit(client, [(k, str(s.path)) for k, (_, s) in jobs.items()], analyze)
             for future in as_completed(list(futures.values())):
                 digest, state = jobs[future.key]
-                part = _outcome(future, state.path)
+                part = _outcome(future, state.path, store.software)
                 future.release()
                 store.put(digest, part)
                 if progress is not None:
