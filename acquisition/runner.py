@@ -122,7 +122,7 @@ class LiveAcquisition:
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._status: dict[str, SensorStatus] = {}
-        self._clock: tuple[float, float] = (time.monotonic(), 1.0)
+        self._created_s = time.monotonic()
 
     # -- thread lifecycle ------------------------------------------------------------------
     def start(self) -> None:
@@ -180,8 +180,10 @@ class LiveAcquisition:
             return dict(self._status)
 
     def session_time_s(self) -> float:
-        start, scale = self._clock
-        return (time.monotonic() - start) * scale
+        session = self._session
+        if session is not None:
+            return session.session_time_s()
+        return time.monotonic() - self._created_s
 
     @property
     def recording(self) -> bool:
@@ -282,7 +284,7 @@ class LiveAcquisition:
                     scan_timeout_s=self.scan_timeout_s,
                     rate_hz=rates,
                     time_scale=env.speed,
-                    t0_monotonic_s=env.anchor_monotonic_s,
+                    t0_monotonic_s=env.session_t0,
                 )
                 await self._drive(session, env)
         else:
@@ -300,7 +302,6 @@ class LiveAcquisition:
     async def _drive(self, session: Session, env: Any) -> None:
         assert self._stop is not None
         self._session = session
-        self._clock = (session.t0_monotonic_s, session.time_scale)
         session.add_consumer(self._dispatch)
         try:
             await session.connect()

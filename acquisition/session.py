@@ -75,6 +75,10 @@ def rates_from_kit(kit: Kit) -> dict[str, float]:
     return rates
 
 
+def _constant(value: float) -> Callable[[], float]:
+    return lambda: value
+
+
 async def scan(
     *, timeout_s: float = 5.0, backend: type[BaseBleakScanner] | None = None
 ) -> list[tuple[BLEDevice, AdvertisementData]]:
@@ -100,7 +104,8 @@ class Session:
         Session seconds per host second (1 for real sensors; a virtual kit running at
         ``speed`` X uses X so that recordings keep the simulated timeline).
     t0_monotonic_s:
-        ``time.monotonic()`` reading that is session time 0 (default: now).
+        ``time.monotonic()`` reading that is session time 0 (default: now), or a function
+        returning it (a virtual kit fixes its time origin only once its sensors stream).
     first_data_timeout_s:
         How long connected sensors may take to send their first packet (default 10 s).
     """
@@ -114,7 +119,7 @@ class Session:
         scan_timeout_s: float = 10.0,
         rate_hz: dict[str, float] | None = None,
         time_scale: float = 1.0,
-        t0_monotonic_s: float | None = None,
+        t0_monotonic_s: float | Callable[[], float] | None = None,
         first_data_timeout_s: float = 10.0,
     ) -> None:
         if not devices:
@@ -129,7 +134,11 @@ class Session:
         self.rate_hz = dict(rate_hz or {})
         self.time_scale = float(time_scale)
         self.first_data_timeout_s = float(first_data_timeout_s)
-        self._t0 = time.monotonic() if t0_monotonic_s is None else float(t0_monotonic_s)
+        if t0_monotonic_s is None:
+            t0_monotonic_s = time.monotonic()
+        self._t0: Callable[[], float] = (
+            t0_monotonic_s if callable(t0_monotonic_s) else _constant(float(t0_monotonic_s))
+        )
         self.links: dict[str, SensorLink] = {}
         self.consumers: list[Consumer] = []
         self.recorder: Recorder | None = None
@@ -149,11 +158,11 @@ class Session:
     @property
     def t0_monotonic_s(self) -> float:
         """The ``time.monotonic()`` reading that is session time 0."""
-        return self._t0
+        return self._t0()
 
     def session_time_s(self) -> float:
         """Seconds since the session started (scaled for fast virtual kits)."""
-        return (time.monotonic() - self._t0) * self.time_scale
+        return (time.monotonic() - self._t0()) * self.time_scale
 
     # -- connect ---------------------------------------------------------------------------
     async def discover(self) -> dict[str, BLEDevice]:

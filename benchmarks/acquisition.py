@@ -40,7 +40,7 @@ async def run_once(
     placements = PLACEMENTS[:n_sensors]
     samples = still_samples(placements, rate_hz, 30.0)
     async with VirtualKit(
-        placements=placements, rate_hz=rate_hz, speed=speed, samples=samples, start_delay_s=1.5
+        placements=placements, rate_hz=rate_hz, speed=speed, samples=samples
     ) as env:
         session = Session(
             env.session_devices,
@@ -48,7 +48,7 @@ async def run_once(
             client_backend=env.client_backend,
             rate_hz=dict.fromkeys(placements, rate_hz),
             time_scale=speed,
-            t0_monotonic_s=env.anchor_monotonic_s,
+            t0_monotonic_s=env.session_t0,
         )
         sample_latency_s: list[float] = []
 

@@ -36,6 +36,7 @@ from acquisition.virtual.radio import VirtualLink, random_static_address
 
 DEFAULT_PLACEMENTS: tuple[str, ...] = ("pelvis", "trunk", "thigh_left", "thigh_right")
 SETTLE_S = 0.05
+START_MARGIN_S = 0.05
 
 
 def _encoder(profile: SensorProfile, rate_hz: float) -> Encoder:
@@ -102,9 +103,10 @@ class VirtualKit:
     protocol:
         Protocol for the default simulation (default: the screen protocol).
     start_delay_s:
-        Host seconds between building the kit and the sensors' first sample (default 1.5):
-        time to scan and connect, so a recording starts at simulated time 0 with nothing
-        of the opening static task lost.
+        Longest wait, in host seconds, between building the kit and the sensors' first
+        sample (default 5). Sampling starts as soon as every sensor streams to a central
+        (plus ``START_MARGIN_S``), so a session that connects them all records from
+        simulated time 0 with nothing of the opening static task lost.
     names, addresses:
         Advertised names / random static addresses per placement (default: the family's
         name prefix and the placement; generated addresses). ``from_kit`` fills them in.
@@ -123,7 +125,7 @@ class VirtualKit:
         simulated: Any = None,
         samples: Mapping[str, SampleBatch] | None = None,
         protocol: Any = None,
-        start_delay_s: float = 1.5,
+        start_delay_s: float = 5.0,
         names: Mapping[str, str] | None = None,
         addresses: Mapping[str, str] | None = None,
     ) -> None:
@@ -276,11 +278,27 @@ class VirtualKit:
                 device_time_offset_s=float(rng.uniform(1.0, 100.0)),
             )
             self.sensors[placement] = sensor
+        self._anchored = False
         for sensor in self.sensors.values():
             await sensor.start()
             sensor.rebase(self.anchor_monotonic_s)
+            sensor.on_state = self._maybe_start_sampling
         self.scanner_backend, self.client_backend = bind_backends(self.adapter)
         return self
+
+    def session_t0(self) -> float:
+        """Host time of simulated time 0 (moves earlier once every sensor streams)."""
+        return self.anchor_monotonic_s
+
+    def _maybe_start_sampling(self) -> None:
+        if self._anchored or not all(s.listening for s in self.sensors.values()):
+            return
+        self._anchored = True
+        anchor_s = time.monotonic() + START_MARGIN_S
+        if anchor_s < self.anchor_monotonic_s:
+            self.anchor_monotonic_s = anchor_s
+            for sensor in self.sensors.values():
+                sensor.rebase(anchor_s)
 
     async def __aexit__(
         self,

@@ -128,6 +128,8 @@ class VirtualSensor:
         self._anchor_seq = 0
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self.on_state: Callable[[], None] | None = None
+        """Called when streaming is started or subscribed to (the kit's start trigger)."""
         self._build_gatt()
         self._control_table()
         self.device.on(Device.EVENT_CONNECTION, self._on_connection)
@@ -206,18 +208,23 @@ class VirtualSensor:
             self._resync()
             self.rate_hz = float(rate_hz)
             self.encoder = self.make_encoder(self.profile, self.rate_hz)
-            self._anchor_time_s = self.clock()
-            self._anchor_seq = self._next_seq
+            if self.clock() >= self._anchor_time_s:  # sampling already: restart the time base
+                self._anchor_time_s = self.clock()
+                self._anchor_seq = self._next_seq
 
     def _set_started(self, started: bool) -> None:
         self._resync()
         self.started = started
         self._wake.set()
+        if self.on_state is not None:
+            self.on_state()
 
     def _on_subscription(self, _bearer: object, notify_enabled: bool, _indicate: bool) -> None:
         self._resync()
         self.subscribed = bool(notify_enabled)
         self._wake.set()
+        if self.on_state is not None:
+            self.on_state()
 
     def _on_connection(self, connection: Connection) -> None:
         self._resync()
@@ -265,6 +272,7 @@ class VirtualSensor:
         self._anchor_time_s = anchor_monotonic_s
         self._anchor_seq = 0
         self._next_seq = 0
+        self._wake.set()
 
     async def close(self) -> None:
         if self._task is not None:
@@ -289,6 +297,11 @@ class VirtualSensor:
     def taken_at(self, seq: int) -> float:
         """Host time at which sample ``seq`` is taken."""
         return self._anchor_time_s + (seq - self._anchor_seq) / (self.rate_hz * self.speed)
+
+    @property
+    def listening(self) -> bool:
+        """A central is connected, subscribed and has started streaming."""
+        return self._listening()
 
     def _listening(self) -> bool:
         return (
@@ -332,9 +345,11 @@ class VirtualSensor:
             while due - self._next_seq >= per_packet and self._listening():
                 await self._send(self._next_seq, per_packet)
                 self._next_seq += per_packet
-            # Wake when the last sample of the next packet is taken.
+            # Wake when the last sample of the next packet is taken (or the state changes).
             ready_s = self.taken_at(self._next_seq + per_packet - 1)
-            await asyncio.sleep(max(0.0, ready_s - self.clock()))
+            self._wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(0.0, ready_s - self.clock()))
 
     async def _send(self, first_seq: int, count: int) -> None:
         connection = self.connection
