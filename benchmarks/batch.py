@@ -15,6 +15,7 @@ scaling efficiency is ``T(1) / (k * T(k))`` on the analysis wall time (1.0 = per
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -101,6 +102,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None, help="cache folder")
     args = parser.parse_args()
 
+    import pyarrow.parquet as pq
+
     from processing.batch import run_batch
 
     workdir = args.workdir or Path(tempfile.gettempdir()) / (
@@ -117,12 +120,25 @@ def main() -> None:
         out = workdir / f"table-{n}w.parquet"
         summary = run_batch([library], out, n_workers=n, force=True)
         results[n] = summary.analysis_wall_s
+        busy_s = sum(
+            pq.read_table(out, columns=["content_hash", "analysis_s"])
+            .group_by("content_hash")
+            .aggregate([("analysis_s", "max")])
+            .column("analysis_s_max")
+            .to_pylist()
+        )
         print(
             f"workers={n}: wall {summary.wall_s:6.1f} s "
             f"(cluster start {summary.cluster_start_s:.1f} s, "
             f"analysis {summary.analysis_wall_s:.1f} s) -> "
             f"{args.files / summary.analysis_wall_s:.2f} files/s, "
             f"{summary.n_rows} task rows, {summary.n_failed} failed"
+        )
+        print(
+            f"           worker busy {busy_s:.1f} s in total, "
+            f"{busy_s / args.files:.2f} s per file; effective parallelism "
+            f"{busy_s / summary.analysis_wall_s:.2f}; load average "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
         )
         rerun = run_batch([library], out, n_workers=n)
         print(f"           re-run (all unchanged, skipped): {rerun.wall_s:.2f} s")
