@@ -62,6 +62,7 @@ async def run_once(
         session.start_recording(out)
         session.latencies_s.clear()
         sample_latency_s.clear()
+        sent0 = sum(s.sent_notifications for s in env.sensors.values())
         wall0, cpu0 = time.monotonic(), time.process_time()
         await asyncio.sleep(seconds)
         wall, cpu = time.monotonic() - wall0, time.process_time() - cpu0
@@ -69,6 +70,7 @@ async def run_once(
         lost = sum(link.mapper.lost_samples for link in session.links.values())
         await session.close()
         skipped = sum(s.skipped_samples for s in env.sensors.values())
+        notifications = sum(s.sent_notifications for s in env.sensors.values())
     recording = load_recording(out)
     expected = recorded = 0
     for sensor in recording.sensors.values():
@@ -85,6 +87,7 @@ async def run_once(
         "sample_p50_ms": float(np.percentile(sample_lat, 50) * 1e3),
         "sample_p99_ms": float(np.percentile(sample_lat, 99) * 1e3),
         "cpu_share": cpu / wall,
+        "notifications_per_s": (notifications - sent0) / wall,
     }
 
 
@@ -105,7 +108,8 @@ def main() -> None:
         print(f"  lost {base['lost']:.0f}, recorded {base['recorded_fraction'] * 100:.2f}% "
               "of the samples taken (first to last)")
         steps = [(4, 200.0, 1.0), (8, 200.0, 1.0), (8, 400.0, 1.0), (8, 400.0, 2.0),
-                 (8, 400.0, 3.0), (8, 400.0, 4.0), (8, 400.0, 6.0)]
+                 (8, 400.0, 4.0), (8, 400.0, 6.0), (8, 400.0, 8.0), (8, 400.0, 12.0),
+                 (8, 400.0, 16.0), (8, 400.0, 24.0)]
         if args.quick:
             steps = steps[::2]
         print("capacity (sensors x rate x speed = samples/s):")
@@ -118,7 +122,8 @@ def main() -> None:
                   and result["sample_p99_ms"] < 100.0)
             print(f"  {n} x {rate:g} Hz x {speed:g} = {load:6.0f}/s: lost {result['lost']:.0f}, "
                   f"recorded {result['recorded_fraction'] * 100:.2f}%, sample p99 "
-                  f"{result['sample_p99_ms']:.1f} ms, CPU {result['cpu_share'] * 100:.0f}%"
+                  f"{result['sample_p99_ms']:.1f} ms, {result['notifications_per_s']:.0f} "
+                  f"notifications/s, CPU {result['cpu_share'] * 100:.0f}%"
                   f" -> {'ok' if ok else 'NOT sustained'}")
             if not ok:
                 break

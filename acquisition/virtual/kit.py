@@ -5,12 +5,13 @@ Use it as an async context manager inside the loop that will run the product cod
 
     async with VirtualKit(rate_hz=200, speed=4) as env:
         session = Session(env.session_devices, scanner_backend=env.scanner_backend,
-                          client_backend=env.client_backend, time_scale=env.speed,
-                          t0_monotonic_s=env.anchor_monotonic_s)
+                          client_backend=env.client_backend, rate_hz=env.rates_hz,
+                          time_scale=env.speed, t0_monotonic_s=env.session_t0)
 
-Every sensor samples from one common anchor (``anchor_monotonic_s``): sample ``k`` of
-every sensor is the simulated sample ``k``, so the session clock equals the simulated
-timeline when the session starts its clock at the anchor.
+Every sensor samples from one common anchor (``anchor_monotonic_s``, fixed once every
+sensor streams): sample ``k`` of every sensor is the simulated sample ``k`` (taken at
+simulated time ``k / rate``), so the session clock is the simulated timeline. After the
+simulated data ends the sensors loop it (counters and clocks keep running).
 """
 
 from __future__ import annotations
