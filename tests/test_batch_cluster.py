@@ -151,6 +151,7 @@ def test_rerun_through_the_cli_skips_everything(
     assert code == 0
     text = capsys.readouterr().out
     assert "0 analysed" in text and "6 unchanged" in text and "2 in the errors table" in text
+    assert "--retry-errors" in text  # the kept failures are pointed out
     assert [p.stat().st_mtime_ns for p in parts] == stamps
     assert pq.read_table(library["out"]).equals(before)
 
@@ -197,6 +198,10 @@ def test_a_dying_worker_costs_only_its_file(tmp_path: Path) -> None:
     (error,) = pq.read_table(summary.errors_path).to_pylist()
     assert error["file_name"] == "die.h5" and error["error_type"] == "KilledWorker"
     assert set(_by_path(summary.table_path)) == {str(p.resolve()) for p in good}
+
+    retried = run_batch([lib], tmp_path / "t.parquet", n_workers=1, retry_errors=True)
+    assert (retried.n_analysed, retried.n_skipped, retried.n_failed) == (1, 3, 0)
+    assert len(_by_path(retried.table_path)) == 4
 
 
 class _InterruptAfterFirst:

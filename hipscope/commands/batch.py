@@ -140,6 +140,11 @@ def register(app: typer.Typer) -> None:
             console.print(f"  [red]✗[/] {reason or path}", highlight=False, soft_wrap=True)
         if len(summary.errors) > 10:
             console.print(f"  ... and {len(summary.errors) - 10} more")
+        if summary.n_failed_earlier:
+            console.print(
+                f"[yellow]{summary.n_failed_earlier} of these failed in an earlier run and were "
+                "not tried again; add --retry-errors to retry them[/]"
+            )
         console.print(f"[green]table[/]  {summary.table_path} ({summary.n_rows} task rows)")
         console.print(f"[green]errors[/] {summary.errors_path} ({summary.n_failed} files)")
         if summary.csv_path is not None:

@@ -65,6 +65,9 @@ class BatchSummary:
     n_analysed: int
     n_skipped: int
     n_failed: int
+    n_failed_earlier: int
+    """Failed files skipped because an earlier run failed on the same content (see
+    ``retry_errors``)."""
     n_rows: int
     n_workers: int
     wall_s: float
@@ -271,7 +274,7 @@ def run_batch(
             progress.advance(path, "hashed")
 
     todo: dict[str, FileState] = {}
-    n_skipped = 0
+    n_skipped = n_failed_earlier = 0
     for state in states:
         digest = state.content_hash
         if digest is None or digest in todo:
@@ -279,6 +282,7 @@ def run_batch(
         part = None if force else store.get(digest)
         if part is not None and (part.get("status") == "ok" or not retry_errors):
             n_skipped += 1
+            n_failed_earlier += part.get("status") != "ok"
             continue
         todo[digest] = state
 
@@ -337,6 +341,7 @@ def run_batch(
         n_analysed=len(todo),
         n_skipped=n_skipped,
         n_failed=errors.num_rows,
+        n_failed_earlier=n_failed_earlier,
         n_rows=results.num_rows,
         n_workers=workers_used,
         wall_s=time.perf_counter() - started,
