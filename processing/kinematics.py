@@ -17,8 +17,8 @@ from numpy.typing import NDArray
 
 from acquisition.errors import HipscopeError
 from acquisition.recording import Recording, SensorData
-from acquisition.rotations import quat_multiply, to_rotation
-from processing.angles import compute_angles, interp_quat
+from acquisition.rotations import to_rotation
+from processing.angles import compute_angles, finite_rows, interp_quat, qmul, row_chunks
 from processing.calibration import (
     NOMINAL_SENSOR_SEGMENT,
     CalibrationResult,
@@ -71,9 +71,12 @@ def session_grid(recording: Recording, rate_hz: float | None) -> tuple[NDArray[n
 
 
 def resample(
-    sensor: SensorData, grid_s: NDArray[np.float64], max_gap_s: float
+    sensor: SensorData, grid_s: NDArray[np.float64], max_gap_s: float, *, with_mag: bool = True
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64] | None]:
-    """(gyr, acc, mag) of one sensor linearly interpolated onto the grid, NaN in gaps."""
+    """(gyr, acc, mag) of one sensor linearly interpolated onto the grid, NaN in gaps.
+
+    with_mag: False skips the magnetometer (mag is then None).
+    """
     s = sensor.samples
     t = s.time_s
     idx = np.searchsorted(t, grid_s, side="right")
@@ -89,7 +92,7 @@ def resample(
         out[~valid] = np.nan
         return out
 
-    mag = None if s.mag_ut is None else interp(s.mag_ut)
+    mag = None if s.mag_ut is None or not with_mag else interp(s.mag_ut)
     return interp(s.gyr_rad_s), interp(s.acc_m_s2), mag
 
 
@@ -131,11 +134,19 @@ def compute_kinematics(
 
     def fuse(p: str, heading_axis: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
         return _fuse_sensor(
-            sensors[p], time_s, rate, fusion, use_mag, fusion_params, max_gap_s, heading_axis
+            sensors[p],
+            time_s,
+            rate,
+            fusion,
+            use_mag,
+            fusion_params,
+            max_gap_s,
+            heading_axis,
+            grid_data=(gyr[p], acc[p]),
         )
 
     for p, sensor in sensors.items():
-        gyr[p], acc[p], _ = resample(sensor, time_s, max_gap_s)
+        gyr[p], acc[p], _ = resample(sensor, time_s, max_gap_s, with_mag=False)
         q_fusion[p] = fuse(p)
     calibrator = calibrator or Calibrator()
     mountings = recorded_mountings(recording)
@@ -159,15 +170,18 @@ def compute_kinematics(
     gyr_segment: dict[str, NDArray[np.float64]] = {}
     acc_world: dict[str, NDArray[np.float64]] = {}
     for p in sensors:
+        # Each sensor's grid data is dropped as soon as its outputs exist: a long session
+        # holds only one set of (N, 3) / (N, 4) arrays per sensor at a time.
+        q_fusion_p, gyr_p, acc_p = q_fusion.pop(p), gyr.pop(p), acc.pop(p)
         seg = calibration.segments.get(p)
         if seg is None:
             continue  # no data at the standing reference: the calibration notes say so
-        q_world_sensor = quat_multiply(seg.q_world_fusion, q_fusion[p])
-        q_ws = quat_multiply(q_world_sensor, seg.q_sensor_segment)
-        q_world_segment[p] = np.where(q_ws[:, :1] < 0.0, -q_ws, q_ws)
-        gyr_segment[p] = to_rotation(seg.q_sensor_segment).inv().apply(np.nan_to_num(gyr[p]))
-        acc_world[p] = _rotate(q_world_sensor, acc[p])
-        gyr_segment[p][~np.isfinite(gyr[p]).all(axis=1)] = np.nan
+        q_world_segment[p], acc_world[p] = _to_world(
+            q_fusion_p, acc_p, seg.q_world_fusion, seg.q_sensor_segment
+        )
+        del q_fusion_p, acc_p
+        gyr_segment[p] = _to_segment(gyr_p, seg.q_sensor_segment)
+        del gyr_p
     return SessionKinematics(
         time_s=time_s,
         rate_hz=rate,
@@ -188,14 +202,24 @@ def _fuse_sensor(
     params: FusionParams | None,
     max_gap_s: float,
     heading_axis: NDArray[np.float64] | None,
+    grid_data: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
 ) -> NDArray[np.float64]:
-    """q_fusion_sensor on the grid; a sensor faster than the grid is fused at its own rate."""
+    """q_fusion_sensor on the grid; a sensor faster than the grid is fused at its own rate.
+
+    grid_data: the sensor's (gyr, acc) already resampled onto ``grid_s`` (saves doing it again).
+    """
     native = sensor.nominal_rate_hz if sensor.nominal_rate_hz > 0 else sensor.rate_hz
     fine_s, fine_rate = grid_s, rate_hz
     if native > 1.05 * rate_hz:
         n = int(np.floor((grid_s[-1] - grid_s[0]) * native + 1e-9)) + 1
         fine_s, fine_rate = grid_s[0] + np.arange(n) / native, float(native)
-    gyr, acc, mag = resample(sensor, fine_s, max_gap_s)
+    mag: NDArray[np.float64] | None = None
+    if fine_s is grid_s and grid_data is not None:
+        gyr, acc = grid_data
+        if use_mag:
+            mag = resample(sensor, fine_s, max_gap_s)[2]
+    else:
+        gyr, acc, mag = resample(sensor, fine_s, max_gap_s, with_mag=use_mag)
     if not fusion.startswith("vqf"):
         # VQF estimates the gyroscope bias itself; for the others take it from stillness.
         gyr = gyr - still_gyro_bias(gyr, acc, fine_rate)
@@ -210,12 +234,14 @@ def _fuse_sensor(
     )
     if fine_s is grid_s:
         return q
-    finite = np.isfinite(q).all(axis=1)
+    finite = finite_rows(q)
     if finite.sum() < 2:
         return np.full((len(grid_s), 4), np.nan)
+    del gyr, acc, mag
     out = interp_quat(fine_s[finite], q[finite], grid_s)
-    gyr_grid, _, _ = resample(sensor, grid_s, max_gap_s)
-    out[~np.isfinite(gyr_grid).all(axis=1)] = np.nan
+    del q, finite
+    gyr_grid = grid_data[0] if grid_data is not None else resample(sensor, grid_s, max_gap_s)[0]
+    out[~finite_rows(gyr_grid)] = np.nan
     return out
 
 
@@ -264,13 +290,47 @@ def recorded_mountings(recording: Recording) -> dict[str, NDArray[np.float64]]:
 
 
 def _has_inner_gap(gyr: NDArray[np.float64], acc: NDArray[np.float64]) -> bool:
-    finite = np.isfinite(gyr).all(axis=1) & np.isfinite(acc).all(axis=1)
+    finite = finite_rows(gyr, acc)
     index = np.flatnonzero(finite)
     return len(index) > 0 and bool((~finite[index[0] : index[-1] + 1]).any())
 
 
+def _to_world(
+    q_fusion_sensor: NDArray[np.float64],
+    acc_m_s2: NDArray[np.float64],
+    q_world_fusion: NDArray[np.float64],
+    q_sensor_segment: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(q_world_segment with w >= 0, acc_world_m_s2), block by block (small temporaries)."""
+    n = q_fusion_sensor.shape[0]
+    q_world_segment = np.empty((n, 4))
+    acc_world = np.empty((n, 3))
+    for rows in row_chunks(n):
+        q_world_sensor = qmul(q_world_fusion, q_fusion_sensor[rows])
+        q_ws = qmul(q_world_sensor, q_sensor_segment)
+        np.negative(q_ws, out=q_ws, where=q_ws[:, :1] < 0.0)
+        q_world_segment[rows] = q_ws
+        acc_world[rows] = _rotate(q_world_sensor, acc_m_s2[rows])
+    return q_world_segment, acc_world
+
+
+def _to_segment(
+    gyr_rad_s: NDArray[np.float64], q_sensor_segment: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Sensor-frame angular velocity in the segment frame, NaN rows kept, block by block."""
+    r_segment_sensor = to_rotation(q_sensor_segment).inv()
+    out = np.empty(gyr_rad_s.shape)
+    for rows in row_chunks(gyr_rad_s.shape[0]):
+        block = gyr_rad_s[rows]
+        out[rows] = r_segment_sensor.apply(np.nan_to_num(block))
+        out[rows][~finite_rows(block)] = np.nan
+    return out
+
+
 def _rotate(q: NDArray[np.float64], v: NDArray[np.float64]) -> NDArray[np.float64]:
-    finite = np.isfinite(q).all(axis=1) & np.isfinite(v).all(axis=1)
+    finite = finite_rows(q, v)
+    if finite.all():
+        return to_rotation(q).apply(v)
     out = np.full(v.shape, np.nan)
     if finite.any():
         out[finite] = to_rotation(q[finite]).apply(v[finite])
