@@ -117,7 +117,7 @@ class SensorLink:
         self.reconnect_min_s = reconnect_min_s
         self.reconnect_max_s = reconnect_max_s
         self.rediscover = rediscover
-        self.device_name = device.name or "" if isinstance(device, BLEDevice) else ""
+        self.device_name = (device.name or "") if isinstance(device, BLEDevice) else ""
         self.address = device.address if isinstance(device, BLEDevice) else str(device)
         self._assembler = assembler_for(profile, self.rate_hz)
         timing = profile.timing
@@ -168,10 +168,10 @@ class SensorLink:
         try:
             self.mtu = int(client.mtu_size)
             for char, payload in self.profile.writes("set_rate", self.rate_hz):
-                await client.write_gatt_char(char, payload, response=True)
+                await _write(client, char, payload)
             await client.start_notify(self.profile.data_uuid, self._on_notify)
             for char, payload in self.profile.writes("start", self.rate_hz):
-                await client.write_gatt_char(char, payload, response=True)
+                await _write(client, char, payload)
         except BaseException:
             self._client = None
             with contextlib.suppress(Exception):
@@ -227,7 +227,7 @@ class SensorLink:
         if client is not None and client.is_connected:
             with contextlib.suppress(Exception):
                 for char, payload in self.profile.writes("stop"):
-                    await client.write_gatt_char(char, payload, response=True)
+                    await _write(client, char, payload)
             with contextlib.suppress(Exception):
                 await client.disconnect()
         self.connected = False
@@ -300,3 +300,11 @@ class SensorLink:
             "disconnect_times_s": np.array(self.disconnect_times_s, dtype=np.float64),
             "reconnect_times_s": np.array(self.reconnect_times_s, dtype=np.float64),
         }
+
+
+async def _write(client: BleakClient, uuid: str, payload: bytes) -> None:
+    """A control write, with response when the characteristic offers it."""
+    char = client.services.get_characteristic(uuid)
+    if char is None:
+        raise LinkError(f"{client.address} has no characteristic {uuid}")
+    await client.write_gatt_char(char, payload, response="write" in char.properties)

@@ -16,6 +16,7 @@ the acquisition loop refreshes ten times a second.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -304,7 +305,8 @@ class LiveAcquisition:
         self._session = session
         session.add_consumer(self._dispatch)
         try:
-            await session.connect()
+            if not await self._connect_unless_stopped(session):
+                return
             if self.out_path is not None:
                 session.start_recording(self.out_path, athlete=self.athlete)
                 self.recording_paths.append(Path(self.out_path))
@@ -330,6 +332,21 @@ class LiveAcquisition:
         finally:
             await session.close()
             self._refresh_status()
+
+    async def _connect_unless_stopped(self, session: Session) -> bool:
+        """Connect, unless ``stop()`` comes first (then False; a scan can take seconds)."""
+        assert self._stop is not None
+        connect = asyncio.ensure_future(session.connect())
+        stopped = asyncio.ensure_future(self._stop.wait())
+        await asyncio.wait({connect, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if connect.done():
+            stopped.cancel()
+            connect.result()  # raises the connection error, if any
+            return True
+        connect.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await connect
+        return False
 
     def _write_planned(self, session: Session, task: Task, recording_start_s: float) -> None:
         start_s = max(task.start_s, recording_start_s)
