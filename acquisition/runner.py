@@ -120,6 +120,7 @@ class LiveAcquisition:
         self._env: Any = None
         self._stop: asyncio.Event | None = None
         self._connected = threading.Event()
+        self._stop_requested = threading.Event()
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._status: dict[str, SensorStatus] = {}
@@ -156,6 +157,7 @@ class LiveAcquisition:
 
     def stop(self, timeout_s: float = 10.0) -> bool:
         """Stop streaming, close the recording cleanly and end the thread."""
+        self._stop_requested.set()
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None and not self._done.is_set():
             try:
@@ -249,8 +251,10 @@ class LiveAcquisition:
             self._done.set()
 
     async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        if self._stop_requested.is_set():  # stop() came before the loop existed
+            self._stop.set()
         if self.virtual is not None:
             from acquisition.virtual.kit import VirtualKit
 
