@@ -140,7 +140,7 @@ def sagittal_inclination(q_world_segment: ArrayLike) -> NDArray[np.float64]:
     return _euler(relative_to_neutral(q_world_segment), "YZX")[:, 1]
 
 
-CHUNK_ROWS = 1 << 16
+CHUNK_ROWS = 1 << 14
 """Rows per block in the long-array helpers: bounds their temporaries to a few MB."""
 
 

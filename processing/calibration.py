@@ -34,6 +34,7 @@ from scipy.spatial.transform import Rotation
 from acquisition.errors import HipscopeError
 from acquisition.rotations import from_rotation, quat_conjugate, quat_multiply, to_rotation
 from acquisition.samples import Task
+from processing.angles import finite_rows
 
 # Columns: ISB segment x (anterior), y (superior), z (right) in sensor coordinates.
 _TRUNK_LIKE = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [-1.0, 0.0, 0.0]])
@@ -137,7 +138,7 @@ def stillness_score(
     gyr_rad_s: NDArray[np.float64], acc_m_s2: NDArray[np.float64], n: int
 ) -> NDArray[np.float64]:
     """Per window start: mean squared rate plus acceleration variance / g² (lower = stiller)."""
-    bad = ~(np.isfinite(gyr_rad_s).all(axis=1) & np.isfinite(acc_m_s2).all(axis=1))
+    bad = ~finite_rows(gyr_rad_s, acc_m_s2)
     gyr = np.where(bad[:, None], 0.0, gyr_rad_s)
     acc = np.where(bad[:, None], 0.0, acc_m_s2) / 9.81
     gyr2 = _window_means(np.sum(gyr**2, axis=1), n)
@@ -146,6 +147,30 @@ def stillness_score(
     score = gyr2 + np.maximum(acc2 - np.sum(acc_mean**2, axis=1), 0.0)
     bad_count = _window_means(bad.astype(np.float64), n)
     return np.where(bad_count > 0, np.inf, score)
+
+
+def _mark_between(
+    mask: NDArray[np.bool_],
+    low: NDArray[np.float64],
+    low_min: float,
+    high: NDArray[np.float64],
+    high_max: float,
+    ascending: bool,
+) -> None:
+    """``mask |= (low >= low_min) & (high <= high_max)``; by binary search when both arrays
+    are finite and non-decreasing (``ascending``): per-task comparisons over every row of a
+    long session add up."""
+    if ascending:
+        i0 = int(np.searchsorted(low, low_min, side="left"))
+        i1 = int(np.searchsorted(high, high_max, side="right"))
+        mask[i0:i1] = True
+    else:
+        mask |= (low >= low_min) & (high <= high_max)
+
+
+def _ascending(values: NDArray[np.float64]) -> bool:
+    """Finite and non-decreasing."""
+    return bool(np.isfinite(values).all() and np.all(values[1:] >= values[:-1]))
 
 
 def _up_in_sensor(q_fusion_sensor: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -162,7 +187,7 @@ def principal_horizontal_axis(
     gyr_rad_s: NDArray[np.float64], up: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], float]:
     """Principal axis of angular velocity perpendicular to ``up`` and its variance ratio."""
-    gyr = gyr_rad_s[np.isfinite(gyr_rad_s).all(axis=1)]
+    gyr = gyr_rad_s[finite_rows(gyr_rad_s)]
     if gyr.shape[0] < 10:
         return np.full(3, np.nan), 0.0
     helper = np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
@@ -245,6 +270,7 @@ class Calibrator:
         self._mountings = {
             p: to_rotation(q).inv().as_matrix() for p, q in (mountings or {}).items()
         }
+        self._ascending = _ascending(np.asarray(time_s, dtype=np.float64))
         placements = list(q_fusion_sensor)
         if not placements:
             raise HipscopeError("calibration: no sensors to calibrate")
@@ -266,8 +292,10 @@ class Calibrator:
         starts = time_s[: n_total - n + 1]
         static = [t for t in tasks if t.kind == "static"]
         allowed = np.zeros_like(score, dtype=bool)
+        ends = starts + self.window_s
+        ascending = self._ascending
         for task in static:
-            allowed |= (starts >= task.start_s) & (starts + self.window_s <= task.end_s + 1e-9)
+            _mark_between(allowed, starts, task.start_s, ends, task.end_s + 1e-9, ascending)
         if allowed.any() and np.isfinite(score[allowed]).any():
             method = "static task"
         else:
@@ -383,7 +411,7 @@ class Calibrator:
         for p in placements:
             nominal_up = self._nominal(p)[:, 1]
             q = q_fusion_sensor[p]
-            finite = np.isfinite(q).all(axis=1)
+            finite = finite_rows(q)
             up = np.full((n_total, 3), np.nan)
             up[finite] = _up_in_sensor(q[finite])
             ok &= (np.nan_to_num(up @ nominal_up, nan=1.0) >= cos_max) | ~finite
@@ -411,14 +439,21 @@ class Calibrator:
         axis_source = "nominal mounting"
         ratio = 0.0
         rate_hz = (len(time_s) - 1) / (time_s[-1] - time_s[0]) if len(time_s) > 1 else 1.0
-        finite_q = np.isfinite(q_fusion_sensor).all(axis=1)
+        finite_q = finite_rows(q_fusion_sensor)
         rejected: list[str] = []
         for tier in FUNCTIONAL_TASKS.get(placement, _LIMB_TASKS):
             mask = np.zeros(len(time_s), dtype=bool)
             used = []
             for task in tasks:
                 if task.kind in tier:
-                    mask |= (time_s >= task.start_s) & (time_s <= task.end_s)
+                    _mark_between(
+                        mask,
+                        time_s,
+                        task.start_s,
+                        time_s,
+                        task.end_s,
+                        getattr(self, "_ascending", False),
+                    )
                     if task.kind not in used:
                         used.append(task.kind)
             mask &= finite_q

@@ -27,6 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from acquisition.errors import HipscopeError
 from acquisition.rotations import quat_conjugate, quat_multiply
+from processing.angles import finite_rows
 
 FUSION_METHODS: tuple[str, ...] = ("vqf-offline", "vqf", "madgwick", "mahony", "ekf")
 STREAMING_METHODS: tuple[str, ...] = ("vqf", "madgwick", "mahony", "ekf")
@@ -355,7 +356,9 @@ class OrientationFilter:
 
 
 def _positive_w(q: NDArray[np.float64]) -> NDArray[np.float64]:
-    return np.where(q[..., :1] < 0.0, -q, q)
+    """Rows with w < 0 negated, in place (every caller passes a fresh array); returns q."""
+    np.negative(q, out=q, where=q[..., :1] < 0.0)
+    return q
 
 
 def _finite_segments(finite: NDArray[np.bool_]) -> list[tuple[int, int]]:
@@ -418,9 +421,7 @@ def estimate_orientation(
     mag = None if mag_ut is None else _vectors("mag_ut", mag_ut, n)
     if not (np.isfinite(rate_hz) and rate_hz > 0):
         raise HipscopeError(f"fusion rate_hz must be a positive number, got {rate_hz}")
-    finite = np.isfinite(gyr).all(axis=1) & np.isfinite(acc).all(axis=1)
-    if mag is not None:
-        finite &= np.isfinite(mag).all(axis=1)
+    finite = finite_rows(gyr, acc) if mag is None else finite_rows(gyr, acc, mag)
     out = np.full((n, 4), np.nan)
     previous_end: NDArray[np.float64] | None = None
     for start, stop in _finite_segments(finite):
