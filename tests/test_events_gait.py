@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from acquisition.rotations import to_rotation
 from acquisition.simulator import GaitSpec, StaticSpec, simulate
@@ -71,3 +72,47 @@ def test_thigh_turning_points_precede_simulated_contacts() -> None:
     best = delay[np.arange(contacts.shape[0]), np.argmin(np.abs(delay), axis=1)]
     # peak thigh flexion comes just before the contact (a few tens of ms in the simulator)
     assert np.all(best > -0.02) and np.all(best < 0.15)
+
+
+def _walk_that_stops(
+    closing_impact_m_s2: float, rate_hz: float = 100.0
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], float]:
+    """Vertical specific force of 16 regular steps (sinusoid + a heel-strike spike at each
+    contact), then a closing step 0.5 s later that only shows its impact spike, then quiet."""
+    t = np.arange(0.0, 16.0, 1.0 / rate_hz)
+    step_s = 0.55
+    contacts = 3.0 + step_s * np.arange(16)
+    closing_s = float(contacts[-1] + 0.5)
+    acc = np.zeros_like(t)
+    walking = (t >= contacts[0] - step_s / 2) & (t <= contacts[-1] + step_s / 2)
+    acc[walking] = 2.5 * np.cos(2 * np.pi * (t[walking] - contacts[0] - 0.05) / step_s)
+
+    def spike(at_s: float, height: float) -> NDArray[np.float64]:
+        return height * np.exp(-0.5 * ((t - at_s - 0.02) / 0.012) ** 2)
+
+    for c in contacts:
+        acc += spike(c, 6.0)
+    acc += spike(closing_s, closing_impact_m_s2)
+    acc += 9.81 + np.random.default_rng(0).normal(0.0, 0.05, t.shape)
+    return t, acc, contacts, closing_s
+
+
+@pytest.mark.parametrize("impact", [0.0, 1.5])
+def test_closing_step_needs_an_impact(impact: float) -> None:
+    t, acc, contacts, closing_s = _walk_that_stops(impact)
+    found = PelvisContacts().detect(t, acc, start_s=contacts[0] - 0.5, end_s=closing_s)
+    # every walking contact once, within 20 ms
+    distance = np.abs(found.ic_time_s_[:, None] - contacts[None, :])
+    assert np.all(distance.min(axis=0) < 0.02)
+    near_closing = np.abs(found.ic_time_s_ - closing_s) < 0.05
+    if impact:
+        assert near_closing.sum() == 1
+        assert found.ic_time_s_.shape[0] == contacts.shape[0] + 1
+        # without the closing-step rule the weak lobe is dropped
+        plain = PelvisContacts(weak_prominence_ratio=0.15).detect(
+            t, acc, start_s=contacts[0] - 0.5, end_s=closing_s
+        )
+        assert plain.ic_time_s_.shape[0] == contacts.shape[0]
+    else:
+        # quiet standing after the walk gives no contact
+        assert found.ic_time_s_.shape[0] == contacts.shape[0]

@@ -5,9 +5,12 @@ vertical acceleration is integrated to vertical velocity, one Ricker CWT scale t
 into a smooth "contact" signal whose negative peaks are the contacts. Each bout's contacts
 are then shifted by the median delay to the nearby vertical-jerk peak (the heel-strike
 transient), which removes the method's ~70 ms early bias without trusting any single,
-noisy jerk peak. The side comes from the pelvis roll rate just after the contact: loading
-one leg lets the free side of the pelvis drop (roll about the anterior axis), contrasted
-with the neighbouring contacts, which belong to the other foot.
+noisy jerk peak. A bout's closing step (the trailing foot brought alongside when
+stopping) barely moves the pelvis: a weak lobe about one step after a bout's last contact
+is accepted when the vertical jerk shows a heel-strike impact. The side comes from the
+pelvis roll rate just after the contact: loading one leg lets the free side of the pelvis
+drop (roll about the anterior axis), contrasted with the neighbouring contacts, which
+belong to the other foot.
 
 With thigh sensors the leading (more flexed) thigh at a contact names its side, and peak
 thigh flexion / extension give contacts and approximate final contacts without a pelvis.
@@ -84,6 +87,16 @@ class PelvisContacts:
     edge_margin_s
         Contacts up to this far outside [start_s, end_s] are kept: a walk's first and last
         contacts sit on its boundaries, s. Default 0.15.
+    weak_prominence_ratio
+        Candidates below ``min_prominence_ratio`` but at least this fraction of the scale
+        may still be a bout's closing step (see ``closing_step``). Default 0.04.
+    weak_jolt_ratio
+        A closing-step candidate needs a vertical-jerk peak (heel-strike impact) of at
+        least this fraction of the median of the accepted contacts'. Default 0.1.
+    closing_step
+        The closing step is searched this many median steps after the last contact of a
+        bout (a contact no other follows within the upper bound). Default (0.5, 1.35):
+        the closing step is often shorter than a walking step.
     """
 
     def __init__(
@@ -98,6 +111,9 @@ class PelvisContacts:
         side_band_hz: tuple[float, float] = (0.5, 2.5),
         side_window_s: tuple[float, float] = (0.05, 0.20),
         edge_margin_s: float = 0.15,
+        weak_prominence_ratio: float = 0.04,
+        weak_jolt_ratio: float = 0.1,
+        closing_step: tuple[float, float] = (0.5, 1.35),
     ) -> None:
         self.band_hz = band_hz
         self.cwt_width_s = cwt_width_s
@@ -108,6 +124,9 @@ class PelvisContacts:
         self.side_band_hz = side_band_hz
         self.side_window_s = side_window_s
         self.edge_margin_s = edge_margin_s
+        self.weak_prominence_ratio = weak_prominence_ratio
+        self.weak_jolt_ratio = weak_jolt_ratio
+        self.closing_step = closing_step
 
     def detect(
         self,
@@ -156,17 +175,24 @@ class PelvisContacts:
         if peaks.shape[0] == 0:
             return self
         scale = float(np.median(prominence[prominence >= np.median(prominence)]))
-        peaks = peaks[prominence >= self.min_prominence_ratio * scale]
+        strong = prominence >= self.min_prominence_ratio * scale
+        weak = ~strong & (prominence >= self.weak_prominence_ratio * scale)
 
         jerk = np.gradient(lowpass(acc, self.refine_lowpass_hz, rate_hz))
         before = round(0.03 * rate_hz)
         after = max(1, round(self.refine_window_s * rate_hz))
-        delays = []
-        for p in peaks:
+        jolt = np.zeros(peaks.shape[0])
+        delay = np.zeros(peaks.shape[0], dtype=np.int64)
+        for k, p in enumerate(peaks):
             lo = max(p - before, 0)
             window = jerk[lo : p + after]
             if window.shape[0]:
-                delays.append(lo + int(np.argmax(window)) - p)
+                delay[k] = lo + int(np.argmax(window)) - p
+                jolt[k] = float(np.max(window))
+        if self.weak_prominence_ratio < self.min_prominence_ratio and strong.sum() >= 3:
+            strong |= self._closing_contacts(t[peaks], strong, weak, jolt)
+        peaks = peaks[strong]
+        delays = delay[strong].tolist()
         offset = float(np.median(delays)) if delays else 0.0
         self.refine_offset_s_ = offset / rate_hz
 
@@ -183,6 +209,38 @@ class PelvisContacts:
                 self.side_score_ = self._side_scores(t, roll, ic_time, rate_hz)
                 self.ic_side_ = np.where(self.side_score_ >= 0.0, LEFT, RIGHT).astype("<U5")
         return self
+
+    def _closing_contacts(
+        self,
+        peak_s: NDArray[np.float64],
+        strong: NDArray[np.bool_],
+        weak: NDArray[np.bool_],
+        jolt: NDArray[np.float64],
+    ) -> NDArray[np.bool_]:
+        """The closing step of each bout: a weak lobe one step after its last contact.
+
+        Stopping, the trailing foot is brought alongside the other with little vertical
+        pelvis motion, so the last contact's lobe is weak. After every accepted contact
+        that no other follows within ``closing_step[1]`` median steps, the first weak
+        candidate ``closing_step`` median steps later is kept when its vertical jerk shows
+        an impact (``weak_jolt_ratio`` of the median of the accepted contacts').
+        """
+        accepted = peak_s[strong]
+        step_s = _median_step(accepted)
+        jolt_ref = float(np.median(jolt[strong]))
+        lo, hi = self.closing_step
+        extra = np.zeros(peak_s.shape[0], dtype=bool)
+        ends = accepted[np.append(np.diff(accepted) > hi * step_s, True)]
+        for last in ends:
+            gap = (peak_s - last) / step_s
+            fits = weak & (gap >= lo) & (gap <= hi) & (jolt >= self.weak_jolt_ratio * jolt_ref)
+            following = accepted[accepted > last + lo * step_s]
+            if following.shape[0]:
+                # a pause, not the end: the next contact must not follow the candidate in rhythm
+                fits &= peak_s < following[0] - hi * step_s
+            if fits.any():
+                extra[np.flatnonzero(fits)[0]] = True
+        return extra
 
     def _side_scores(
         self,
