@@ -23,9 +23,7 @@ class _RichProgress:
 
     def stage(self, name: str, total: int) -> None:
         self.counts = {}
-        self.progress.update(
-            self.bar, description=name, total=max(total, 1), completed=0, visible=total > 0
-        )
+        self.progress.reset(self.bar, total=max(total, 1), description=name, visible=total > 0)
 
     def advance(self, path: Path, status: str) -> None:
         self.counts[status] = self.counts.get(status, 0) + 1

@@ -158,6 +158,9 @@ def dask_client(scheduler: str | None, n_workers: int) -> Iterator[Any]:
             silence_logs=logging.CRITICAL,
         )
     with cluster, Client(cluster) as client:
+        from processing.batch.plugins import IgnoreInterrupts
+
+        client.register_plugin(IgnoreInterrupts(), name=IgnoreInterrupts.name)
         yield client
 
 
