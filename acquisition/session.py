@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 Consumer = Callable[[str, SampleBatch], None]
 BACKLOG_BATCHES = 2000
-BACKLOG_S = 5.0
+BACKLOG_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -146,9 +146,10 @@ class Session:
         self._open_task: tuple[str, str, float] | None = None
         self._queue: deque[tuple[str, SampleBatch, float]] = deque()
         # Batches from connection until the first recording starts, so a recording started
-        # right after connecting keeps the very first samples; dropped after BACKLOG_S.
+        # right after connecting keeps the very first samples; dropped BACKLOG_S after
+        # every link is open.
         self._backlog: deque[tuple[str, SampleBatch]] | None = deque(maxlen=BACKLOG_BATCHES)
-        self._connected_at = 0.0
+        self._connected_at = float("inf")  # set once every link is open
         self._wake = asyncio.Event()
         self._fanout: asyncio.Task[None] | None = None
         self.latencies_s: deque[float] = deque(maxlen=100_000)
@@ -189,7 +190,6 @@ class Session:
     async def connect(self) -> None:
         """Find and connect every sensor and start streaming (all or nothing)."""
         found = await self.discover()
-        self._connected_at = time.monotonic()
         lock = asyncio.Lock()
         for entry in self.devices:
             self.links[entry.placement] = SensorLink(
@@ -211,6 +211,7 @@ class Session:
             errors = [r for r in results if isinstance(r, BaseException)]
             if errors:
                 raise errors[0]
+            self._connected_at = time.monotonic()
             await self._wait_streaming()
         except BaseException:
             await self.close()

@@ -242,3 +242,31 @@ def test_stop_right_after_start_returns_promptly_without_a_recording(tmp_path: P
     assert time.monotonic() - started < 5.0
     assert live.error is None and not (tmp_path / "n.h5").exists()
     assert not live.wait_connected(0.1)
+
+
+def test_recordings_can_start_and_stop_while_streaming(tmp_path: Path) -> None:
+    options = VirtualOptions(placements=("pelvis", "thigh_left"), speed=2.0,
+                             protocol=SHORT_PROTOCOL)
+    live = LiveAcquisition(virtual=options)
+    live.start()
+    try:
+        assert live.wait_connected(15.0), live.error
+        time.sleep(1.5)  # past the backlog a recording started at once would keep
+        assert not live.recording
+        live.start_recording(tmp_path / "one.h5")
+        assert live.recording
+        time.sleep(0.5)
+        assert live.stop_recording() == tmp_path / "one.h5"
+        time.sleep(0.3)
+        live.start_recording(tmp_path / "two.h5")
+        time.sleep(0.5)
+    finally:
+        live.stop()
+    one, two = load_recording(tmp_path / "one.h5"), load_recording(tmp_path / "two.h5")
+    for placement in ("pelvis", "thigh_left"):
+        a, b = one.sensors[placement].samples, two.sensors[placement].samples
+        assert a.seq[0] > 0  # not the backlog since connecting: the recording began later
+        assert 0.8 <= a.time_s[-1] - a.time_s[0] <= 1.3  # ~0.5 s wall at speed 2
+        gap = int(b.seq[0]) - int(a.seq[-1])
+        assert 0.4 * 100 <= gap <= 1.0 * 100  # the 0.3 s wall between them (x2, at 100 Hz)
+    assert live.recording_paths == [tmp_path / "one.h5", tmp_path / "two.h5"]
