@@ -12,7 +12,11 @@ from numpy.typing import NDArray
 
 from acquisition.rotations import to_rotation
 from acquisition.simulator import GaitSpec, StaticSpec, simulate
-from processing.events.gait import PelvisContacts, ThighTurningPoints
+from processing.events.gait import (
+    PelvisContacts,
+    ThighTurningPoints,
+    alternating_side_evidence,
+)
 
 
 @pytest.mark.parametrize(
@@ -116,3 +120,40 @@ def test_closing_step_needs_an_impact(impact: float) -> None:
     else:
         # quiet standing after the walk gives no contact
         assert found.ic_time_s_.shape[0] == contacts.shape[0]
+
+
+def _brute_force_log_odds(
+    time_s: NDArray[np.float64], score: NDArray[np.float64], p: float
+) -> NDArray[np.float64]:
+    """Posterior log-odds of left by enumerating every labelling (independent of the code)."""
+    import itertools
+
+    spread = np.median(np.abs(score))
+    step = np.median(np.diff(time_s))
+    gaps = np.diff(time_s) / step
+    post = np.zeros((score.shape[0], 2))
+    for labels in itertools.product((0, 1), repeat=score.shape[0]):  # 0 left, 1 right
+        weight = 1.0
+        for i, lab in enumerate(labels):
+            z = score[i] / spread
+            weight *= 1 / (1 + np.exp(-z)) if lab == 0 else 1 / (1 + np.exp(z))
+            if i:
+                a = p if 0.6 <= gaps[i - 1] <= 1.6 else 0.5
+                weight *= a if labels[i - 1] != lab else 1 - a
+        for i, lab in enumerate(labels):
+            post[i, lab] += weight
+    return np.log(post[:, 0]) - np.log(post[:, 1])
+
+
+def test_alternating_sides_match_enumeration_and_outvote_weak_scores() -> None:
+    rng = np.random.default_rng(3)
+    time_s = np.array([0.0, 0.55, 1.1, 1.66, 2.2, 2.74, 4.5, 5.05, 5.6])  # a pause before 4.5
+    truth = np.array([1, -1, 1, -1, 1, -1, -1, 1, -1], dtype=float)  # +1 left
+    score = truth * rng.uniform(0.5, 1.5, truth.shape)
+    score[3] = 0.2  # one weak, wrong score inside the rhythm
+    got = alternating_side_evidence(time_s, score, 0.9)
+    np.testing.assert_allclose(got, _brute_force_log_odds(time_s, score, 0.9), atol=1e-9)
+    assert np.all(np.sign(got) == truth)
+    # no alternation assumed: each side follows its own score
+    alone = alternating_side_evidence(time_s, score, 0.5)
+    assert np.all(np.sign(alone) == np.sign(score))

@@ -10,7 +10,8 @@ stopping) barely moves the pelvis: a weak lobe about one step after a bout's las
 is accepted when the vertical jerk shows a heel-strike impact. The side comes from the
 pelvis roll rate just after the contact: loading one leg lets the free side of the pelvis
 drop (roll about the anterior axis), contrasted with the neighbouring contacts, which
-belong to the other foot.
+belong to the other foot; as feet alternate, each contact's side is the posterior of a
+left/right chain over these scores, so confident neighbours outvote a weak score (turns).
 
 With thigh sensors the leading (more flexed) thigh at a contact names its side, and peak
 thigh flexion / extension give contacts and approximate final contacts without a pelvis.
@@ -97,6 +98,10 @@ class PelvisContacts:
         The closing step is searched this many median steps after the last contact of a
         bout (a contact no other follows within the upper bound). Default (0.5, 1.35):
         the closing step is often shorter than a walking step.
+    side_alternation
+        Probability that two contacts one step apart belong to different feet; the sides
+        are the posterior of a two-state chain over the roll scores (0.5: each contact on
+        its own score). Default 0.9.
     """
 
     def __init__(
@@ -114,6 +119,7 @@ class PelvisContacts:
         weak_prominence_ratio: float = 0.04,
         weak_jolt_ratio: float = 0.1,
         closing_step: tuple[float, float] = (0.5, 1.35),
+        side_alternation: float = 0.9,
     ) -> None:
         self.band_hz = band_hz
         self.cwt_width_s = cwt_width_s
@@ -127,6 +133,7 @@ class PelvisContacts:
         self.weak_prominence_ratio = weak_prominence_ratio
         self.weak_jolt_ratio = weak_jolt_ratio
         self.closing_step = closing_step
+        self.side_alternation = side_alternation
 
     def detect(
         self,
@@ -154,6 +161,7 @@ class PelvisContacts:
         self.ic_time_s_ = np.empty(0)
         self.ic_side_ = np.empty(0, dtype="<U5")
         self.side_score_ = np.empty(0)
+        self.side_log_odds_ = np.empty(0)
         self.refine_offset_s_ = 0.0
         if t.shape[0] < int(2.0 * rate_hz) or not np.isfinite(acc).all():
             return self
@@ -207,7 +215,10 @@ class PelvisContacts:
             roll = fill_nan(gyr_roll_rad_s)
             if np.isfinite(roll).all():
                 self.side_score_ = self._side_scores(t, roll, ic_time, rate_hz)
-                self.ic_side_ = np.where(self.side_score_ >= 0.0, LEFT, RIGHT).astype("<U5")
+                self.side_log_odds_ = alternating_side_evidence(
+                    ic_time, self.side_score_, self.side_alternation
+                )
+                self.ic_side_ = np.where(self.side_log_odds_ >= 0.0, LEFT, RIGHT).astype("<U5")
         return self
 
     def _closing_contacts(
@@ -266,6 +277,55 @@ class PelvisContacts:
             if neighbours:
                 score[i] = raw[i] - float(np.mean(neighbours))
         return score
+
+
+def alternating_side_evidence(
+    ic_time_s: NDArray[np.float64],
+    score: NDArray[np.float64],
+    alternate_p: float = 0.9,
+    rhythm: tuple[float, float] = (0.6, 1.6),
+) -> NDArray[np.float64]:
+    """Posterior log-odds of "left" per contact from noisy scores and alternating feet.
+
+    A two-state hidden Markov chain (left / right) over the contacts: consecutive contacts
+    one step apart (``rhythm`` in median steps) belong to the other foot with probability
+    ``alternate_p``; across a pause or a missed / extra contact nothing is assumed. Each
+    score enters as a logistic likelihood scaled by the walk's median absolute score.
+    Forward-backward gives each contact's posterior, so a weak or contradicting score is
+    outvoted by confident neighbours, and a clear one stands.
+    """
+    n = score.shape[0]
+    if n == 0:
+        return score.copy()
+    spread = float(np.median(np.abs(score)))
+    if spread <= 0.0:
+        return score.copy()
+    z = np.clip(score / spread, -30.0, 30.0)
+    like = np.column_stack([1.0 / (1.0 + np.exp(-z)), 1.0 / (1.0 + np.exp(z))])  # (left, right)
+    step_s = _median_step(ic_time_s)
+    gaps = np.diff(ic_time_s) / step_s
+    p_alt = np.where((gaps >= rhythm[0]) & (gaps <= rhythm[1]), alternate_p, 0.5)
+    forward = np.empty((n, 2))
+    forward[0] = 0.5 * like[0]
+    forward[0] /= forward[0].sum()
+    for i in range(1, n):
+        a = p_alt[i - 1]
+        moved = np.array(
+            [
+                (1 - a) * forward[i - 1, 0] + a * forward[i - 1, 1],
+                a * forward[i - 1, 0] + (1 - a) * forward[i - 1, 1],
+            ]
+        )
+        forward[i] = moved * like[i]
+        forward[i] /= forward[i].sum()
+    backward = np.ones((n, 2))
+    for i in range(n - 2, -1, -1):
+        a = p_alt[i]
+        nxt = backward[i + 1] * like[i + 1]
+        backward[i] = np.array([(1 - a) * nxt[0] + a * nxt[1], a * nxt[0] + (1 - a) * nxt[1]])
+        backward[i] /= backward[i].sum()
+    post = forward * backward
+    return np.log(post[:, 0] + 1e-300) - np.log(post[:, 1] + 1e-300)
 
 
 class ThighTurningPoints:
