@@ -130,6 +130,13 @@ def _quat_angle(q: NDArray[np.float64]) -> float:
 
 def _window_means(values: NDArray[np.float64], n: int) -> NDArray[np.float64]:
     """Mean over every length-n window (rows: window start); NaN inside a window gives NaN."""
+    if values.ndim == 1:
+        csum = np.empty(values.shape[0] + 1)
+        csum[0] = 0.0
+        np.cumsum(values, out=csum[1:])
+        out = csum[n:] - csum[:-n]
+        out /= n
+        return out
     csum = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(values, axis=0)])
     return (csum[n:] - csum[:-n]) / n
 
@@ -137,14 +144,28 @@ def _window_means(values: NDArray[np.float64], n: int) -> NDArray[np.float64]:
 def stillness_score(
     gyr_rad_s: NDArray[np.float64], acc_m_s2: NDArray[np.float64], n: int
 ) -> NDArray[np.float64]:
-    """Per window start: mean squared rate plus acceleration variance / g² (lower = stiller)."""
+    """Per window start: mean squared rate plus acceleration variance / g² (lower = stiller).
+
+    Column by column, so a long session needs a few (N,) temporaries, not (N, 3) ones.
+    """
     bad = ~finite_rows(gyr_rad_s, acc_m_s2)
-    gyr = np.where(bad[:, None], 0.0, gyr_rad_s)
-    acc = np.where(bad[:, None], 0.0, acc_m_s2) / 9.81
-    gyr2 = _window_means(np.sum(gyr**2, axis=1), n)
-    acc_mean = _window_means(acc, n)
-    acc2 = _window_means(np.sum(acc**2, axis=1), n)
-    score = gyr2 + np.maximum(acc2 - np.sum(acc_mean**2, axis=1), 0.0)
+    gyr_sq = np.zeros(len(bad))
+    acc_sq = np.zeros(len(bad))
+    acc_mean_sq: NDArray[np.float64] | float = 0.0
+    for k in range(3):
+        gyr = np.where(bad, 0.0, gyr_rad_s[:, k])
+        gyr_sq += np.multiply(gyr, gyr, out=gyr)
+        del gyr
+        acc = np.where(bad, 0.0, acc_m_s2[:, k])
+        acc /= 9.81
+        acc_mean = _window_means(acc, n)
+        acc_mean_sq = acc_mean_sq + acc_mean * acc_mean
+        del acc_mean
+        acc_sq += np.multiply(acc, acc, out=acc)
+        del acc
+    gyr2 = _window_means(gyr_sq, n)
+    acc2 = _window_means(acc_sq, n)
+    score = gyr2 + np.maximum(acc2 - acc_mean_sq, 0.0)
     bad_count = _window_means(bad.astype(np.float64), n)
     return np.where(bad_count > 0, np.inf, score)
 

@@ -142,12 +142,15 @@ def compute_kinematics(
             fusion_params,
             max_gap_s,
             heading_axis,
-            grid_data=(gyr[p], acc[p]),
+            grid_data=(gyr[p], acc[p]) if p in gyr else None,
         )
 
+    # Fuse every sensor before holding any resampled data: the offline filter's own
+    # buffers are the largest temporaries, so they should meet as little else as possible.
+    for p in sensors:
+        q_fusion[p] = fuse(p)
     for p, sensor in sensors.items():
         gyr[p], acc[p], _ = resample(sensor, time_s, max_gap_s, with_mag=False)
-        q_fusion[p] = fuse(p)
     calibrator = calibrator or Calibrator()
     mountings = recorded_mountings(recording)
     calibration = calibrator.calibrate(
@@ -240,7 +243,10 @@ def _fuse_sensor(
     del gyr, acc, mag
     out = interp_quat(fine_s[finite], q[finite], grid_s)
     del q, finite
-    gyr_grid = grid_data[0] if grid_data is not None else resample(sensor, grid_s, max_gap_s)[0]
+    if grid_data is not None:
+        gyr_grid = grid_data[0]
+    else:
+        gyr_grid = resample(sensor, grid_s, max_gap_s, with_mag=False)[0]
     out[~finite_rows(gyr_grid)] = np.nan
     return out
 
