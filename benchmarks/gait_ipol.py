@@ -16,7 +16,10 @@ PacketCounter grid (packets go missing), then:
 Reference: heel strikes in ``LeftFootEvents`` / ``RightFootEvents`` ([toe-off, heel-strike]
 packet pairs) inside TrialBoundaries. A detection matches the nearest unmatched reference
 within 150 ms. Prints sensitivity, precision, timing error (median signed, median and mean
-absolute), side accuracy over matched contacts, and the step-time error per side.
+absolute), side accuracy over matched contacts, and the step-time error per side; then
+the same per subject group (1-10 / 11-19: thresholds were shaped on 1-10), the misses and
+false contacts by walk segment (U-turn per UTurnBoundaries ± 0.3 s, first / last 1.2 s,
+straight), and side accuracy without the trials whose sides come out inverted.
 """
 
 from __future__ import annotations
@@ -187,6 +190,8 @@ def main() -> int:
     errors: list[float] = []
     step_err = {"left": [], "right": []}
     per_trial_side = []
+    per_trial: dict[str, dict] = {}
+    segments = {"U-turn": [0, 0], "first/last 1.2 s": [0, 0], "straight": [0, 0]}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
@@ -205,6 +210,18 @@ def main() -> int:
             side_n += len(ok)
             per_trial_side.append((name, float(np.mean(ok)) if ok else float("nan")))
             errors += [float(det_t[i] - ref_t[j]) for i, j in pairs]
+            per_trial[name] = {
+                "tp": len(pairs),
+                "fp": det_t.shape[0] - len(pairs),
+                "fn": ref_t.shape[0] - len(pairs),
+                "errors": [float(det_t[i] - ref_t[j]) for i, j in pairs],
+                "side_ok": ok,
+            }
+            missed = np.setdiff1d(np.arange(ref_t.shape[0]), [j for _, j in pairs])
+            false = np.setdiff1d(np.arange(det_t.shape[0]), [i for i, _ in pairs])
+            for column, times in ((0, ref_t[missed]), (1, det_t[false])):
+                for x in times:
+                    segments[segment(trial, float(x))][column] += 1
             for side in ("left", "right"):
                 ref_steps = step_times(ref_t, ref_side, side)
                 det_steps = step_times(det_t, det_side, side)
@@ -231,7 +248,46 @@ def main() -> int:
                 f"mean abs {np.mean(np.abs(values)):.1f} ms over {values.size} trials"
             )
     print("worst side accuracy: " + ", ".join(f"{n} {a:.2f}" for n, a in worst))
+    groups = {
+        "subjects 1-10": [n for n in per_trial if int(n.split("-")[0]) <= 10],
+        "subjects 11-19": [n for n in per_trial if int(n.split("-")[0]) > 10],
+    }
+    inverted = [n for n, a in per_trial_side if a < 0.2]
+    groups["without inverted"] = [n for n in per_trial if n not in inverted]
+    for label, members in groups.items():
+        print(group_line(label, [per_trial[n] for n in members]))
+    print("inverted trials (side accuracy < 0.2): " + (", ".join(inverted) or "none"))
+    print(
+        "missed / false contacts by segment: "
+        + ", ".join(f"{k} {v[0]} / {v[1]}" for k, v in segments.items())
+    )
     return 0
+
+
+def segment(trial: Trial, time_s: float) -> str:
+    """Where in the walk a contact lies: U-turn (± 0.3 s), first / last 1.2 s, straight."""
+    lo, hi = (trial.packet_time(x) for x in trial.meta["TrialBoundaries"])
+    turn = trial.meta.get("UTurnBoundaries")
+    if turn:
+        t0, t1 = (trial.packet_time(x) for x in turn)
+        if t0 - 0.3 <= time_s <= t1 + 0.3:
+            return "U-turn"
+    if time_s < lo + 1.2 or time_s > hi - 1.2:
+        return "first/last 1.2 s"
+    return "straight"
+
+
+def group_line(label: str, trials: list[dict]) -> str:
+    tp = sum(t["tp"] for t in trials)
+    fp = sum(t["fp"] for t in trials)
+    fn = sum(t["fn"] for t in trials)
+    err_ms = 1000.0 * np.abs(np.concatenate([t["errors"] for t in trials]))
+    side = np.concatenate([t["side_ok"] for t in trials]).astype(float)
+    return (
+        f"{label:<17} {len(trials):>3} trials: sensitivity {tp / max(tp + fn, 1):.3f}, "
+        f"precision {tp / max(tp + fp, 1):.3f}, |median| {np.median(err_ms):.1f} ms, "
+        f"side {side.mean():.3f}"
+    )
 
 
 if __name__ == "__main__":
