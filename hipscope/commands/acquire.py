@@ -206,14 +206,23 @@ def _run_live(console: Any, live: LiveAcquisition, out: Path, guided: bool) -> N
 
     stopping = {"signal": False}
 
-    def on_term(_signum: int, _frame: object) -> None:
+    def on_signal(_signum: int, _frame: object) -> None:
         stopping["signal"] = True
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+    # Ctrl-C and SIGTERM both end the session the same clean way (even where the shell
+    # started us with SIGINT ignored).
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     live.start()
     try:
         console.print("[bold]connecting...[/]")
-        if not live.wait_connected(60.0):
+        deadline = time.monotonic() + 60.0
+        while not live.wait_connected(0.2):
+            if stopping["signal"] or live.finished or time.monotonic() > deadline:
+                break
+        if stopping["signal"] and not live.wait_connected(0.0):
+            live.stop()
+            raise typer.Exit(130)
+        if not live.wait_connected(0.0):
             live.stop()
             error = live.error
             if isinstance(error, HipscopeError):
@@ -246,8 +255,11 @@ def _run_live(console: Any, live: LiveAcquisition, out: Path, guided: bool) -> N
     except KeyboardInterrupt:
         console.print("[yellow]stopping...[/]")
     finally:
+        if stopping["signal"]:
+            console.print("[yellow]stopping...[/]")
         live.stop(timeout_s=30.0)
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if live.error is not None and not isinstance(live.error, KeyboardInterrupt):
         if isinstance(live.error, HipscopeError):
             raise live.error
