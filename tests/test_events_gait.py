@@ -157,3 +157,23 @@ def test_alternating_sides_match_enumeration_and_outvote_weak_scores() -> None:
     # no alternation assumed: each side follows its own score
     alone = alternating_side_evidence(time_s, score, 0.5)
     assert np.all(np.sign(alone) == np.sign(score))
+
+
+def test_push_off_before_the_first_contact_is_dropped() -> None:
+    t, acc, contacts, closing_s = _walk_that_stops(0.0)
+    step_s = 0.55
+    push_off_s = contacts[0] - 0.4  # a swing (~0.73 step) before the first heel strike
+    near = np.abs(t - push_off_s) < step_s / 2
+    acc[near] += (
+        2.5
+        * np.cos(2 * np.pi * (t[near] - push_off_s - 0.05) / step_s)
+        * np.cos(np.pi * (t[near] - push_off_s) / step_s) ** 2
+    )
+    acc += 6.0 * np.exp(-0.5 * ((t - push_off_s - 0.02) / 0.012) ** 2)
+    window = {"start_s": push_off_s - 0.3, "end_s": closing_s}
+    kept = PelvisContacts(push_off_step=0.0).detect(t, acc, **window).ic_time_s_
+    assert kept.shape[0] == contacts.shape[0] + 1
+    assert abs(kept[0] - push_off_s) < 0.03
+    found = PelvisContacts().detect(t, acc, **window).ic_time_s_
+    assert found.shape[0] == contacts.shape[0]
+    assert np.all(np.abs(found - contacts) < 0.03)

@@ -7,11 +7,14 @@ are then shifted by the median delay to the nearby vertical-jerk peak (the heel-
 transient), which removes the method's ~70 ms early bias without trusting any single,
 noisy jerk peak. A bout's closing step (the trailing foot brought alongside when
 stopping) barely moves the pelvis: a weak lobe about one step after a bout's last contact
-is accepted when the vertical jerk shows a heel-strike impact. The side comes from the
-pelvis roll rate just after the contact: loading one leg lets the free side of the pelvis
-drop (roll about the anterior axis), contrasted with the neighbouring contacts, which
-belong to the other foot; as feet alternate, each contact's side is the posterior of a
-left/right chain over these scores, so confident neighbours outvote a weak score (turns).
+is accepted when the vertical jerk shows a heel-strike impact. Starting to walk, the
+push-off lobe comes only a swing before the first heel strike and is dropped.
+
+The side comes from the pelvis roll rate just after the contact: loading one leg lets the
+free side of the pelvis drop (roll about the anterior axis), contrasted with the
+neighbouring contacts, which belong to the other foot; as feet alternate, each contact's
+side is the posterior of a left/right chain over these scores, so confident neighbours
+outvote a weak score (turns).
 
 With thigh sensors the leading (more flexed) thigh at a contact names its side, and peak
 thigh flexion / extension give contacts and approximate final contacts without a pelvis.
@@ -102,6 +105,10 @@ class PelvisContacts:
         Probability that two contacts one step apart belong to different feet; the sides
         are the posterior of a two-state chain over the roll scores (0.5: each contact on
         its own score). Default 0.9.
+    push_off_step
+        A bout's first contact followed by the next within this many median steps is the
+        push-off of gait initiation and is dropped (0 keeps it). Default 0.8 (a swing is ~0.75
+        step; an asymmetric walker's short first step stays above it).
     """
 
     def __init__(
@@ -120,6 +127,7 @@ class PelvisContacts:
         weak_jolt_ratio: float = 0.1,
         closing_step: tuple[float, float] = (0.5, 1.35),
         side_alternation: float = 0.9,
+        push_off_step: float = 0.8,
     ) -> None:
         self.band_hz = band_hz
         self.cwt_width_s = cwt_width_s
@@ -134,6 +142,7 @@ class PelvisContacts:
         self.weak_jolt_ratio = weak_jolt_ratio
         self.closing_step = closing_step
         self.side_alternation = side_alternation
+        self.push_off_step = push_off_step
 
     def detect(
         self,
@@ -209,6 +218,7 @@ class PelvisContacts:
         ic_time = np.interp(ic_index, np.arange(t.shape[0]), t)
         keep = (ic_time >= start - self.edge_margin_s) & (ic_time <= end + self.edge_margin_s)
         ic_time = ic_time[keep]
+        ic_time = self._drop_push_offs(ic_time)
         self.ic_time_s_ = ic_time
         self.ic_side_ = np.full(ic_time.shape[0], "", dtype="<U5")
         if gyr_roll_rad_s is not None:
@@ -220,6 +230,22 @@ class PelvisContacts:
                 )
                 self.ic_side_ = np.where(self.side_log_odds_ >= 0.0, LEFT, RIGHT).astype("<U5")
         return self
+
+    def _drop_push_offs(self, ic_time_s: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Drop a bout's first "contact" when the next follows within ``push_off_step``.
+
+        Starting to walk, the push-off of the trailing leg lowers the pelvis like a contact
+        does, but only a swing (~0.75 of a step) separates it from the first heel strike,
+        whereas a true first contact is a whole step (or more, when accelerating) before
+        the next. Bouts start at the walk's first contact and after pauses longer than
+        1.6 median steps.
+        """
+        if ic_time_s.shape[0] < 4 or self.push_off_step <= 0.0:
+            return ic_time_s
+        gaps = np.diff(ic_time_s) / _median_step(ic_time_s)
+        starts = np.concatenate(([0], np.flatnonzero(gaps > 1.6) + 1))
+        starts = starts[starts < gaps.shape[0]]
+        return np.delete(ic_time_s, starts[gaps[starts] < self.push_off_step])
 
     def _closing_contacts(
         self,
