@@ -34,7 +34,7 @@ from scipy.spatial.transform import Rotation
 from acquisition.errors import HipscopeError
 from acquisition.rotations import from_rotation, quat_conjugate, quat_multiply, to_rotation
 from acquisition.samples import Task
-from processing.angles import finite_rows
+from processing.angles import finite_rows, row_chunks
 
 # Columns: ISB segment x (anterior), y (superior), z (right) in sensor coordinates.
 _TRUNK_LIKE = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [-1.0, 0.0, 0.0]])
@@ -192,6 +192,27 @@ def _mark_between(
 def _ascending(values: NDArray[np.float64]) -> bool:
     """Finite and non-decreasing."""
     return bool(np.isfinite(values).all() and np.all(values[1:] >= values[:-1]))
+
+
+def _without_vertical_rate(
+    q_fusion_sensor: NDArray[np.float64], gyr_rad_s: NDArray[np.float64], mask: NDArray[np.bool_]
+) -> NDArray[np.float64]:
+    """Angular velocity of the masked rows, its world-vertical component removed, in sensor
+    coordinates; block by block (a long walk would need several (N, 3, 3) matrices at once).
+
+    Turning about the vertical (pelvis rotation, heading changes) correlates with the swing
+    of the thigh; without it the principal axis is the flexion axis.
+    """
+    parts = []
+    for rows in row_chunks(len(mask)):
+        keep = mask[rows]
+        if not keep.any():
+            continue
+        r_fusion_sensor = to_rotation(q_fusion_sensor[rows][keep])
+        gyr_world = r_fusion_sensor.apply(gyr_rad_s[rows][keep])
+        gyr_world[:, 2] = 0.0
+        parts.append(r_fusion_sensor.inv().apply(gyr_world))
+    return np.concatenate(parts) if parts else np.empty((0, 3))
 
 
 def _up_in_sensor(q_fusion_sensor: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -432,10 +453,12 @@ class Calibrator:
         for p in placements:
             nominal_up = self._nominal(p)[:, 1]
             q = q_fusion_sensor[p]
-            finite = finite_rows(q)
-            up = np.full((n_total, 3), np.nan)
-            up[finite] = _up_in_sensor(q[finite])
-            ok &= (np.nan_to_num(up @ nominal_up, nan=1.0) >= cos_max) | ~finite
+            for rows in row_chunks(n_total):
+                finite = finite_rows(q[rows])
+                up = np.full((len(finite), 3), np.nan)
+                if finite.any():
+                    up[finite] = _up_in_sensor(q[rows][finite])
+                ok[rows] &= (np.nan_to_num(up @ nominal_up, nan=1.0) >= cos_max) | ~finite
         return _window_means(ok.astype(np.float64), n) >= 1.0 - 1e-9
 
     def _segment(
@@ -480,12 +503,9 @@ class Calibrator:
             mask &= finite_q
             if mask.sum() < self.min_functional_s * rate_hz:
                 continue
-            # Turning about the vertical (pelvis rotation, heading changes) correlates with the
-            # swing of the thigh; without it the principal axis is the flexion axis.
-            r_fusion_sensor = to_rotation(q_fusion_sensor[mask])
-            gyr_world = r_fusion_sensor.apply(gyr_rad_s[mask])
-            gyr_world[:, 2] = 0.0
-            axis, ratio = principal_horizontal_axis(r_fusion_sensor.inv().apply(gyr_world), up)
+            axis, ratio = principal_horizontal_axis(
+                _without_vertical_rate(q_fusion_sensor, gyr_rad_s, mask), up
+            )
             if not np.all(np.isfinite(axis)):
                 continue
             if np.dot(axis, ml) < 0:
