@@ -20,6 +20,14 @@ absolute), side accuracy over matched contacts, and the step-time error per side
 the same per subject group (1-10 / 11-19: thresholds were shaped on 1-10), the misses and
 false contacts by walk segment (U-turn per UTurnBoundaries ± 0.3 s, first / last 1.2 s,
 straight), and side accuracy without the trials whose sides come out inverted.
+
+Trials 4-1 and 4-2 come out inverted, and the evidence points at their reference rather
+than the sensor: the world-vertical pelvis yaw rate in the 0.2 s before each reference
+contact (VQF 6D on the raw file, no hipscope calibration involved) inverts too (left
+contacts with a positive yaw rate: 0.92 / 0.97 of them, against 0.00-0.06 in the same
+subject's 4-3..4-6), yet no re-mounting can invert a rate about the gravity-defined
+vertical, and gravity sits in the same sensor direction in 4-1/4-2 as in 4-3/4-4. Swapped
+foot sensors would explain both cues.
 """
 
 from __future__ import annotations
