@@ -162,6 +162,7 @@ def compute_kinematics(
         redo = [p for p in calibration.segments if _has_inner_gap(gyr[p], acc[p])]
         for p in redo:
             ml_axis = to_rotation(calibration.segments[p].q_sensor_segment).apply([0.0, 0.0, 1.0])
+            q_fusion[p] = np.empty((0, 4))  # free it during the refusion; keeps the key order
             q_fusion[p] = fuse(p, ml_axis)
         if redo:
             calibration = calibrator.calibrate(
