@@ -92,7 +92,7 @@ def analyze_task(path: str, analyze: Analyze | None = None) -> dict[str, Any]:
     Any exception of the analysis becomes an error part (its type and a one-line message);
     only the death of the worker process escapes, and the client records that.
     """
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     try:
         if analyze is None:
             from processing.pipeline import analyze_file as analyze
@@ -119,6 +119,7 @@ def analyze_task(path: str, analyze: Analyze | None = None) -> dict[str, Any]:
         "status": "ok",
         "rows": rows,
         "analysis_s": round(time.perf_counter() - start, 3),
+        "analysis_cpu_s": round(time.process_time() - start_cpu, 3),
         "analysed_utc": _now_utc(),
         "worker_software": f"hipscope {__version__}",
     }
@@ -170,15 +171,17 @@ def _submit(
     """Futures keyed by Dask key for (key, path) jobs, as queued data-producer tasks."""
     futures: dict[str, Any] = {}
     extra = () if analyze is None else (analyze,)
-    try:
+    try:  # dask's own marker for root tasks (used by its readers); not a public API yet
         from dask._task_spec import Task
+
+        Task("probe", analyze_task, "", _data_producer=True)
 
         def graph(chunk: Sequence[tuple[str, str]]) -> dict[str, Any]:
             return {
                 key: Task(key, analyze_task, path, *extra, _data_producer=True)
                 for key, path in chunk
             }
-    except ImportError:  # an older dask: plain tasks (queued only in large batches)
+    except (ImportError, TypeError):  # another dask: plain tasks (queued in large batches)
         graph = None
     for i in range(0, len(jobs), SUBMIT_CHUNK):
         chunk = jobs[i : i + SUBMIT_CHUNK]

@@ -38,6 +38,7 @@ FILE_COLUMNS = (
     "software",
     "analysed_utc",
     "analysis_s",
+    "analysis_cpu_s",
 )
 ERROR_COLUMNS = (
     "path",
@@ -245,7 +246,8 @@ def merge(
         columns = file_columns(state, part)
         if part.get("status") == "ok":
             for row in part.get("rows") or []:
-                rows.append({**columns, "analysis_s": part.get("analysis_s"), **row})
+                timing = {k: part.get(k) for k in ("analysis_s", "analysis_cpu_s")}
+                rows.append({**columns, **timing, **row})
         else:
             errors.append(
                 {**columns, "error_type": part.get("error_type"), "error": part.get("error")}
