@@ -225,3 +225,30 @@ def test_outcome_of_dead_workers_and_other_versions() -> None:
     assert other["status"] == "error" and other["error_type"] == "VersionMismatch"
     killed = _outcome(_Future(KilledWorker("k", None, 0)), Path("b.h5"), "hipscope 1")
     assert killed["error_type"] == "KilledWorker" and killed["error"].startswith("b.h5: ")
+
+
+def test_cli_refuses_bad_input_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import hipscope.cli
+
+    (tmp_path / "empty").mkdir()
+    out = str(tmp_path / "t.parquet")
+    cases = [
+        (["batch", str(tmp_path / "empty"), "--out", out], "no recordings"),
+        (["batch", str(tmp_path / "nothing"), "--out", out], "no such file or folder"),
+        (["batch", str(tmp_path), "--out", str(tmp_path / "t.csv")], "must end in .parquet"),
+        (["batch", str(tmp_path), "--out", out, "--workers", "0"], "at least 1"),
+        (["trends", str(tmp_path / "missing.parquet")], "no such batch table"),
+    ]
+    for argv, message in cases:
+        assert hipscope.cli.main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
+    not_batch = tmp_path / "other.parquet"
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"x": [1]}), not_batch)
+    assert hipscope.cli.main(["trends", str(not_batch)]) == 1
+    assert "not a hipscope batch table" in capsys.readouterr().err
