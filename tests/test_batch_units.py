@@ -252,3 +252,49 @@ def test_cli_refuses_bad_input_with_one_line(
     pq.write_table(pa.table({"x": [1]}), not_batch)
     assert hipscope.cli.main(["trends", str(not_batch)]) == 1
     assert "not a hipscope batch table" in capsys.readouterr().err
+
+
+def _fake_doc(athlete: str, created: str, drop_left_deg: float) -> dict[str, Any]:
+    return {
+        "recording": {"athlete": athlete, "created_utc": created, "session_id": created[:10]},
+        "tasks": [
+            {"kind": "static", "side": "", "metrics": {"duration_s": 3.0}, "unavailable": {}},
+            {
+                "kind": "single_leg_stance",
+                "side": "left",
+                "metrics": {"pelvic_drop_mean_deg": drop_left_deg, "pelvic_drop_peak_deg": 9.0},
+                "unavailable": {},
+            },
+        ],
+    }
+
+
+def test_trends_from_a_table_latest_sessions_and_athlete_choice(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from processing.batch.store import rows_table
+    from processing.batch.trends import athlete_sessions, write_trends
+    from processing.report.compare import summarize
+
+    docs = [_fake_doc("Kim", f"2026-0{m}-01T08:00:00+00:00", float(m)) for m in (3, 1, 4, 2)] + [
+        _fake_doc("Lee", "2026-05-01T08:00:00+00:00", 7.0)
+    ]
+    rows = []
+    for i, doc in enumerate(docs):
+        for row in task_rows(doc):
+            rows.append({"path": f"/lib/s{i}.h5", "content_hash": f"{i:032x}", **row})
+    table = tmp_path / "t.parquet"
+    pq.write_table(rows_table(rows, ("path", "content_hash")), table)
+
+    name, sessions = athlete_sessions(table, "kim")
+    assert name == "Kim"
+    assert [s.values["pelvic_drop_mean_deg:left"] for s in sessions] == [1.0, 2.0, 3.0, 4.0]
+    assert sessions[0].values == summarize(docs[1], "").values  # the report's own summary
+    out, shown, total = write_trends(table, tmp_path / "k.html", athlete="Kim", last=2)
+    assert (shown, total) == (2, 4)
+    html = out.read_text()
+    assert "01 Apr 2026" in html and "01 Mar 2026" in html and "01 Jan 2026" not in html
+    with pytest.raises(HipscopeError, match="holds 2 athletes"):
+        write_trends(table, tmp_path / "x.html")
+    with pytest.raises(HipscopeError, match="no sessions of athlete 'Max'"):
+        write_trends(table, tmp_path / "x.html", athlete="Max")

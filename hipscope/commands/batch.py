@@ -164,16 +164,21 @@ def register(app: typer.Typer) -> None:
             Path, typer.Option("--out", "-o", help="HTML file to write (self-contained).")
         ] = Path("trends.html"),
         last: Annotated[
-            int | None,
-            typer.Option("--last", help="Only the athlete's most recent N sessions."),
-        ] = None,
+            int,
+            typer.Option(
+                "--last",
+                help="Show the athlete's most recent N sessions (0: all; the table gets wide).",
+            ),
+        ] = 8,
     ) -> None:
         """An athlete's metrics over time from a batch table: pelvic drop, hip lead, gait SI."""
         from rich.console import Console
 
         from processing.batch.trends import write_trends
 
-        if last is not None and last < 1:
-            raise HipscopeError(f"--last must be at least 1, got {last}")
-        written, n = write_trends(table, out, athlete=athlete, last=last)
-        Console().print(f"[green]trends[/] {written} ({n} sessions)")
+        if last < 0:
+            raise HipscopeError(f"--last must be 0 (all) or more, got {last}")
+        written, shown, total = write_trends(table, out, athlete=athlete, last=last)
+        note = f"{shown} sessions" if shown == total else f"the last {shown} of {total} sessions"
+        hint = "" if shown == total else "; --last 0 shows all"
+        Console().print(f"[green]trends[/] {written} ({note}{hint})")

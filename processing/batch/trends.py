@@ -102,7 +102,7 @@ def _choose_athlete(names: Sequence[str], wanted: str | None, table: Path) -> st
 def athlete_sessions(
     table_path: str | Path, athlete: str | None = None, *, last: int | None = None
 ) -> tuple[str, list[SessionSummary]]:
-    """(athlete name, the athlete's sessions oldest first; the last ``last`` when given)."""
+    """(athlete name, the athlete's sessions oldest first; the last ``last`` when > 0)."""
     rows = read_table_rows(table_path)
     docs = session_documents(rows)
     names = sorted({doc["recording"]["athlete"] for _, doc in docs})
@@ -118,15 +118,22 @@ def athlete_sessions(
     return name, sessions
 
 
+DEFAULT_LAST = 8
+"""Sessions on the page by default: the history table has one column per session and
+stays readable up to about eight."""
+
+
 def write_trends(
     table_path: str | Path,
     out_path: str | Path,
     *,
     athlete: str | None = None,
-    last: int | None = None,
-) -> tuple[Path, int]:
-    """Write the athlete's trend page (self-contained HTML); returns (path, sessions)."""
-    name, sessions = athlete_sessions(table_path, athlete, last=last)
+    last: int | None = DEFAULT_LAST,
+) -> tuple[Path, int, int]:
+    """Write the athlete's trend page (self-contained HTML) with the most recent ``last``
+    sessions (None or 0: all); returns (path, sessions shown, sessions in the table)."""
+    name, every = athlete_sessions(table_path, athlete)
+    sessions = every[-last:] if last else every
     html = render_comparison(sessions, athlete=name)
     out = Path(out_path)
     try:
@@ -134,4 +141,4 @@ def write_trends(
         out.write_text(html, encoding="utf-8")
     except OSError as error:
         raise HipscopeError(f"{out}: cannot write the trends page ({error.strerror})") from None
-    return out, len(sessions)
+    return out, len(sessions), len(every)
