@@ -77,7 +77,7 @@ async def test_clean_link_records_every_sample_in_order(
             samples.gyr_rad_s, truth.gyr_rad_s[seq], atol=np.radians(2000) / 32768
         )
         assert status[placement].lost_samples == 0
-        assert status[placement].rate_hz == pytest.approx(200.0, rel=0.1)
+        assert status[placement].rate_hz == pytest.approx(200.0, rel=0.15)
 
 
 async def test_one_percent_loss_is_counted_exactly_and_time_stays_right(

@@ -195,9 +195,9 @@ async def test_connection_interval_delivers_in_bursts() -> None:
         await asyncio.sleep(1.0)
         await client.disconnect()
     times = np.array(arrivals)
-    bursts = np.split(times, np.flatnonzero(np.diff(times) > 0.02) + 1)
+    bursts = np.split(times, np.flatnonzero(np.diff(times) > 0.025) + 1)
     # 120 notifications/s through 50 ms connection events: ~6 per event, ~20 events/s.
     assert len(times) > 80
-    assert 12 <= len(bursts) <= 25
+    assert 10 <= len(bursts) <= 25
     assert np.median([len(b) for b in bursts]) >= 4
     assert address_key(env.sensors["pelvis"].address) in env.link.delivered_notifications

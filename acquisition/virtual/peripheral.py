@@ -122,6 +122,7 @@ class VirtualSensor:
         self.sent_samples = 0
         self.sent_notifications = 0
         self.skipped_samples = 0
+        self.send_errors = 0
         self.writes: list[tuple[str, bytes]] = []
         self._next_seq = 0
         self._anchor_time_s = 0.0
@@ -343,7 +344,11 @@ class VirtualSensor:
             per_packet = self.encoder.samples_per_packet
             due = self.due_seq()
             while due - self._next_seq >= per_packet and self._listening():
-                await self._send(self._next_seq, per_packet)
+                try:
+                    await self._send(self._next_seq, per_packet)
+                except Exception as error:  # the link dropped mid-send: those samples are lost
+                    logger.debug("%s: notification failed (%s)", self.name, error)
+                    self.send_errors += 1
                 self._next_seq += per_packet
             # Wake when the last sample of the next packet is taken (or the state changes).
             ready_s = self.taken_at(self._next_seq + per_packet - 1)
