@@ -38,6 +38,7 @@ t0 = time.perf_counter()
 from processing.pipeline import analyze_recording
 
 started = time.perf_counter()
+usage0 = resource.getrusage(resource.RUSAGE_SELF)
 stages = [("imports", started - t0)]
 def progress(stage, fraction):
     stages.append((stage, time.perf_counter() - started))
@@ -45,6 +46,8 @@ analysis = analyze_recording(sys.argv[1], progress=progress)
 doc = analysis.to_dict()
 json.dumps(doc, allow_nan=False)
 elapsed = time.perf_counter() - started
+usage = resource.getrusage(resource.RUSAGE_SELF)
+cpu_s = usage.ru_utime + usage.ru_stime - usage0.ru_utime - usage0.ru_stime
 # VmHWM, not ru_maxrss: on Linux ru_maxrss survives exec, so it would report the parent's
 # peak (the simulated hour) whenever that is larger than the analysis's own.
 rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -54,7 +57,7 @@ try:
     rss_mb = int(hwm.split()[1]) / 1024.0
 except (OSError, StopIteration):
     pass
-print(json.dumps({"elapsed_s": elapsed, "max_rss_mb": rss_mb, "stages": stages,
+print(json.dumps({"elapsed_s": elapsed, "cpu_s": cpu_s, "max_rss_mb": rss_mb, "stages": stages,
                   "tasks": len(doc["tasks"])}))
 """
 
@@ -107,7 +110,8 @@ def main() -> int:
     for name, seconds in totals.items():
         print(f"  {seconds:7.2f} s  {name}")
     print(
-        f"analysis: {result['elapsed_s']:.1f} s, peak memory {result['max_rss_mb']:.0f} MB, "
+        f"analysis: {result['elapsed_s']:.1f} s ({result['cpu_s']:.1f} s CPU), "
+        f"peak memory {result['max_rss_mb']:.0f} MB, "
         f"{result['tasks']} tasks"
     )
     return 0
