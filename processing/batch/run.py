@@ -31,6 +31,7 @@ from processing.batch.store import (
     file_state,
     merge,
     previous_states,
+    software,
     write_table,
 )
 
@@ -113,15 +114,13 @@ def analyze_task(path: str, analyze: Analyze | None = None) -> dict[str, Any]:
             "error": f"{path}: {type(error).__name__}" + (f": {message}" if message else ""),
             "analysed_utc": _now_utc(),
         }
-    from hipscope import __version__
-
     return {
         "status": "ok",
         "rows": rows,
         "analysis_s": round(time.perf_counter() - start, 3),
         "analysis_cpu_s": round(time.process_time() - start_cpu, 3),
         "analysed_utc": _now_utc(),
-        "worker_software": f"hipscope {__version__}",
+        "worker_software": software(),
     }
 
 
@@ -261,14 +260,12 @@ def run_batch(
     progress
         Receives the stages ("hashing", "analysing") and one ``advance`` per file.
     """
-    from hipscope import __version__
-
     started = time.perf_counter()
     table_paths = TablePaths.for_table(out)
     files = discover_recordings(paths)
     if not files:
         raise HipscopeError(f"no recordings (*.h5, *.hdf5) in {', '.join(map(str, paths))}")
-    store = PartStore(table_paths.parts, f"hipscope {__version__}")
+    store = PartStore(table_paths.parts, software())
     known = previous_states(table_paths)
 
     if progress is not None:

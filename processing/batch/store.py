@@ -53,6 +53,17 @@ ERROR_COLUMNS = (
 )
 
 
+def software() -> str:
+    """ "hipscope <installed version>" (read from the package metadata, as ``hipscope``
+    does, without importing the command-line layer)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"hipscope {version('hipscope')}"
+    except PackageNotFoundError:  # a source tree without installation
+        return "hipscope 0.0.0+unknown"
+
+
 def content_hash(path: str | Path) -> str:
     """BLAKE2b (128-bit) of the file's bytes, hex."""
     digest = hashlib.blake2b(digest_size=16)
