@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from acquisition.recorder import software_name
 from acquisition.recording import Recording, load_recording
 from acquisition.samples import Task
 from processing.events.gait import GaitEvents, detect_gait_events
@@ -65,8 +66,6 @@ class SessionAnalysis:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON metrics contract, format_version 1 (NaN never appears: None instead)."""
-        from hipscope import __version__
-
         rec = self.recording
         sensors = {}
         for placement, sensor in rec.sensors.items():
@@ -88,7 +87,7 @@ class SessionAnalysis:
         return {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "software": f"hipscope {__version__}",
+            "software": software_name(),
             "recording": {
                 "path": str(rec.path),
                 "file_name": Path(rec.path).name,
