@@ -330,8 +330,9 @@ def _table(sessions: Sequence[SessionSummary], citer: _Citer) -> str:
         return "<p>No comparable measures in these sessions.</p>"
     mdc_ref = reference_for("pelvic_drop_change_deg")
     return (
-        f"<table><thead><tr><th>Measure</th>{head}</tr></thead><tbody>{''.join(body)}"
-        "</tbody></table>"
+        # many sessions make a wide table: it scrolls sideways instead of running off the page
+        f'<div class="scroll-x"><table><thead><tr><th>Measure</th>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
         f'<p class="refnote">Small numbers: change from the previous session. Pelvic-drop '
         f"changes above {PELVIC_DROP_MDC_DEG:.0f}° exceed the minimal detectable change and are "
         f"marked in red{citer.mark(mdc_ref.citations) if mdc_ref else ''}.</p>"

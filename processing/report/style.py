@@ -80,6 +80,7 @@ ol.refs { font-size: 13px; color: #36424b; padding-left: 22px; }
 ol.refs li { margin-bottom: 6px; }
 footer { color: var(--muted); font-size: 12px; text-align: center; margin: 10px 0 30px; }
 .long { overflow-wrap: anywhere; }
+.scroll-x { overflow-x: auto; max-width: 100%; }
 @media (max-width: 900px) {
   main { padding: 0 10px 30px; }
   section { padding: 14px 12px; }
