@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ Consumer = Callable[[str, SampleBatch], None]
 DEFAULT_PLACEMENTS: tuple[str, ...] = ("pelvis", "trunk", "thigh_left", "thigh_right")
 PROTOCOLS: tuple[str, ...] = ("screen",)
 STATUS_INTERVAL_S = 0.1
+END_GRACE_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,8 @@ class LiveAcquisition:
                 "seed": options.seed,
                 "connection_interval_s": options.connection_interval_s,
                 "protocol": _simulator_protocol(options.protocol),
+                # A protocol-driven session ends with the simulated data; otherwise replay.
+                "loop": self.protocol != "screen" or self.duration_s is not None,
             }
             if self.kit_path is not None:
                 from acquisition.kit import load_kit
@@ -319,20 +323,31 @@ class LiveAcquisition:
             self._connected.set()
             planned = list(env.tasks) if env is not None and self.protocol == "screen" else []
             protocol_end_s = env.duration_s if planned else None
+            end_s = math.inf
+            if self.duration_s is not None:
+                end_s = start_s + self.duration_s
+            elif protocol_end_s is not None:
+                end_s = protocol_end_s
+            if self.duration_s is not None:
+                session.recording_end_s = end_s  # nothing after the end reaches the file
+            # Samples up to the end are still on their way when the clock passes it.
+            stop_s = end_s + END_GRACE_S * session.time_scale
             while not self._stop.is_set():
                 now_s = session.session_time_s()
                 while planned and planned[0].end_s <= now_s:
                     self._write_planned(session, planned.pop(0), start_s)
-                if self.duration_s is not None and now_s - start_s >= self.duration_s:
-                    break
-                ends_with_protocol = self.duration_s is None and protocol_end_s is not None
-                if ends_with_protocol and now_s >= protocol_end_s:
+                if now_s >= stop_s:
                     break
                 self._refresh_status()
+                # Wake for the status refresh, or sooner for the next task row or the end
+                # (a fast virtual kit covers several session seconds per status interval).
+                next_s = min(stop_s, planned[0].end_s if planned else math.inf)
+                wait_s = min(STATUS_INTERVAL_S, (next_s - now_s) / session.time_scale)
                 try:
-                    await asyncio.wait_for(self._stop.wait(), timeout=STATUS_INTERVAL_S)
+                    await asyncio.wait_for(self._stop.wait(), timeout=max(wait_s, 0.001))
                 except TimeoutError:
                     pass
+
         finally:
             await session.close()
             self._refresh_status()

@@ -153,6 +153,8 @@ class Session:
         self._wake = asyncio.Event()
         self._fanout: asyncio.Task[None] | None = None
         self.latencies_s: deque[float] = deque(maxlen=100_000)
+        self.recording_end_s = float("inf")
+        """Session time after which samples no longer reach the recorder."""
         self.consumer_errors = 0
 
     # -- clock -----------------------------------------------------------------------------
@@ -253,6 +255,10 @@ class Session:
         while self._queue:
             placement, batch, queued_at = self._queue.popleft()
             if self.recorder is not None:
+                if batch.time_s[-1] > self.recording_end_s:
+                    batch = batch.take(batch.time_s <= self.recording_end_s)
+                    if len(batch) == 0:
+                        continue
                 self.recorder.append(placement, batch)
                 self.latencies_s.append(time.monotonic() - queued_at)
             elif self._backlog is not None:

@@ -55,7 +55,10 @@ def test_virtual_protocol_writes_task_rows_and_ends_by_itself(tmp_path: Path) ->
         assert row.end_s == pytest.approx(planned.end_s)
     assert recording.end_s >= truth.tasks[-1].end_s
     for placement, sensor in recording.sensors.items():
-        assert sensor.samples.seq[0] == 0  # the recording starts at simulated sample 0
+        # Exactly the simulated samples: from the first to the last, none replayed.
+        n_simulated = len(truth.samples[placement])
+        assert sensor.samples.seq[0] == 0 and sensor.samples.seq[-1] == n_simulated - 1
+        assert len(sensor.samples) == n_simulated
         assert sensor.lost_samples == 0
         assert seen[placement] >= len(sensor.samples)  # consumers saw what was recorded
     assert threads == {"hipscope-acquisition"}

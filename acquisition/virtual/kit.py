@@ -111,6 +111,9 @@ class VirtualKit:
     names, addresses:
         Advertised names / random static addresses per placement (default: the family's
         name prefix and the placement; generated addresses). ``from_kit`` fills them in.
+    loop:
+        Replay the simulated data from the start when it ends (default True); False: the
+        sensors fall silent after the last simulated sample.
     """
 
     def __init__(
@@ -129,6 +132,7 @@ class VirtualKit:
         start_delay_s: float = 5.0,
         names: Mapping[str, str] | None = None,
         addresses: Mapping[str, str] | None = None,
+        loop: bool = True,
     ) -> None:
         self.placements = tuple(placements)
         if isinstance(profile, str):
@@ -149,6 +153,7 @@ class VirtualKit:
         self._samples = dict(samples) if samples is not None else None
         self.protocol = protocol
         self.start_delay_s = float(start_delay_s)
+        self.loop = bool(loop)
         self._names = dict(names or {})
         self._addresses = {p: _static_address(p, a) for p, a in (addresses or {}).items()}
         self.link: VirtualLink | None = None
@@ -277,6 +282,7 @@ class VirtualKit:
                 rate_hz=self.rates_hz[placement],
                 speed=self.speed,
                 device_time_offset_s=float(rng.uniform(1.0, 100.0)),
+                loop=self.loop,
             )
             self.sensors[placement] = sensor
         self._anchored = False

@@ -82,6 +82,9 @@ class VirtualSensor:
         Device clock reading at power-on, in seconds (real devices do not start at 0).
     clock:
         Host clock in seconds (default ``time.monotonic``).
+    loop:
+        Start ``source`` again when it runs out (default True); False: the sensor falls
+        silent after the last sample (a simulated protocol that ends).
     """
 
     def __init__(
@@ -98,6 +101,7 @@ class VirtualSensor:
         speed: float = 1.0,
         device_time_offset_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
+        loop: bool = True,
     ) -> None:
         if len(source) == 0:
             raise ValueError("a virtual sensor needs at least one sample to stream")
@@ -115,6 +119,7 @@ class VirtualSensor:
         self.speed = float(speed)
         self.device_time_offset_s = float(device_time_offset_s)
         self.clock = clock
+        self.loop = loop
         self.device: Device = new_device(link, name, address)
         self.connection: Connection | None = None
         self.started = not profile.control.get("start")  # some families stream on subscribe
@@ -295,6 +300,12 @@ class VirtualSensor:
             return self._anchor_seq
         return self._anchor_seq + int(np.floor(elapsed_s * self.rate_hz + 1e-9)) + 1
 
+    def last_seq(self) -> int | None:
+        """Counter of the last sample when the source does not loop (None: it loops)."""
+        if self.loop:
+            return None
+        return int(np.floor(len(self.source) * self.rate_hz / self.source_rate_hz + 1e-9)) - 1
+
     def taken_at(self, seq: int) -> float:
         """Host time at which sample ``seq`` is taken."""
         return self._anchor_time_s + (seq - self._anchor_seq) / (self.rate_hz * self.speed)
@@ -343,13 +354,24 @@ class VirtualSensor:
                 continue
             per_packet = self.encoder.samples_per_packet
             due = self.due_seq()
-            while due - self._next_seq >= per_packet and self._listening():
+            last_seq = self.last_seq()
+            if last_seq is not None:
+                if self._next_seq > last_seq:  # the source ended: silence
+                    self._wake.clear()
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), timeout=0.5)
+                    continue
+                due = min(due, last_seq + 1)
+                per_packet = min(per_packet, last_seq + 1 - self._next_seq)
+            while due - self._next_seq >= per_packet > 0 and self._listening():
                 try:
                     await self._send(self._next_seq, per_packet)
                 except Exception as error:  # the link dropped mid-send: those samples are lost
                     logger.debug("%s: notification failed (%s)", self.name, error)
                     self.send_errors += 1
                 self._next_seq += per_packet
+                if last_seq is not None:
+                    per_packet = min(per_packet, last_seq + 1 - self._next_seq)
             # Wake when the last sample of the next packet is taken (or the state changes).
             ready_s = self.taken_at(self._next_seq + per_packet - 1)
             self._wake.clear()
