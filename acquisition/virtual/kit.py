@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from bumble import core, hci
 
-from acquisition.errors import KitError
+from acquisition.errors import HipscopeError, KitError
 from acquisition.kit import Kit, KitDevice
 from acquisition.profiles import SensorProfile, load_profile
 from acquisition.samples import SampleBatch, Task
@@ -259,7 +259,7 @@ class VirtualKit:
         source = self._source()
         missing = [p for p in self.placements if p not in source]
         if missing:
-            raise ValueError(f"no simulated samples for {', '.join(missing)}")
+            raise HipscopeError(f"no simulated samples for {', '.join(missing)}")
         self.link = VirtualLink(
             connection_interval_s=self.connection_interval_s,
             loss_fraction=self.loss_fraction,

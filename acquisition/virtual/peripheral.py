@@ -26,6 +26,7 @@ from bumble.core import AdvertisingData
 from bumble.device import Connection, Device
 from numpy.typing import ArrayLike
 
+from acquisition.errors import HipscopeError
 from acquisition.profiles import SensorProfile, uuid_bytes
 from acquisition.samples import SampleBatch
 from acquisition.virtual.radio import VirtualLink, new_device
@@ -104,9 +105,9 @@ class VirtualSensor:
         loop: bool = True,
     ) -> None:
         if len(source) == 0:
-            raise ValueError("a virtual sensor needs at least one sample to stream")
+            raise HipscopeError("a virtual sensor needs at least one sample to stream")
         if speed <= 0.0:
-            raise ValueError(f"speed must be positive, got {speed}")
+            raise HipscopeError(f"speed must be positive, got {speed}")
         self.link = link
         self.address = address
         self.name = name
@@ -169,7 +170,7 @@ class VirtualSensor:
             seen[key] = char
             chars.append(char)
         if self._data_char is None:
-            raise ValueError(f"profile {self.profile.id} has no data characteristic")
+            raise HipscopeError(f"profile {self.profile.id} has no data characteristic")
         self.device.add_service(gatt.Service(self.profile.service_uuid, chars))
 
     def _writer(self, uuid_text: str) -> Callable[[Connection, bytes], None]:

@@ -28,6 +28,8 @@ from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
+from acquisition.errors import HipscopeError
+
 CONNECTION_TIMEOUT_REASON = 0x08
 ATT_CID = 0x0004
 ATT_HANDLE_VALUE_NOTIFICATION = 0x1B
@@ -38,7 +40,7 @@ LE_ACL_DATA_PACKET_LENGTH = 251
 def random_static_address(index: int, prefix: int = 0xC0) -> hci.Address:
     """A random static address (two top bits set); public addresses lose ATT traffic."""
     if not 0 <= index < 0x10000:
-        raise ValueError(f"address index {index} outside 0..65535")
+        raise HipscopeError(f"address index {index} outside 0..65535")
     octets = [prefix | 0xC0, 0x1D, 0x5C, 0x0E, (index >> 8) & 0xFF, index & 0xFF]
     return hci.Address(":".join(f"{o:02X}" for o in octets), hci.Address.RANDOM_DEVICE_ADDRESS)
 
@@ -77,9 +79,9 @@ class VirtualLink(LocalLink):
     ) -> None:
         super().__init__()
         if not 0.0 <= loss_fraction < 1.0:
-            raise ValueError(f"loss_fraction must be in [0, 1), got {loss_fraction}")
+            raise HipscopeError(f"loss_fraction must be in [0, 1), got {loss_fraction}")
         if connection_interval_s < 0.0:
-            raise ValueError(f"connection_interval_s must be >= 0, got {connection_interval_s}")
+            raise HipscopeError(f"connection_interval_s must be >= 0, got {connection_interval_s}")
         self.connection_interval_s = connection_interval_s
         self.loss_fraction = loss_fraction
         self._rng = np.random.default_rng(seed)
