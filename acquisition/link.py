@@ -6,6 +6,10 @@ maps the packet onto the session clock and hands the batch on; it never waits. A
 that does not decode is counted and dropped. After an unsolicited disconnection the link
 reconnects with exponential backoff while the other sensors keep recording; samples lost
 meanwhile are counted from the device counter (never invented).
+
+MTU: bleak has no public MTU request; the virtual backend asks for 247 while connecting
+and BlueZ negotiates on its own (its ``mtu_size`` reports 23 regardless), so nothing here
+sizes packets from ``mtu_size`` — the status only shows it.
 """
 
 from __future__ import annotations
