@@ -138,6 +138,7 @@ class SensorLink:
         self.samples = 0
         self.dropped_packets = 0
         self.reconnects = 0
+        self.reconnect_attempts = 0
         self.disconnect_times_s: list[float] = []
         self.reconnect_times_s: list[float] = []
         self._recent: deque[tuple[float, int]] = deque()
@@ -201,6 +202,7 @@ class SensorLink:
             await asyncio.sleep(delay_s)
             if self._closing:
                 return
+            self.reconnect_attempts += 1
             try:
                 await self._connect_and_start()
             except (BleakError, TimeoutError, OSError, HipscopeError) as error:

@@ -286,6 +286,7 @@ class LiveAcquisition:
                 devices, rates = virtual_kit.session_devices, virtual_kit.rates_hz
             async with virtual_kit as env:
                 self._env = env
+                env.add_cleanup(lambda: self._close_session())
                 session = Session(
                     devices,
                     scanner_backend=env.scanner_backend,
@@ -366,6 +367,10 @@ class LiveAcquisition:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await connect
         return False
+
+    async def _close_session(self) -> None:
+        if self._session is not None:
+            await self._session.close()
 
     def _write_planned(self, session: Session, task: Task, recording_start_s: float) -> None:
         start_s = max(task.start_s, recording_start_s)

@@ -108,6 +108,8 @@ class Session:
         returning it (a virtual kit fixes its time origin only once its sensors stream).
     first_data_timeout_s:
         How long connected sensors may take to send their first packet (default 10 s).
+    connect_timeout_s:
+        Timeout of one connection attempt (default 10 s); reconnections retry after it.
     """
 
     def __init__(
@@ -121,6 +123,7 @@ class Session:
         time_scale: float = 1.0,
         t0_monotonic_s: float | Callable[[], float] | None = None,
         first_data_timeout_s: float = 10.0,
+        connect_timeout_s: float = 10.0,
     ) -> None:
         if not devices:
             raise HipscopeError("a session needs at least one sensor")
@@ -134,6 +137,7 @@ class Session:
         self.rate_hz = dict(rate_hz or {})
         self.time_scale = float(time_scale)
         self.first_data_timeout_s = float(first_data_timeout_s)
+        self.connect_timeout_s = float(connect_timeout_s)
         if t0_monotonic_s is None:
             t0_monotonic_s = time.monotonic()
         self._t0: Callable[[], float] = (
@@ -203,6 +207,7 @@ class Session:
                 rate_hz=self.rate_hz.get(entry.placement),
                 backend=self.client_backend,
                 connect_lock=lock,
+                connect_timeout_s=self.connect_timeout_s,
                 rediscover=self._rediscover,
             )
         self._fanout = asyncio.get_running_loop().create_task(self._fan_out(), name="fan-out")
@@ -221,7 +226,7 @@ class Session:
 
     async def _rediscover(self, address: str) -> BLEDevice | None:
         return await BleakScanner.find_device_by_address(
-            address, timeout=5.0, backend=self.scanner_backend
+            address, timeout=self.connect_timeout_s, backend=self.scanner_backend
         )
 
     async def _wait_streaming(self) -> None:

@@ -22,6 +22,12 @@ PLACEMENTS = ("pelvis", "trunk", "thigh_left", "thigh_right")
 
 
 def _session(env: VirtualKit) -> Session:
+    session = _new_session(env)
+    env.add_cleanup(session.close)  # closed before the radio even when a test fails
+    return session
+
+
+def _new_session(env: VirtualKit) -> Session:
     return Session(
         env.session_devices,
         scanner_backend=env.scanner_backend,
@@ -241,3 +247,29 @@ async def test_movella_dot_and_witmotion_stream_alongside_the_open_profile(
     assert recording.sensors["pelvis"].samples.seq is not None
     assert recording.sensors["trunk"].samples.seq is None  # DOT sends timestamps only
     assert recording.sensors["thigh_left"].samples.seq is None  # WitMotion sends neither
+
+
+async def test_long_outage_retries_with_backoff_then_reconnects(tmp_path: Path) -> None:
+    simulated = simulate([StaticSpec(duration_s=8.0)], rate_hz=100.0, seed=2,
+                         placements=("pelvis", "trunk"))
+    path = tmp_path / "outage.h5"
+    async with VirtualKit(placements=("pelvis", "trunk"), rate_hz=100.0,
+                          simulated=simulated) as env:
+        session = _session(env)
+        session.connect_timeout_s = 0.2  # each attempt gives up quickly while out of range
+        await _record_until(session, path, 1.0)
+        link = session.links["trunk"]
+        env.cut("trunk")
+        await asyncio.sleep(1.5)
+        assert link.reconnect_attempts >= 2  # attempts timed out and were retried
+        loop = asyncio.get_running_loop()
+        restored_at = loop.time()
+        env.restore("trunk")
+        while not link.connected:
+            assert loop.time() - restored_at < 2.0 + 0.2, "no reconnection"
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)
+        await session.close()
+    trunk = load_recording(path).sensors["trunk"]
+    assert trunk.attrs["reconnects"] == 1
+    assert trunk.gaps()[0].lost_samples >= 150  # 1.5 s at 100 Hz

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -160,6 +160,7 @@ class VirtualKit:
         self.adapter: VirtualAdapter | None = None
         self.sensors: dict[str, VirtualSensor] = {}
         self.anchor_monotonic_s = 0.0
+        self._cleanups: list[Callable[[], Awaitable[None]]] = []
 
     @classmethod
     def from_kit(cls, kit: Kit, **options: Any) -> VirtualKit:
@@ -315,7 +316,17 @@ class VirtualKit:
     ) -> None:
         await self.aclose()
 
+    def add_cleanup(self, close: Callable[[], Awaitable[None]]) -> None:
+        """Run ``await close()`` first when the kit closes, e.g. the session using it: its
+        links must stop before the radio goes (bumble work left pending when the loop
+        closes can deadlock the loop's shutdown)."""
+        self._cleanups.append(close)
+
     async def aclose(self) -> None:
+        cleanups, self._cleanups = self._cleanups, []
+        for close in reversed(cleanups):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(close(), timeout=10.0)
         for sensor in self.sensors.values():
             with contextlib.suppress(Exception):
                 await sensor.close()
