@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 FORMAT_NAME = "hipscope-recording"
 FORMAT_VERSION = 1
 _TASK_TEXT_BYTES = 32
-_VECTOR_FIELDS = ("acc_m_s2", "gyr_rad_s", "mag_ut")
 
 
 def software_name() -> str:
@@ -82,7 +81,27 @@ class _SensorWriter:
             )
 
     def keep_valid(self, batch: SampleBatch) -> SampleBatch:
-        """Rows whose time strictly increases and whose values are all finite."""
+        """Rows whose time strictly increases and whose values are all finite.
+
+        A batch without the magnetometer or counter its sensor declared has no valid row:
+        filling the columns in would write samples the sensor never sent.
+        """
+        missing = [
+            name
+            for name, declared, value in (
+                ("mag_ut", self.meta.has_mag, batch.mag_ut),
+                ("seq", self.meta.has_seq, batch.seq),
+            )
+            if declared and value is None
+        ]
+        if missing:
+            log.error(
+                "%s: batch without the declared %s; its %d row(s) are dropped",
+                self.meta.placement,
+                " and ".join(missing),
+                len(batch),
+            )
+            return batch.take(slice(0, 0))
         finite = np.isfinite(batch.time_s)
         finite &= np.isfinite(batch.acc_m_s2).all(axis=1)
         finite &= np.isfinite(batch.gyr_rad_s).all(axis=1)
@@ -112,13 +131,7 @@ class _SensorWriter:
             "seq": batch.seq,
         }
         for name, dataset in self.datasets.items():
-            values = columns[name]
-            if values is None:  # the sensor declared mag/seq but this batch lacks it
-                values = (
-                    np.full((n, 3), np.nan, np.float32)
-                    if name in _VECTOR_FIELDS
-                    else np.zeros(n, np.uint32)
-                )
+            values = columns[name]  # keep_valid let no batch lacking a declared column through
             dataset.resize(stop, axis=0)
             dataset[start:stop] = values
         self.rows = stop

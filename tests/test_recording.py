@@ -198,3 +198,21 @@ def test_recorder_refuses_overwrite_and_unknown_placement(tmp_path: Path) -> Non
         Recorder(path, [SensorMeta("pelvis")])
     with pytest.raises(RecordingError, match="unknown placement 'wrist'"):
         Recorder(tmp_path / "x.h5", [SensorMeta("wrist")])
+
+
+def test_batch_missing_a_declared_column_is_dropped_not_filled(tmp_path: Path) -> None:
+    path = tmp_path / "r.h5"
+    full = _batch(0.0, 10)
+    with Recorder(path, [SensorMeta("pelvis", has_mag=True, has_seq=True)]) as rec:
+        assert rec.append("pelvis", full) == 10
+        no_mag = _batch(0.1, 10, seq0=10)
+        assert (
+            rec.append(
+                "pelvis",
+                SampleBatch(no_mag.time_s, no_mag.acc_m_s2, no_mag.gyr_rad_s, seq=no_mag.seq),
+            )
+            == 0
+        )
+        assert rec.dropped_rows["pelvis"] == 10
+    loaded = load_recording(path)  # still a valid file: no NaN written
+    assert len(loaded.sensors["pelvis"].samples) == 10
