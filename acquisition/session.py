@@ -17,13 +17,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from bleak import BleakScanner
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 
-from acquisition.errors import HipscopeError, LinkError
-from acquisition.kit import Kit
+from acquisition.errors import HipscopeError, KitError, LinkError
+from acquisition.kit import Kit, KitDevice
 from acquisition.link import SensorLink, SensorStatus
 from acquisition.profiles import SensorProfile, load_profile
 from acquisition.recorder import Recorder, SensorMeta
@@ -44,6 +45,8 @@ class SessionDevice:
     profile: SensorProfile
     name: str = ""
     address: str = ""
+    q_segment_sensor: tuple[float, float, float, float] | None = None
+    """The kit's nominal mounting (w, x, y, z), stored with the recording for calibration."""
 
     def matches(self, device: BLEDevice, adv: AdvertisementData) -> bool:
         if self.address and device.address.upper() == self.address.upper():
@@ -60,9 +63,18 @@ def devices_from_kit(kit: Kit) -> list[SessionDevice]:
             profile=load_profile(item.profile),
             name=item.name,
             address=item.address,
+            q_segment_sensor=_kit_mounting(item),
         )
         for item in kit.devices
     ]
+
+
+def _kit_mounting(item: KitDevice) -> tuple[float, float, float, float] | None:
+    try:
+        w, x, y, z = (float(v) for v in item.q_segment_sensor)
+    except KitError:  # a placement without a nominal mounting and none given in the kit
+        return None
+    return (w, x, y, z)
 
 
 def rates_from_kit(kit: Kit) -> dict[str, float]:
@@ -318,6 +330,11 @@ class Session:
             self.end_task()
         for placement, link in self.links.items():
             recorder.set_sensor_attrs(placement, **link.attrs())
+        for entry in self.devices:
+            if entry.q_segment_sensor is not None and entry.placement in self.links:
+                recorder.set_sensor_attrs(
+                    entry.placement, nominal_q_segment_sensor=np.array(entry.q_segment_sensor)
+                )
         self.recorder = None
         recorder.close()
         return recorder.path

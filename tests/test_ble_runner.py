@@ -16,11 +16,13 @@ import numpy as np
 import pytest
 
 from acquisition.errors import HipscopeError
+from acquisition.kit import load_kit
 from acquisition.recording import load_recording
 from acquisition.runner import LiveAcquisition, VirtualOptions
 from acquisition.samples import SampleBatch
 from acquisition.simulator import SingleLegStanceSpec, StaticSpec, simulate
 from hipscope.cli import main
+from processing.kinematics import recorded_mountings
 
 SHORT_PROTOCOL = (StaticSpec(duration_s=4.0), SingleLegStanceSpec(side="left", hold_s=3.0))
 
@@ -155,6 +157,13 @@ def test_virtual_sensors_rehearse_a_kit_file(tmp_path: Path) -> None:
         "D0:11:22:33:44:55", "movella_dot", 60.0)
     assert pelvis.rate_hz == pytest.approx(50.0, rel=0.02)
     assert trunk.rate_hz == pytest.approx(60.0, rel=0.02)
+    # the kit's mounting travels with the recording, for calibration to start from
+    kit_devices = {d.placement: d for d in load_kit(kit).devices}
+    for placement, sensor in recording.sensors.items():
+        np.testing.assert_allclose(
+            sensor.attrs["nominal_q_segment_sensor"], kit_devices[placement].q_segment_sensor
+        )
+    assert set(recorded_mountings(recording)) == set(recording.sensors)
     kit.write_text(KIT.replace("d0:11", "00:11"))  # a public address cannot be simulated
     assert main(["record", "--kit", str(kit), "--virtual", "--out", str(tmp_path / "x.h5")]) == 1
 
