@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -41,14 +41,24 @@ DISPLAY_ANGLES: tuple[str, ...] = (
 KinematicsFactory = Callable[[Sequence[str], float], Any]
 
 
-def default_kinematics_factory(placements: Sequence[str], rate_hz: float) -> Any | None:
-    """P1's streaming fusion, or None when it is not importable (angles then stay empty)."""
+def default_kinematics_factory(
+    placements: Sequence[str], rate_hz: float, mountings: Mapping[str, Any] | None = None
+) -> Any | None:
+    """P1's streaming fusion, or None when it is not importable (angles then stay empty).
+
+    ``mountings``: the kit's nominal mounting per placement (``KitDevice.q_segment_sensor``).
+    """
     try:
         from processing.streaming import StreamingKinematics
     except ImportError as error:  # pragma: no cover - only while processing is incomplete
         log.debug("streaming kinematics unavailable: %s", error)
         return None
-    return StreamingKinematics(tuple(placements), rate_hz)
+    return StreamingKinematics(tuple(placements), rate_hz, mountings=mountings)
+
+
+def kit_kinematics_factory(mountings: Mapping[str, Any]) -> KinematicsFactory:
+    """The default streaming fusion, started from a kit's mountings."""
+    return lambda placements, rate_hz: default_kinematics_factory(placements, rate_hz, mountings)
 
 
 class DataHub:

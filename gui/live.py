@@ -15,10 +15,16 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui import theme
-from gui.hub import DataHub
+from gui.hub import DataHub, default_kinematics_factory, kit_kinematics_factory
 from gui.monitor import MonitorWindow, task_title
 from gui.panels import WINDOW_S
-from gui.worker import AcquisitionBridge, ChipState, acquisition_placements, acquisition_rate_hz
+from gui.worker import (
+    AcquisitionBridge,
+    ChipState,
+    acquisition_mountings,
+    acquisition_placements,
+    acquisition_rate_hz,
+)
 
 # (shortcut key, kind, side, button text)
 TASK_BUTTONS: tuple[tuple[str, str, str, str], ...] = (
@@ -46,7 +52,15 @@ class LiveWindow(MonitorWindow):
 
     def __init__(self, acquisition: Any, *, hub: DataHub | None = None) -> None:
         placements = acquisition_placements(acquisition)
-        hub = hub or DataHub(placements, acquisition_rate_hz(acquisition), history_s=WINDOW_S * 3)
+        mountings = acquisition_mountings(acquisition)
+        hub = hub or DataHub(
+            placements,
+            acquisition_rate_hz(acquisition),
+            history_s=WINDOW_S * 3,
+            kinematics_factory=(
+                kit_kinematics_factory(mountings) if mountings else default_kinematics_factory
+            ),
+        )
         super().__init__(hub, title="hipscope live")
         self.bridge = AcquisitionBridge(acquisition, hub)
         self.task: tuple[str, str, float] | None = None
