@@ -115,6 +115,8 @@ class LiveAcquisition:
         self.error: BaseException | None = None
         self.recording_paths: list[Path] = []
         self.tasks: list[Task] = []
+        self.planned_tasks: tuple[Task, ...] = ()
+        """The virtual protocol's tasks on the session clock (empty without one)."""
         self._consumers: list[Consumer] = []
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -323,6 +325,7 @@ class LiveAcquisition:
             self._refresh_status()
             self._connected.set()
             planned = list(env.tasks) if env is not None and self.protocol == "screen" else []
+            self.planned_tasks = tuple(planned)
             protocol_end_s = env.duration_s if planned else None
             end_s = math.inf
             if self.duration_s is not None:

@@ -52,6 +52,7 @@ def test_virtual_protocol_writes_task_rows_and_ends_by_itself(tmp_path: Path) ->
     assert [(t.kind, t.side) for t in recording.tasks] == [
         (t.kind, t.side) for t in truth.tasks
     ]
+    assert live.planned_tasks == tuple(truth.tasks)  # what the live window shows as running
     for row, planned in zip(recording.tasks, truth.tasks, strict=True):
         assert row.start_s == pytest.approx(planned.start_s)  # session clock = simulated clock
         assert row.end_s == pytest.approx(planned.end_s)
