@@ -122,7 +122,8 @@ def summary_tables(doc: dict[str, Any]) -> tuple[Table, Table]:
     return tasks, sides
 
 
-def _analyze(file: Path, fusion: str) -> SessionAnalysis:
+def analyze_with_progress(file: Path, fusion: str) -> SessionAnalysis:
+    """``analyze_recording`` behind a transient rich progress bar (used by analyze and report)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from processing.pipeline import analyze_recording
@@ -166,7 +167,7 @@ def register(app: typer.Typer) -> None:
             raise HipscopeError(f"--fusion {fusion!r} is not one of {', '.join(FUSION_METHODS)}")
         if not file.exists():
             raise HipscopeError(f"{file}: no such file")
-        analysis = _analyze(file, fusion)
+        analysis = analyze_with_progress(file, fusion)
         doc = analysis.to_dict()
         console = Console()
         for table in summary_tables(doc):

@@ -21,17 +21,9 @@ def _analysis_source(file: Path, fusion: str) -> object:
         return load_metrics_json(file)
     if suffix not in (".h5", ".hdf5"):
         raise HipscopeError(f"{file}: expected a recording (.h5) or a metrics file (.json)")
-    from rich.progress import BarColumn, Progress, TextColumn
+    from hipscope.commands.analyze import analyze_with_progress
 
-    from processing.pipeline import analyze_recording
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), transient=True) as progress:
-        bar = progress.add_task("analysing", total=1.0)
-
-        def report_progress(stage: str, fraction: float) -> None:
-            progress.update(bar, description=f"analysing: {stage}", completed=fraction)
-
-        return analyze_recording(file, fusion=fusion, progress=report_progress)
+    return analyze_with_progress(file, fusion)
 
 
 def register(app: typer.Typer) -> None:
