@@ -140,6 +140,16 @@ class Kit:
     def placements(self) -> tuple[str, ...]:
         return tuple(d.placement for d in self.devices)
 
+    def mountings(self) -> dict[str, NDArray[np.float64]]:
+        """Each sensor's mounting (``q_segment_sensor``); placements without one are left out."""
+        out: dict[str, NDArray[np.float64]] = {}
+        for device in self.devices:
+            try:
+                out[device.placement] = device.q_segment_sensor
+            except KitError:  # no nominal mounting for this placement and none given in the kit
+                continue
+        return out
+
     def device(self, placement: str) -> KitDevice:
         for candidate in self.devices:
             if candidate.placement == placement:

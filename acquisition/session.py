@@ -22,9 +22,10 @@ from bleak import BleakScanner
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
+from numpy.typing import NDArray
 
-from acquisition.errors import HipscopeError, KitError, LinkError
-from acquisition.kit import Kit, KitDevice
+from acquisition.errors import HipscopeError, LinkError
+from acquisition.kit import Kit
 from acquisition.link import SensorLink, SensorStatus
 from acquisition.profiles import SensorProfile, load_profile
 from acquisition.recorder import Recorder, SensorMeta
@@ -57,23 +58,23 @@ class SessionDevice:
 
 def devices_from_kit(kit: Kit) -> list[SessionDevice]:
     """The sensors of a kit as session devices."""
+    mountings = kit.mountings()
     return [
         SessionDevice(
             placement=item.placement,
             profile=load_profile(item.profile),
             name=item.name,
             address=item.address,
-            q_segment_sensor=_kit_mounting(item),
+            q_segment_sensor=_as_tuple(mountings.get(item.placement)),
         )
         for item in kit.devices
     ]
 
 
-def _kit_mounting(item: KitDevice) -> tuple[float, float, float, float] | None:
-    try:
-        w, x, y, z = (float(v) for v in item.q_segment_sensor)
-    except KitError:  # a placement without a nominal mounting and none given in the kit
+def _as_tuple(q: NDArray[np.float64] | None) -> tuple[float, float, float, float] | None:
+    if q is None:
         return None
+    w, x, y, z = (float(v) for v in q)
     return (w, x, y, z)
 
 

@@ -87,17 +87,7 @@ def _owners(acquisition: Any) -> tuple[Any, ...]:
 def acquisition_mountings(acquisition: Any) -> dict[str, Any]:
     """The kit's nominal mounting per placement (``q_segment_sensor``); empty when virtual."""
     kit = _kit(acquisition)
-    if kit is None:
-        return {}
-    from acquisition.errors import KitError
-
-    mountings: dict[str, Any] = {}
-    for device in kit.devices:
-        try:
-            mountings[device.placement] = device.q_segment_sensor
-        except KitError:  # no nominal mounting for this placement: streaming uses its own
-            continue
-    return mountings
+    return {} if kit is None else kit.mountings()
 
 
 def acquisition_placements(acquisition: Any) -> tuple[str, ...]:
