@@ -26,8 +26,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from acquisition.decoders import DecodedPacket
-from acquisition.errors import HipscopeError
+from hipscope.acquisition.decoders import DecodedPacket
+from hipscope.base.errors import HipscopeError
 
 
 class ClockGap(NamedTuple):

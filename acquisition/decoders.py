@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from acquisition.errors import DecodeError, ProfileError
-from acquisition.profiles import FieldSpec, Layout, SensorProfile
-from acquisition.samples import SampleBatch
+from hipscope.acquisition.profiles import FieldSpec, Layout, SensorProfile
+from hipscope.acquisition.samples import SampleBatch
+from hipscope.base.errors import DecodeError, ProfileError
 
 _DEG = np.pi / 180.0
 _G = 9.80665

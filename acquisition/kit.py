@@ -28,10 +28,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
-from acquisition.errors import KitError, ProfileError
-from acquisition.profiles import load_profile
-from acquisition.rotations import from_rotation
-from acquisition.samples import PLACEMENTS
+from hipscope.acquisition.profiles import load_profile
+from hipscope.acquisition.samples import PLACEMENTS
+from hipscope.base.errors import KitError, ProfileError
+from hipscope.base.rotations import from_rotation
 
 DIRECTIONS: dict[str, tuple[float, float, float]] = {
     "forward": (1.0, 0.0, 0.0),
@@ -52,7 +52,7 @@ def _side(placement: str) -> str:
 
 
 def nominal_mounting(placement: str) -> dict[str, str] | None:
-    """The nominal mounting of DESIGN.md, or None where none is defined (feet).
+    """The nominal mounting of docs/DESIGN.md, or None where none is defined (feet).
 
     Pelvis (sacrum) and trunk (between the shoulder blades): +x up, +z backwards out of the
     skin. Thighs and shanks (lateral): +x up, +z outwards.

@@ -29,11 +29,11 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 
-from acquisition.clock import ClockMapper
-from acquisition.decoders import assembler_for
-from acquisition.errors import DecodeError, HipscopeError, LinkError
-from acquisition.profiles import SensorProfile
-from acquisition.samples import SampleBatch
+from hipscope.acquisition.clock import ClockMapper
+from hipscope.acquisition.decoders import assembler_for
+from hipscope.acquisition.profiles import SensorProfile
+from hipscope.acquisition.samples import SampleBatch
+from hipscope.base.errors import DecodeError, HipscopeError, LinkError
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ A profile says how to recognise a device (advertised name prefixes, service UUID
 characteristics carry data and commands, which bytes start/stop streaming and set the rate,
 what the device puts in its packets (timestamps, counters, magnetometer) and the packet
 layout (header fields and per-sample fields with offset, little-endian numpy dtype, scale
-to SI and unit). ``acquisition.decoders`` turns a profile into a packet decoder.
+to SI and unit). ``hipscope.acquisition.decoders`` turns a profile into a packet decoder.
 
 Every problem found while loading raises ``ProfileError`` naming the file and the key, e.g.
 ``movella_dot.toml: layout.sample.acc.offset: expected an integer, got 'x'``.
@@ -40,15 +40,17 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from acquisition.errors import ProfileError
+from hipscope.base.errors import ProfileError
 
-PROFILE_DIR: Path = Path(__file__).resolve().parent.parent / "firmware_configs"
-"""Where the built-in profiles live (``firmware_configs/`` at the repository root)."""
+PROFILE_DIR: Path = Path(str(resources.files("hipscope.firmware_configs")))
+"""Where the built-in profiles live: the installed ``hipscope.firmware_configs`` package
+(``firmware_configs/`` at the repository top)."""
 
 KNOWN_DECODERS: tuple[str, ...] = (
     "layout",

@@ -20,8 +20,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from acquisition.errors import RecordingError
-from acquisition.samples import PLACEMENTS, SampleBatch, Task
+from hipscope.acquisition.samples import PLACEMENTS, SampleBatch, Task
+from hipscope.base.errors import RecordingError
 
 log = logging.getLogger(__name__)
 

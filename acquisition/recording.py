@@ -18,9 +18,9 @@ import h5py
 import numpy as np
 from numpy.typing import NDArray
 
-from acquisition.errors import HipscopeError, RecordingError
-from acquisition.recorder import FORMAT_NAME, FORMAT_VERSION
-from acquisition.samples import PLACEMENTS, SampleBatch, Task
+from hipscope.acquisition.recorder import FORMAT_NAME, FORMAT_VERSION
+from hipscope.acquisition.samples import PLACEMENTS, SampleBatch, Task
+from hipscope.base.errors import HipscopeError, RecordingError
 
 _SENSOR_ATTRS = ("device_name", "device_address", "profile", "nominal_rate_hz")
 _TASK_FIELDS = ("start_s", "end_s", "kind", "side")

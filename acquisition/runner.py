@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from acquisition.errors import HipscopeError
-from acquisition.link import SensorStatus
-from acquisition.samples import SampleBatch, Task
-from acquisition.session import Session, devices_from_kit, rates_from_kit
+from hipscope.acquisition.link import SensorStatus
+from hipscope.acquisition.samples import SampleBatch, Task
+from hipscope.acquisition.session import Session, devices_from_kit, rates_from_kit
+from hipscope.base.errors import HipscopeError
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class VirtualOptions:
     virtual sensor (default ``hipscope_open``); ``rate_hz``: sampling rate (default 100);
     ``speed``: simulated seconds per second (default 1); ``loss_fraction``: notifications
     the radio drops (default 0); ``seed`` (default 0); ``protocol``: simulated protocol,
-    ``"screen"`` or a sequence of simulator task specs (``acquisition.simulator``);
+    ``"screen"`` or a sequence of simulator task specs (``hipscope.acquisition.simulator``);
     ``connection_interval_s``: radio batching (default 7.5 ms).
     """
 
@@ -68,7 +68,7 @@ class LiveAcquisition:
     Parameters
     ----------
     kit_path:
-        Kit file naming the real sensors (``acquisition.kit.load_kit``).
+        Kit file naming the real sensors (``hipscope.acquisition.kit.load_kit``).
     virtual:
         Use a virtual kit instead. With ``kit_path`` too, the virtual sensors impersonate
         the kit file's devices (names, addresses, families, rates): a rehearsal of the
@@ -260,7 +260,7 @@ class LiveAcquisition:
         if self._stop_requested.is_set():  # stop() came before the loop existed
             self._stop.set()
         if self.virtual is not None:
-            from acquisition.virtual.kit import VirtualKit
+            from hipscope.acquisition.virtual.kit import VirtualKit
 
             options = self.virtual
             settings = {
@@ -273,7 +273,7 @@ class LiveAcquisition:
                 "loop": self.protocol != "screen" or self.duration_s is not None,
             }
             if self.kit_path is not None:
-                from acquisition.kit import load_kit
+                from hipscope.acquisition.kit import load_kit
 
                 kit = load_kit(self.kit_path)
                 virtual_kit = VirtualKit.from_kit(kit, **settings)
@@ -300,7 +300,7 @@ class LiveAcquisition:
                 )
                 await self._drive(session, env)
         else:
-            from acquisition.kit import load_kit
+            from hipscope.acquisition.kit import load_kit
 
             assert self.kit_path is not None
             kit = load_kit(self.kit_path)

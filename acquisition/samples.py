@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from acquisition.errors import HipscopeError
+from hipscope.base.errors import HipscopeError
 
 PLACEMENTS: tuple[str, ...] = (
     "pelvis",

@@ -24,12 +24,12 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from numpy.typing import NDArray
 
-from acquisition.errors import HipscopeError, LinkError
-from acquisition.kit import Kit
-from acquisition.link import SensorLink, SensorStatus
-from acquisition.profiles import SensorProfile, load_profile
-from acquisition.recorder import Recorder, SensorMeta
-from acquisition.samples import SampleBatch, Task
+from hipscope.acquisition.kit import Kit
+from hipscope.acquisition.link import SensorLink, SensorStatus
+from hipscope.acquisition.profiles import SensorProfile, load_profile
+from hipscope.acquisition.recorder import Recorder, SensorMeta
+from hipscope.acquisition.samples import SampleBatch, Task
+from hipscope.base.errors import HipscopeError, LinkError
 
 logger = logging.getLogger(__name__)
 

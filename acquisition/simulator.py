@@ -2,11 +2,11 @@
 
 Ground truth for everything downstream. ``simulate()`` synthesises pelvis, trunk and thigh
 motion for a list of task specs (quiet standing, single-leg stance, hip hinge / bridge /
-squat repetitions, gait), mounts a sensor on each segment (DESIGN.md nominal mounting plus
+squat repetitions, gait), mounts a sensor on each segment (docs/DESIGN.md nominal mounting plus
 a random misalignment) and returns what the sensors measure, together with the true
 segment orientations and the per-task truth (pelvic drop, hip lead, contact times ...).
 
-Conventions (see ``acquisition.simulation.body``): world z up, athlete initially facing
+Conventions (see ``hipscope.acquisition.simulation.body``): world z up, athlete initially facing
 world +x; ISB segment frames (x anterior, y superior, z right); quaternions (w, x, y, z);
 ``q_world_segment`` maps segment vectors into the world, ``q_segment_sensor`` sensor vectors
 into the segment, ``q_world_sensor = q_world_segment ⊗ q_segment_sensor``.
@@ -26,19 +26,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from acquisition.errors import HipscopeError
-from acquisition.rotations import quat_conjugate, quat_multiply
-from acquisition.samples import SampleBatch, Task
-from acquisition.simulation.body import NOMINAL_Q_SEGMENT_SENSOR, SEGMENTS, Body
-from acquisition.simulation.gait import GaitMotion
-from acquisition.simulation.imu import ideal_imu, magnetometer_ut
-from acquisition.simulation.motions import (
+from hipscope.acquisition.samples import SampleBatch, Task
+from hipscope.acquisition.simulation.body import NOMINAL_Q_SEGMENT_SENSOR, SEGMENTS, Body
+from hipscope.acquisition.simulation.gait import GaitMotion
+from hipscope.acquisition.simulation.imu import ideal_imu, magnetometer_ut
+from hipscope.acquisition.simulation.motions import (
     Motion,
     RepetitionMotion,
     SingleLegStanceMotion,
     StaticMotion,
 )
-from acquisition.simulation.specs import (
+from hipscope.acquisition.simulation.specs import (
     GaitSpec,
     RepetitionSpec,
     SingleLegStanceSpec,
@@ -47,7 +45,9 @@ from acquisition.simulation.specs import (
     full_protocol,
     screen_protocol,
 )
-from acquisition.simulation.timeline import Timeline
+from hipscope.acquisition.simulation.timeline import Timeline
+from hipscope.base.errors import HipscopeError
+from hipscope.base.rotations import quat_conjugate, quat_multiply
 
 __all__ = [
     "GaitSpec",
@@ -182,7 +182,7 @@ class SimulatedSession:
 
         ``truth_path`` additionally writes ``truth_dict()`` as JSON there.
         """
-        from acquisition.recorder import Recorder, SensorMeta
+        from hipscope.acquisition.recorder import Recorder, SensorMeta
 
         path = Path(path)
         metas = [

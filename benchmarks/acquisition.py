@@ -21,21 +21,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-# This script is named like the package it measures: keep its folder off the import path.
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
-
-from acquisition.recording import load_recording
-from acquisition.samples import PLACEMENTS, SampleBatch
-from acquisition.session import Session
-from acquisition.virtual.kit import VirtualKit, still_samples
+from hipscope.acquisition.recording import load_recording
+from hipscope.acquisition.samples import PLACEMENTS, SampleBatch
+from hipscope.acquisition.session import Session
+from hipscope.acquisition.virtual.kit import VirtualKit, still_samples
 
 
 async def run_once(
@@ -96,9 +91,9 @@ async def run_once(
 
 
 def hip_lead_check(speeds: list[float], runs: int, tmp: Path) -> None:
-    from acquisition.runner import LiveAcquisition, VirtualOptions
-    from acquisition.simulator import RepetitionSpec, StaticSpec, simulate
-    from processing.pipeline import analyze_recording
+    from hipscope.acquisition.runner import LiveAcquisition, VirtualOptions
+    from hipscope.acquisition.simulator import RepetitionSpec, StaticSpec, simulate
+    from hipscope.processing.pipeline import analyze_recording
 
     protocol = (StaticSpec(duration_s=4.0),
                 RepetitionSpec(kind="hip_hinge", reps=5, hip_lead_ms=120.0))

@@ -27,15 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-# Run as a script, this folder is sys.path[0]; benchmark files named like the project's
-# packages (benchmarks/acquisition.py) would shadow them.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-
 CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
-from processing.pipeline import analyze_recording
+from hipscope.processing.pipeline import analyze_recording
 
 started = time.perf_counter()
 usage0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -63,7 +58,7 @@ print(json.dumps({"elapsed_s": elapsed, "cpu_s": cpu_s, "max_rss_mb": rss_mb, "s
 
 
 def make_session(path: Path, hours: float, rate_hz: float) -> float:
-    from acquisition.simulator import screen_protocol, simulate
+    from hipscope.acquisition.simulator import screen_protocol, simulate
 
     one = simulate(rate_hz=rate_hz, seed=0, noise=False).duration_s
     repeats = max(1, round(hours * 3600.0 / one))

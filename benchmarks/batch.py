@@ -16,22 +16,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-# Run as a script, this folder is sys.path[0]; benchmark files named like the project's
-# packages (benchmarks/acquisition.py) would shadow them.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 
 def protocol(minutes: float, seed: int) -> list[object]:
     """The full protocol with per-file truth, plus walking up to ``minutes``."""
     import numpy as np
 
-    from acquisition.simulator import (
+    from hipscope.acquisition.simulator import (
         GaitSpec,
         RepetitionSpec,
         SingleLegStanceSpec,
@@ -47,7 +41,7 @@ def protocol(minutes: float, seed: int) -> list[object]:
         RepetitionSpec("squat", hip_lead_ms=float(rng.uniform(-40, 120))),
         RepetitionSpec("hip_bridge", hip_lead_ms=float(rng.uniform(-40, 120))),
     ]
-    from acquisition.simulator import simulate
+    from hipscope.acquisition.simulator import simulate
 
     used_s = simulate(specs, rate_hz=10.0, noise=False).duration_s + 3.0  # + the pause
     walk_s = max(10.0, minutes * 60.0 - used_s)
@@ -69,7 +63,7 @@ def make_library(
     """Simulate the missing recordings; returns their paths and mean duration in s."""
     import h5py
 
-    from acquisition.simulator import simulate
+    from hipscope.acquisition.simulator import simulate
 
     folder.mkdir(parents=True, exist_ok=True)
     durations = []
@@ -108,7 +102,7 @@ def main() -> None:
 
     import pyarrow.parquet as pq
 
-    from processing.batch import run_batch
+    from hipscope.processing.batch import run_batch
 
     workdir = args.workdir or Path(tempfile.gettempdir()) / (
         f"hipscope-batch-bench-{args.files}x{args.minutes:g}min-{args.rate:g}hz"

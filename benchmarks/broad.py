@@ -25,9 +25,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from processing.fusion import FUSION_METHODS, estimate_orientation, orientation_error
+from hipscope.processing.fusion import FUSION_METHODS, estimate_orientation, orientation_error
 
 QUICK_TRIALS = ("02_", "07_", "15_", "30_")
 

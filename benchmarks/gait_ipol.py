@@ -1,15 +1,15 @@
 """Gait contacts from one lower-back sensor against foot-sensor references (IPOL, Voisard 2023).
 
-Usage: python benchmarks/gait_ipol.py --data /work/shared/data/ipol-gait [--via pipeline|fusion]
+Usage: python benchmarks/gait_ipol.py --data PATH/TO/ipol-gait [--via pipeline|fusion]
 
 The data (AGPL-3.0) is read from DIR and never copied. Each trial is put on a uniform
 PacketCounter grid (packets go missing), then:
 
 - ``--via pipeline`` (default): the trial is written as a hipscope recording (pelvis sensor,
   a ``static`` task over the standing before the walk, a ``gait`` task over the
-  TrialBoundaries) and analysed by ``processing.pipeline.analyze_recording`` — P1's fusion and
-  calibration make vertical vertical and give the pelvis roll rate; the contacts are the
-  ones the JSON reports.
+  TrialBoundaries) and analysed by ``hipscope.processing.pipeline.analyze_recording``: the
+  pipeline's fusion and calibration make vertical vertical and give the pelvis roll rate;
+  the contacts are the ones the JSON reports.
 - ``--via fusion``: offline VQF (6D) alone; vertical = world z, roll rate = angular velocity
   about the horizontal projection of the sensor's backwards axis (+Z as worn), negated.
 
@@ -42,12 +42,6 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-
-# Run as a script, this folder is sys.path[0]; benchmark files named like the project's
-# packages (benchmarks/acquisition.py) would shadow them.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-
 
 RATE_HZ = 100.0
 TOLERANCE_S = 0.150
@@ -96,8 +90,8 @@ def reference(trial: Trial) -> tuple[NDArray[np.float64], NDArray[np.str_]]:
 def contacts_via_fusion(trial: Trial) -> tuple[NDArray[np.float64], NDArray[np.str_]]:
     import vqf
 
-    from acquisition.rotations import to_rotation
-    from processing.events.gait import PelvisContacts
+    from hipscope.base.rotations import to_rotation
+    from hipscope.processing.events.gait import PelvisContacts
 
     result = vqf.offlineVQF(
         np.ascontiguousarray(trial.gyr_rad_s),
@@ -127,9 +121,9 @@ def contacts_via_fusion(trial: Trial) -> tuple[NDArray[np.float64], NDArray[np.s
 def contacts_via_pipeline(
     trial: Trial, workdir: Path
 ) -> tuple[NDArray[np.float64], NDArray[np.str_]]:
-    from acquisition.recorder import Recorder, SensorMeta
-    from acquisition.samples import SampleBatch, Task
-    from processing.pipeline import analyze_recording
+    from hipscope.acquisition.recorder import Recorder, SensorMeta
+    from hipscope.acquisition.samples import SampleBatch, Task
+    from hipscope.processing.pipeline import analyze_recording
 
     lo, hi = trial.meta["TrialBoundaries"]
     start_s, end_s = trial.packet_time(lo), trial.packet_time(hi)

@@ -18,7 +18,6 @@ import argparse
 import os
 import resource
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -27,9 +26,8 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from acquisition.samples import SampleBatch
+from hipscope.acquisition.samples import SampleBatch
 
 PLACEMENTS = ("pelvis", "trunk", "thigh_left", "thigh_right")
 
@@ -109,8 +107,8 @@ class FakeAcquisition:
 
 
 def frame_cost(rate_hz: float, frames: int) -> None:
-    from gui.app import application
-    from gui.live import LiveWindow
+    from hipscope.gui.app import application
+    from hipscope.gui.live import LiveWindow
 
     app = application()
     window = LiveWindow(FakeAcquisition(rate_hz))
@@ -148,8 +146,8 @@ def frame_cost(rate_hz: float, frames: int) -> None:
 def real_time(rate_hz: float, seconds: float) -> None:
     from PySide6 import QtCore
 
-    from gui.app import application
-    from gui.live import LiveWindow
+    from hipscope.gui.app import application
+    from hipscope.gui.live import LiveWindow
 
     app = application()
     window = LiveWindow(FakeAcquisition(rate_hz))
@@ -180,8 +178,8 @@ def real_time(rate_hz: float, seconds: float) -> None:
 
 
 def write_hour(path: Path, rate_hz: float, hours: float) -> None:
-    from acquisition.recorder import Recorder, SensorMeta
-    from acquisition.samples import Task
+    from hipscope.acquisition.recorder import Recorder, SensorMeta
+    from hipscope.acquisition.samples import Task
 
     chunk_s = 60.0
     total = hours * 3600.0
@@ -200,8 +198,8 @@ def write_hour(path: Path, rate_hz: float, hours: float) -> None:
 
 
 def replay_hour(path: Path | None, rate_hz: float) -> None:
-    from gui.app import application
-    from gui.replay import ReplaySource, ReplayWindow
+    from hipscope.gui.app import application
+    from hipscope.gui.replay import ReplaySource, ReplayWindow
 
     app = application()
     tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -254,7 +252,7 @@ def main() -> None:
     )
     parser.add_argument("--no-hour", action="store_true", help="skip the hour-long replay")
     args = parser.parse_args()
-    from gui.app import font_family
+    from hipscope.gui.app import font_family
 
     print(f"Qt platform {os.environ.get('QT_QPA_PLATFORM')}, font {font_family()!r}")
     frame_cost(args.rate, args.frames)

@@ -14,20 +14,17 @@ last line: ``kinematics_sim: worst_rms_deg=X.XX sessions=N``.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from acquisition.recording import Recording, SensorData, load_recording
-from acquisition.samples import SampleBatch
-from acquisition.simulator import simulate
-from processing.angles import compute_angles
-from processing.kinematics import compute_kinematics
+from hipscope.acquisition.recording import Recording, SensorData, load_recording
+from hipscope.acquisition.samples import SampleBatch
+from hipscope.acquisition.simulator import simulate
+from hipscope.processing.angles import compute_angles
+from hipscope.processing.kinematics import compute_kinematics
 
 ANGLES = (
     "pelvis_obliquity",

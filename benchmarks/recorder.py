@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,13 +17,9 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-# benchmarks/acquisition.py shares its name with the package: keep this folder off the path.
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
-
-from acquisition.recorder import Recorder, SensorMeta
-from acquisition.recording import open_recording
-from acquisition.samples import PLACEMENTS, SampleBatch
+from hipscope.acquisition.recorder import Recorder, SensorMeta
+from hipscope.acquisition.recording import open_recording
+from hipscope.acquisition.samples import PLACEMENTS, SampleBatch
 
 
 def main() -> None:

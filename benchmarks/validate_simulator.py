@@ -5,7 +5,7 @@ Usage: python benchmarks/validate_simulator.py [--seeds 0 1 2] [--rates 60 100 2
 
 Each case simulates the default screen protocol plus a hip bridge (hip lead −60 ms) and a
 squat (+120 ms), writes it as a recording, runs
-``processing.pipeline.analyze_recording`` and compares with the truth. Targets: pelvic drop
+``hipscope.processing.pipeline.analyze_recording`` and compares with the truth. Targets: pelvic drop
 within 1°, hip lead within 30 ms (per repetition), step-time SI within 1.5 points.
 """
 
@@ -18,19 +18,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-# Run as a script, this folder is sys.path[0]; benchmark files named like the project's
-# packages (benchmarks/acquisition.py) would shadow them.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-
-
 TARGETS = {"pelvic_drop_deg": 1.0, "hip_lead_ms": 30.0, "step_time_si_pct": 1.5}
 
 
 def evaluate(seed: int, rate_hz: float, misalignment_deg: float, workdir: Path) -> dict[str, Any]:
     """Absolute errors of one simulated session (max over tasks / repetitions)."""
-    from acquisition.simulator import RepetitionSpec, screen_protocol, simulate
-    from processing.pipeline import analyze_recording
+    from hipscope.acquisition.simulator import RepetitionSpec, screen_protocol, simulate
+    from hipscope.processing.pipeline import analyze_recording
 
     protocol = [
         *screen_protocol(),

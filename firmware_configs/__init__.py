@@ -1,5 +1,5 @@
 """Sensor family profiles (one TOML file per family) shipped with hipscope.
 
-Not code: this marker only lets the TOML files install alongside the ``acquisition``
-package, where ``acquisition.profiles.PROFILE_DIR`` finds them.
+Not code: this marker makes the TOML files package data of ``hipscope.firmware_configs``,
+which ``hipscope.acquisition.profiles`` reads through ``importlib.resources``.
 """

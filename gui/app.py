@@ -9,8 +9,8 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from acquisition.errors import HipscopeError
-from gui import theme
+from hipscope.base.errors import HipscopeError
+from hipscope.gui import theme
 
 
 def _choose_platform(offscreen_ok: bool) -> None:
@@ -90,7 +90,7 @@ def run_replay(
     review: bool = False,
 ) -> int:
     """Open a recording in the replay window (with the review panel when ``review``)."""
-    from gui.replay import ReplaySource, ReplayWindow
+    from hipscope.gui.replay import ReplaySource, ReplayWindow
 
     source = ReplaySource(path)  # a bad file fails before any window exists
     application(offscreen_ok=screenshot is not None)
@@ -99,7 +99,7 @@ def run_replay(
     if at_s is not None:
         window.seek(at_s)
     if review:
-        from gui.review import attach_review
+        from hipscope.gui.review import attach_review
 
         attach_review(window, wait=screenshot is not None)
     window.restore_layout()
@@ -119,7 +119,7 @@ def run_live(
     acquisition ends by itself (a virtual protocol ran out), taking the screenshot first
     when asked. The acquisition is stopped when the window closes.
     """
-    from gui.live import LiveWindow
+    from hipscope.gui.live import LiveWindow
 
     app = application(offscreen_ok=screenshot is not None)
     window = LiveWindow(acquisition)

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from acquisition.samples import SampleBatch
-from gui.ringbuffer import RingBuffer
+from hipscope.acquisition.samples import SampleBatch
+from hipscope.gui.ringbuffer import RingBuffer
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +44,12 @@ KinematicsFactory = Callable[[Sequence[str], float], Any]
 def default_kinematics_factory(
     placements: Sequence[str], rate_hz: float, mountings: Mapping[str, Any] | None = None
 ) -> Any | None:
-    """P1's streaming fusion, or None when it is not importable (angles then stay empty).
+    """The streaming fusion, or None when it is not importable (angles then stay empty).
 
     ``mountings``: the kit's nominal mounting per placement (``KitDevice.q_segment_sensor``).
     """
     try:
-        from processing.streaming import StreamingKinematics
+        from hipscope.processing.streaming import StreamingKinematics
     except ImportError as error:  # pragma: no cover - only while processing is incomplete
         log.debug("streaming kinematics unavailable: %s", error)
         return None

@@ -14,11 +14,11 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from gui import theme
-from gui.hub import DataHub, default_kinematics_factory, kit_kinematics_factory
-from gui.monitor import MonitorWindow, task_title
-from gui.panels import WINDOW_S
-from gui.worker import (
+from hipscope.gui import theme
+from hipscope.gui.hub import DataHub, default_kinematics_factory, kit_kinematics_factory
+from hipscope.gui.monitor import MonitorWindow, task_title
+from hipscope.gui.panels import WINDOW_S
+from hipscope.gui.worker import (
     AcquisitionBridge,
     ChipState,
     acquisition_mountings,

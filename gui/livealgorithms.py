@@ -1,4 +1,4 @@
-"""P2's offline algorithms applied to the live ring buffers (hip drive, gait steps).
+"""The offline algorithms applied to the live ring buffers (hip drive, gait steps).
 
 The same algorithm objects the session analysis uses, run on the angles buffered since
 the task started; the live numbers and the review numbers therefore agree in definition.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from gui.hub import DataHub
+from hipscope.gui.hub import DataHub
 
 
 def _angles(
@@ -34,7 +34,7 @@ def live_hip_drive(
     hub: DataHub, kind: str, start_s: float, now_s: float
 ) -> tuple[int | None, float | None]:
     """(repetitions so far, hip lead of the last repetition in ms) for a running rep task."""
-    from processing.metrics.hip_drive import HipDrive
+    from hipscope.processing.metrics.hip_drive import HipDrive
 
     names = ("hip_flexion_left", "hip_flexion_right", "lumbar_flexion")
     time_s, angles = _angles(hub, names, start_s, now_s)
@@ -71,7 +71,7 @@ def live_step_times(
     hub: DataHub, start_s: float, now_s: float, *, window_s: float = 20.0
 ) -> tuple[float | None, float | None]:
     """Median step time per side over the last ``window_s`` of a running walk."""
-    from processing.events.gait import detect_gait_events
+    from hipscope.processing.events.gait import detect_gait_events
 
     names = ("thigh_sagittal_left", "thigh_sagittal_right")
     time_s, angles = _angles(hub, names, max(start_s, now_s - window_s), now_s)

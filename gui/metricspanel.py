@@ -1,7 +1,7 @@
 """Live metrics of the running task, computed from the hub's angle buffers.
 
 Single-leg stance: current and peak pelvic drop (positive = free side lower) and trunk lean.
-Hinge / bridge / squat: repetitions and the hip lead of the last one (P2's hip-drive
+Hinge / bridge / squat: repetitions and the hip lead of the last one (the hip-drive
 algorithm on the task's buffered angles). Gait: running step-time symmetry index.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from gui.hub import DataHub
+from hipscope.gui.hub import DataHub
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +118,13 @@ def _deg(angle_rad: float | None) -> float | None:
 
 
 def _hip_drive(hub: DataHub, state: TaskState, now_s: float) -> tuple[int | None, float | None]:
-    """Repetitions and last hip lead from P2's hip-drive metric, throttled to 2 Hz."""
+    """Repetitions and last hip lead from the hip-drive metric, throttled to 2 Hz."""
     cached = state.extra.get("hip_drive")
     if cached is not None and now_s - cached[0] < 0.5:
         return cached[1], cached[2]
     result: tuple[int | None, float | None] = (None, None)
     try:
-        from gui.livealgorithms import live_hip_drive
+        from hipscope.gui.livealgorithms import live_hip_drive
 
         result = live_hip_drive(hub, state.kind, state.start_s, now_s)
     except Exception as error:  # live metrics are a bonus; never break the redraw
@@ -139,7 +139,7 @@ def _step_times(hub: DataHub, state: TaskState, now_s: float) -> tuple[float | N
         return cached[1], cached[2]
     result: tuple[float | None, float | None] = (None, None)
     try:
-        from gui.livealgorithms import live_step_times
+        from hipscope.gui.livealgorithms import live_step_times
 
         result = live_step_times(hub, state.start_s, now_s)
     except Exception as error:

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from gui import metricspanel
-from gui.hub import DISPLAY_ANGLES, DataHub
-from gui.metricspanel import MetricsPanel, TaskState
-from gui.panels import AngleTraces, SensorTraces
-from gui.stickfigure import StickFigure
+from hipscope.gui import metricspanel
+from hipscope.gui.hub import DISPLAY_ANGLES, DataHub
+from hipscope.gui.metricspanel import MetricsPanel, TaskState
+from hipscope.gui.panels import AngleTraces, SensorTraces
+from hipscope.gui.stickfigure import StickFigure
 
 REDRAW_MS = 33
 TASK_LABELS = {
@@ -208,7 +208,7 @@ class MonitorWindow(QtWidgets.QMainWindow):
         self.redraw()
         QtWidgets.QApplication.processEvents()
         if not self.grab().save(str(out)):
-            from acquisition.errors import HipscopeError
+            from hipscope.base.errors import HipscopeError
 
             raise HipscopeError(f"could not write screenshot {out}")
         return out

@@ -8,9 +8,9 @@ import numpy as np
 from numpy.typing import NDArray
 from PySide6 import QtWidgets
 
-from gui import theme
-from gui.hub import DataHub
-from gui.plots import TracePlot, TraceSpec, make_layout_widget
+from hipscope.gui import theme
+from hipscope.gui.hub import DataHub
+from hipscope.gui.plots import TracePlot, TraceSpec, make_layout_widget
 
 WINDOW_S = 10.0
 ACC_RANGE_M_S2 = (-20.0, 30.0)

@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from numpy.typing import NDArray
 from PySide6 import QtCore, QtWidgets
 
-from gui import theme
+from hipscope.gui import theme
 
 
 @dataclass(frozen=True)

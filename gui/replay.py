@@ -15,12 +15,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from acquisition.recording import RecordingFile, open_recording
-from acquisition.samples import PLACEMENTS, SampleBatch, Task
-from gui import theme
-from gui.hub import DataHub
-from gui.monitor import MonitorWindow, task_title
-from gui.panels import WINDOW_S
+from hipscope.acquisition.recording import RecordingFile, open_recording
+from hipscope.acquisition.samples import PLACEMENTS, SampleBatch, Task
+from hipscope.gui import theme
+from hipscope.gui.hub import DataHub
+from hipscope.gui.monitor import MonitorWindow, task_title
+from hipscope.gui.panels import WINDOW_S
 
 SPEEDS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
 BLOCK_S = 3.0

@@ -1,4 +1,4 @@
-"""Review: the session's metrics (P2's analysis) beside the replay, with JSON/CSV export.
+"""Review: the session's metrics (the pipeline's analysis) beside the replay, with JSON/CSV export.
 
 Tables: one row per task with its headline numbers; left vs right; one row per repetition;
 every metric of the selected task (with the reason where a metric is unavailable).
@@ -19,8 +19,8 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from acquisition.errors import HipscopeError
-from gui import theme
+from hipscope.base.errors import HipscopeError
+from hipscope.gui import theme
 
 HEADLINES: dict[str, tuple[str, ...]] = {
     "static": ("pelvis_tilt_mean_deg", "pelvis_obliquity_mean_deg", "sway_rms_m_s2"),
@@ -64,7 +64,7 @@ REP_COLUMNS: tuple[str, ...] = (
 def label(key: str) -> tuple[str, str, int]:
     """(name, unit, decimals) of a metric key, from the report's label table."""
     try:
-        from processing.report.labels import label_for
+        from hipscope.processing.report.labels import label_for
 
         found = label_for(key)
         return found.name, found.unit, found.decimals
@@ -91,7 +91,7 @@ def fmt(value: Any, key: str = "") -> str:
 
 
 def task_name(task: Mapping[str, Any]) -> str:
-    from gui.monitor import task_title
+    from hipscope.gui.monitor import task_title
 
     return task_title(str(task.get("kind", "")), str(task.get("side", "")))
 
@@ -299,7 +299,7 @@ class ReviewPanel(QtWidgets.QWidget):
 
         def work() -> None:
             try:
-                from processing.pipeline import analyze_recording
+                from hipscope.processing.pipeline import analyze_recording
 
                 analysis = analyze_recording(
                     path,

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from acquisition.errors import HipscopeError
+from hipscope.base.errors import HipscopeError
 
 
 class RingBuffer:

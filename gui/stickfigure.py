@@ -13,8 +13,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
-from gui import theme
-from gui.plots import make_layout_widget
+from hipscope.gui import theme
+from hipscope.gui.plots import make_layout_widget
 
 TRUNK_M = 0.50
 PELVIS_HALF_WIDTH_M = 0.16

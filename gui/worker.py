@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gui.hub import DataHub
+from hipscope.gui.hub import DataHub
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def _kit(acquisition: Any) -> Any:
     path = _get(acquisition, "kit_path", None)
     if path is None:
         return None
-    from acquisition.kit import load_kit
+    from hipscope.acquisition.kit import load_kit
 
     return load_kit(path)  # a bad kit file fails here, before any window exists
 

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 import hipscope.commands
-from acquisition.errors import HipscopeError
+from hipscope.base.errors import HipscopeError
 
 app = typer.Typer(
     name="hipscope",

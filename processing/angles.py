@@ -1,4 +1,4 @@
-"""Segment and joint angles from ISB segment orientations (radians, signs as in DESIGN.md).
+"""Segment and joint angles from ISB segment orientations (radians, signs as in docs/DESIGN.md).
 
 World frame: z up, x the athlete's forward direction at the calibration stance, y left.
 ISB segment frames: x anterior, y superior, z right. At the calibration stance every
@@ -29,31 +29,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from hipscope.base.rotations import quat_conjugate, quat_multiply
+
 _H = float(np.sqrt(0.5))
 Q_WORLD_NEUTRAL: NDArray[np.float64] = np.array([_H, _H, 0.0, 0.0])
 """ISB segment frame in the world frame at the calibration stance (+90° about world x)."""
 
 SEGMENT_ANGLE_PLACEMENTS: tuple[str, ...] = ("pelvis", "trunk")
-
-
-def qmul(p: NDArray[np.float64], q: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Hamilton product p ⊗ q, (4,) or (N, 4) each, as ``acquisition.rotations.quat_multiply``
-    but with less numpy overhead per call (the live path calls it ~30 times a second)."""
-    pw, px, py, pz = p[..., 0], p[..., 1], p[..., 2], p[..., 3]
-    qw, qx, qy, qz = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
-    out = np.empty(np.broadcast_shapes(p.shape, q.shape))
-    out[..., 0] = pw * qw - px * qx - py * qy - pz * qz
-    out[..., 1] = pw * qx + px * qw + py * qz - pz * qy
-    out[..., 2] = pw * qy - px * qz + py * qw + pz * qx
-    out[..., 3] = pw * qz + px * qy - py * qx + pz * qw
-    return out
-
-
-def qconj(q: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Conjugate of scalar-first quaternion(s)."""
-    out = np.array(q, dtype=np.float64, copy=True)
-    out[..., 1:] *= -1.0
-    return out
 
 
 def interp_quat(
@@ -102,7 +84,8 @@ def _euler(q_wxyz: NDArray[np.float64], sequence: str) -> NDArray[np.float64]:
 
 def relative_to_neutral(q_world_segment: ArrayLike) -> NDArray[np.float64]:
     """Segment orientation relative to its calibration-stance orientation, in ISB axes."""
-    return qmul(qconj(Q_WORLD_NEUTRAL), np.asarray(q_world_segment, dtype=np.float64))
+    q_world_segment = np.asarray(q_world_segment, dtype=np.float64)
+    return quat_multiply(quat_conjugate(Q_WORLD_NEUTRAL), q_world_segment)
 
 
 def segment_angles(
@@ -127,7 +110,7 @@ def joint_angles(
     (long axis, positive = distal anterior axis turning left). Callers apply side signs.
     """
     proximal = np.asarray(q_world_proximal, dtype=np.float64)
-    q_rel = qmul(qconj(proximal), np.asarray(q_world_distal, dtype=np.float64))
+    q_rel = quat_multiply(quat_conjugate(proximal), np.asarray(q_world_distal, dtype=np.float64))
     angles = _euler(q_rel, "ZXY")
     return angles[:, 0], angles[:, 1], angles[:, 2]
 

@@ -17,7 +17,7 @@ into the common world frame: x the athlete's forward direction at the standing w
    mediolateral axis, made horizontal, is used and a note says so.
 3. Heading: each segment's anterior axis at the standing window defines world +x.
 
-Nominal mounting (DESIGN.md): pelvis and trunk sensors +x up, +z backwards (so +y left);
+Nominal mounting (docs/DESIGN.md): pelvis and trunk sensors +x up, +z backwards (so +y left);
 thigh sensors +x up, +z outwards.
 """
 
@@ -31,10 +31,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
-from acquisition.errors import HipscopeError
-from acquisition.rotations import from_rotation, quat_conjugate, quat_multiply, to_rotation
-from acquisition.samples import Task
-from processing.angles import finite_rows, row_chunks
+from hipscope.acquisition.samples import Task
+from hipscope.base.errors import HipscopeError
+from hipscope.base.rotations import from_rotation, quat_conjugate, quat_multiply, to_rotation
+from hipscope.processing.angles import finite_rows, row_chunks
 
 # Columns: ISB segment x (anterior), y (superior), z (right) in sensor coordinates.
 _TRUNK_LIKE = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [-1.0, 0.0, 0.0]])
@@ -72,7 +72,7 @@ _UP_WORLD = np.array([0.0, 0.0, 1.0])
 
 
 def nominal_q_sensor_segment(placement: str) -> NDArray[np.float64]:
-    """``q_sensor_segment`` of DESIGN.md's nominal mounting for a placement."""
+    """``q_sensor_segment`` of docs/DESIGN.md's nominal mounting for a placement."""
     if placement not in NOMINAL_SENSOR_SEGMENT:
         raise HipscopeError(f"calibration: no nominal mounting for placement {placement!r}")
     return from_rotation(Rotation.from_matrix(NOMINAL_SENSOR_SEGMENT[placement]))
@@ -305,9 +305,9 @@ class Calibrator:
     ) -> Calibrator:
         """Calibrate every placement from data on one uniform grid ``time_s``.
 
-        mountings: placement -> nominal mounting where it is not DESIGN.md's, as the kit
+        mountings: placement -> nominal mounting where it is not docs/DESIGN.md's, as the kit
         states it (``KitDevice.q_segment_sensor``: sensor-frame vectors into the segment
-        frame); its up and mediolateral axes are the starting point instead of DESIGN.md's.
+        frame); its up and mediolateral axes are the starting point instead of docs/DESIGN.md's.
         """
         self._mountings = {
             p: to_rotation(q).inv().as_matrix() for p, q in (mountings or {}).items()
@@ -380,7 +380,7 @@ class Calibrator:
         return self
 
     def _nominal(self, placement: str) -> NDArray[np.float64]:
-        """R_sensor_segment of the nominal mounting (given, else DESIGN.md's)."""
+        """R_sensor_segment of the nominal mounting (given, else docs/DESIGN.md's)."""
         mountings = getattr(self, "_mountings", {})
         if placement in mountings:
             return mountings[placement]
@@ -542,7 +542,7 @@ def reference_from_window(
     """Standing-only calibration from rows already cut to the window (live reference).
 
     Uses the measured up axis and the mediolateral axis of ``q_sensor_segment`` (an earlier
-    calibration or the kit's mounting) where given, else of DESIGN.md's nominal mounting.
+    calibration or the kit's mounting) where given, else of docs/DESIGN.md's nominal mounting.
     """
     segments: dict[str, SegmentCalibration] = {}
     for p, q in q_fusion_sensor.items():

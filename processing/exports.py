@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from acquisition.errors import HipscopeError
+from hipscope.base.errors import HipscopeError
 
 if TYPE_CHECKING:
-    from processing.pipeline import SessionAnalysis
+    from hipscope.processing.pipeline import SessionAnalysis
 
 LEADING = (
     "file_name",

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from acquisition.errors import HipscopeError
-from acquisition.rotations import quat_conjugate, quat_multiply
-from processing.angles import finite_rows
+from hipscope.base.errors import HipscopeError
+from hipscope.base.rotations import quat_conjugate, quat_multiply
+from hipscope.processing.angles import finite_rows
 
 FUSION_METHODS: tuple[str, ...] = ("vqf-offline", "vqf", "madgwick", "mahony", "ekf")
 STREAMING_METHODS: tuple[str, ...] = ("vqf", "madgwick", "mahony", "ekf")
@@ -180,7 +180,7 @@ def _quat_between(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.
 def _quat_from_matrix(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
     from scipy.spatial.transform import Rotation
 
-    from acquisition.rotations import from_rotation
+    from hipscope.base.rotations import from_rotation
 
     return from_rotation(Rotation.from_matrix(matrix))
 
@@ -384,7 +384,7 @@ def _carry_heading(
     horizontal, such as a segment's mediolateral axis) or of the sensor axis that is most
     horizontal at both ends.
     """
-    from acquisition.rotations import to_rotation
+    from hipscope.base.rotations import to_rotation
 
     r_before, r_after = to_rotation(q_before), to_rotation(q_after)
     if heading_axis is None:

@@ -1,10 +1,10 @@
 """A recording -> segment orientations and named angles on one uniform session-clock grid.
 
 Steps: resample every sensor onto the grid (linear; gaps longer than ``max_gap_s`` and times
-outside a sensor's data become NaN rows), fuse each sensor (``processing.fusion``),
-calibrate (``processing.calibration``), then
+outside a sensor's data become NaN rows), fuse each sensor (``hipscope.processing.fusion``),
+calibrate (``hipscope.processing.calibration``), then
 ``q_world_segment = q_world_fusion ⊗ q_fusion_sensor ⊗ q_sensor_segment`` and the angles of
-``processing.angles``.
+``hipscope.processing.angles``.
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from acquisition.errors import HipscopeError
-from acquisition.recording import Recording, SensorData
-from acquisition.rotations import to_rotation
-from processing.angles import compute_angles, finite_rows, interp_quat, qmul, row_chunks
-from processing.calibration import (
+from hipscope.acquisition.recording import Recording, SensorData
+from hipscope.base.errors import HipscopeError
+from hipscope.base.rotations import quat_multiply, to_rotation
+from hipscope.processing.angles import compute_angles, finite_rows, interp_quat, row_chunks
+from hipscope.processing.calibration import (
     NOMINAL_SENSOR_SEGMENT,
     CalibrationResult,
     Calibrator,
     stillness_score,
 )
-from processing.fusion import FUSION_METHODS, FusionParams, estimate_orientation
+from hipscope.processing.fusion import FUSION_METHODS, FusionParams, estimate_orientation
 
 
 @dataclass(frozen=True)
@@ -313,8 +313,8 @@ def _to_world(
     q_world_segment = np.empty((n, 4))
     acc_world = np.empty((n, 3))
     for rows in row_chunks(n):
-        q_world_sensor = qmul(q_world_fusion, q_fusion_sensor[rows])
-        q_ws = qmul(q_world_sensor, q_sensor_segment)
+        q_world_sensor = quat_multiply(q_world_fusion, q_fusion_sensor[rows])
+        q_ws = quat_multiply(q_world_sensor, q_sensor_segment)
         np.negative(q_ws, out=q_ws, where=q_ws[:, :1] < 0.0)
         q_world_segment[rows] = q_ws
         acc_world[rows] = _rotate(q_world_sensor, acc_m_s2[rows])

@@ -15,15 +15,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from acquisition.recorder import software_name
-from acquisition.recording import Recording, load_recording
-from acquisition.samples import Task
-from processing.events.gait import GaitEvents, detect_gait_events
-from processing.kinematics import SessionKinematics, compute_kinematics
-from processing.metrics.common import number, window
-from processing.metrics.gait_symmetry import GaitSymmetry
-from processing.metrics.hip_drive import HipDrive
-from processing.metrics.pelvic_stability import PelvicStability, sway_measures
+from hipscope.acquisition.recorder import software_name
+from hipscope.acquisition.recording import Recording, load_recording
+from hipscope.acquisition.samples import Task
+from hipscope.processing.events.gait import GaitEvents, detect_gait_events
+from hipscope.processing.kinematics import SessionKinematics, compute_kinematics
+from hipscope.processing.metrics.common import number, window
+from hipscope.processing.metrics.gait_symmetry import GaitSymmetry
+from hipscope.processing.metrics.hip_drive import HipDrive
+from hipscope.processing.metrics.pelvic_stability import PelvicStability, sway_measures
 
 FORMAT = "hipscope-metrics"
 FORMAT_VERSION = 1
@@ -199,8 +199,8 @@ def _horizontal_ap_ml(
     lowpass_hz: float,
     rate_hz: float,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    from acquisition.rotations import to_rotation
-    from processing.events.signals import fill_nan, lowpass
+    from hipscope.base.rotations import to_rotation
+    from hipscope.processing.events.signals import fill_nan, lowpass
 
     acc = lowpass(fill_nan(acc_world), lowpass_hz, rate_hz)
     good = np.isfinite(q_world_pelvis).all(axis=1)
@@ -262,7 +262,7 @@ def _pelvis_horizontal(
     acc_world: NDArray[np.float64], q_world_pelvis: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Horizontal acceleration along the pelvis's own heading, sample by sample (turns too)."""
-    from acquisition.rotations import to_rotation
+    from hipscope.base.rotations import to_rotation
 
     forward = np.full((q_world_pelvis.shape[0], 3), np.nan)
     good = np.isfinite(q_world_pelvis).all(axis=1)
@@ -280,8 +280,8 @@ TURN_RATE_RAD_S = np.radians(25.0)
 
 def _straight_walking(q_world_pelvis: NDArray[np.float64], rate_hz: float) -> NDArray[np.bool_]:
     """True where the pelvis heading is steady (not turning), with 0.5 s around turns."""
-    from acquisition.rotations import to_rotation
-    from processing.events.signals import fill_nan, lowpass
+    from hipscope.base.rotations import to_rotation
+    from hipscope.processing.events.signals import fill_nan, lowpass
 
     forward = np.full((q_world_pelvis.shape[0], 3), np.nan)
     good = np.isfinite(q_world_pelvis).all(axis=1)

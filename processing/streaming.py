@@ -6,7 +6,7 @@ reference (``set_reference``: quiet standing over the last ``reference_s`` secon
 automatically once every sensor has been still that long, unless ``auto_reference=False``)
 aligns the sensors to their segments and to one forward direction; ``angles_since(t)`` then
 interpolates every sensor onto one grid (multiples of 1 / ``rate_hz`` on the session clock)
-and returns the named angles of ``processing.angles`` for grid times after ``t``.
+and returns the named angles of ``hipscope.processing.angles`` for grid times after ``t``.
 
 Feed it from one thread (the GUI feeds it from the Qt thread with what the acquisition
 thread hands over); it does no locking of its own.
@@ -19,11 +19,16 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from acquisition.errors import HipscopeError
-from acquisition.samples import SampleBatch
-from processing.angles import compute_angles, interp_quat, qconj, qmul
-from processing.calibration import NOMINAL_SENSOR_SEGMENT, CalibrationResult, reference_from_window
-from processing.fusion import STREAMING_METHODS, FusionParams, OrientationFilter
+from hipscope.acquisition.samples import SampleBatch
+from hipscope.base.errors import HipscopeError
+from hipscope.base.rotations import quat_conjugate, quat_multiply
+from hipscope.processing.angles import compute_angles, interp_quat
+from hipscope.processing.calibration import (
+    NOMINAL_SENSOR_SEGMENT,
+    CalibrationResult,
+    reference_from_window,
+)
+from hipscope.processing.fusion import STREAMING_METHODS, FusionParams, OrientationFilter
 
 _RATE_PROBE_SAMPLES = 16
 
@@ -86,7 +91,7 @@ class StreamingKinematics:
     max_gap_s: grid times farther than this from a sensor's samples give NaN, s (0.1).
     mountings: placement -> the kit's nominal mounting (``KitDevice.q_segment_sensor``,
         sensor-frame vectors into the segment frame) whose mediolateral axis the reference
-        uses; default DESIGN.md's.
+        uses; default docs/DESIGN.md's.
     """
 
     def __init__(
@@ -123,7 +128,7 @@ class StreamingKinematics:
         self.fusion_params = fusion_params
         # Kept as q_sensor_segment, the form set_reference takes.
         self.mountings = {
-            p: qconj(np.asarray(q, dtype=np.float64)) for p, q in (mountings or {}).items()
+            p: quat_conjugate(np.asarray(q, dtype=np.float64)) for p, q in (mountings or {}).items()
         }
         self.reference_: CalibrationResult | None = None
         self.sensor_rates_hz_: dict[str, float] = {}
@@ -256,7 +261,7 @@ class StreamingKinematics:
             idx = np.clip(np.searchsorted(t, grid), 1, len(t) - 1)
             gap = (t[idx] - t[idx - 1] > self.max_gap_s) | (grid < t[0]) | (grid > t[-1])
             q_grid[gap] = np.nan
-            q_ws = qmul(qmul(seg.q_world_fusion, q_grid), seg.q_sensor_segment)
+            q_ws = quat_multiply(quat_multiply(seg.q_world_fusion, q_grid), seg.q_sensor_segment)
             out[p] = np.where(q_ws[:, :1] < 0.0, -q_ws, q_ws)
         return grid, out
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from acquisition.simulator import GaitSpec, SingleLegStanceSpec, StaticSpec, simulate
+from hipscope.acquisition.simulator import GaitSpec, SingleLegStanceSpec, StaticSpec, simulate
 from hipscope.cli import main
 
 

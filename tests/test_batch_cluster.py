@@ -19,17 +19,17 @@ import pyarrow.parquet as pq
 import pytest
 
 import hipscope.cli
-from acquisition.simulator import (
+from hipscope.acquisition.simulator import (
     GaitSpec,
     RepetitionSpec,
     SingleLegStanceSpec,
     StaticSpec,
     simulate,
 )
-from processing.batch import run_batch, task_rows
-from processing.batch.trends import athlete_sessions
-from processing.pipeline import analyze_file
-from processing.report.compare import summarize
+from hipscope.processing.batch import run_batch, task_rows
+from hipscope.processing.batch.trends import athlete_sessions
+from hipscope.processing.pipeline import analyze_file
+from hipscope.processing.report.compare import summarize
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -180,7 +180,7 @@ def _dying_analyze(path: Path) -> dict[str, Any]:
     """Analysis that kills its worker process on files named die*.h5 (a segfault stand-in)."""
     if path.name.startswith("die"):
         os._exit(13)
-    from processing.pipeline import analyze_file
+    from hipscope.processing.pipeline import analyze_file
 
     return analyze_file(path)
 

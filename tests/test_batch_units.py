@@ -11,18 +11,18 @@ from typing import Any
 import numpy as np
 import pytest
 
-from acquisition.errors import HipscopeError
-from acquisition.simulator import (
+from hipscope.acquisition.simulator import (
     GaitSpec,
     RepetitionSpec,
     SingleLegStanceSpec,
     StaticSpec,
     simulate,
 )
-from processing.batch.discover import discover_recordings
-from processing.batch.flatten import REPETITION_SUMMARIES, flatten_metrics, task_rows
-from processing.batch.store import PartStore, TablePaths, content_hash, file_state, merge
-from processing.pipeline import analyze_file
+from hipscope.base.errors import HipscopeError
+from hipscope.processing.batch.discover import discover_recordings
+from hipscope.processing.batch.flatten import REPETITION_SUMMARIES, flatten_metrics, task_rows
+from hipscope.processing.batch.store import PartStore, TablePaths, content_hash, file_state, merge
+from hipscope.processing.pipeline import analyze_file
 
 PROTOCOL = [
     StaticSpec(duration_s=3.0),
@@ -198,8 +198,8 @@ def _raise(error: Exception) -> Any:
 
 
 def test_analyze_task_turns_failures_into_one_line_error_parts(tmp_path: Path) -> None:
-    from acquisition.errors import RecordingError
-    from processing.batch.run import analyze_task
+    from hipscope.base.errors import RecordingError
+    from hipscope.processing.batch.run import analyze_task
 
     missing = tmp_path / "missing.h5"
     part = analyze_task(str(missing))
@@ -217,7 +217,7 @@ def test_analyze_task_turns_failures_into_one_line_error_parts(tmp_path: Path) -
 def test_outcome_of_dead_workers_and_other_versions() -> None:
     from distributed import KilledWorker
 
-    from processing.batch.run import _outcome
+    from hipscope.processing.batch.run import _outcome
 
     ok = {"status": "ok", "rows": [], "worker_software": "hipscope 1"}
     assert _outcome(_Future(ok), Path("a.h5"), "hipscope 1") is ok
@@ -272,9 +272,9 @@ def _fake_doc(athlete: str, created: str, drop_left_deg: float) -> dict[str, Any
 def test_trends_from_a_table_latest_sessions_and_athlete_choice(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
-    from processing.batch.store import rows_table
-    from processing.batch.trends import athlete_sessions, write_trends
-    from processing.report.compare import summarize
+    from hipscope.processing.batch.store import rows_table
+    from hipscope.processing.batch.trends import athlete_sessions, write_trends
+    from hipscope.processing.report.compare import summarize
 
     docs = [_fake_doc("Kim", f"2026-0{m}-01T08:00:00+00:00", float(m)) for m in (3, 1, 4, 2)] + [
         _fake_doc("Lee", "2026-05-01T08:00:00+00:00", 7.0)

@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acquisition.errors import HipscopeError
-from acquisition.kit import load_kit
-from acquisition.recording import load_recording
-from acquisition.runner import LiveAcquisition, VirtualOptions
-from acquisition.samples import SampleBatch
-from acquisition.simulator import SingleLegStanceSpec, StaticSpec, simulate
+from hipscope.acquisition.kit import load_kit
+from hipscope.acquisition.recording import load_recording
+from hipscope.acquisition.runner import LiveAcquisition, VirtualOptions
+from hipscope.acquisition.samples import SampleBatch
+from hipscope.acquisition.simulator import SingleLegStanceSpec, StaticSpec, simulate
+from hipscope.base.errors import HipscopeError
 from hipscope.cli import main
-from processing.kinematics import recorded_mountings
+from hipscope.processing.kinematics import recorded_mountings
 
 SHORT_PROTOCOL = (StaticSpec(duration_s=4.0), SingleLegStanceSpec(side="left", hold_s=3.0))
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acquisition.decoders import decoder_for
-from acquisition.errors import LinkError
-from acquisition.recording import load_recording
-from acquisition.session import Session
-from acquisition.simulator import StaticSpec, simulate
-from acquisition.virtual.kit import VirtualKit
+from hipscope.acquisition.decoders import decoder_for
+from hipscope.acquisition.recording import load_recording
+from hipscope.acquisition.session import Session
+from hipscope.acquisition.simulator import StaticSpec, simulate
+from hipscope.acquisition.virtual.kit import VirtualKit
+from hipscope.base.errors import LinkError
 
 PLACEMENTS = ("pelvis", "trunk", "thigh_left", "thigh_right")
 

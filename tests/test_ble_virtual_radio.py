@@ -12,10 +12,10 @@ import pytest
 from bleak import BleakClient, BleakScanner
 from bumble.device import Connection
 
-from acquisition.decoders import decoder_for
-from acquisition.profiles import load_profile, match_profile, uuid_bytes
-from acquisition.virtual.kit import VirtualKit, still_samples
-from acquisition.virtual.radio import CONNECTION_TIMEOUT_REASON, address_key
+from hipscope.acquisition.decoders import decoder_for
+from hipscope.acquisition.profiles import load_profile, match_profile, uuid_bytes
+from hipscope.acquisition.virtual.kit import VirtualKit, still_samples
+from hipscope.acquisition.virtual.radio import CONNECTION_TIMEOUT_REASON, address_key
 
 FAMILIES = {"pelvis": "hipscope_open", "trunk": "movella_dot", "thigh_left": "witmotion_wt901ble"}
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from acquisition.rotations import from_rotation, to_rotation
-from acquisition.samples import Task
-from processing.calibration import (
+from hipscope.acquisition.samples import Task
+from hipscope.base.rotations import from_rotation, to_rotation
+from hipscope.processing.calibration import (
     NOMINAL_SENSOR_SEGMENT,
     Calibrator,
     principal_horizontal_axis,
@@ -89,7 +89,7 @@ def test_static_only_calibration_reports_tilt_and_says_where_axes_came_from() ->
 
 
 def test_still_gyro_bias_is_the_rate_at_rest_and_zero_without_rest() -> None:
-    from processing.kinematics import still_gyro_bias
+    from hipscope.processing.kinematics import still_gyro_bias
 
     rng = np.random.default_rng(2)
     n = 2000

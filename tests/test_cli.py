@@ -8,8 +8,8 @@ import h5py
 import numpy as np
 import pytest
 
-from acquisition.recorder import Recorder, SensorMeta
-from acquisition.samples import SampleBatch, Task
+from hipscope.acquisition.recorder import Recorder, SensorMeta
+from hipscope.acquisition.samples import SampleBatch, Task
 from hipscope.cli import main
 
 

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acquisition.clock import ClockMapper
-from acquisition.decoders import DecodedPacket
-from acquisition.errors import HipscopeError
+from hipscope.acquisition.clock import ClockMapper
+from hipscope.acquisition.decoders import DecodedPacket
+from hipscope.base.errors import HipscopeError
 
 ZEROS = np.zeros((64, 3), np.float32)
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from acquisition.errors import HipscopeError
+from hipscope.base.errors import HipscopeError
 from hipscope.cli import main
-from processing.report.compare import (
+from hipscope.processing.report.compare import (
     load_session,
     render_comparison,
     summarize,
@@ -135,7 +135,7 @@ def test_pdf_without_chromium_is_one_clear_error(
 
 
 def test_compare_a_recording_with_a_metrics_file(tmp_path: Path) -> None:
-    from acquisition.simulator import simulate
+    from hipscope.acquisition.simulator import simulate
 
     recording = tmp_path / "today.h5"
     simulate(seed=8).write(recording, athlete="Jane Doe")

@@ -11,15 +11,15 @@ import struct
 import numpy as np
 import pytest
 
-from acquisition.decoders import (
+from hipscope.acquisition.decoders import (
     DecodedPacket,
     MetaMotionAssembler,
     assembler_for,
     decoder_for,
     metamotion_part_decoder,
 )
-from acquisition.errors import DecodeError, ProfileError
-from acquisition.profiles import PROFILE_DIR, load_profile
+from hipscope.acquisition.profiles import PROFILE_DIR, load_profile
+from hipscope.base.errors import DecodeError, ProfileError
 
 G = 9.80665
 DEG = math.pi / 180.0

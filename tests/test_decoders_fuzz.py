@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from acquisition.decoders import DecodedPacket, assembler_for
-from acquisition.errors import DecodeError
-from acquisition.profiles import load_profiles
-from acquisition.samples import SampleBatch
-from acquisition.virtual.encoders import encoder_for
+from hipscope.acquisition.decoders import DecodedPacket, assembler_for
+from hipscope.acquisition.profiles import load_profiles
+from hipscope.acquisition.samples import SampleBatch
+from hipscope.acquisition.virtual.encoders import encoder_for
+from hipscope.base.errors import DecodeError
 
 PROFILES = load_profiles()
 

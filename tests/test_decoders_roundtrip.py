@@ -10,16 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acquisition.decoders import assembler_for, decoder_for
-from acquisition.errors import HipscopeError
-from acquisition.profiles import load_profile
-from acquisition.samples import SampleBatch
-from acquisition.virtual.encoders import (
+from hipscope.acquisition.decoders import assembler_for, decoder_for
+from hipscope.acquisition.profiles import load_profile
+from hipscope.acquisition.samples import SampleBatch
+from hipscope.acquisition.virtual.encoders import (
     encode_hipscope_open,
     encode_movella_dot,
     encode_witmotion,
     encoder_for,
 )
+from hipscope.base.errors import HipscopeError
 
 G = 9.80665
 DEG = math.pi / 180.0

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from acquisition.errors import HipscopeError
-from acquisition.recording import load_recording
+from hipscope.acquisition.recording import load_recording
+from hipscope.base.errors import HipscopeError
 from hipscope.cli import main
 from hipscope.commands.demo import default_folder, run_demo
 
@@ -112,8 +112,8 @@ def test_a_stretched_session_clock_is_reported(
     """Samples whose session times run 8 % longer than their counters say get a warning."""
     import numpy as np
 
-    from acquisition.recorder import Recorder, SensorMeta
-    from acquisition.samples import SampleBatch
+    from hipscope.acquisition.recorder import Recorder, SensorMeta
+    from hipscope.acquisition.samples import SampleBatch
     from hipscope.commands.demo import _warn_on_timing
 
     path = tmp_path / "r.h5"

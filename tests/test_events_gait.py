@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from acquisition.rotations import to_rotation
-from acquisition.simulator import GaitSpec, StaticSpec, simulate
-from processing.events.gait import (
+from hipscope.acquisition.simulator import GaitSpec, StaticSpec, simulate
+from hipscope.base.rotations import to_rotation
+from hipscope.processing.events.gait import (
     PelvisContacts,
     ThighTurningPoints,
     alternating_side_evidence,
@@ -64,7 +64,7 @@ def test_pelvis_contacts_and_sides_match_truth(
 def test_thigh_turning_points_precede_simulated_contacts() -> None:
     session = simulate([StaticSpec(duration_s=4.0), GaitSpec(duration_s=12.0)], seed=2)
     truth = session.truth[-1]
-    from processing.angles import sagittal_inclination
+    from hipscope.processing.angles import sagittal_inclination
 
     thigh = sagittal_inclination(session.q_world_segment["thigh_left"])
     task = session.tasks[-1]

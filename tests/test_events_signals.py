@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from processing.events.signals import (
+from hipscope.processing.events.signals import (
     crossing_time,
     fill_nan,
     lowpass,

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from processing.fusion import OrientationFilter, estimate_orientation, orientation_error
+from hipscope.processing.fusion import OrientationFilter, estimate_orientation, orientation_error
 
 DATA = Path(__file__).parent / "data" / "broad_crops.npz"
 

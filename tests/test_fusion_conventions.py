@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from acquisition.errors import HipscopeError
-from acquisition.rotations import from_rotation, to_rotation
-from processing.fusion import (
+from hipscope.base.errors import HipscopeError
+from hipscope.base.rotations import from_rotation, to_rotation
+from hipscope.processing.fusion import (
     FUSION_METHODS,
     MadgwickParams,
     OrientationFilter,

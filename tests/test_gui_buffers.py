@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acquisition.errors import HipscopeError
-from gui.ringbuffer import RingBuffer
-from gui.stickfigure import PELVIS_HALF_WIDTH_M, THIGH_M, frontal_points, sagittal_points
+from hipscope.base.errors import HipscopeError
+from hipscope.gui.ringbuffer import RingBuffer
+from hipscope.gui.stickfigure import PELVIS_HALF_WIDTH_M, THIGH_M, frontal_points, sagittal_points
 
 
 def test_ring_buffer_keeps_newest_rows_in_order() -> None:
@@ -117,7 +117,7 @@ def test_ring_buffer_window_matches_brute_force(
 
 
 def test_peak_decimation_keeps_spikes_and_order() -> None:
-    from gui.plots import peak_decimate
+    from hipscope.gui.plots import peak_decimate
 
     x = np.arange(2003, dtype=float)
     y = np.sin(x / 50.0)
@@ -136,7 +136,7 @@ def test_peak_decimation_keeps_spikes_and_order() -> None:
 
 
 def test_break_gaps_inserts_nan_rows_only_in_long_gaps() -> None:
-    from gui.panels import break_gaps
+    from hipscope.gui.panels import break_gaps
 
     t = np.array([0.0, 0.01, 0.02, 0.5, 0.51, 2.0])
     v = np.arange(12, dtype=np.float32).reshape(6, 2)

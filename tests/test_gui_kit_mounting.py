@@ -7,10 +7,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from acquisition.kit import load_kit
-from acquisition.rotations import quat_conjugate
-from gui.hub import kit_kinematics_factory
-from gui.worker import acquisition_mountings
+from hipscope.acquisition.kit import load_kit
+from hipscope.base.rotations import quat_conjugate
+from hipscope.gui.hub import kit_kinematics_factory
+from hipscope.gui.worker import acquisition_mountings
 
 EXAMPLE_KIT = Path(__file__).resolve().parents[1] / "firmware_configs" / "example_kit.toml"
 

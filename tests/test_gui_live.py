@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acquisition.recording import load_recording
-from acquisition.runner import LiveAcquisition, VirtualOptions
-from gui.worker import chip_states
+from hipscope.acquisition.recording import load_recording
+from hipscope.acquisition.runner import LiveAcquisition, VirtualOptions
+from hipscope.gui.worker import chip_states
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +48,7 @@ def test_chip_states_flag_disconnects_and_losses() -> None:
 
 
 def test_live_window_virtual_kit_tasks_and_cut_link(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from gui.live import LiveWindow
+    from hipscope.gui.live import LiveWindow
 
     out = tmp_path / "live.h5"
     acquisition = LiveAcquisition(virtual=VirtualOptions(rate_hz=100.0), out_path=out)
@@ -122,7 +122,7 @@ def test_live_window_virtual_kit_tasks_and_cut_link(qtbot, tmp_path: Path) -> No
 
 
 def test_real_kit_window_takes_placements_and_rate_from_the_kit_file(tmp_path: Path) -> None:
-    from gui.worker import acquisition_placements, acquisition_rate_hz
+    from hipscope.gui.worker import acquisition_placements, acquisition_rate_hz
 
     kit = tmp_path / "kit.toml"
     kit.write_text(

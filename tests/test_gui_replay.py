@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from acquisition.recorder import Recorder, SensorMeta
-from acquisition.samples import SampleBatch, Task
-from gui.hub import DataHub
+from hipscope.acquisition.recorder import Recorder, SensorMeta
+from hipscope.acquisition.samples import SampleBatch, Task
+from hipscope.gui.hub import DataHub
 
 PLACEMENTS = ("pelvis", "trunk", "thigh_left", "thigh_right")
 RATE_HZ = 100.0
@@ -88,7 +88,7 @@ def temp_settings(tmp_path: Path) -> None:
 
 
 def test_replay_source_reads_only_the_window(recording: Path) -> None:
-    from gui.replay import ReplaySource
+    from hipscope.gui.replay import ReplaySource
 
     source = ReplaySource(recording, block_s=2.0)
     with h5py.File(recording, "r") as f:
@@ -109,7 +109,7 @@ def test_replay_source_reads_only_the_window(recording: Path) -> None:
 def test_replay_window_shows_tasks_plays_and_computes_drop(
     qtbot, recording: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    from gui.replay import ReplaySource, ReplayWindow
+    from hipscope.gui.replay import ReplaySource, ReplayWindow
 
     source = ReplaySource(recording)
     hub = DataHub(source.placements, source.rate_hz, kinematics_factory=TiltKinematics)
@@ -151,7 +151,7 @@ def test_replay_window_shows_tasks_plays_and_computes_drop(
 
 
 def test_replay_layout_is_remembered(qtbot, recording: Path) -> None:  # type: ignore[no-untyped-def]
-    from gui.replay import ReplaySource, ReplayWindow
+    from hipscope.gui.replay import ReplaySource, ReplayWindow
 
     first = ReplayWindow(
         ReplaySource(recording), hub=DataHub(PLACEMENTS, RATE_HZ, kinematics_factory=None)
@@ -174,7 +174,7 @@ def test_replay_layout_is_remembered(qtbot, recording: Path) -> None:  # type: i
 def test_replay_keyboard_shortcuts(qtbot, recording: Path) -> None:  # type: ignore[no-untyped-def]
     from PySide6 import QtCore
 
-    from gui.replay import SPEEDS, ReplaySource, ReplayWindow
+    from hipscope.gui.replay import SPEEDS, ReplaySource, ReplayWindow
 
     window = ReplayWindow(
         ReplaySource(recording), hub=DataHub(PLACEMENTS, RATE_HZ, kinematics_factory=None)

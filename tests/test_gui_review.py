@@ -1,5 +1,6 @@
 """Review and live metrics on a simulated screen: checked against the simulator's ground truth
-and against P2's session analysis (the JSON contract), plus export and the CLI front door."""
+and against the pipeline's session analysis (the JSON contract), plus export and the CLI
+front door."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from acquisition.simulator import simulate
-from gui.hub import DataHub
+from hipscope.acquisition.simulator import simulate
+from hipscope.gui.hub import DataHub
 
 RATE_HZ = 60.0
 
@@ -43,11 +44,11 @@ def _truth(truth: list[dict[str, Any]], kind: str, side: str = "") -> dict[str, 
 
 
 def test_live_metrics_on_replay_match_ground_truth(qtbot, session) -> None:  # type: ignore[no-untyped-def]
-    from gui.replay import ReplaySource, ReplayWindow
+    from hipscope.gui.replay import ReplaySource, ReplayWindow
 
     path, truth = session
     source = ReplaySource(path)
-    window = ReplayWindow(source)  # real streaming fusion (P1) through the live path
+    window = ReplayWindow(source)  # real streaming fusion through the live path
     qtbot.addWidget(window)
     window.show()
 
@@ -74,8 +75,8 @@ def test_live_metrics_on_replay_match_ground_truth(qtbot, session) -> None:  # t
 
 
 def test_review_panel_tables_and_exports(qtbot, session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from gui.review import ReviewPanel
-    from processing.pipeline import analyze_file
+    from hipscope.gui.review import ReviewPanel
+    from hipscope.processing.pipeline import analyze_file
 
     path, truth = session
     seeks: list[float] = []
@@ -138,14 +139,14 @@ def test_review_panel_tables_and_exports(qtbot, session, tmp_path: Path) -> None
     assert len(lead) == panel.reps_table.rowCount()
     for r in rows:
         assert r["value"] not in ("nan", "None")
-    from acquisition.errors import HipscopeError
+    from hipscope.base.errors import HipscopeError
 
     with pytest.raises(HipscopeError, match=r"expected a \.json or \.csv"):
         panel.export(tmp_path / "m.txt")
 
 
 def test_review_shows_a_failed_analysis(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from gui.review import ReviewPanel
+    from hipscope.gui.review import ReviewPanel
 
     panel = ReviewPanel()
     qtbot.addWidget(panel)
@@ -167,7 +168,7 @@ def test_cli_replay_and_review_screenshots(session, tmp_path: Path) -> None:  # 
 
     image = QtGui.QImage(str(out))
     assert image.width() >= 1200 and image.height() >= 800
-    from gui.app import font_family
+    from hipscope.gui.app import font_family
 
     # without an installed font Qt draws empty boxes silently
     assert font_family() in QtGui.QFontDatabase.families()
@@ -177,7 +178,7 @@ def test_cli_replay_and_review_screenshots(session, tmp_path: Path) -> None:  # 
 
 
 def test_hub_without_fusion_still_shows_raw_data(session) -> None:  # type: ignore[no-untyped-def]
-    from gui.replay import ReplaySource
+    from hipscope.gui.replay import ReplaySource
 
     path, _ = session
     source = ReplaySource(path)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from acquisition.rotations import from_rotation
-from processing.angles import _euler, compute_angles, joint_angles, segment_angles
+from hipscope.base.rotations import from_rotation
+from hipscope.processing.angles import _euler, compute_angles, joint_angles, segment_angles
 
 FORWARD = np.array([1.0, 0.0, 0.0])
 LEFT = np.array([0.0, 1.0, 0.0])

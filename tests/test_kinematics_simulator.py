@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from acquisition.recording import load_recording
-from acquisition.samples import SampleBatch
-from acquisition.simulator import simulate
-from processing.angles import compute_angles
-from processing.kinematics import compute_kinematics
+from hipscope.acquisition.recording import load_recording
+from hipscope.acquisition.samples import SampleBatch
+from hipscope.acquisition.simulator import simulate
+from hipscope.processing.angles import compute_angles
+from hipscope.processing.kinematics import compute_kinematics
 
 CHECKED = {
     "pelvis_obliquity": 1.0,

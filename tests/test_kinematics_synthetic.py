@@ -15,11 +15,11 @@ import pytest
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
-from acquisition.errors import HipscopeError
-from acquisition.recording import Recording, SensorData
-from acquisition.rotations import from_rotation
-from acquisition.samples import SampleBatch, Task
-from processing.kinematics import compute_kinematics
+from hipscope.acquisition.recording import Recording, SensorData
+from hipscope.acquisition.samples import SampleBatch, Task
+from hipscope.base.errors import HipscopeError
+from hipscope.base.rotations import from_rotation
+from hipscope.processing.kinematics import compute_kinematics
 
 G = 9.81
 
@@ -289,7 +289,7 @@ def test_kit_mounting_recorded_with_the_sensor_replaces_the_nominal_one() -> Non
         )
 
     assert hip_flexion_error({"nominal_q_segment_sensor": kit_q}) < 1.5
-    assert hip_flexion_error({}) > 5.0  # the DESIGN.md mounting is 90° off here
+    assert hip_flexion_error({}) > 5.0  # the docs/DESIGN.md mounting is 90° off here
 
 
 def test_malformed_recorded_mounting_is_refused_with_its_name() -> None:

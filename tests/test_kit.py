@@ -1,4 +1,4 @@
-"""Kit files: the example kit, nominal mounting as DESIGN.md defines it, and refusals."""
+"""Kit files: the example kit, nominal mounting as docs/DESIGN.md defines it, and refusals."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acquisition.errors import KitError
-from acquisition.kit import load_kit
-from acquisition.profiles import PROFILE_DIR
-from acquisition.rotations import to_rotation
+from hipscope.acquisition.kit import load_kit
+from hipscope.acquisition.profiles import PROFILE_DIR
+from hipscope.base.errors import KitError
+from hipscope.base.rotations import to_rotation
 
 EXAMPLE = PROFILE_DIR / "example_kit.toml"
 
@@ -128,9 +128,9 @@ def test_address_match_ignores_case(tmp_path: Path) -> None:
 
 
 def test_nominal_mounting_agrees_with_the_motion_simulator() -> None:
-    # the simulator (written independently from DESIGN.md) mounts sensors nominally when
+    # the simulator (written independently from docs/DESIGN.md) mounts sensors nominally when
     # asked for no misalignment: both must describe the same rotation
-    from acquisition.simulator import StaticSpec, simulate
+    from hipscope.acquisition.simulator import StaticSpec, simulate
 
     session = simulate(
         [StaticSpec(duration_s=3.0)], misalignment_deg=0.0, noise=False, rate_hz=50.0
@@ -153,7 +153,7 @@ def test_rates_default_to_the_profile_and_devices_built_in_code_mount_nominally(
     )
     assert [d.rate_hz for d in kit.devices] == [60.0, 100.0]  # each profile's default
     assert kit.rate_hz == 60.0
-    from acquisition.kit import KitDevice
+    from hipscope.acquisition.kit import KitDevice
 
     built = KitDevice(placement="thigh_left", profile="hipscope_open", name="X")
     np.testing.assert_allclose(

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from processing.events.gait import GaitEvents, ThighTurningPoints, detect_gait_events
-from processing.metrics.gait_symmetry import GaitSymmetry
+from hipscope.processing.events.gait import GaitEvents, ThighTurningPoints, detect_gait_events
+from hipscope.processing.metrics.gait_symmetry import GaitSymmetry
 
 STEP_LEFT_S = 0.55
 STEP_RIGHT_S = 0.60

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from processing.events.repetitions import RepetitionSegmenter
-from processing.metrics.hip_drive import HipDrive
+from hipscope.processing.events.repetitions import RepetitionSegmenter
+from hipscope.processing.metrics.hip_drive import HipDrive
 
 
 def _cosine_step(t: NDArray[np.float64], start: float, duration: float) -> NDArray[np.float64]:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from processing.events.stance import StanceHold
-from processing.metrics.pelvic_stability import PelvicStability, sway_measures
+from hipscope.processing.events.stance import StanceHold
+from hipscope.processing.metrics.pelvic_stability import PelvicStability, sway_measures
 
 
 def _ramp(t: NDArray[np.float64], start: float, duration: float) -> NDArray[np.float64]:

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acquisition.errors import RecordingError
-from acquisition.simulator import GaitSpec, StaticSpec, simulate
-from processing.pipeline import analyze_file, analyze_recording
+from hipscope.acquisition.simulator import GaitSpec, StaticSpec, simulate
+from hipscope.base.errors import RecordingError
+from hipscope.processing.pipeline import analyze_file, analyze_recording
 
 
 def _write(tmp_path: Path, name: str, **kwargs: object) -> tuple[Path, object]:
@@ -189,7 +189,7 @@ def test_bad_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_bridge_and_squat_hip_lead(tmp_path: Path) -> None:
-    from acquisition.simulator import RepetitionSpec
+    from hipscope.acquisition.simulator import RepetitionSpec
 
     protocol = [
         StaticSpec(duration_s=4.0),

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from acquisition.recorder import Recorder, SensorMeta
-from acquisition.samples import TASK_KINDS, Task
-from acquisition.simulator import GaitSpec, StaticSpec, simulate
-from processing.pipeline import analyze_recording
+from hipscope.acquisition.recorder import Recorder, SensorMeta
+from hipscope.acquisition.samples import TASK_KINDS, Task
+from hipscope.acquisition.simulator import GaitSpec, StaticSpec, simulate
+from hipscope.processing.pipeline import analyze_recording
 
 WINDOWS = ((0.0, 0.0), (1.0, 1.05), (2.0, 3.0), (5.0, 14.0), (30.0, 40.0))
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from acquisition.errors import ProfileError
-from acquisition.profiles import (
+from hipscope.acquisition.profiles import (
     PROFILE_DIR,
     load_profile,
     load_profiles,
@@ -18,6 +17,7 @@ from acquisition.profiles import (
     normalize_uuid,
     parse_profile,
 )
+from hipscope.base.errors import ProfileError
 
 FAMILIES = (
     "hipscope_open",
@@ -43,7 +43,7 @@ def test_all_families_load_with_their_ids() -> None:
 
 
 def test_vendor_documented_uuids() -> None:
-    # values from the vendors' public documentation (see /work/shared/notes/ble.md)
+    # values from the vendors' public documentation (sources per field in docs/SENSORS.md)
     assert load_profile("movella_dot").service_uuid == "15172000-4947-11e9-8646-d663bd873d93"
     wit = load_profile("witmotion_wt901ble")
     assert wit.data_uuid == "0000ffe4-0000-1000-8000-00805f9a34fb"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from acquisition.recording import load_recording
+from hipscope.acquisition.recording import load_recording
 
 WRITER = r"""
 import sys, time
 import numpy as np
-from acquisition.recorder import Recorder, SensorMeta
-from acquisition.samples import SampleBatch
+from hipscope.acquisition.recorder import Recorder, SensorMeta
+from hipscope.acquisition.samples import SampleBatch
 
 path = sys.argv[1]
 rate_hz, batch_rows = 200.0, 10
@@ -41,13 +40,11 @@ while True:
 
 def test_sigkill_mid_recording_loses_at_most_the_last_second(tmp_path: Path) -> None:
     path = tmp_path / "killed.h5"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     child = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
     )
     assert child.stdout is not None
     last_appended_s = 0.0

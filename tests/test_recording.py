@@ -8,10 +8,10 @@ import h5py
 import numpy as np
 import pytest
 
-from acquisition.errors import RecordingError
-from acquisition.recorder import Recorder, SensorMeta
-from acquisition.recording import load_recording, open_recording
-from acquisition.samples import SampleBatch, Task
+from hipscope.acquisition.recorder import Recorder, SensorMeta
+from hipscope.acquisition.recording import load_recording, open_recording
+from hipscope.acquisition.samples import SampleBatch, Task
+from hipscope.base.errors import RecordingError
 
 
 def _batch(t0: float, n: int, rate_hz: float = 100.0, seq0: int = 0) -> SampleBatch:
@@ -99,7 +99,7 @@ def test_lazy_slice_reads_only_the_window(tmp_path: Path) -> None:
 
 
 def _write_from_spec(path: Path) -> None:
-    """A file written by independent code from DESIGN.md alone (vlen strings, no SWMR)."""
+    """A file written by independent code from docs/DESIGN.md alone (vlen strings, no SWMR)."""
     with h5py.File(path, "w") as f:
         f.attrs.update(
             format="hipscope-recording",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from processing.report.chromium import dump_dom, find_chromium, print_pdf, screenshot
-from processing.report.html import write_report
+from hipscope.processing.report.chromium import dump_dom, find_chromium, print_pdf, screenshot
+from hipscope.processing.report.html import write_report
 
 FIXTURE = Path(__file__).parent / "data" / "report" / "metrics_example.json"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from acquisition.simulator import simulate
-from processing.exports import write_csv_tables
-from processing.pipeline import SessionAnalysis, analyze_recording
-from processing.report.html import render_report
+from hipscope.acquisition.simulator import simulate
+from hipscope.processing.exports import write_csv_tables
+from hipscope.processing.pipeline import SessionAnalysis, analyze_recording
+from hipscope.processing.report.html import render_report
 
 NAMES = [
     "<script>alert(1)</script>",

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from acquisition.errors import HipscopeError
-from processing.report import plots
-from processing.report.html import ReportInput, render_report, write_report
-from processing.report.traces import stance_trace, step_series
+from hipscope.base.errors import HipscopeError
+from hipscope.processing.report import plots
+from hipscope.processing.report.html import ReportInput, render_report, write_report
+from hipscope.processing.report.traces import stance_trace, step_series
 
 FIXTURE = Path(__file__).parent / "data" / "report" / "metrics_example.json"
 

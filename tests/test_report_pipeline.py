@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from acquisition.simulator import simulate
+from hipscope.acquisition.simulator import simulate
 from hipscope.cli import main
-from processing.pipeline import SessionAnalysis, analyze_recording
-from processing.report.chromium import dump_dom, find_chromium
-from processing.report.html import render_report, write_report
+from hipscope.processing.pipeline import SessionAnalysis, analyze_recording
+from hipscope.processing.report.chromium import dump_dom, find_chromium
+from hipscope.processing.report.html import render_report, write_report
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_report_shows_the_pipeline_numbers_and_plots(analysis: SessionAnalysis) 
 
 
 def test_plots_follow_the_series_not_a_recomputation(analysis: SessionAnalysis) -> None:
-    """Changing the pipeline's series changes the plot: the report draws what P2 computed."""
+    """Changing the pipeline's series changes the plot: the report draws what was computed."""
     stance = next(t for t in analysis.tasks if t.task.kind == "single_leg_stance")
     original = stance.series["pelvic_drop_deg"].copy()
     try:

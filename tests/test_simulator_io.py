@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acquisition.recording import load_recording
-from acquisition.simulator import RepetitionSpec, StaticSpec, simulate
+from hipscope.acquisition.recording import load_recording
+from hipscope.acquisition.simulator import RepetitionSpec, StaticSpec, simulate
 from hipscope.cli import main
 
 REPO = Path(__file__).resolve().parents[1]

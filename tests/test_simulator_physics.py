@@ -11,9 +11,7 @@ import pytest
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
-from acquisition.errors import HipscopeError
-from acquisition.rotations import quat_conjugate, quat_multiply, to_rotation
-from acquisition.simulator import (
+from hipscope.acquisition.simulator import (
     GaitSpec,
     RepetitionSpec,
     SimulatedSession,
@@ -21,6 +19,8 @@ from acquisition.simulator import (
     StaticSpec,
     simulate,
 )
+from hipscope.base.errors import HipscopeError
+from hipscope.base.rotations import quat_conjugate, quat_multiply, to_rotation
 
 G = 9.81
 
@@ -124,7 +124,7 @@ def test_magnetometer_is_the_earth_field_in_the_sensor_frame() -> None:
 
 
 def test_nominal_mounting_matches_the_design() -> None:
-    """DESIGN.md: pelvis/trunk +x up, +z backwards; thighs +x up, +z outwards."""
+    """docs/DESIGN.md: pelvis/trunk +x up, +z backwards; thighs +x up, +z outwards."""
     sim = simulate([StaticSpec(3.0)], misalignment_deg=0.0, noise=False)
     expected = {  # sensor (x, z) axes in the world at neutral standing facing +x
         "pelvis": ((0, 0, 1), (-1, 0, 0)),

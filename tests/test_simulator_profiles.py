@@ -7,14 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acquisition.rotations import to_rotation
-from acquisition.simulation.profiles import (
+from hipscope.acquisition.simulation.profiles import (
     impacts_m,
     skewed_phase,
     smoothstep,
     smoothstep_integral,
 )
-from acquisition.simulator import GaitSpec, StaticSpec, simulate
+from hipscope.acquisition.simulator import GaitSpec, StaticSpec, simulate
+from hipscope.base.rotations import to_rotation
 
 
 @settings(max_examples=40, deadline=None)

@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from acquisition.rotations import quat_conjugate, quat_multiply, to_rotation
-from acquisition.simulator import (
+from hipscope.acquisition.simulator import (
     GaitSpec,
     RepetitionSpec,
     SimulatedSession,
@@ -22,6 +21,7 @@ from acquisition.simulator import (
     screen_protocol,
     simulate,
 )
+from hipscope.base.rotations import quat_conjugate, quat_multiply, to_rotation
 
 FloatArray = NDArray[np.float64]
 

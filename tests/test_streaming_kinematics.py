@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from test_kinematics_synthetic import synthetic_session
 
-from acquisition.errors import HipscopeError
-from acquisition.samples import SampleBatch
-from processing.kinematics import compute_kinematics
-from processing.streaming import StreamingKinematics
+from hipscope.acquisition.samples import SampleBatch
+from hipscope.base.errors import HipscopeError
+from hipscope.processing.kinematics import compute_kinematics
+from hipscope.processing.streaming import StreamingKinematics
 
 ANGLES = (
     "pelvis_obliquity",
@@ -121,7 +121,7 @@ def test_kit_mounting_is_used_by_the_live_reference() -> None:
     from scipy.spatial.transform import Rotation
     from test_kinematics_synthetic import MOUNT
 
-    from acquisition.rotations import from_rotation
+    from hipscope.base.rotations import from_rotation
 
     recording, t, truth = synthetic_session(rate_hz=100.0, misalignment_deg=0.0, seed=18)
     turn = Rotation.from_rotvec([np.pi / 2, 0.0, 0.0])  # thigh sensor turned on its long axis

@@ -1,1 +1,4 @@
-"""Building blocks of the motion simulator; the public entry is ``acquisition.simulator``."""
+"""Building blocks of the motion simulator.
+
+The public entry is ``hipscope.acquisition.simulator``.
+"""

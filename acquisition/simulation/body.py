@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from acquisition.rotations import quat_multiply, to_rotation
+from hipscope.base.rotations import quat_multiply, to_rotation
 
 FloatArray = NDArray[np.float64]
 
@@ -44,12 +44,12 @@ def _frame_quat(columns: list[tuple[float, float, float]]) -> FloatArray:
     """Quaternion of the rotation whose matrix has the given columns (sensor axes in segment)."""
     from scipy.spatial.transform import Rotation
 
-    from acquisition.rotations import from_rotation
+    from hipscope.base.rotations import from_rotation
 
     return from_rotation(Rotation.from_matrix(np.array(columns, dtype=np.float64).T))
 
 
-# Sensor axes expressed in the segment frame (DESIGN.md, "Nominal mounting").
+# Sensor axes expressed in the segment frame (docs/DESIGN.md, "Nominal mounting").
 NOMINAL_Q_SEGMENT_SENSOR: dict[str, FloatArray] = {
     # sacrum / between the shoulder blades: +x up, +y left, +z backwards out of the skin
     "pelvis": _frame_quat([(0, 1, 0), (0, 0, -1), (-1, 0, 0)]),

@@ -16,17 +16,17 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.interpolate import CubicSpline
 
-from acquisition.errors import HipscopeError
-from acquisition.simulation.body import PITCH, ROLL, YAW, Body, Pose
-from acquisition.simulation.motions import Motion
-from acquisition.simulation.profiles import (
+from hipscope.acquisition.simulation.body import PITCH, ROLL, YAW, Body, Pose
+from hipscope.acquisition.simulation.motions import Motion
+from hipscope.acquisition.simulation.profiles import (
     impacts_m,
     skewed_phase,
     smoothstep,
     smoothstep_integral,
     wobbles,
 )
-from acquisition.simulation.specs import GaitSpec
+from hipscope.acquisition.simulation.specs import GaitSpec
+from hipscope.base.errors import HipscopeError
 
 FloatArray = NDArray[np.float64]
 

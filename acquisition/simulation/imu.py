@@ -16,14 +16,14 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
-from acquisition.rotations import from_rotation, quat_conjugate, quat_multiply, to_rotation
-from acquisition.simulation.body import (
+from hipscope.acquisition.simulation.body import (
     Body,
     Pose,
     segment_quats,
     sensor_positions,
     soft_tissue_rotvec,
 )
+from hipscope.base.rotations import from_rotation, quat_conjugate, quat_multiply, to_rotation
 
 FloatArray = NDArray[np.float64]
 GRAVITY_M_S2 = 9.81

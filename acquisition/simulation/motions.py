@@ -10,9 +10,15 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from acquisition.simulation.body import PITCH, ROLL, Body, Pose
-from acquisition.simulation.profiles import SmoothSway, impacts_m, plateau, smoothstep, wobbles
-from acquisition.simulation.specs import RepetitionSpec, SingleLegStanceSpec, StaticSpec
+from hipscope.acquisition.simulation.body import PITCH, ROLL, Body, Pose
+from hipscope.acquisition.simulation.profiles import (
+    SmoothSway,
+    impacts_m,
+    plateau,
+    smoothstep,
+    wobbles,
+)
+from hipscope.acquisition.simulation.specs import RepetitionSpec, SingleLegStanceSpec, StaticSpec
 
 FloatArray = NDArray[np.float64]
 

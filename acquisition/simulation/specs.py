@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from acquisition.errors import HipscopeError
+from hipscope.base.errors import HipscopeError
 
 
 def _check(condition: bool, message: str) -> None:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from acquisition.simulation.body import Body, Pose
-from acquisition.simulation.motions import Motion
+from hipscope.acquisition.simulation.body import Body, Pose
+from hipscope.acquisition.simulation.motions import Motion
 
 FloatArray = NDArray[np.float64]
 

@@ -30,7 +30,12 @@ from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.gatt import GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR
 from bumble.gatt_client import CharacteristicProxy, DescriptorProxy
 
-from acquisition.virtual.radio import VirtualLink, address_key, new_device, random_static_address
+from hipscope.acquisition.virtual.radio import (
+    VirtualLink,
+    address_key,
+    new_device,
+    random_static_address,
+)
 
 logger = logging.getLogger(__name__)
 

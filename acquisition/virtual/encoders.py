@@ -1,4 +1,6 @@
-"""Packet encoders: the inverse of ``acquisition.decoders`` for the families virtual sensors speak.
+"""Packet encoders: the inverse of ``hipscope.acquisition.decoders``.
+
+They cover the families that virtual sensors speak.
 
 Given samples in SI units (plus the device's own clock and counter), they produce the exact
 bytes a real device puts in its notifications: the hipscope open profile, Movella DOT
@@ -13,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from acquisition.errors import HipscopeError
-from acquisition.profiles import SensorProfile, load_profile
-from acquisition.samples import SampleBatch
+from hipscope.acquisition.profiles import SensorProfile, load_profile
+from hipscope.acquisition.samples import SampleBatch
+from hipscope.base.errors import HipscopeError
 
 _G = 9.80665
 _DEG = np.pi / 180.0

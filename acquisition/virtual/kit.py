@@ -26,14 +26,14 @@ from typing import Any
 import numpy as np
 from bumble import core, hci
 
-from acquisition.errors import HipscopeError, KitError
-from acquisition.kit import Kit, KitDevice
-from acquisition.profiles import SensorProfile, load_profile
-from acquisition.samples import SampleBatch, Task
-from acquisition.session import SessionDevice
-from acquisition.virtual.bleak_backend import VirtualAdapter, bind_backends
-from acquisition.virtual.peripheral import Encoder, VirtualSensor
-from acquisition.virtual.radio import VirtualLink, random_static_address
+from hipscope.acquisition.kit import Kit, KitDevice
+from hipscope.acquisition.profiles import SensorProfile, load_profile
+from hipscope.acquisition.samples import SampleBatch, Task
+from hipscope.acquisition.session import SessionDevice
+from hipscope.acquisition.virtual.bleak_backend import VirtualAdapter, bind_backends
+from hipscope.acquisition.virtual.peripheral import Encoder, VirtualSensor
+from hipscope.acquisition.virtual.radio import VirtualLink, random_static_address
+from hipscope.base.errors import HipscopeError, KitError
 
 DEFAULT_PLACEMENTS: tuple[str, ...] = ("pelvis", "trunk", "thigh_left", "thigh_right")
 SETTLE_S = 0.05
@@ -41,7 +41,7 @@ START_MARGIN_S = 0.05
 
 
 def _encoder(profile: SensorProfile, rate_hz: float) -> Encoder:
-    from acquisition.virtual import encoders
+    from hipscope.acquisition.virtual import encoders
 
     return encoders.encoder_for(profile, rate_hz)
 
@@ -236,7 +236,7 @@ class VirtualKit:
     def dropped_values(self, placement: str) -> list[bytes]:
         """Notification payloads of this sensor that the radio dropped."""
         assert self.link is not None
-        from acquisition.virtual.radio import address_key
+        from hipscope.acquisition.virtual.radio import address_key
 
         return list(self.link.dropped_values.get(address_key(self.sensors[placement].address), []))
 
@@ -249,7 +249,7 @@ class VirtualKit:
         if self._samples is not None:
             return self._samples
         if self.simulated is None:
-            from acquisition.simulator import simulate
+            from hipscope.acquisition.simulator import simulate
 
             self.simulated = simulate(
                 self.protocol, rate_hz=self.rate_hz, seed=self.seed, placements=self.placements

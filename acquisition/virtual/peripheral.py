@@ -2,7 +2,7 @@
 
 The GATT table, advertised name and service, and the control writes it obeys come from
 the family's ``SensorProfile`` (``firmware_configs/*.toml``); the packet bytes come from
-an encoder (``acquisition.virtual.encoders``) so they are the bytes the real device sends.
+an encoder (``hipscope.acquisition.virtual.encoders``) so they are the bytes the real device sends.
 
 The sensor samples continuously from power-on at its own clock, like a real one: sample
 ``k`` is taken at device time ``k / rate_hz``. ``speed`` makes the world pass faster than
@@ -26,10 +26,10 @@ from bumble.core import AdvertisingData
 from bumble.device import Connection, Device
 from numpy.typing import ArrayLike
 
-from acquisition.errors import HipscopeError
-from acquisition.profiles import SensorProfile, uuid_bytes
-from acquisition.samples import SampleBatch
-from acquisition.virtual.radio import VirtualLink, new_device
+from hipscope.acquisition.profiles import SensorProfile, uuid_bytes
+from hipscope.acquisition.samples import SampleBatch
+from hipscope.acquisition.virtual.radio import VirtualLink, new_device
+from hipscope.base.errors import HipscopeError
 
 logger = logging.getLogger(__name__)
 

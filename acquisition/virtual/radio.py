@@ -28,7 +28,7 @@ from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
-from acquisition.errors import HipscopeError
+from hipscope.base.errors import HipscopeError
 
 CONNECTION_TIMEOUT_REASON = 0x08
 ATT_CID = 0x0004

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from acquisition.errors import HipscopeError
+from hipscope.base.errors import HipscopeError
 
 if TYPE_CHECKING:
-    from acquisition.runner import LiveAcquisition
+    from hipscope.acquisition.runner import LiveAcquisition
 
 # The guided screen for real sensors: (kind, side, prompt, seconds).
 GUIDED_SCREEN: tuple[tuple[str, str, str, float], ...] = (
@@ -27,12 +27,12 @@ GUIDED_SCREEN: tuple[tuple[str, str, str, float], ...] = (
 def _scan(virtual: bool, timeout_s: float) -> list[tuple[str, str, str, int]]:
     import asyncio
 
-    from acquisition.profiles import match_profile
-    from acquisition.session import scan
+    from hipscope.acquisition.profiles import match_profile
+    from hipscope.acquisition.session import scan
 
     async def run() -> list[tuple[str, str, str, int]]:
         if virtual:
-            from acquisition.virtual.kit import VirtualKit, still_samples
+            from hipscope.acquisition.virtual.kit import VirtualKit, still_samples
 
             async with VirtualKit(samples=still_samples()) as env:
                 found = await scan(timeout_s=timeout_s, backend=env.scanner_backend)
@@ -150,7 +150,7 @@ def register(app: typer.Typer) -> None:
         """Connect a kit, show live status and record to a file (Ctrl-C stops cleanly)."""
         from rich.console import Console
 
-        from acquisition.runner import LiveAcquisition, VirtualOptions
+        from hipscope.acquisition.runner import LiveAcquisition, VirtualOptions
 
         console = Console()
         if kit is None and not virtual:
@@ -167,8 +167,8 @@ def register(app: typer.Typer) -> None:
             raise HipscopeError(f"{kit}: no such kit file")
         guided = protocol == "screen" and not virtual
         if virtual:
-            from acquisition.profiles import load_profile
-            from acquisition.virtual.encoders import ENCODABLE
+            from hipscope.acquisition.profiles import load_profile
+            from hipscope.acquisition.virtual.encoders import ENCODABLE
 
             family = load_profile(profile)
             if family.id not in ENCODABLE:
@@ -268,7 +268,7 @@ def _run_live(console: Any, live: LiveAcquisition, out: Path, guided: bool) -> N
 
 
 def _summary(console: Any, out: Path) -> None:
-    from acquisition.recording import load_recording
+    from hipscope.acquisition.recording import load_recording
 
     if not out.exists():
         raise HipscopeError(f"{out}: no recording was written")

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from acquisition.errors import HipscopeError
+from hipscope.base.errors import HipscopeError
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from processing.pipeline import SessionAnalysis
+    from hipscope.processing.pipeline import SessionAnalysis
 
 
 def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
@@ -126,7 +126,7 @@ def analyze_with_progress(file: Path, fusion: str) -> SessionAnalysis:
     """``analyze_recording`` behind a transient rich progress bar (used by analyze and report)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from processing.pipeline import analyze_recording
+    from hipscope.processing.pipeline import analyze_recording
 
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), transient=True
@@ -161,7 +161,7 @@ def register(app: typer.Typer) -> None:
 
         from rich.console import Console
 
-        from processing.fusion import FUSION_METHODS
+        from hipscope.processing.fusion import FUSION_METHODS
 
         if fusion not in FUSION_METHODS:
             raise HipscopeError(f"--fusion {fusion!r} is not one of {', '.join(FUSION_METHODS)}")
@@ -181,7 +181,7 @@ def register(app: typer.Typer) -> None:
                 raise HipscopeError(f"{json_out}: cannot write ({error.strerror})") from error
             console.print(f"[green]metrics[/] {json_out}")
         if csv_dir is not None:
-            from processing.exports import write_csv_tables
+            from hipscope.processing.exports import write_csv_tables
 
             written = write_csv_tables(analysis, csv_dir)
             console.print(f"[green]csv[/]     {csv_dir} ({len(written)} tables)")

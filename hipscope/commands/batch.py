@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from acquisition.errors import HipscopeError
+from hipscope.base.errors import HipscopeError
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
             TimeRemainingColumn,
         )
 
-        from processing.batch import run_batch
+        from hipscope.processing.batch import run_batch
 
         if workers is not None and workers < 1:
             raise HipscopeError(f"--workers must be at least 1, got {workers}")
@@ -174,7 +174,7 @@ def register(app: typer.Typer) -> None:
         """An athlete's metrics over time from a batch table: pelvic drop, hip lead, gait SI."""
         from rich.console import Console
 
-        from processing.batch.trends import write_trends
+        from hipscope.processing.batch.trends import write_trends
 
         if last < 0:
             raise HipscopeError(f"--last must be 0 (all) or more, got {last}")

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from acquisition.errors import HipscopeError
+from hipscope.base.errors import HipscopeError
 
 DEFAULT_SPEED = 8.0
 """Simulated seconds per wall-clock second: the ~92 s screen streams in ~12 s."""
@@ -33,7 +33,7 @@ def default_folder(now: datetime | None = None) -> Path:
 
 def protocol_duration_s(seed: int, rate_hz: float) -> float:
     """Length of the simulated screen protocol (s) for this seed."""
-    from acquisition.simulator import simulate
+    from hipscope.acquisition.simulator import simulate
 
     return float(simulate(rate_hz=rate_hz, seed=seed).duration_s)
 
@@ -71,7 +71,7 @@ def _stream(acquisition: Any, expected_s: float, console: Any) -> None:
 def _warn_on_timing(recording: Path, speed: float, console: Any) -> None:
     """A busy machine at high --speed delivers samples late and the session clock stretches;
     compare each sensor's time span with its sample counter and say so instead of hiding it."""
-    from acquisition.recording import load_recording
+    from hipscope.acquisition.recording import load_recording
 
     stretched = []
     for placement, sensor in load_recording(recording).sensors.items():
@@ -91,7 +91,7 @@ def _warn_on_timing(recording: Path, speed: float, console: Any) -> None:
 
 def _summary_rows(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(task, key numbers, left vs right) for the rich table."""
-    from processing.report.labels import TASK_TITLES
+    from hipscope.processing.report.labels import TASK_TITLES
 
     def num(value: Any, fmt: str) -> str:
         return "–" if value is None else format(value, fmt)
@@ -129,8 +129,8 @@ def _summary_rows(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def _write_csv(analysis: Any, folder: Path) -> list[Path]:
-    """CSV tables through the pipeline's exports (P2's ``processing.exports``)."""
-    from processing import exports
+    """CSV tables through the pipeline's exports (``hipscope.processing.exports``)."""
+    from hipscope.processing import exports
 
     written = exports.write_csv_tables(analysis, folder)
     return [Path(p) for p in written]
@@ -149,7 +149,7 @@ def run_demo(
     """The demo as a function (the command and the tests call it); returns the paths written."""
     from rich.console import Console
 
-    from acquisition.runner import LiveAcquisition, VirtualOptions
+    from hipscope.acquisition.runner import LiveAcquisition, VirtualOptions
 
     console = console or Console()
     if not speed > 0:
@@ -177,7 +177,7 @@ def run_demo(
     )
     started = time.perf_counter()
     if gui:
-        from gui.app import run_live
+        from hipscope.gui.app import run_live
 
         run_live(acquisition, duration_s=expected_s / speed + 8.0)
         acquisition.stop()
@@ -191,8 +191,8 @@ def run_demo(
     streamed_s = time.perf_counter() - started
     _warn_on_timing(recording, speed, console)
 
-    from processing.pipeline import analyze_recording
-    from processing.report.html import write_report
+    from hipscope.processing.pipeline import analyze_recording
+    from hipscope.processing.report.html import write_report
 
     with console.status("analysing the recording"):
         analysis = analyze_recording(recording)

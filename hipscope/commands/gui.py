@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from acquisition.errors import HipscopeError
+from hipscope.base.errors import HipscopeError
 
 
 def _check_screenshot(screenshot: Path | None) -> None:
@@ -48,8 +48,8 @@ def register(app: typer.Typer) -> None:
         if duration is not None and duration <= 0:
             raise HipscopeError(f"--duration must be positive, got {duration}")
         _check_screenshot(screenshot)
-        from acquisition.runner import LiveAcquisition, VirtualOptions
-        from gui.app import run_live
+        from hipscope.acquisition.runner import LiveAcquisition, VirtualOptions
+        from hipscope.gui.app import run_live
 
         acquisition = LiveAcquisition(
             kit_path=kit,
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Replay a recording through the live views: timeline, play/pause, speed, scrub."""
         _check_screenshot(screenshot)
-        from gui.app import run_replay
+        from hipscope.gui.app import run_replay
 
         code = run_replay(file, screenshot=screenshot, at_s=at)
         if screenshot is not None:
@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Replay with the session's metrics beside it (per task, left vs right, per repetition)."""
         _check_screenshot(screenshot)
-        from gui.app import run_replay
+        from hipscope.gui.app import run_replay
 
         code = run_replay(file, screenshot=screenshot, at_s=at, review=True)
         if screenshot is not None:

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
         file: Annotated[Path, typer.Argument(help="Recording (.h5, hipscope format v1).")],
     ) -> None:
         """Show a recording's sensors, rates, durations, sample counts, gaps and tasks."""
-        from acquisition.recording import load_recording
+        from hipscope.acquisition.recording import load_recording
 
         recording = load_recording(file)
         console = Console()

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from acquisition.errors import HipscopeError
+from hipscope.base.errors import HipscopeError
 
 
 def _analysis_source(file: Path, fusion: str) -> object:
@@ -16,7 +16,7 @@ def _analysis_source(file: Path, fusion: str) -> object:
         raise HipscopeError(f"{file}: no such file")
     suffix = file.suffix.lower()
     if suffix == ".json":
-        from processing.report.html import load_metrics_json
+        from hipscope.processing.report.html import load_metrics_json
 
         return load_metrics_json(file)
     if suffix not in (".h5", ".hdf5"):
@@ -51,14 +51,14 @@ def register(app: typer.Typer) -> None:
         """Write the coaching report of one session: metrics, left vs right, plots."""
         from rich.console import Console
 
-        from processing.report.html import write_report
+        from hipscope.processing.report.html import write_report
 
         source = _analysis_source(file, fusion)
         written = write_report(source, out or file.with_suffix(".html"), athlete=athlete)
         console = Console()
         console.print(f"[green]report[/] {written}")
         if pdf:
-            from processing.report.chromium import print_pdf
+            from hipscope.processing.report.chromium import print_pdf
 
             pdf_path = print_pdf(written, written.with_suffix(".pdf"))
             console.print(f"[green]pdf[/]    {pdf_path}")
@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
         """Compare sessions over time: pelvic drop left/right, hip lead, step symmetry."""
         from rich.console import Console
 
-        from processing.report.compare import write_comparison
+        from hipscope.processing.report.compare import write_comparison
 
         written = write_comparison(files, out, athlete=athlete)
         Console().print(f"[green]comparison[/] {written} ({len(files)} sessions)")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from acquisition.errors import HipscopeError
+from hipscope.base.errors import HipscopeError
 
 
 def _truth_text(row: dict[str, Any]) -> str:
@@ -94,8 +94,8 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from acquisition.simulation.specs import PROTOCOLS
-        from acquisition.simulator import simulate as run_simulation
+        from hipscope.acquisition.simulation.specs import PROTOCOLS
+        from hipscope.acquisition.simulator import simulate as run_simulation
 
         truth_path = out.with_suffix(".truth.json")
         if out.suffix.lower() not in (".h5", ".hdf5"):

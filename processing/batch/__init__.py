@@ -3,7 +3,7 @@
 Public API:
 
 - ``run_batch(paths, out, ...) -> BatchSummary``: every recording under ``paths`` analysed
-  with ``processing.pipeline.analyze_file`` on a Dask cluster (local by default), written
+  with ``hipscope.processing.pipeline.analyze_file`` on a Dask cluster (local by default), written
   incrementally as per-file parts and merged into one tidy Parquet table (one row per task
   per recording) plus an errors table; unchanged files are skipped on the next run.
 - ``task_rows(doc)``: the tidy rows of one metrics document (the JSON contract).
@@ -12,8 +12,8 @@ Public API:
   batch table, as the report's self-contained session-history page.
 """
 
-from processing.batch.discover import discover_recordings
-from processing.batch.flatten import task_rows
-from processing.batch.run import BatchSummary, run_batch
+from hipscope.processing.batch.discover import discover_recordings
+from hipscope.processing.batch.flatten import task_rows
+from hipscope.processing.batch.run import BatchSummary, run_batch
 
 __all__ = ["BatchSummary", "discover_recordings", "run_batch", "task_rows"]

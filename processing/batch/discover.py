@@ -6,7 +6,7 @@ import glob
 from collections.abc import Iterable
 from pathlib import Path
 
-from acquisition.errors import HipscopeError
+from hipscope.base.errors import HipscopeError
 
 RECORDING_SUFFIXES = (".h5", ".hdf5")
 _GLOB_CHARS = set("*?[")

@@ -1,7 +1,7 @@
 """Analyse many recordings on a Dask cluster, incrementally, one failure costing one file.
 
 Every file is one Dask task running the same per-recording function as ``hipscope
-analyze`` (``processing.pipeline.analyze_file``); Dask places the tasks on the workers.
+analyze`` (``hipscope.processing.pipeline.analyze_file``); Dask places the tasks on the workers.
 A local cluster (worker processes, one thread each) is started unless a scheduler address
 is given. The tasks are marked as data producers so the scheduler keeps them queued and
 hands each worker one file at a time (``worker-saturation`` 1.0); with ``allowed-failures``
@@ -21,10 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from acquisition.errors import HipscopeError
-from processing.batch.discover import discover_recordings
-from processing.batch.flatten import task_rows
-from processing.batch.store import (
+from hipscope.base.errors import HipscopeError
+from hipscope.processing.batch.discover import discover_recordings
+from hipscope.processing.batch.flatten import task_rows
+from hipscope.processing.batch.store import (
     FileState,
     PartStore,
     TablePaths,
@@ -96,7 +96,7 @@ def analyze_task(path: str, analyze: Analyze | None = None) -> dict[str, Any]:
     start, start_cpu = time.perf_counter(), time.process_time()
     try:
         if analyze is None:
-            from processing.pipeline import analyze_file as analyze
+            from hipscope.processing.pipeline import analyze_file as analyze
         doc = analyze(Path(path))
         rows = task_rows(doc)
     except HipscopeError as error:
@@ -158,7 +158,7 @@ def dask_client(scheduler: str | None, n_workers: int) -> Iterator[Any]:
             silence_logs=logging.CRITICAL,
         )
     with cluster, Client(cluster) as client:
-        from processing.batch.plugins import IgnoreInterrupts
+        from hipscope.processing.batch.plugins import IgnoreInterrupts
 
         client.register_plugin(IgnoreInterrupts(), name=IgnoreInterrupts.name)
         yield client
@@ -239,7 +239,7 @@ def run_batch(
         Recordings, folders (searched recursively for *.h5 / *.hdf5) and glob patterns.
     out
         The results table, ``*.parquet``; ``<stem>.errors.parquet`` and ``<stem>.parts/``
-        are kept next to it (see ``processing.batch.store``).
+        are kept next to it (see ``hipscope.processing.batch.store``).
     csv_path
         Also write the results table as CSV here (default: no CSV).
     scheduler
@@ -255,7 +255,7 @@ def run_batch(
         Hash every file's content (default: trust the earlier hash when size and
         modification time are unchanged).
     analyze
-        The per-file function (default ``processing.pipeline.analyze_file``); it must be
+        The per-file function (default ``hipscope.processing.pipeline.analyze_file``); it must be
         importable or picklable on the workers.
     progress
         Receives the stages ("hashing", "analysing") and one ``advance`` per file.

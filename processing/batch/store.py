@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from acquisition.errors import HipscopeError
-from processing.batch.flatten import RECORDING_COLUMNS, TASK_COLUMNS, TRAILING_COLUMNS
+from hipscope.base.errors import HipscopeError
+from hipscope.processing.batch.flatten import RECORDING_COLUMNS, TASK_COLUMNS, TRAILING_COLUMNS
 
 HASH_CHUNK_BYTES = 1 << 20
 FILE_COLUMNS = (

@@ -1,7 +1,7 @@
 """One athlete's metrics over time from a batch table, as the report's history page.
 
 The table's ``task_json`` column holds each task's complete metrics, so every session is
-rebuilt as a metrics document and summarised by ``processing.report.compare`` — the same
+rebuilt as a metrics document and summarised by ``hipscope.processing.report.compare`` — the same
 trend values, charts, styling and escaping as ``hipscope compare``, without re-analysing.
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from acquisition.errors import HipscopeError
-from processing.report.compare import SessionSummary, render_comparison, summarize
+from hipscope.base.errors import HipscopeError
+from hipscope.processing.report.compare import SessionSummary, render_comparison, summarize
 
 REQUIRED_COLUMNS = (
     "path",

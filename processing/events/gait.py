@@ -29,7 +29,13 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.integrate import cumulative_trapezoid
 from scipy.signal import find_peaks
 
-from processing.events.signals import bandpass, fill_nan, lowpass, parabolic_peak, ricker_cwt
+from hipscope.processing.events.signals import (
+    bandpass,
+    fill_nan,
+    lowpass,
+    parabolic_peak,
+    ricker_cwt,
+)
 
 LEFT = "left"
 RIGHT = "right"

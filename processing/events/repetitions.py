@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.signal import find_peaks
 
-from processing.events.signals import fill_nan, lowpass
+from hipscope.processing.events.signals import fill_nan, lowpass
 
 
 @dataclass(frozen=True)

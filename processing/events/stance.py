@@ -1,10 +1,10 @@
 """Single-leg stance: the steady part of the hold, found from the lifted (free) thigh.
 
-Rule (no published standard; see notes/metrics.md): the hold begins once the free thigh is
-flexed more than ``lift_threshold_deg`` above standing and its angular velocity has fallen
-back under ``still_velocity_deg_s``; it ends at the last such still sample before the thigh
-moves back down. Without a free-thigh sensor the task window minus a margin is used, and
-the result says so.
+Rule (no published standard; docs/DESIGN.md, "Metric definitions"): the hold begins once
+the free thigh is flexed more than ``lift_threshold_deg`` above standing and its angular
+velocity has fallen back under ``still_velocity_deg_s``; it ends at the last such still
+sample before the thigh moves back down. Without a free-thigh sensor the task window minus
+a margin is used, and the result says so.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from processing.events.signals import fill_nan, lowpass, runs
+from hipscope.processing.events.signals import fill_nan, lowpass, runs
 
 
 class StanceHold:

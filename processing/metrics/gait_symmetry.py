@@ -1,6 +1,6 @@
 """Gait symmetry from contacts, thigh angles and pelvis vertical acceleration.
 
-A left step ends at a left initial contact (DESIGN.md). Step and stride times per side are
+A left step ends at a left initial contact (docs/DESIGN.md). Step and stride times per side are
 means over the walk of the intervals within ±30% of their median (a missed or extra
 contact is left out), stance and swing times medians;
 SI = 100 (L − R) / (0.5 (L + R)) (Robinson 1987).
@@ -20,14 +20,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from processing.events.gait import LEFT, RIGHT, GaitEvents
-from processing.events.signals import (
+from hipscope.processing.events.gait import LEFT, RIGHT, GaitEvents
+from hipscope.processing.events.signals import (
     fill_nan,
     runs,
     symmetry_index_pct,
     unbiased_autocorrelation,
 )
-from processing.metrics.common import (
+from hipscope.processing.metrics.common import (
     median_or_none,
     number,
     numbers,

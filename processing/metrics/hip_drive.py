@@ -5,8 +5,8 @@ Per repetition (hinge, bridge, squat), in the rising phase after the turning poi
   lumbar: trunk on pelvis);
 - detection: the first sample where extension velocity exceeds
   max(``min_velocity_deg_s``, ``peak_fraction`` × the repetition's peak) for at least
-  ``min_duration_s`` (notes/metrics.md); the 15°/s floor drops to half the joint's own
-  peak for small excursions (the lumbar spine in a bridge);
+  ``min_duration_s`` (docs/DESIGN.md, "Metric definitions"); the 15°/s floor drops to half
+  the joint's own peak for small excursions (the lumbar spine in a bridge);
 - onset: from that detection, back along the velocity to where it last rose above b and
   4b (b = ``baseline_velocity_deg_s``); a minimum-jerk start (Flash & Hogan 1985) rises
   as v ∝ (t − t0)², so those two times extrapolate to t0. The plain threshold
@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from processing.events.repetitions import Repetition, RepetitionSegmenter
-from processing.events.signals import crossing_time, fill_nan, lowpass
-from processing.metrics.common import median_or_none, number, rate_of, window
+from hipscope.processing.events.repetitions import Repetition, RepetitionSegmenter
+from hipscope.processing.events.signals import crossing_time, fill_nan, lowpass
+from hipscope.processing.metrics.common import median_or_none, number, rate_of, window
 
 
 def _onset(

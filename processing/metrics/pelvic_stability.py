@@ -1,6 +1,6 @@
 """Pelvic stability in single-leg stance: pelvic drop, sway, trunk lean, hold duration.
 
-Signs (DESIGN.md): ``pelvis_obliquity`` is positive when the RIGHT side is lower, so the
+Signs (docs/DESIGN.md): ``pelvis_obliquity`` is positive when the RIGHT side is lower, so the
 drop of the free side is +Δobliquity in left stance and −Δobliquity in right stance.
 ``lumbar_lateral_bend`` is positive when the trunk leans right relative to the pelvis, so
 the lean towards the stance side is +bend in right stance and −bend in left stance. Sway
@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from acquisition.rotations import to_rotation
-from processing.events.signals import fill_nan, lowpass
-from processing.events.stance import StanceHold
-from processing.metrics.common import number, rate_of, window
+from hipscope.base.rotations import to_rotation
+from hipscope.processing.events.signals import fill_nan, lowpass
+from hipscope.processing.events.stance import StanceHold
+from hipscope.processing.metrics.common import number, rate_of, window
 
 CHI2_95_2DOF = 5.991
 

@@ -16,17 +16,17 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from acquisition.errors import HipscopeError
-from processing.report import plots
-from processing.report.html import REP_KINDS, _Citer, load_metrics_json
-from processing.report.labels import TASK_TITLES, format_value
-from processing.report.references import (
+from hipscope.base.errors import HipscopeError
+from hipscope.processing.report import plots
+from hipscope.processing.report.html import REP_KINDS, _Citer, load_metrics_json
+from hipscope.processing.report.labels import TASK_TITLES, format_value
+from hipscope.processing.report.references import (
     PELVIC_DROP_MDC_DEG,
     STEP_TIME_SI_HEALTHY_IQR_PCT,
     Verdict,
     reference_for,
 )
-from processing.report.style import CSS
+from hipscope.processing.report.style import CSS
 
 RECORDING_SUFFIXES = (".h5", ".hdf5")
 
@@ -127,7 +127,7 @@ def load_session(
         raise HipscopeError(f"{path}: no such file")
     if path.suffix.lower() in RECORDING_SUFFIXES:
         if analyze is None:
-            from processing.pipeline import analyze_file
+            from hipscope.processing.pipeline import analyze_file
 
             analyze = analyze_file
         doc = analyze(path)

@@ -1,6 +1,6 @@
 """The coaching report: one self-contained HTML file from a session analysis.
 
-``render_report`` accepts a ``SessionAnalysis`` (from ``processing.pipeline``), or the
+``render_report`` accepts a ``SessionAnalysis`` (from ``hipscope.processing.pipeline``), or the
 metrics JSON of the contract (``format: hipscope-metrics``) as a dict. With a
 ``SessionAnalysis`` the plots use the task series (or the session kinematics); a bare JSON
 still gives every table and the step-time plot. Styles and plots (SVG) are inline, there is
@@ -20,18 +20,18 @@ from typing import Any
 
 import numpy as np
 
-from acquisition.errors import HipscopeError
-from processing.report import plots
-from processing.report.labels import TASK_TITLES, format_value, label_for
-from processing.report.references import (
+from hipscope.base.errors import HipscopeError
+from hipscope.processing.report import plots
+from hipscope.processing.report.labels import TASK_TITLES, format_value, label_for
+from hipscope.processing.report.references import (
     CITATIONS,
     PELVIC_DROP_MDC_DEG,
     STEP_TIME_SI_HEALTHY_IQR_PCT,
     Verdict,
     reference_for,
 )
-from processing.report.style import CSS
-from processing.report.traces import (
+from hipscope.processing.report.style import CSS
+from hipscope.processing.report.traces import (
     RepTrace,
     StanceTrace,
     rep_traces,
