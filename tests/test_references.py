@@ -114,3 +114,12 @@ def test_a_verified_norm_colours_and_needs_a_source(monkeypatch: pytest.MonkeyPa
         Reference("x_deg", "unsourced", (), upper_abs=4.0)
     with pytest.raises(ValueError, match="unknown citation"):
         Reference("x_deg", "made up", ("nobody2099",))
+
+
+def test_the_coach_guide_cites_only_documented_sources() -> None:
+    guide = (DOC.parent / "COACH_GUIDE.md").read_text(encoding="utf-8")
+    anchors = set(re.findall(r"REFERENCES\.md#([a-z0-9_]+)", guide))
+    assert anchors, "the coach guide points at no source"
+    assert anchors <= set(CITATIONS), anchors - set(CITATIONS)
+    for removed in ("DiMattia", "Patterson", "Milosavljevic", "minimal detectable", "weak hip"):
+        assert removed not in guide
