@@ -186,9 +186,9 @@ class _Citer:
             for n, key in enumerate(self.order, start=1)
         )
         return (
-            '<section id="references"><h2>References</h2><p class="lead">Reference values '
-            "are shown only where a published source (or public data measured by hipscope) "
-            'gives one.</p><ol class="refs">' + items + "</ol></section>"
+            '<section id="references"><h2>References</h2><p class="lead">Each source below '
+            "is quoted, with what it applies to, in hipscope's docs/REFERENCES.md. Where no "
+            'published norm exists, none is shown.</p><ol class="refs">' + items + "</ol></section>"
         )
 
 
