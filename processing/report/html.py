@@ -324,9 +324,10 @@ def _glance(doc: Mapping[str, Any], citer: _Citer) -> str:
     if not cards:
         return ""
     return (
-        '<section id="glance"><h2>At a glance</h2><p class="lead">Green: within a published '
-        "reference. Red: outside it — worth a closer look. Grey: no published norm; compare "
-        'sides and sessions.</p><div class="cards">' + "".join(cards) + "</div></section>"
+        '<section id="glance"><h2>At a glance</h2><p class="lead">Grey: no published norm; '
+        "compare sides and sessions. Green or red only against a published norm quoted in "
+        "docs/REFERENCES.md, or for data quality (all samples arrived or not).</p>"
+        '<div class="cards">' + "".join(cards) + "</div></section>"
     )
 
 
