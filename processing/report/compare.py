@@ -3,7 +3,7 @@
 Sessions come from recordings (.h5, analysed on the way in) or metrics JSON files; they are
 sorted by recording date. The page shows trend charts (pelvic drop left/right, hip lead per
 exercise, step-time symmetry) and a table of the key numbers with the change between
-consecutive sessions; pelvic-drop changes beyond the minimal detectable change are marked.
+consecutive sessions. A change is marked only against a verified norm (references.py).
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from hipscope.processing.report import plots
 from hipscope.processing.report.html import REP_KINDS, _Citer, load_metrics_json
 from hipscope.processing.report.labels import TASK_TITLES, format_value
 from hipscope.processing.report.references import (
-    PELVIC_DROP_MDC_DEG,
-    STEP_TIME_SI_HEALTHY_IQR_PCT,
+    NO_NORM_TEXT,
     Verdict,
     reference_for,
 )
@@ -155,7 +154,6 @@ def trend_rows(sessions: Sequence[SessionSummary]) -> list[TrendRow]:
                 f"Pelvic drop peak, standing on {side}",
                 "°",
                 1,
-                PELVIC_DROP_MDC_DEG,
             )
         )
     for side in ("left", "right"):
@@ -165,7 +163,6 @@ def trend_rows(sessions: Sequence[SessionSummary]) -> list[TrendRow]:
                 f"Pelvic drop mean, standing on {side}",
                 "°",
                 1,
-                PELVIC_DROP_MDC_DEG,
             )
         )
     for side in ("left", "right"):
@@ -259,11 +256,9 @@ def _charts(sessions: Sequence[SessionSummary]) -> str:
         )
     si = _series(sessions, "step_time_si_pct")
     if any(math.isfinite(v) for v in si):
-        upper = STEP_TIME_SI_HEALTHY_IQR_PCT[1]
         figs.append(
             plots.line_chart(
                 points=[plots.Points(x, si, "step-time SI", plots.NEUTRAL_COLOR, joined=True)],
-                bands=[plots.Band(-upper, upper, f"healthy |SI| ≤ {upper:.0f} % (upper quartile)")],
                 axes=plots.Axes(
                     y_label="step-time SI (%)", zero_line=True, y_min_span=12.0, **axes_kw
                 ),
@@ -333,9 +328,8 @@ def _table(sessions: Sequence[SessionSummary], citer: _Citer) -> str:
         # many sessions make a wide table: it scrolls sideways instead of running off the page
         f'<div class="scroll-x"><table><thead><tr><th>Measure</th>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>"
-        f'<p class="refnote">Small numbers: change from the previous session. Pelvic-drop '
-        f"changes above {PELVIC_DROP_MDC_DEG:.0f}° exceed the minimal detectable change and are "
-        f"marked in red{citer.mark(mdc_ref.citations) if mdc_ref else ''}.</p>"
+        f'<p class="refnote">Small numbers: change from the previous session. {NO_NORM_TEXT}'
+        f"{citer.mark(mdc_ref.citations) if mdc_ref else ''}</p>"
     )
 
 

@@ -25,10 +25,11 @@ from hipscope.processing.report import plots
 from hipscope.processing.report.labels import TASK_TITLES, format_value, label_for
 from hipscope.processing.report.references import (
     CITATIONS,
-    PELVIC_DROP_MDC_DEG,
-    STEP_TIME_SI_HEALTHY_IQR_PCT,
+    NO_NORM_TEXT,
     Verdict,
     reference_for,
+    reference_text,
+    verdict_for,
 )
 from hipscope.processing.report.style import CSS
 from hipscope.processing.report.traces import (
@@ -185,9 +186,9 @@ class _Citer:
             for n, key in enumerate(self.order, start=1)
         )
         return (
-            '<section id="references"><h2>References</h2><p class="lead">Reference values '
-            "are shown only where a published source (or public data measured by hipscope) "
-            'gives one.</p><ol class="refs">' + items + "</ol></section>"
+            '<section id="references"><h2>References</h2><p class="lead">Each source below '
+            "is quoted, with what it applies to, in hipscope's docs/REFERENCES.md. Where no "
+            'published norm exists, none is shown.</p><ol class="refs">' + items + "</ol></section>"
         )
 
 
@@ -276,16 +277,8 @@ def _glance(doc: Mapping[str, Any], citer: _Citer) -> str:
         verdict: Verdict = "neutral"
         note = "Peak drop of the free side, standing on each leg."
         if lv is not None and rv is not None:
-            ref = reference_for("pelvic_drop_lr_diff_deg")
-            assert ref is not None
-            verdict = ref.judge(lv - rv)
-            note = (
-                f"Difference {abs(lv - rv):.1f}° "
-                + ("exceeds" if verdict == "watch" else "is within")
-                + f" the {PELVIC_DROP_MDC_DEG:.0f}° minimal detectable change"
-                + citer.mark(ref.citations)
-                + "."
-            )
+            verdict = verdict_for("pelvic_drop_lr_diff_deg", lv - rv)
+            note = f"Difference {abs(lv - rv):.1f}°. {reference_text('pelvic_drop_lr_diff_deg')}"
         cards.append(
             _card(
                 "Pelvic drop (single-leg stance)",
@@ -310,13 +303,8 @@ def _glance(doc: Mapping[str, Any], citer: _Citer) -> str:
     for task in tasks:
         if task.get("kind") == "gait":
             si = _num((task.get("metrics") or {}).get("step_time_si_pct"))
-            ref = reference_for("step_time_si_pct")
-            assert ref is not None
-            verdict = ref.judge(si)
-            low, high = STEP_TIME_SI_HEALTHY_IQR_PCT
-            note = f"Step-time symmetry index; healthy |SI| {low:.1f}–{high:.1f} %" + citer.mark(
-                ref.citations
-            )
+            verdict = verdict_for("step_time_si_pct", si)
+            note = f"Step-time symmetry index. {reference_text('step_time_si_pct')}"
             cards.append(_card("Walking rhythm", format_value(si, 1, "%"), note, verdict))
             break
     sensors = (doc.get("recording") or {}).get("sensors") or {}
@@ -336,9 +324,10 @@ def _glance(doc: Mapping[str, Any], citer: _Citer) -> str:
     if not cards:
         return ""
     return (
-        '<section id="glance"><h2>At a glance</h2><p class="lead">Green: within a published '
-        "reference. Red: outside it — worth a closer look. Grey: no published norm; compare "
-        'sides and sessions.</p><div class="cards">' + "".join(cards) + "</div></section>"
+        '<section id="glance"><h2>At a glance</h2><p class="lead">Grey: no published norm; '
+        "compare sides and sessions. Green or red only against a published norm quoted in "
+        "docs/REFERENCES.md, or for data quality (all samples arrived or not).</p>"
+        '<div class="cards">' + "".join(cards) + "</div></section>"
     )
 
 
@@ -486,8 +475,6 @@ def _sls_section(
     rm = (right or {}).get("metrics") or {}
     title = "Single-leg stance" + (f" ({number} of {total})" if total > 1 else "")
     rows = []
-    ref = reference_for("pelvic_drop_lr_diff_deg")
-    assert ref is not None
     for key in SLS_KEYS:
         lv, rv = lm.get(key), rm.get(key)
         if (
@@ -499,10 +486,12 @@ def _sls_section(
         label = label_for(key)
         ln, rn = _num(lv), _num(rv)
         diff = ln - rn if ln is not None and rn is not None else None
-        verdict: Verdict = ref.judge(diff) if key.startswith("pelvic_drop") else "neutral"
+        verdict: Verdict = (
+            verdict_for("pelvic_drop_lr_diff_deg", diff)
+            if key.startswith("pelvic_drop")
+            else "neutral"
+        )
         diff_html = format_value(diff, label.decimals, label.unit) if diff is not None else "–"
-        if verdict == "watch":
-            diff_html += citer.mark(ref.citations)
         rows.append(
             f'<tr class="{verdict if verdict == "watch" else ""}"><td>{escape(label.name)}</td>'
             f'<td class="num left">{format_value(lv, label.decimals, label.unit)}</td>'
@@ -519,11 +508,8 @@ def _sls_section(
         + "</tbody></table>"
     )
     note = (
-        f'<p class="refnote">Pelvic-drop differences above {PELVIC_DROP_MDC_DEG:.0f}° are '
-        "larger than the minimal detectable change of clinical pelvis-on-femur scoring"
-        f"{citer.mark(ref.citations)} and are highlighted. Sway measures follow Mancini et al."
-        f"{citer.mark(('mancini2012',))}; no published athlete norms exist for them — compare "
-        "sides and sessions.</p>"
+        f'<p class="refnote">{NO_NORM_TEXT} Sway RMS and path follow Mancini et al.'
+        f"{citer.mark(('mancini2012',))}.</p>"
     )
     traces = []
     for index, task in ((li, left), (ri, right)):
@@ -577,7 +563,7 @@ def _stance_figures(traces: list[tuple[StanceTrace, Any]]) -> str:
     finite = all_values[np.isfinite(all_values)]
     if finite.size == 0:
         return ""
-    lo, hi = float(min(finite.min(), -2.0)), float(max(finite.max(), PELVIC_DROP_MDC_DEG + 2.0))
+    lo, hi = float(min(finite.min(), -2.0)), float(max(finite.max(), 6.0))
     pad = 0.08 * (hi - lo)
     figs = []
     for trace, peak in traces:
@@ -808,11 +794,7 @@ def _gait_section(task: Mapping[str, Any], citer: _Citer) -> str:
         value = metrics.get(key)
         ref = reference_for(key)
         verdict: Verdict = ref.judge(_num(value)) if ref is not None else "neutral"
-        ref_html = (
-            escape(ref.text) + citer.mark(ref.citations)
-            if ref is not None
-            else "No published reference; compare sessions."
-        )
+        ref_html = escape(ref.text) + citer.mark(ref.citations) if ref is not None else NO_NORM_TEXT
         badge = (
             _verdict_badge(verdict)
             if ref is not None and ref.upper_abs is not None and _num(value) is not None
@@ -830,7 +812,7 @@ def _gait_section(task: Mapping[str, Any], citer: _Citer) -> str:
         + "".join(srows)
         + "</tbody></table>"
         + f'<p class="refnote">Symmetry index SI = 100 (L − R) / (0.5 (L + R))'
-        f"{citer.mark(('robinson1987',))}: 0 = symmetric, positive = left larger.</p>"
+        f"{citer.mark(('siebers2021',))}: 0 = symmetric, positive = left larger.</p>"
     )
     steps = step_series(metrics)
     fig = ""

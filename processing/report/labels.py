@@ -42,7 +42,7 @@ LABELS: dict[str, MetricLabel] = {
         "°",
         1,
         "Trunk leaning over the stance leg relative to the pelvis "
-        "(positive = towards the stance side, a common compensation).",
+        "(positive = towards the stance side).",
     ),
     "sway_rms_m_s2": MetricLabel(
         "Sway (RMS)", "m/s²", 3, "How much the pelvis wobbles: horizontal acceleration RMS."

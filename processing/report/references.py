@@ -1,8 +1,12 @@
-"""Reference values from the literature (and from public data measured by this project).
+"""Reference values and sources the report shows, each one traceable to docs/REFERENCES.md.
 
-Only values with a source are here; a metric without a published reference is shown
-neutrally. Each `Reference` says how a value is judged (`judge`) and where it comes from,
-so the report can colour a number and cite the source next to it.
+A number shown to a coach next to a metric (a norm, a threshold, a published finding) lives
+here and nowhere else, and each one has an entry in docs/REFERENCES.md quoting the sentence
+or table of its source (a test checks the keys). A verdict colour ("typical" / "watch") is
+given only against a `Reference` with a threshold (`upper_abs`) and a cited source; every
+other metric is shown neutrally with `NO_NORM_TEXT`. Today no published norm matches how
+hipscope measures its headline metrics, so nothing is coloured (see docs/REFERENCES.md,
+"Removed").
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 Verdict = Literal["typical", "watch", "neutral"]
+
+NO_NORM_TEXT = "No published norm — compare sides and sessions."
 
 
 @dataclass(frozen=True)
@@ -25,17 +31,26 @@ class Citation:
 
 @dataclass(frozen=True)
 class Reference:
-    """A reference value for one metric.
+    """What the report may say about one metric beyond its value.
 
-    ``upper_abs`` is the limit on the absolute value above which the report marks a number
-    "watch" (outside the reference); ``None`` means the reference is context only (shown,
-    never used to colour). ``text`` is the one-line wording shown to the coach.
+    ``text`` is the one-line wording shown to the coach, ``citations`` the keys of its
+    sources in `CITATIONS`. ``upper_abs`` is a verified limit on the absolute value above
+    which the report marks a number "watch"; ``None`` (the usual case) means the text is
+    context only and the number is never coloured. A limit without a cited source is
+    refused.
     """
 
     metric: str
     text: str
     citations: tuple[str, ...]
     upper_abs: float | None = None
+
+    def __post_init__(self) -> None:
+        unknown = [key for key in self.citations if key not in CITATIONS]
+        if unknown:
+            raise ValueError(f"reference {self.metric!r}: unknown citation(s) {unknown}")
+        if self.upper_abs is not None and not self.citations:
+            raise ValueError(f"reference {self.metric!r}: a verdict threshold needs a source")
 
     def judge(self, value: float | None) -> Verdict:
         if value is None or self.upper_abs is None or not math.isfinite(value):
@@ -47,145 +62,94 @@ CITATIONS: dict[str, Citation] = {
     c.key: c
     for c in (
         Citation(
-            "dimattia2005",
-            "DiMattia et al. 2005",
-            "DiMattia MA, Livengood AL, Uhl TL, Mattacola CG, Malone TR. What are the validity "
-            "of the single-leg-squat test and its relationship to hip-abduction strength? "
-            "J Sport Rehabil 2005;14(2):108-123. Pelvis-on-femur angle 83 ± 3°, SEM 2°, "
-            "minimal detectable change 4°.",
-        ),
-        Citation(
-            "robinson1987",
-            "Robinson et al. 1987",
-            "Robinson RO, Herzog W, Nigg BM. Use of force platform variables to quantify the "
-            "effects of chiropractic manipulation on gait symmetry. J Manipulative Physiol "
-            "Ther 1987;10(4):172-176. Symmetry index SI = 100 (L − R) / (0.5 (L + R)).",
-        ),
-        Citation(
-            "patterson2008",
-            "Patterson et al. 2008",
-            "Patterson KK, Parafianowicz I, Danells CJ, Closson V, Verrier MC, Staines WR, "
-            "Black SE, McIlroy WE. Gait asymmetry in community-ambulating stroke survivors. "
-            "Arch Phys Med Rehabil 2008;89(2):304-310. Upper limits of the healthy symmetry "
-            "ratio (larger/smaller): swing 1.06, stance 1.05, step length 1.08.",
-        ),
-        Citation(
-            "voisard2023",
-            "Voisard et al. 2023 (data), measured by hipscope",
-            "Voisard C et al. Public gait dataset, Image Processing On Line 2023 "
-            "(ipol.im/pub/art/2023/497): 19 healthy adults aged 25-79, lower-back IMU with "
-            "foot-sensor reference events (AGPL-3.0). Values measured on "
-            "this public data by the hipscope team: step-time |SI| interquartile range "
-            "1.7-5.0 %; harmonic ratio (vertical) median 3.3; step regularity 0.88, stride "
-            "regularity 0.84.",
-        ),
-        Citation(
-            "moenilssen2004",
-            "Moe-Nilssen & Helbostad 2004",
-            "Moe-Nilssen R, Helbostad JL. Estimation of gait cycle characteristics by trunk "
-            "accelerometry. J Biomech 2004;37(1):121-126. Step and stride regularity from the "
-            "unbiased autocorrelation of vertical trunk acceleration.",
-        ),
-        Citation(
-            "menz2003",
-            "Menz et al. 2003",
-            "Menz HB, Lord SR, Fitzpatrick RC. Acceleration patterns of the head and pelvis "
-            "when walking on level and irregular surfaces. Gait Posture 2003;18(1):35-46. "
-            "Harmonic ratio: even over odd harmonics of the stride.",
+            "siebers2021",
+            "Siebers et al. 2021",
+            "Siebers HL, Alrawashdeh W, Betsch M, Migliorini F, Hildebrand F, Eschweiler J. "
+            "Comparison of different symmetry indices for the quantification of dynamic joint "
+            "angles. BMC Sports Sci Med Rehabil 2021;13. doi:10.1186/s13102-021-00355-4. "
+            "Symmetry index SI = (X_R − X_L) / (0.5 (X_R + X_L)) · 100 % (Eq. 1); hipscope "
+            "takes left minus right.",
         ),
         Citation(
             "mancini2012",
             "Mancini et al. 2012",
             "Mancini M, Salarian A, Carlson-Kuhta P, Zampieri C, King L, Chiari L, Horak FB. "
             "ISway: a sensitive, valid and reliable measure of postural control. "
-            "J Neuroeng Rehabil 2012;9:59. Sway from lumbar horizontal acceleration: RMS, "
-            "path, 95 % ellipse area.",
+            "J Neuroeng Rehabil 2012;9:59. Table 2: RMS and sway path of the 2-D "
+            "(anteroposterior, mediolateral) trunk acceleration in quiet stance.",
         ),
         Citation(
-            "milosavljevic2008",
-            "Milosavljevic et al. 2008",
-            "Milosavljevic S, Pal P, Bain D, Johnson G. Kinematic and temporal interactions "
-            "of the lumbar spine and hip during trunk extension in healthy male subjects. "
-            "Eur Spine J 2008;17(1):122-128. In healthy trunk extension the lumbar spine "
-            "tends to start first; peak velocities 22-37 °/s lumbar vs 15-22 °/s hip.",
+            "lowry2012",
+            "Lowry et al. 2012",
+            "Lowry KA, Lokenvitz N, Smiley-Oyen AL. Age- and speed-related differences in "
+            "harmonic ratios during walking. Gait Posture 2012;35:272-276. Harmonic ratios "
+            "from trunk accelerations: higher ratios indicate greater smoothness.",
+        ),
+        Citation(
+            "vangelder2021",
+            "van Gelder et al. 2021",
+            "van Gelder LMA, Angelini L, Buckley EE, Mazzà C. A proposal for a linear "
+            "calculation of gait asymmetry. Symmetry 2021;13(9):1560. Step and stride "
+            "regularity: the first two peaks of the unbiased autocorrelation of trunk "
+            "acceleration, at the step and stride lags.",
+        ),
+        Citation(
+            "thomas2007",
+            "Thomas & Gibson 2007",
+            "Thomas JS, Gibson GE. Coordination and timing of spine and hip joints during full "
+            "body reaching tasks. Hum Mov Sci 2007 (author manuscript PMC1868442). 16 "
+            "adults returning upright after a forward reach: hip motion began on average "
+            "63.0 ms before spine motion.",
         ),
     )
 }
-
-# Patterson's symmetry-ratio limits expressed as symmetry-index limits: SI = 200 (r - 1)/(r + 1).
-_SI_FROM_RATIO = lambda ratio: 200.0 * (ratio - 1.0) / (ratio + 1.0)  # noqa: E731
-
-PELVIC_DROP_MDC_DEG = 4.0
-STEP_TIME_SI_HEALTHY_IQR_PCT = (1.7, 5.0)
-STANCE_TIME_SI_LIMIT_PCT = _SI_FROM_RATIO(1.05)
-SWING_TIME_SI_LIMIT_PCT = _SI_FROM_RATIO(1.06)
 
 REFERENCES: dict[str, Reference] = {
     r.metric: r
     for r in (
         Reference(
-            "pelvic_drop_lr_diff_deg",
-            f"A left-right difference above {PELVIC_DROP_MDC_DEG:.0f}° exceeds the minimal "
-            "detectable change of clinical pelvis-on-femur scoring.",
-            ("dimattia2005",),
-            upper_abs=PELVIC_DROP_MDC_DEG,
-        ),
-        Reference(
-            "pelvic_drop_change_deg",
-            f"A change between sessions above {PELVIC_DROP_MDC_DEG:.0f}° exceeds the minimal "
-            "detectable change.",
-            ("dimattia2005",),
-            upper_abs=PELVIC_DROP_MDC_DEG,
-        ),
-        Reference(
-            "step_time_si_pct",
-            "Healthy adults: |SI| interquartile range "
-            f"{STEP_TIME_SI_HEALTHY_IQR_PCT[0]:.1f}-{STEP_TIME_SI_HEALTHY_IQR_PCT[1]:.1f} %; "
-            "marked above the upper quartile.",
-            ("voisard2023", "robinson1987"),
-            upper_abs=STEP_TIME_SI_HEALTHY_IQR_PCT[1],
-        ),
-        Reference(
-            "stance_time_si_pct",
-            f"Healthy upper limit: symmetry ratio 1.05 (|SI| {STANCE_TIME_SI_LIMIT_PCT:.1f} %).",
-            ("patterson2008",),
-            upper_abs=STANCE_TIME_SI_LIMIT_PCT,
-        ),
-        Reference(
-            "swing_time_si_pct",
-            f"Healthy upper limit: symmetry ratio 1.06 (|SI| {SWING_TIME_SI_LIMIT_PCT:.1f} %).",
-            ("patterson2008",),
-            upper_abs=SWING_TIME_SI_LIMIT_PCT,
+            "hip_lead_ms_median",
+            "No published norm for a hinge. For context: in one study, adults returning "
+            "upright after a forward reach started hip motion on average 63.0 ms before "
+            "spine motion (a reaching task, not a hinge).",
+            ("thomas2007",),
         ),
         Reference(
             "harmonic_ratio_vertical",
-            "Healthy adults walking: median 3.3 (higher = smoother, more rhythmic).",
-            ("voisard2023", "menz2003"),
+            "Higher = smoother trunk motion. " + NO_NORM_TEXT,
+            ("lowry2012",),
         ),
         Reference(
             "step_regularity",
-            "Healthy adults walking: median 0.88 (1 = identical consecutive steps).",
-            ("voisard2023", "moenilssen2004"),
+            "From the autocorrelation at the step lag. " + NO_NORM_TEXT,
+            ("vangelder2021",),
         ),
         Reference(
             "stride_regularity",
-            "Healthy adults walking: median 0.84 (1 = identical consecutive strides).",
-            ("voisard2023", "moenilssen2004"),
-        ),
-        Reference(
-            "hip_lead_ms_median",
-            "In healthy trunk extension from a forward bend the lumbar spine tends to start first.",
-            ("milosavljevic2008",),
-        ),
-        Reference(
-            "sway_ellipse_area_m2_s4",
-            "Sway area from pelvis horizontal acceleration; compare sides and sessions.",
-            ("mancini2012",),
+            "From the autocorrelation at the stride lag. " + NO_NORM_TEXT,
+            ("vangelder2021",),
         ),
     )
 }
 
 
 def reference_for(metric: str) -> Reference | None:
-    """The reference for a metric key, or None when the literature gives none."""
+    """The reference for a metric key, or None when no source gives one."""
     return REFERENCES.get(metric)
+
+
+def verdict_for(metric: str, value: float | None) -> Verdict:
+    """The verdict colour of a metric value: neutral unless a verified norm applies."""
+    ref = REFERENCES.get(metric)
+    return ref.judge(value) if ref is not None else "neutral"
+
+
+def reference_text(metric: str) -> str:
+    """The sentence shown beside a metric: its reference's text, or `NO_NORM_TEXT`."""
+    ref = REFERENCES.get(metric)
+    return ref.text if ref is not None else NO_NORM_TEXT
+
+
+def verified_norms() -> dict[str, Reference]:
+    """The references that may colour a number (they have a sourced threshold)."""
+    return {key: ref for key, ref in REFERENCES.items() if ref.upper_abs is not None}
