@@ -92,7 +92,7 @@ class AnalysisConfig:
         for name, table in tables.items():
             if name not in slots:
                 raise AnalysisConfigError(
-                    f"{source}: unknown algorithm [{name}]; known: {', '.join(slots)}"
+                    f"{source}: {name}: unknown algorithm; known: {', '.join(slots)}"
                 )
             algorithms[name] = _build(slots[name], table, source, name)
         return cls(**algorithms)  # type: ignore[arg-type]

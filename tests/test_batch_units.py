@@ -140,11 +140,12 @@ def test_table_paths_and_part_store(tmp_path: Path) -> None:
     assert paths.errors.name == "lib.errors.parquet" and paths.parts.name == "lib.parts"
     with pytest.raises(HipscopeError, match=r"must end in \.parquet"):
         TablePaths.for_table(tmp_path / "lib.csv")
-    store = PartStore(paths.parts, "hipscope 1.2.3")
+    store = PartStore(paths.parts, "hipscope 1.2.3", "p1")
     assert store.get("ab" * 16) is None
     store.put("ab" * 16, {"status": "ok", "rows": [{"kind": "gait", "x": 1}]})
     assert store.get("ab" * 16)["rows"] == [{"kind": "gait", "x": 1}]
-    assert PartStore(paths.parts, "hipscope 1.2.4").get("ab" * 16) is None  # other version
+    assert PartStore(paths.parts, "hipscope 1.2.4", "p1").get("ab" * 16) is None  # other version
+    assert PartStore(paths.parts, "hipscope 1.2.3", "p2").get("ab" * 16) is None  # other params
     store.path_for("cd" * 16).write_text("{broken")
     assert store.get("cd" * 16) is None  # a torn part only costs a re-analysis
 
@@ -165,7 +166,7 @@ def test_file_state_trusts_unchanged_stat_only(tmp_path: Path) -> None:
 
 
 def test_merge_mixed_types_and_errors(tmp_path: Path) -> None:
-    store = PartStore(tmp_path / "parts", "hipscope 0")
+    store = PartStore(tmp_path / "parts", "hipscope 0", "p")
     a, b, c = (tmp_path / n for n in ("a.h5", "b.h5", "c.h5"))
     for p in (a, b, c):
         p.write_bytes(p.name.encode())
