@@ -299,3 +299,33 @@ def test_trends_from_a_table_latest_sessions_and_athlete_choice(tmp_path: Path) 
         write_trends(table, tmp_path / "x.html")
     with pytest.raises(HipscopeError, match="no sessions of athlete 'Max'"):
         write_trends(table, tmp_path / "x.html", athlete="Max")
+
+
+def test_changed_parameters_reanalyse_and_equal_parameters_hit_the_cache(tmp_path: Path) -> None:
+    """The parameters hash is part of each file's cache key (one local worker)."""
+    from hipscope.processing.batch import run_batch
+    from hipscope.processing.config import AnalysisConfig
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    simulate([StaticSpec(duration_s=2.0), RepetitionSpec(reps=2)], seed=3).write(lib / "a.h5")
+    out = tmp_path / "t.parquet"
+    strict = AnalysisConfig.from_parameters({"hip_drive": {"segmenter": {"min_range_deg": 500}}})
+
+    def reps(summary: Any) -> list[Any]:
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(summary.table_path).to_pylist()
+        return [r["rep_count"] for r in rows if r["kind"] == "hip_hinge"]
+
+    first = run_batch([lib], out, n_workers=1)
+    assert (first.n_analysed, first.n_skipped, reps(first)) == (1, 0, [2])
+    same = run_batch([lib], out, n_workers=1, config=AnalysisConfig())
+    assert (same.n_analysed, same.n_skipped, reps(same)) == (0, 1, [2])
+    changed = run_batch([lib], out, n_workers=1, config=strict)
+    assert (changed.n_analysed, changed.n_skipped, reps(changed)) == (1, 0, [0])
+    again = run_batch([lib], out, n_workers=1, config=strict)
+    assert (again.n_analysed, again.n_skipped, reps(again)) == (0, 1, [0])
+    back = run_batch([lib], out, n_workers=1)  # the default parameters' part is still there
+    assert (back.n_analysed, back.n_skipped, reps(back)) == (0, 1, [2])
+    assert len(list((tmp_path / "t.parts").glob("*.json"))) == 2
