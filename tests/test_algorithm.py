@@ -168,13 +168,13 @@ def test_clone_has_equal_parameters_no_results_and_is_independent(cls: type[Algo
     assert type(copy) is cls and copy is not algo
     assert copy.params_json() == algo.params_json()
     assert copy.results() == {}
+    before = algo.params_json()
     for name, value in algo.get_params(deep=False).items():
         if isinstance(value, Algorithm):
             assert getattr(copy, name) is not value
-            getattr(copy, name).set_params(**{value.param_names()[0]: 0.123})
-            assert getattr(algo, name).params_json() == value.params_json() != getattr(
-                copy, name
-            ).params_json()
+            inner = getattr(copy, name).set_params(**{value.param_names()[0]: 0.123})
+            assert inner.params_json() != value.params_json()
+    assert algo.params_json() == before  # changing the copy's nested algorithms did not leak
 
 
 def test_algorithm_defaults_are_never_shared() -> None:
