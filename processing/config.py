@@ -32,6 +32,7 @@ from typing import Any
 from hipscope.base.errors import HipscopeError
 from hipscope.processing.algorithm import Algorithm
 from hipscope.processing.events.gait import GaitEventDetector
+from hipscope.processing.events.turns import StraightWalking
 from hipscope.processing.metrics.gait_symmetry import GaitSymmetry
 from hipscope.processing.metrics.hip_drive import HipDrive
 from hipscope.processing.metrics.pelvic_stability import PelvicStability
@@ -55,6 +56,8 @@ class AnalysisConfig:
     """Hinge, bridge and squat repetitions."""
     gait_events: GaitEventDetector = field(default_factory=GaitEventDetector)
     """Initial and final contacts of a walk."""
+    straight_walking: StraightWalking = field(default_factory=StraightWalking)
+    """Turns of a walk, left out of its regularity and harmonic ratios."""
     gait_symmetry: GaitSymmetry = field(default_factory=GaitSymmetry)
     """Temporal and symmetry measures of a walk from its contacts."""
 

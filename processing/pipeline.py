@@ -284,28 +284,6 @@ def _pelvis_horizontal(
     return ap, ml
 
 
-TURN_RATE_RAD_S = np.radians(25.0)
-"""Pelvis heading changes faster than this (low-passed at 0.5 Hz) mark a turn."""
-
-
-def _straight_walking(q_world_pelvis: NDArray[np.float64], rate_hz: float) -> NDArray[np.bool_]:
-    """True where the pelvis heading is steady (not turning), with 0.5 s around turns."""
-    from hipscope.base.rotations import to_rotation
-    from hipscope.processing.events.signals import fill_nan, lowpass
-
-    forward = np.full((q_world_pelvis.shape[0], 3), np.nan)
-    good = np.isfinite(q_world_pelvis).all(axis=1)
-    if good.sum() < 10:
-        return np.ones(q_world_pelvis.shape[0], dtype=bool)
-    forward[good] = to_rotation(q_world_pelvis[good]).apply(np.array([1.0, 0.0, 0.0]))
-    heading = np.unwrap(fill_nan(np.arctan2(forward[:, 1], forward[:, 0])))
-    rate = np.gradient(lowpass(heading, 0.5, rate_hz)) * rate_hz
-    turning = np.abs(rate) > TURN_RATE_RAD_S
-    pad = max(1, int(0.5 * rate_hz))
-    turning = np.convolve(turning.astype(float), np.ones(2 * pad + 1), "same") > 0
-    return ~turning
-
-
 def _analyze_gait(ctx: _Context) -> TaskAnalysis:
     task = ctx.task
     acc = ctx.acc_world("pelvis")
@@ -323,6 +301,8 @@ def _analyze_gait(ctx: _Context) -> TaskAnalysis:
     events = detector.events_
     q = ctx.q_world("pelvis")
     ap, ml = _pelvis_horizontal(acc, q) if acc is not None and q is not None else (None, None)
+    turns = ctx.config.straight_walking.clone()
+    straight = None if q is None else turns.detect(q, ctx.kin.rate_hz).straight_
     gait = ctx.config.gait_symmetry.clone().compute(
         ctx.time_s,
         events,
@@ -331,7 +311,7 @@ def _analyze_gait(ctx: _Context) -> TaskAnalysis:
         acc_vertical_m_s2=acc_vertical,
         thigh_sagittal_left_rad=ctx.angle("thigh_sagittal_left"),
         thigh_sagittal_right_rad=ctx.angle("thigh_sagittal_right"),
-        straight_mask=None if q is None else _straight_walking(q, ctx.kin.rate_hz),
+        straight_mask=straight,
         acc_ap_m_s2=ap,
         acc_ml_m_s2=ml,
     )

@@ -19,6 +19,7 @@ from hipscope.processing.events.gait import (
 )
 from hipscope.processing.events.repetitions import RepetitionSegmenter
 from hipscope.processing.events.stance import StanceHold
+from hipscope.processing.events.turns import StraightWalking
 from hipscope.processing.metrics.gait_symmetry import GaitSymmetry
 from hipscope.processing.metrics.hip_drive import HipDrive
 from hipscope.processing.metrics.pelvic_stability import PelvicStability
@@ -53,6 +54,8 @@ FREE_THIGH = np.radians(np.where((T > 5.0) & (T < 20.0), 40.0, 0.0))
 OBLIQUITY = np.radians(4.0 + 0.3 * np.sin(T))
 ACC3 = np.column_stack([0.1 * np.sin(3 * T), 0.1 * np.cos(2 * T), np.full_like(T, 9.81)])
 Q_PELVIS = np.tile([1.0, 0.0, 0.0, 0.0], (T.shape[0], 1))
+TURN = np.clip((T - 10.0) / 2.0, 0.0, 1.0) * np.pi  # a 180° turn between 10 and 12 s
+Q_TURNING = np.column_stack([np.cos(TURN / 2), 0 * T, 0 * T, np.sin(TURN / 2)])
 
 RUNS: dict[type[Algorithm], Callable[[Any], Any]] = {
     RepetitionSegmenter: lambda a: a.detect(T, HIP + LUMBAR, start_s=1.0, end_s=28.0),
@@ -80,6 +83,7 @@ RUNS: dict[type[Algorithm], Callable[[Any], Any]] = {
         start_s=1.5,
         end_s=27.0,
     ),
+    StraightWalking: lambda a: a.detect(Q_TURNING, RATE_HZ),
     GaitSymmetry: lambda a: a.compute(
         T,
         GaitEvents(CONTACTS_S, SIDES),
@@ -122,6 +126,8 @@ def test_every_pipeline_algorithm_is_registered_and_exercised() -> None:
     assert RUNS[ThighTurningPoints](ThighTurningPoints()).peak_flexion_s_.shape[0] > 20
     events = RUNS[GaitEventDetector](GaitEventDetector()).events_
     assert events.source == "pelvis contacts, thigh sides" and events.ic_time_s.shape[0] > 30
+    straight = RUNS[StraightWalking](StraightWalking()).straight_
+    assert straight[(T < 9.0) | (T > 13.0)].all() and not straight[(T > 10.2) & (T < 11.8)].any()
     gait = RUNS[GaitSymmetry](GaitSymmetry()).metrics_
     assert gait["step_time_left_s"] == pytest.approx(0.55) and gait["harmonic_ratio_ap"]
 

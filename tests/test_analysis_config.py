@@ -40,7 +40,13 @@ def test_example_file_lists_every_parameter_with_its_default() -> None:
 def test_parameters_of_every_algorithm_with_defaults() -> None:
     config = AnalysisConfig()
     params = config.parameters()
-    assert list(params) == ["pelvic_stability", "hip_drive", "gait_events", "gait_symmetry"]
+    assert list(params) == [
+        "pelvic_stability",
+        "hip_drive",
+        "gait_events",
+        "straight_walking",
+        "gait_symmetry",
+    ]
     assert params["hip_drive"] == HipDrive().params_json()
     assert params["hip_drive"]["segmenter"]["min_range_deg"] == 15.0
     assert params["gait_events"]["pelvis"]["band_hz"] == [0.15, 3.14]
@@ -78,6 +84,7 @@ def test_hash_follows_the_values_not_the_spelling() -> None:
         {"gait_events": {"pelvis": {"band_hz": [0.15, 3.0]}}},
         {"gait_events": {"thigh_contact_delay_s": 0.01}},
         {"gait_symmetry": {"harmonics": 19}},
+        {"straight_walking": {"max_turn_rate_deg_s": 30.0}},
         {"pelvic_stability": {"hold": {"lift_threshold_deg": 12.0}}},
     ):
         digest = AnalysisConfig.from_parameters(tables).parameters_hash()
