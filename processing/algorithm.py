@@ -164,14 +164,20 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-@functools.cache
+_TYPE_HINTS: dict[type, dict[str, Any]] = {}
+
+
 def _type_hints(cls: type[Algorithm]) -> dict[str, Any]:
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is not None and klass is not Algorithm:
-            hints = typing.get_type_hints(init)
-            return {name: hints.get(name, Any) for name in cls.param_names()}
-    return {}
+    """The evaluated annotations of the ``__init__`` that defines the parameters (cached:
+    evaluated on first use, once every annotated class exists)."""
+    if cls not in _TYPE_HINTS:
+        init = next(
+            (k.__dict__["__init__"] for k in cls.__mro__ if "__init__" in k.__dict__),
+            None,
+        )
+        hints = typing.get_type_hints(init) if init is not None and cls is not Algorithm else {}
+        _TYPE_HINTS[cls] = {name: hints.get(name, Any) for name in cls.param_names()}
+    return _TYPE_HINTS[cls]
 
 
 def _checked_init(

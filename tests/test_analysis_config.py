@@ -177,7 +177,8 @@ def test_cli_analyze_with_config(
     assert main(["analyze", str(recording), "--config", str(good), "--json", str(out)]) == 0
     doc: dict[str, Any] = json.loads(out.read_text())
     assert doc["parameters"]["hip_drive"]["min_velocity_deg_s"] == 12.0
-    capsys.readouterr()
+    digest = AnalysisConfig.load(good).parameters_hash()
+    assert f"parameters {good} ({digest})" in capsys.readouterr().out
     bad = tmp_path / "bad.toml"
     bad.write_text("[hip_drive]\nmin_velocity = 12\n")
     for command in ("analyze", "batch"):

@@ -192,6 +192,9 @@ def register(app: typer.Typer) -> None:
         for table in summary_tables(doc):
             if table.row_count:
                 console.print(table)
+        if config is not None:
+            digest = config.parameters_hash()
+            console.print(f"[green]parameters[/] {config_path} ({digest})", highlight=False)
         if json_out is not None:
             try:
                 json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -154,6 +154,9 @@ def register(app: typer.Typer) -> None:
                 f"[yellow]{summary.n_failed_earlier} of these failed in an earlier run and were "
                 "not tried again; add --retry-errors to retry them[/]"
             )
+        if config is not None:
+            digest = config.parameters_hash()
+            console.print(f"[green]parameters[/] {config_path} ({digest})", highlight=False)
         console.print(f"[green]table[/]  {summary.table_path} ({summary.n_rows} task rows)")
         console.print(f"[green]errors[/] {summary.errors_path} ({summary.n_failed} files)")
         if summary.csv_path is not None:
