@@ -194,7 +194,9 @@ def register(app: typer.Typer) -> None:
                 console.print(table)
         if config is not None:
             digest = config.parameters_hash()
-            console.print(f"[green]parameters[/] {config_path} ({digest})", highlight=False)
+            console.print(
+                f"[green]parameters[/] {config_path} ({digest})", highlight=False, soft_wrap=True
+            )
         if json_out is not None:
             try:
                 json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -156,7 +156,9 @@ def register(app: typer.Typer) -> None:
             )
         if config is not None:
             digest = config.parameters_hash()
-            console.print(f"[green]parameters[/] {config_path} ({digest})", highlight=False)
+            console.print(
+                f"[green]parameters[/] {config_path} ({digest})", highlight=False, soft_wrap=True
+            )
         console.print(f"[green]table[/]  {summary.table_path} ({summary.n_rows} task rows)")
         console.print(f"[green]errors[/] {summary.errors_path} ({summary.n_failed} files)")
         if summary.csv_path is not None:
