@@ -18,12 +18,11 @@ from numpy.typing import NDArray
 from hipscope.acquisition.recorder import software_name
 from hipscope.acquisition.recording import Recording, load_recording
 from hipscope.acquisition.samples import Task
-from hipscope.processing.events.gait import GaitEvents, detect_gait_events
+from hipscope.processing.config import AnalysisConfig
+from hipscope.processing.events.gait import GaitEvents
 from hipscope.processing.kinematics import SessionKinematics, compute_kinematics
 from hipscope.processing.metrics.common import number, window
-from hipscope.processing.metrics.gait_symmetry import GaitSymmetry
-from hipscope.processing.metrics.hip_drive import HipDrive
-from hipscope.processing.metrics.pelvic_stability import PelvicStability, sway_measures
+from hipscope.processing.metrics.pelvic_stability import sway_measures
 
 FORMAT = "hipscope-metrics"
 FORMAT_VERSION = 1
@@ -63,6 +62,8 @@ class SessionAnalysis:
     recording: Recording
     kinematics: SessionKinematics
     tasks: list[TaskAnalysis]
+    config: AnalysisConfig = field(default_factory=AnalysisConfig)
+    """The algorithms (and so the parameters) the tasks were analysed with."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON metrics contract, format_version 1 (NaN never appears: None instead)."""
@@ -98,14 +99,22 @@ class SessionAnalysis:
                 "sensors": sensors,
             },
             "calibration": self.kinematics.calibration.to_dict(),
+            "parameters": self.config.parameters(),
             "tasks": [t.to_dict() for t in self.tasks],
         }
 
 
 class _Context:
-    """The kinematics cut to one task (plus context), with the session's standing reference."""
+    """The kinematics cut to one task (plus context), with the session's standing reference
+    and the algorithms to analyse it with."""
 
-    def __init__(self, kin: SessionKinematics, task: Task, reference: dict[str, float]) -> None:
+    def __init__(
+        self,
+        kin: SessionKinematics,
+        task: Task,
+        reference: dict[str, float],
+        config: AnalysisConfig,
+    ) -> None:
         t = kin.time_s
         i0 = int(np.searchsorted(t, task.start_s - CONTEXT_S))
         i1 = int(np.searchsorted(t, task.end_s + CONTEXT_S, side="right"))
@@ -114,6 +123,7 @@ class _Context:
         self.kin = kin
         self.task = task
         self.reference = reference
+        self.config = config
 
     def angle(self, name: str) -> NDArray[np.float64] | None:
         value = self.kin.angles_rad.get(name)
@@ -180,7 +190,7 @@ def _analyze_static(ctx: _Context) -> TaskAnalysis:
     q = ctx.q_world("pelvis")
     sway_keys = ("sway_rms_m_s2", "sway_ellipse_area_m2_s4")
     if acc is not None and q is not None and mask.sum() > 10:
-        stability = PelvicStability()
+        stability = ctx.config.pelvic_stability
         sway = sway_measures(
             *_horizontal_ap_ml(acc[mask], q[mask], stability.sway_lowpass_hz, ctx.kin.rate_hz)
         )
@@ -216,7 +226,7 @@ def _horizontal_ap_ml(
 def _analyze_single_leg_stance(ctx: _Context) -> TaskAnalysis:
     task = ctx.task
     free = "right" if task.side == "left" else "left"
-    stability = PelvicStability().compute(
+    stability = ctx.config.pelvic_stability.clone().compute(
         ctx.time_s,
         stance_side=task.side,
         start_s=task.start_s,
@@ -246,7 +256,7 @@ def _mean_hip_flexion(ctx: _Context) -> NDArray[np.float64] | None:
 
 def _analyze_repetitions(ctx: _Context) -> TaskAnalysis:
     task = ctx.task
-    drive = HipDrive().compute(
+    drive = ctx.config.hip_drive.clone().compute(
         ctx.time_s,
         hip_flexion_rad=_mean_hip_flexion(ctx),
         lumbar_flexion_rad=ctx.angle("lumbar_flexion"),
@@ -255,7 +265,7 @@ def _analyze_repetitions(ctx: _Context) -> TaskAnalysis:
         start_posture="flexed" if task.kind == "hip_bridge" else "extended",
     )
     rows = [{"rep": i + 1, **r} for i, r in enumerate(drive.repetitions_)]
-    return TaskAnalysis(task, drive.metrics(), dict(drive.unavailable_), drive.series_, rows)
+    return TaskAnalysis(task, drive.metrics_, dict(drive.unavailable_), drive.series_, rows)
 
 
 def _pelvis_horizontal(
@@ -274,34 +284,12 @@ def _pelvis_horizontal(
     return ap, ml
 
 
-TURN_RATE_RAD_S = np.radians(25.0)
-"""Pelvis heading changes faster than this (low-passed at 0.5 Hz) mark a turn."""
-
-
-def _straight_walking(q_world_pelvis: NDArray[np.float64], rate_hz: float) -> NDArray[np.bool_]:
-    """True where the pelvis heading is steady (not turning), with 0.5 s around turns."""
-    from hipscope.base.rotations import to_rotation
-    from hipscope.processing.events.signals import fill_nan, lowpass
-
-    forward = np.full((q_world_pelvis.shape[0], 3), np.nan)
-    good = np.isfinite(q_world_pelvis).all(axis=1)
-    if good.sum() < 10:
-        return np.ones(q_world_pelvis.shape[0], dtype=bool)
-    forward[good] = to_rotation(q_world_pelvis[good]).apply(np.array([1.0, 0.0, 0.0]))
-    heading = np.unwrap(fill_nan(np.arctan2(forward[:, 1], forward[:, 0])))
-    rate = np.gradient(lowpass(heading, 0.5, rate_hz)) * rate_hz
-    turning = np.abs(rate) > TURN_RATE_RAD_S
-    pad = max(1, int(0.5 * rate_hz))
-    turning = np.convolve(turning.astype(float), np.ones(2 * pad + 1), "same") > 0
-    return ~turning
-
-
 def _analyze_gait(ctx: _Context) -> TaskAnalysis:
     task = ctx.task
     acc = ctx.acc_world("pelvis")
     gyr = ctx.gyr_segment("pelvis")
     acc_vertical = None if acc is None else acc[:, 2]
-    events = detect_gait_events(
+    detector = ctx.config.gait_events.clone().detect(
         ctx.time_s,
         acc_vertical_m_s2=acc_vertical,
         gyr_roll_rad_s=None if gyr is None else gyr[:, 0],
@@ -310,8 +298,12 @@ def _analyze_gait(ctx: _Context) -> TaskAnalysis:
         start_s=task.start_s,
         end_s=task.end_s,
     )
+    events = detector.events_
     q = ctx.q_world("pelvis")
-    gait = GaitSymmetry().compute(
+    ap, ml = _pelvis_horizontal(acc, q) if acc is not None and q is not None else (None, None)
+    turns = ctx.config.straight_walking.clone()
+    straight = None if q is None else turns.detect(q, ctx.kin.rate_hz).straight_
+    gait = ctx.config.gait_symmetry.clone().compute(
         ctx.time_s,
         events,
         start_s=task.start_s,
@@ -319,13 +311,10 @@ def _analyze_gait(ctx: _Context) -> TaskAnalysis:
         acc_vertical_m_s2=acc_vertical,
         thigh_sagittal_left_rad=ctx.angle("thigh_sagittal_left"),
         thigh_sagittal_right_rad=ctx.angle("thigh_sagittal_right"),
-        straight_mask=None if q is None else _straight_walking(q, ctx.kin.rate_hz),
+        straight_mask=straight,
+        acc_ap_m_s2=ap,
+        acc_ml_m_s2=ml,
     )
-    if acc is not None and q is not None:
-        ap, ml = _pelvis_horizontal(acc, q)
-        gait.horizontal_harmonic_ratios(ctx.time_s, events, ap, ml)
-    else:
-        gait.horizontal_harmonic_ratios(ctx.time_s, events, None, None)
     metrics = dict(gait.metrics_)
     metrics["contact_source"] = events.source
     series = dict(gait.series_)
@@ -373,8 +362,11 @@ def analyze_recording(
     *,
     fusion: str = "vqf-offline",
     progress: Progress | None = None,
+    config: AnalysisConfig | None = None,
 ) -> SessionAnalysis:
-    """Kinematics, events and metrics of every task row of a recording, in order."""
+    """Kinematics, events and metrics of every task row of a recording, in order, with the
+    algorithms of ``config`` (default: every algorithm with its default parameters)."""
+    config = config or AnalysisConfig()
     report = progress or (lambda _message, _fraction: None)
     if not isinstance(recording, Recording):
         report("reading recording", 0.0)
@@ -386,12 +378,13 @@ def analyze_recording(
     n = max(len(recording.tasks), 1)
     for i, task in enumerate(recording.tasks):
         report(f"task {i + 1}/{n}: {task.label}", 0.6 + 0.4 * i / n)
-        analyses.append(ANALYZERS.get(task.kind, _analyze_other)(_Context(kin, task, reference)))
+        ctx = _Context(kin, task, reference, config)
+        analyses.append(ANALYZERS.get(task.kind, _analyze_other)(ctx))
     _left_right(analyses)
     report("done", 1.0)
-    return SessionAnalysis(recording, kin, analyses)
+    return SessionAnalysis(recording, kin, analyses, config)
 
 
-def analyze_file(path: str | Path) -> dict[str, Any]:
+def analyze_file(path: str | Path, config: AnalysisConfig | None = None) -> dict[str, Any]:
     """The per-file unit of `hipscope batch`: the JSON-ready metrics of one recording."""
-    return analyze_recording(path).to_dict()
+    return analyze_recording(path, config=config).to_dict()

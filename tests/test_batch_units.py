@@ -140,11 +140,12 @@ def test_table_paths_and_part_store(tmp_path: Path) -> None:
     assert paths.errors.name == "lib.errors.parquet" and paths.parts.name == "lib.parts"
     with pytest.raises(HipscopeError, match=r"must end in \.parquet"):
         TablePaths.for_table(tmp_path / "lib.csv")
-    store = PartStore(paths.parts, "hipscope 1.2.3")
+    store = PartStore(paths.parts, "hipscope 1.2.3", "p1")
     assert store.get("ab" * 16) is None
     store.put("ab" * 16, {"status": "ok", "rows": [{"kind": "gait", "x": 1}]})
     assert store.get("ab" * 16)["rows"] == [{"kind": "gait", "x": 1}]
-    assert PartStore(paths.parts, "hipscope 1.2.4").get("ab" * 16) is None  # other version
+    assert PartStore(paths.parts, "hipscope 1.2.4", "p1").get("ab" * 16) is None  # other version
+    assert PartStore(paths.parts, "hipscope 1.2.3", "p2").get("ab" * 16) is None  # other params
     store.path_for("cd" * 16).write_text("{broken")
     assert store.get("cd" * 16) is None  # a torn part only costs a re-analysis
 
@@ -165,7 +166,7 @@ def test_file_state_trusts_unchanged_stat_only(tmp_path: Path) -> None:
 
 
 def test_merge_mixed_types_and_errors(tmp_path: Path) -> None:
-    store = PartStore(tmp_path / "parts", "hipscope 0")
+    store = PartStore(tmp_path / "parts", "hipscope 0", "p")
     a, b, c = (tmp_path / n for n in ("a.h5", "b.h5", "c.h5"))
     for p in (a, b, c):
         p.write_bytes(p.name.encode())
@@ -298,3 +299,33 @@ def test_trends_from_a_table_latest_sessions_and_athlete_choice(tmp_path: Path) 
         write_trends(table, tmp_path / "x.html")
     with pytest.raises(HipscopeError, match="no sessions of athlete 'Max'"):
         write_trends(table, tmp_path / "x.html", athlete="Max")
+
+
+def test_changed_parameters_reanalyse_and_equal_parameters_hit_the_cache(tmp_path: Path) -> None:
+    """The parameters hash is part of each file's cache key (one local worker)."""
+    from hipscope.processing.batch import run_batch
+    from hipscope.processing.config import AnalysisConfig
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    simulate([StaticSpec(duration_s=2.0), RepetitionSpec(reps=2)], seed=3).write(lib / "a.h5")
+    out = tmp_path / "t.parquet"
+    strict = AnalysisConfig.from_parameters({"hip_drive": {"segmenter": {"min_range_deg": 500}}})
+
+    def reps(summary: Any) -> list[Any]:
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(summary.table_path).to_pylist()
+        return [r["rep_count"] for r in rows if r["kind"] == "hip_hinge"]
+
+    first = run_batch([lib], out, n_workers=1)
+    assert (first.n_analysed, first.n_skipped, reps(first)) == (1, 0, [2])
+    same = run_batch([lib], out, n_workers=1, config=AnalysisConfig())
+    assert (same.n_analysed, same.n_skipped, reps(same)) == (0, 1, [2])
+    changed = run_batch([lib], out, n_workers=1, config=strict)
+    assert (changed.n_analysed, changed.n_skipped, reps(changed)) == (1, 0, [0])
+    again = run_batch([lib], out, n_workers=1, config=strict)
+    assert (again.n_analysed, again.n_skipped, reps(again)) == (0, 1, [0])
+    back = run_batch([lib], out, n_workers=1)  # the default parameters' part is still there
+    assert (back.n_analysed, back.n_skipped, reps(back)) == (0, 1, [2])
+    assert len(list((tmp_path / "t.parts").glob("*.json"))) == 2

@@ -81,7 +81,7 @@ def test_hip_lead_matches_the_injected_onsets(
         assert rep["peak_hip_ext_vel_deg_s"] == pytest.approx(peak, rel=0.05)
         assert rep["time_to_peak_hip_ext_vel_s"] == pytest.approx(0.5, abs=0.06)
         assert rep["hip_share_pct"] == pytest.approx(100 * 45 / 65, abs=2.0)
-    metrics = drive.metrics()
+    metrics = drive.metrics_
     assert metrics["hip_lead_ms_median"] == pytest.approx(np.median(leads), abs=tolerance_ms)
 
 

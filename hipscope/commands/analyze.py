@@ -12,7 +12,22 @@ from hipscope.base.errors import HipscopeError
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from hipscope.processing.config import AnalysisConfig
     from hipscope.processing.pipeline import SessionAnalysis
+
+CONFIG_HELP = (
+    "Analysis configuration (TOML): one table per algorithm, keys are its parameter names; "
+    "unset parameters keep their defaults. See docs/analysis.example.toml."
+)
+
+
+def load_config(path: Path | None) -> AnalysisConfig | None:
+    """The ``--config`` file, validated (None: defaults)."""
+    if path is None:
+        return None
+    from hipscope.processing.config import AnalysisConfig
+
+    return AnalysisConfig.load(path)
 
 
 def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
@@ -122,7 +137,9 @@ def summary_tables(doc: dict[str, Any]) -> tuple[Table, Table]:
     return tasks, sides
 
 
-def analyze_with_progress(file: Path, fusion: str) -> SessionAnalysis:
+def analyze_with_progress(
+    file: Path, fusion: str, config: AnalysisConfig | None = None
+) -> SessionAnalysis:
     """``analyze_recording`` behind a transient rich progress bar (used by analyze and report)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -136,7 +153,7 @@ def analyze_with_progress(file: Path, fusion: str) -> SessionAnalysis:
         def report(stage: str, fraction: float) -> None:
             progress.update(bar, description=f"analysing: {stage}", completed=fraction)
 
-        return analyze_recording(file, fusion=fusion, progress=report)
+        return analyze_recording(file, fusion=fusion, progress=report, config=config)
 
 
 def register(app: typer.Typer) -> None:
@@ -155,6 +172,7 @@ def register(app: typer.Typer) -> None:
             str,
             typer.Option(help="Orientation filter: vqf-offline, vqf, madgwick, mahony or ekf."),
         ] = "vqf-offline",
+        config_path: Annotated[Path | None, typer.Option("--config", help=CONFIG_HELP)] = None,
     ) -> None:
         """Analyse one recording: hip drive, pelvic stability and gait symmetry per task."""
         import json
@@ -165,14 +183,20 @@ def register(app: typer.Typer) -> None:
 
         if fusion not in FUSION_METHODS:
             raise HipscopeError(f"--fusion {fusion!r} is not one of {', '.join(FUSION_METHODS)}")
+        config = load_config(config_path)
         if not file.exists():
             raise HipscopeError(f"{file}: no such file")
-        analysis = analyze_with_progress(file, fusion)
+        analysis = analyze_with_progress(file, fusion, config)
         doc = analysis.to_dict()
         console = Console()
         for table in summary_tables(doc):
             if table.row_count:
                 console.print(table)
+        if config is not None:
+            digest = config.parameters_hash()
+            console.print(
+                f"[green]parameters[/] {config_path} ({digest})", highlight=False, soft_wrap=True
+            )
         if json_out is not None:
             try:
                 json_out.parent.mkdir(parents=True, exist_ok=True)

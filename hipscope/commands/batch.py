@@ -90,6 +90,14 @@ def register(app: typer.Typer) -> None:
                 "and modification time are unchanged).",
             ),
         ] = False,
+        config_path: Annotated[
+            Path | None,
+            typer.Option(
+                "--config",
+                help="Analysis configuration (TOML), as for `hipscope analyze --config`. "
+                "Changed parameters re-analyse every file.",
+            ),
+        ] = None,
     ) -> None:
         """Analyse many recordings in parallel (Dask) into one table; skips unchanged files."""
         from rich.console import Console
@@ -102,10 +110,12 @@ def register(app: typer.Typer) -> None:
             TimeRemainingColumn,
         )
 
+        from hipscope.commands.analyze import load_config
         from hipscope.processing.batch import run_batch
 
         if workers is not None and workers < 1:
             raise HipscopeError(f"--workers must be at least 1, got {workers}")
+        config = load_config(config_path)
         console = Console()
         with Progress(
             TextColumn("{task.description}"),
@@ -126,6 +136,7 @@ def register(app: typer.Typer) -> None:
                 retry_errors=retry_errors,
                 rehash=rehash,
                 progress=_RichProgress(progress),
+                config=config,
             )
         workers_text = f" on {summary.n_workers} workers" if summary.n_analysed else ""
         console.print(
@@ -142,6 +153,11 @@ def register(app: typer.Typer) -> None:
             console.print(
                 f"[yellow]{summary.n_failed_earlier} of these failed in an earlier run and were "
                 "not tried again; add --retry-errors to retry them[/]"
+            )
+        if config is not None:
+            digest = config.parameters_hash()
+            console.print(
+                f"[green]parameters[/] {config_path} ({digest})", highlight=False, soft_wrap=True
             )
         console.print(f"[green]table[/]  {summary.table_path} ({summary.n_rows} task rows)")
         console.print(f"[green]errors[/] {summary.errors_path} ({summary.n_failed} files)")

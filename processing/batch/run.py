@@ -10,6 +10,7 @@ hands each worker one file at a time (``worker-saturation`` 1.0); with ``allowed
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -19,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hipscope.base.errors import HipscopeError
 from hipscope.processing.batch.discover import discover_recordings
@@ -34,6 +35,9 @@ from hipscope.processing.batch.store import (
     software,
     write_table,
 )
+
+if TYPE_CHECKING:
+    from hipscope.processing.config import AnalysisConfig
 
 Analyze = Callable[[Path], dict[str, Any]]
 
@@ -230,6 +234,7 @@ def run_batch(
     rehash: bool = False,
     analyze: Analyze | None = None,
     progress: BatchProgress | None = None,
+    config: AnalysisConfig | None = None,
 ) -> BatchSummary:
     """Analyse every recording under ``paths`` into the table ``out`` (Parquet).
 
@@ -259,13 +264,23 @@ def run_batch(
         importable or picklable on the workers.
     progress
         Receives the stages ("hashing", "analysing") and one ``advance`` per file.
+    config
+        The analysis algorithms and their parameters (default: all defaults). The hash of
+        the parameters is part of each file's cache key, so changed parameters re-analyse.
     """
     started = time.perf_counter()
     table_paths = TablePaths.for_table(out)
     files = discover_recordings(paths)
     if not files:
         raise HipscopeError(f"no recordings (*.h5, *.hdf5) in {', '.join(map(str, paths))}")
-    store = PartStore(table_paths.parts, software())
+    from hipscope.processing.config import AnalysisConfig
+
+    config = config or AnalysisConfig()
+    if analyze is None:
+        from hipscope.processing.pipeline import analyze_file
+
+        analyze = functools.partial(analyze_file, config=config)
+    store = PartStore(table_paths.parts, software(), config.parameters_hash())
     known = previous_states(table_paths)
 
     if progress is not None:

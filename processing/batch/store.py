@@ -4,13 +4,16 @@ Layout for ``--out lib.parquet``::
 
     lib.parquet          one row per task per recording (the merged table)
     lib.errors.parquet   one row per file that could not be analysed, with the reason
-    lib.parts/           one JSON part per analysed file content and software version:
-                         <blake2b-128 hex>-<version>.json  ({"status": "ok", "rows": [...]}
+    lib.parts/           one JSON part per analysed file content, software version and
+                         analysis parameters:
+                         <blake2b-128 hex>-<version>-<parameters hash>.json
+                         ({"status": "ok", "rows": [...]}
                          or {"status": "error", "error_type": ..., "error": ...})
 
 A part is written (atomically) as soon as its file's result arrives, so an interrupted run
 loses nothing already analysed; the tables are rebuilt from the parts at the end of a run.
-A file is analysed again only when its content hash or the hipscope version changes.
+A file is analysed again only when its content hash, the hipscope version or the analysis
+parameters (``AnalysisConfig.parameters_hash``) change.
 """
 
 from __future__ import annotations
@@ -120,28 +123,39 @@ class PartStore:
         The ``<table>.parts`` folder (created on the first write).
     software
         The analysing software, e.g. "hipscope 0.1.0": parts of other versions are ignored.
+    parameters_hash
+        Hash of the analysis parameters (``AnalysisConfig.parameters_hash``): parts analysed
+        with other parameters are ignored.
     """
 
-    def __init__(self, folder: Path, software: str) -> None:
+    def __init__(self, folder: Path, software: str, parameters_hash: str) -> None:
         self.folder = folder
         self.software = software
+        self.parameters_hash = parameters_hash
 
     def path_for(self, digest: str) -> Path:
         version = re.sub(r"[^A-Za-z0-9.+_-]", "_", self.software.removeprefix("hipscope "))
-        return self.folder / f"{digest}-{version}.json"
+        parameters = re.sub(r"[^A-Za-z0-9]", "_", self.parameters_hash)
+        return self.folder / f"{digest}-{version}-{parameters}.json"
 
     def get(self, digest: str) -> dict[str, Any] | None:
-        """The stored part of this content, or None (missing, unreadable or another version)."""
+        """The stored part of this content, or None (missing, unreadable, another version or
+        other parameters)."""
         try:
             part = json.loads(self.path_for(digest).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
         if not isinstance(part, dict) or part.get("software") != self.software:
             return None
+        if part.get("parameters_hash") != self.parameters_hash:
+            return None
         return part
 
     def put(self, digest: str, part: Mapping[str, Any]) -> None:
-        data = json.dumps({**part, "software": self.software}, allow_nan=False)
+        data = json.dumps(
+            {**part, "software": self.software, "parameters_hash": self.parameters_hash},
+            allow_nan=False,
+        )
         try:
             _atomic_write_bytes(self.path_for(digest), data.encode("utf-8"))
         except OSError as error:

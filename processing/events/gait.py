@@ -29,6 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.integrate import cumulative_trapezoid
 from scipy.signal import find_peaks
 
+from hipscope.processing.algorithm import Algorithm
 from hipscope.processing.events.signals import (
     bandpass,
     fill_nan,
@@ -68,7 +69,7 @@ def _median_step(times_s: NDArray[np.float64], default_s: float = 0.55) -> float
     return float(np.median(np.diff(times_s)))
 
 
-class PelvisContacts:
+class PelvisContacts(Algorithm):
     """Initial contacts and their side from one pelvis (lower-back) sensor.
 
     Parameters
@@ -116,6 +117,8 @@ class PelvisContacts:
         push-off of gait initiation and is dropped (0 keeps it). Default 0.8 (a swing is ~0.75
         step; an asymmetric walker's short first step stays above it).
     """
+
+    _action_method = "detect"
 
     def __init__(
         self,
@@ -360,7 +363,7 @@ def alternating_side_evidence(
     return np.log(post[:, 0] + 1e-300) - np.log(post[:, 1] + 1e-300)
 
 
-class ThighTurningPoints:
+class ThighTurningPoints(Algorithm):
     """Peak flexion and peak extension of each thigh during walking.
 
     Zero crossings of the thigh's sagittal angular velocity: flexion peaks come in late
@@ -377,6 +380,8 @@ class ThighTurningPoints:
         A turning point is kept when the angle swings at least this much between it and
         its neighbours, degrees. Default 8.
     """
+
+    _action_method = "detect"
 
     def __init__(
         self, *, lowpass_hz: float = 6.0, min_step_s: float = 0.6, min_excursion_deg: float = 8.0
@@ -439,20 +444,26 @@ def detect_gait_events(
     start_s: float | None = None,
     end_s: float | None = None,
     thigh_contact_delay_s: float = 0.0,
+    pelvis: PelvisContacts | None = None,
+    thighs: ThighTurningPoints | None = None,
 ) -> GaitEvents:
     """Combine whatever sensors exist into one sorted list of contacts with sides.
 
     Pelvis present: pelvis contact times; sides from the thighs when both exist, otherwise
     from the pelvis roll rate. No pelvis but both thighs: contacts at peak thigh flexion
     (+ ``thigh_contact_delay_s``). Final contacts (approximate: peak thigh extension) only
-    with thigh sensors.
+    with thigh sensors. ``pelvis`` and ``thighs`` are the detectors (default: default
+    parameters; each runs on a clone). ``GaitEventDetector`` holds all of these as
+    parameters.
     """
+    pelvis = pelvis or PelvisContacts()
+    thighs = thighs or ThighTurningPoints()
     t = np.asarray(time_s, dtype=np.float64)
     has_thighs = thigh_sagittal_left_rad is not None and thigh_sagittal_right_rad is not None
     turning: dict[str, ThighTurningPoints] = {}
     if has_thighs:
         for side, angle in ((LEFT, thigh_sagittal_left_rad), (RIGHT, thigh_sagittal_right_rad)):
-            turning[side] = ThighTurningPoints().detect(t, angle, start_s=start_s, end_s=end_s)  # type: ignore[arg-type]
+            turning[side] = thighs.clone().detect(t, angle, start_s=start_s, end_s=end_s)  # type: ignore[arg-type]
 
     fc_time = np.empty(0)
     fc_side = np.empty(0, dtype="<U5")
@@ -465,21 +476,21 @@ def detect_gait_events(
         fc_time, fc_side = fc_time[order], fc_side[order]
 
     if acc_vertical_m_s2 is not None:
-        pelvis = PelvisContacts().detect(
+        found = pelvis.clone().detect(
             t,
             acc_vertical_m_s2,
             gyr_roll_rad_s if not has_thighs else None,
             start_s=start_s,
             end_s=end_s,
         )
-        ic_time = pelvis.ic_time_s_
+        ic_time = found.ic_time_s_
         if has_thighs:
             ic_side = sides_from_thighs(
                 t, ic_time, thigh_sagittal_left_rad, thigh_sagittal_right_rad
             )  # type: ignore[arg-type]
             source = "pelvis contacts, thigh sides"
         else:
-            ic_side = pelvis.ic_side_
+            ic_side = found.ic_side_
             source = (
                 "pelvis contacts, pelvis roll sides" if gyr_roll_rad_s is not None else "pelvis"
             )
@@ -495,3 +506,59 @@ def detect_gait_events(
         return GaitEvents(ic_time[order], ic_side[order], fc_time, fc_side, "thigh peak flexion")
 
     return GaitEvents(np.empty(0), np.empty(0, dtype="<U5"), source="none")
+
+
+class GaitEventDetector(Algorithm):
+    """Initial and final contacts with sides from whatever sensors exist (see
+    ``detect_gait_events`` for the rules).
+
+    Parameters
+    ----------
+    pelvis
+        Contact detection from the pelvis sensor; default ``PelvisContacts()``.
+    thighs
+        Turning points of each thigh (contacts without a pelvis sensor, sides and final
+        contacts); default ``ThighTurningPoints()``.
+    thigh_contact_delay_s
+        Without a pelvis sensor, a contact is this long after peak thigh flexion, s.
+        Default 0.
+    """
+
+    _action_method = "detect"
+
+    def __init__(
+        self,
+        *,
+        pelvis: PelvisContacts = PelvisContacts(),
+        thighs: ThighTurningPoints = ThighTurningPoints(),
+        thigh_contact_delay_s: float = 0.0,
+    ) -> None:
+        self.pelvis = pelvis
+        self.thighs = thighs
+        self.thigh_contact_delay_s = thigh_contact_delay_s
+
+    def detect(
+        self,
+        time_s: ArrayLike,
+        *,
+        acc_vertical_m_s2: ArrayLike | None = None,
+        gyr_roll_rad_s: ArrayLike | None = None,
+        thigh_sagittal_left_rad: ArrayLike | None = None,
+        thigh_sagittal_right_rad: ArrayLike | None = None,
+        start_s: float | None = None,
+        end_s: float | None = None,
+    ) -> GaitEventDetector:
+        """Results: ``events_`` (``GaitEvents``, sorted in time)."""
+        self.events_ = detect_gait_events(
+            time_s,
+            acc_vertical_m_s2=acc_vertical_m_s2,
+            gyr_roll_rad_s=gyr_roll_rad_s,
+            thigh_sagittal_left_rad=thigh_sagittal_left_rad,
+            thigh_sagittal_right_rad=thigh_sagittal_right_rad,
+            start_s=start_s,
+            end_s=end_s,
+            thigh_contact_delay_s=self.thigh_contact_delay_s,
+            pelvis=self.pelvis,
+            thighs=self.thighs,
+        )
+        return self

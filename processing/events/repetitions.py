@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.signal import find_peaks
 
+from hipscope.processing.algorithm import Algorithm
 from hipscope.processing.events.signals import fill_nan, lowpass
 
 
@@ -28,7 +29,7 @@ class Repetition:
     end_s: float
 
 
-class RepetitionSegmenter:
+class RepetitionSegmenter(Algorithm):
     """Find repetitions as prominent flexion peaks.
 
     Parameters
@@ -45,6 +46,8 @@ class RepetitionSegmenter:
     margin_s
         The flexion signal is searched this far beyond both ends of the task, s. Default 1.
     """
+
+    _action_method = "detect"
 
     def __init__(
         self,

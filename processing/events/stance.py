@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from hipscope.processing.algorithm import Algorithm
 from hipscope.processing.events.signals import fill_nan, lowpass, runs
 
 
-class StanceHold:
+class StanceHold(Algorithm):
     """Steady hold of one single-leg stance.
 
     Parameters
@@ -32,6 +33,8 @@ class StanceHold:
         Without a thigh sensor, this much is cut from both ends of the task window, s.
         Default 1.
     """
+
+    _action_method = "detect"
 
     def __init__(
         self,

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from hipscope.processing.algorithm import Algorithm
 from hipscope.processing.events.gait import LEFT, RIGHT, GaitEvents
 from hipscope.processing.events.signals import (
     fill_nan,
@@ -39,7 +40,7 @@ from hipscope.processing.metrics.common import (
 SIDES = (LEFT, RIGHT)
 
 
-class GaitSymmetry:
+class GaitSymmetry(Algorithm):
     """Temporal and symmetry measures of one walk.
 
     Parameters
@@ -52,6 +53,8 @@ class GaitSymmetry:
         The autocorrelation peak is searched within ±this fraction of the expected lag.
         Default 0.25.
     """
+
+    _action_method = "compute"
 
     def __init__(
         self, *, max_step_s: float = 1.5, harmonics: int = 20, lag_tolerance: float = 0.25
@@ -71,12 +74,16 @@ class GaitSymmetry:
         thigh_sagittal_left_rad: ArrayLike | None = None,
         thigh_sagittal_right_rad: ArrayLike | None = None,
         straight_mask: ArrayLike | None = None,
+        acc_ap_m_s2: ArrayLike | None = None,
+        acc_ml_m_s2: ArrayLike | None = None,
     ) -> GaitSymmetry:
         """Results: ``metrics_`` (JSON-ready), ``unavailable_``, ``steps_`` (one dict per
         step, for tables), ``series_`` (plots).
 
         ``straight_mask`` (True where the athlete walks straight, e.g. from the pelvis
-        heading) keeps turns out of the regularity and harmonic ratios.
+        heading) keeps turns out of the regularity and harmonic ratios. ``acc_ap_m_s2`` and
+        ``acc_ml_m_s2`` (the pelvis's own anterior-posterior and mediolateral acceleration)
+        give ``harmonic_ratio_ap`` and ``harmonic_ratio_ml``.
         """
         t_all = np.asarray(time_s, dtype=np.float64)
         self._straight = (
@@ -160,6 +167,7 @@ class GaitSymmetry:
             t, events, start_s, end_s, thigh_sagittal_left_rad, thigh_sagittal_right_rad
         )
         self._regularity(t, events, start_s, end_s, acc_vertical_m_s2, median_step)
+        self._horizontal_harmonic_ratios(t, events, acc_ap_m_s2, acc_ml_m_s2)
         return self
 
     def _stance_swing(self, events: GaitEvents, *, steps_available: bool) -> None:
@@ -346,16 +354,14 @@ class GaitSymmetry:
                 ratios.append(odd / even)
         return number(median_or_none(ratios), 3)
 
-    def horizontal_harmonic_ratios(
+    def _horizontal_harmonic_ratios(
         self,
-        time_s: ArrayLike,
+        t: NDArray[np.float64],
         events: GaitEvents,
         acc_ap_m_s2: ArrayLike | None,
         acc_ml_m_s2: ArrayLike | None,
-    ) -> GaitSymmetry:
-        """Add ``harmonic_ratio_ap`` (even/odd) and ``harmonic_ratio_ml`` (odd/even, Menz
-        2003) from the pelvis's own anterior-posterior and mediolateral acceleration."""
-        t = np.asarray(time_s, dtype=np.float64)
+    ) -> None:
+        """``harmonic_ratio_ap`` (even/odd) and ``harmonic_ratio_ml`` (odd/even, Menz 2003)."""
         for key, value, even_over_odd in (
             ("harmonic_ratio_ap", acc_ap_m_s2, True),
             ("harmonic_ratio_ml", acc_ml_m_s2, False),
@@ -368,4 +374,3 @@ class GaitSymmetry:
             self.metrics_[key] = self._harmonic_ratio(t, events, acc, even_over_odd=even_over_odd)
             if self.metrics_[key] is None:
                 self.unavailable_[key] = "needs left strides (contacts with sides)"
-        return self

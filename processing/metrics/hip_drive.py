@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from hipscope.processing.algorithm import Algorithm
 from hipscope.processing.events.repetitions import Repetition, RepetitionSegmenter
 from hipscope.processing.events.signals import crossing_time, fill_nan, lowpass
 from hipscope.processing.metrics.common import median_or_none, number, rate_of, window
@@ -65,7 +66,7 @@ def _onset(
     return t_low - (t_high - t_low), crossing
 
 
-class HipDrive:
+class HipDrive(Algorithm):
     """Hip-drive timing per repetition.
 
     Parameters
@@ -90,6 +91,8 @@ class HipDrive:
         Repetition segmentation; default ``RepetitionSegmenter()``.
     """
 
+    _action_method = "compute"
+
     def __init__(
         self,
         *,
@@ -99,7 +102,7 @@ class HipDrive:
         peak_fraction: float = 0.05,
         min_duration_s: float = 0.05,
         baseline_velocity_deg_s: float = 1.5,
-        segmenter: RepetitionSegmenter | None = None,
+        segmenter: RepetitionSegmenter = RepetitionSegmenter(),
     ) -> None:
         self.lowpass_hz = lowpass_hz
         self.min_velocity_deg_s = min_velocity_deg_s
@@ -124,9 +127,31 @@ class HipDrive:
         ``start_posture``: "extended" for hinge and squat, "flexed" for the bridge (see
         ``RepetitionSegmenter.detect``).
 
-        Results: ``repetitions_`` (list of JSON-ready dicts), ``rep_count_``,
-        ``hip_lead_ms_median_``, ``unavailable_`` (key -> reason), ``series_`` (plots).
+        Results: ``metrics_`` (the task's JSON-ready metrics), ``repetitions_`` (list of
+        JSON-ready dicts), ``rep_count_``, ``hip_lead_ms_median_``, ``unavailable_``
+        (key -> reason), ``series_`` (plots).
         """
+        self._time_repetitions(
+            time_s,
+            hip_flexion_rad=hip_flexion_rad,
+            lumbar_flexion_rad=lumbar_flexion_rad,
+            start_s=start_s,
+            end_s=end_s,
+            start_posture=start_posture,
+        )
+        self.metrics_ = self._task_metrics()
+        return self
+
+    def _time_repetitions(
+        self,
+        time_s: ArrayLike,
+        *,
+        hip_flexion_rad: ArrayLike | None,
+        lumbar_flexion_rad: ArrayLike | None,
+        start_s: float,
+        end_s: float,
+        start_posture: str,
+    ) -> None:
         t = np.asarray(time_s, dtype=np.float64)
         self.repetitions_: list[dict[str, Any]] = []
         self.unavailable_: dict[str, str] = {}
@@ -134,13 +159,13 @@ class HipDrive:
         self.rep_count_: int | None = None
         self.hip_lead_ms_median_: float | None = None
 
-        segmenter = self.segmenter or RepetitionSegmenter()
+        segmenter = self.segmenter.clone()
         mask = window(t, start_s - segmenter.margin_s, end_s + segmenter.margin_s)
         rate_hz = rate_of(t[mask])
         if window(t, start_s, end_s).sum() < 10 or rate_hz <= 0.0:
             self.unavailable_["rep_count"] = "task too short"
             self.unavailable_["hip_lead_ms_median"] = "task too short"
-            return self
+            return
         ti = t[mask]
         angles: dict[str, NDArray[np.float64]] = {}
         for name, value in (("hip", hip_flexion_rad), ("lumbar", lumbar_flexion_rad)):
@@ -153,7 +178,7 @@ class HipDrive:
             reason = "needs thigh, pelvis or trunk sensors for hip or lumbar flexion"
             self.unavailable_["rep_count"] = reason
             self.unavailable_["hip_lead_ms_median"] = reason
-            return self
+            return
         if "hip" not in angles:
             self.unavailable_["hip_lead_ms_median"] = "no hip flexion (needs pelvis and thighs)"
         elif "lumbar" not in angles:
@@ -186,7 +211,6 @@ class HipDrive:
                     onsets[k].append(r[f"{k}_onset_s"])
         for k, v in onsets.items():
             self.series_[f"{k}_onsets_s"] = np.array(v, dtype=np.float64)
-        return self
 
     def _repetition(
         self,
@@ -262,7 +286,7 @@ class HipDrive:
         )
         return out
 
-    def metrics(self) -> dict[str, Any]:
+    def _task_metrics(self) -> dict[str, Any]:
         """JSON-ready task metrics."""
         shares = [r["hip_share_pct"] for r in self.repetitions_ if r["hip_share_pct"] is not None]
         if not shares:

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from hipscope.base.rotations import to_rotation
+from hipscope.processing.algorithm import Algorithm
 from hipscope.processing.events.signals import fill_nan, lowpass
 from hipscope.processing.events.stance import StanceHold
 from hipscope.processing.metrics.common import number, rate_of, window
@@ -40,7 +41,7 @@ def sway_measures(ap_m_s2: NDArray[np.float64], ml_m_s2: NDArray[np.float64]) ->
     }
 
 
-class PelvicStability:
+class PelvicStability(Algorithm):
     """Metrics of one single-leg stance.
 
     Parameters
@@ -52,7 +53,9 @@ class PelvicStability:
         Hold detection; default ``StanceHold()``.
     """
 
-    def __init__(self, *, sway_lowpass_hz: float = 3.5, hold: StanceHold | None = None) -> None:
+    _action_method = "compute"
+
+    def __init__(self, *, sway_lowpass_hz: float = 3.5, hold: StanceHold = StanceHold()) -> None:
         self.sway_lowpass_hz = sway_lowpass_hz
         self.hold = hold
 
@@ -96,9 +99,7 @@ class PelvicStability:
                 self.unavailable_[key] = "single-leg stance task has no side"
             return self
 
-        hold = (self.hold or StanceHold()).detect(
-            t, free_thigh_sagittal_rad, start_s=start_s, end_s=end_s
-        )
+        hold = self.hold.clone().detect(t, free_thigh_sagittal_rad, start_s=start_s, end_s=end_s)
         self.metrics_["hold_detection"] = hold.method_
         if hold.method_ == "free thigh" and not hold.found_:
             reason = "free thigh never lifted above the threshold and held still"

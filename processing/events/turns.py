@@ -1,0 +1,58 @@
+"""Straight walking: where the pelvis heading is steady, so turns stay out of gait measures."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from hipscope.base.rotations import to_rotation
+from hipscope.processing.algorithm import Algorithm
+from hipscope.processing.events.signals import fill_nan, lowpass
+
+
+class StraightWalking(Algorithm):
+    """Samples of steady pelvis heading (not turning), with a margin around each turn.
+
+    The heading is the direction of the pelvis's anterior axis in the horizontal plane,
+    unwrapped and low-passed; a turn is where it changes faster than the threshold.
+
+    Parameters
+    ----------
+    max_turn_rate_deg_s
+        Heading changes faster than this mark a turn, deg/s. Default 25.
+    heading_lowpass_hz
+        Low-pass of the heading before differentiating, Hz. Default 0.5.
+    turn_margin_s
+        This much on both sides of a turn counts as turning too, s. Default 0.5.
+    """
+
+    _action_method = "detect"
+
+    def __init__(
+        self,
+        *,
+        max_turn_rate_deg_s: float = 25.0,
+        heading_lowpass_hz: float = 0.5,
+        turn_margin_s: float = 0.5,
+    ) -> None:
+        self.max_turn_rate_deg_s = max_turn_rate_deg_s
+        self.heading_lowpass_hz = heading_lowpass_hz
+        self.turn_margin_s = turn_margin_s
+
+    def detect(self, q_world_pelvis: ArrayLike, rate_hz: float) -> StraightWalking:
+        """Results: ``straight_`` (bool per sample; all True with fewer than 10 valid
+        orientations, when the heading cannot be followed)."""
+        q = np.asarray(q_world_pelvis, dtype=np.float64)
+        forward = np.full((q.shape[0], 3), np.nan)
+        good = np.isfinite(q).all(axis=1)
+        if good.sum() < 10:
+            self.straight_ = np.ones(q.shape[0], dtype=bool)
+            return self
+        forward[good] = to_rotation(q[good]).apply(np.array([1.0, 0.0, 0.0]))
+        heading = np.unwrap(fill_nan(np.arctan2(forward[:, 1], forward[:, 0])))
+        rate = np.gradient(lowpass(heading, self.heading_lowpass_hz, rate_hz)) * rate_hz
+        turning = np.abs(rate) > np.radians(self.max_turn_rate_deg_s)
+        pad = max(1, int(self.turn_margin_s * rate_hz))
+        turning = np.convolve(turning.astype(float), np.ones(2 * pad + 1), "same") > 0
+        self.straight_ = ~turning
+        return self
