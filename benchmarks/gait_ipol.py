@@ -271,6 +271,11 @@ def summary(label: str, rows: dict[str, dict]) -> list[str]:
     si_err = np.array([r["si_det"] - r["si_ref"] for r in rows.values()])
     si_abs = np.abs(si_err[np.isfinite(si_err)])
     no_si = int(np.sum(~np.isfinite(si_err)))
+    si_pairs = np.array(
+        [(r["si_ref"], r["si_det"]) for n, r in rows.items() if n not in inverted]
+    ).reshape(-1, 2)
+    si_pairs = si_pairs[np.isfinite(si_pairs).all(axis=1)]
+    slope = np.polyfit(si_pairs[:, 0], si_pairs[:, 1], 1)[0] if len(si_pairs) > 2 else np.nan
     fo_ms = 1000.0 * np.concatenate([r["fo_errors"] for r in rows.values()] + [[]])
     fo_ref = sum(r["fo_n_ref"] for r in rows.values())
     fo_det = sum(r["fo_n_det"] for r in rows.values())
@@ -284,7 +289,8 @@ def summary(label: str, rows: dict[str, dict]) -> list[str]:
         + (f" ({', '.join(inverted)})" if inverted else ""),
         f"[{label}] step-time SI error vs reference contacts: median |error| "
         f"{np.median(si_abs):.2f}, 90th pct {np.percentile(si_abs, 90):.2f} points over "
-        f"{si_abs.size} trials" + (f" ({no_si} without an SI)" if no_si else ""),
+        f"{si_abs.size} trials" + (f" ({no_si} without an SI)" if no_si else "")
+        + f"; slope of SI against the reference's {slope:.2f} (without inverted walks)",
     ]
     if fo_ms.size:
         lines.append(
