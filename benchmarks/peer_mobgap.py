@@ -4,11 +4,11 @@ Usage (from ``benchmarks/gait_ipol.py --peer mobgap``, not by hand):
     PYTHON_WITH_MOBGAP benchmarks/peer_mobgap.py IN.npz OUT.json
 
 ``IN.npz`` holds, per trial ``NAME``: ``NAME/acc`` and ``NAME/gyr`` (n, 3) in mobgap's body
-frame (is up, ml right, pa forward; m/s², deg/s as mobgap expects), ``NAME/window`` [first, last] sample of
-the walk and ``NAME/rate`` in Hz. ``OUT.json`` maps each name to initial contacts (sample
-index on the trial's grid) and their "left" / "right" labels. mobgap (Apache-2.0) is never a
-hipscope dependency: this script runs in whichever Python has it installed (its pretrained
-side model needs scikit-learn 1.6.1).
+frame (is up, ml right, pa forward; m/s², and deg/s as mobgap expects), ``NAME/window``
+[first, last] sample of the walk and ``NAME/rate`` in Hz. ``OUT.json`` maps each name to
+initial contacts (sample index on the trial's grid) and their "left" / "right" labels.
+mobgap (Apache-2.0) is never a hipscope dependency: this script runs in whichever Python has
+it installed (its pretrained side model needs scikit-learn 1.6.1).
 """
 
 from __future__ import annotations

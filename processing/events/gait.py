@@ -120,6 +120,10 @@ class PelvisContacts:
         ±this, s (0: the median shift alone). The CWT lobe's minimum is a smoothed feature
         whose place depends on the neighbouring steps' durations (an asymmetric walker's
         contacts shift by side); the heel-strike jolt is local. Default 0.04.
+    snap_jolt_ratio
+        Only a jerk peak of at least this fraction of the median jolt of the accepted
+        contacts counts; a weaker step (starting, stopping) keeps the median shift.
+        Default 0.5.
     """
 
     def __init__(
@@ -140,6 +144,7 @@ class PelvisContacts:
         side_alternation: float = 0.9,
         push_off_step: float = 0.8,
         refine_snap_s: float = 0.04,
+        snap_jolt_ratio: float = 0.5,
     ) -> None:
         self.band_hz = band_hz
         self.cwt_width_s = cwt_width_s
@@ -156,6 +161,7 @@ class PelvisContacts:
         self.side_alternation = side_alternation
         self.push_off_step = push_off_step
         self.refine_snap_s = refine_snap_s
+        self.snap_jolt_ratio = snap_jolt_ratio
 
     def detect(
         self,
@@ -229,7 +235,8 @@ class PelvisContacts:
         sub = np.array([parabolic_peak(-contact, int(p)) for p in peaks])
         ic_index = peaks + sub + offset
         if self.refine_snap_s > 0.0:
-            ic_index = _snap_to_peaks(jerk, ic_index, round(self.refine_snap_s * rate_hz))
+            floor = self.snap_jolt_ratio * float(np.median(jolt[strong])) if strong.any() else 0.0
+            ic_index = _snap_to_peaks(jerk, ic_index, round(self.refine_snap_s * rate_hz), floor)
         ic_time = np.interp(ic_index, np.arange(t.shape[0]), t)
         keep = (ic_time >= start - self.edge_margin_s) & (ic_time <= end + self.edge_margin_s)
         ic_time = ic_time[keep]
@@ -321,22 +328,23 @@ class PelvisContacts:
 
 
 def _snap_to_peaks(
-    signal: NDArray[np.float64], index: NDArray[np.float64], half_width: int
+    signal: NDArray[np.float64], index: NDArray[np.float64], half_width: int, floor: float
 ) -> NDArray[np.float64]:
     """Each fractional index moved to the highest local maximum of ``signal`` within
     ±half_width samples (sub-sample by a parabola); kept where the window has no interior
-    maximum (the jolt lies outside it)."""
+    maximum above ``floor`` (no clear jolt: a weak step keeps the median shift)."""
     out = index.astype(np.float64).copy()
     n = signal.shape[0]
     for k, x in enumerate(index):
-        lo, hi = max(int(round(x)) - half_width, 1), min(int(round(x)) + half_width, n - 2)
+        centre = round(float(x))
+        lo, hi = max(centre - half_width, 1), min(centre + half_width, n - 2)
         if hi <= lo:
             continue
         window = signal[lo : hi + 1]
         interior = (window >= signal[lo - 1 : hi]) & (window >= signal[lo + 1 : hi + 2])
-        if not interior.any():
+        candidates = np.flatnonzero(interior & (window >= floor))
+        if candidates.shape[0] == 0:
             continue
-        candidates = np.flatnonzero(interior)
         best = lo + int(candidates[np.argmax(window[candidates])])
         out[k] = best + parabolic_peak(signal, best)
     return out
