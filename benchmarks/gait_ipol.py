@@ -409,10 +409,15 @@ def group_line(label: str, trials: list[dict]) -> str:
     fn = sum(t["fn"] for t in trials)
     err_ms = 1000.0 * np.abs(np.concatenate([t["errors"] for t in trials]))
     side = np.concatenate([t["side_ok"] for t in trials]).astype(float)
+    fo_ms = 1000.0 * np.abs(np.concatenate([t["fo_errors"] for t in trials] + [[]]))
+    si = np.array([t["si_det"] - t["si_ref"] for t in trials])
+    si = np.abs(si[np.isfinite(si)])
     return (
         f"{label:<17} {len(trials):>3} trials: sensitivity {tp / max(tp + fn, 1):.3f}, "
         f"precision {tp / max(tp + fp, 1):.3f}, |median| {np.median(err_ms):.1f} ms, "
-        f"side {side.mean():.3f}"
+        f"side {side.mean():.3f}, SI |error| median {np.median(si):.2f} / 90th "
+        f"{np.percentile(si, 90):.2f}"
+        + (f", foot-off |median| {np.median(fo_ms):.1f} ms" if fo_ms.size else "")
     )
 
 

@@ -20,10 +20,14 @@ and a percentile bootstrap over fewer than about 4 strides is not a useful inter
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from hipscope.processing.events.gait import GaitEvents
 
 LEFT = "left"
 RIGHT = "right"
@@ -31,7 +35,7 @@ OK = "ok"
 TOO_FEW_STEPS = "too few steps"
 
 
-def symmetry_index(left: float, right: float) -> float:
+def symmetry_index(left: Any, right: Any) -> Any:
     """SI in percent, positive when the left value is larger (Robinson 1987)."""
     return 100.0 * (left - right) / (0.5 * (left + right))
 
@@ -139,17 +143,22 @@ class StepTimeAsymmetry:
     def _interval(self, steps: list[Step]) -> tuple[float, float]:
         """Percentile interval of the SI over strides drawn with replacement."""
         units = _strides(steps)
+        per_side = {
+            s: np.array([next((x.duration_s for x in u if x.side == s), np.nan) for u in units])
+            for s in (LEFT, RIGHT)
+        }
         rng = np.random.default_rng(self.seed)
         draws = rng.integers(0, len(units), size=(self.n_bootstrap, len(units)))
-        si = np.full(self.n_bootstrap, np.nan)
-        for b in range(self.n_bootstrap):
-            chosen = [step for i in draws[b] for step in units[i]]
-            left = np.array([x.duration_s for x in chosen if x.side == LEFT])
-            right = np.array([x.duration_s for x in chosen if x.side == RIGHT])
-            if left.shape[0] and right.shape[0]:
-                si[b] = symmetry_index(
-                    robust_mean(left, self.band), robust_mean(right, self.band)
-                )
+        means = {}
+        with warnings.catch_warnings():
+            # a resample without any step of one side gives NaN and is left out below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for s, values in per_side.items():
+                drawn = values[draws]
+                median = np.nanmedian(drawn, axis=1, keepdims=True)
+                kept = np.where(np.abs(drawn - median) <= self.band * median, drawn, np.nan)
+                means[s] = np.nanmean(kept, axis=1)
+        si = symmetry_index(means[LEFT], means[RIGHT])  # type: ignore[arg-type]
         low, high = np.nanpercentile(si, [2.5, 97.5])
         return float(low), float(high)
 
@@ -166,3 +175,55 @@ def _strides(steps: list[Step]) -> list[list[Step]]:
             units.append([steps[k]])
             k += 1
     return units
+
+
+STANCE_SWING_KEYS = (
+    "stance_time_left_s",
+    "stance_time_right_s",
+    "swing_time_left_s",
+    "swing_time_right_s",
+    "stance_time_si_pct",
+    "swing_time_si_pct",
+)
+PELVIS_FOOT_OFF = "pelvis foot-off"
+
+
+def apply_step_asymmetry(
+    metrics: dict[str, Any], unavailable: dict[str, str], events: GaitEvents
+) -> None:
+    """Put the step-time SI with its 95 % interval, steps per side and state into a gait
+    task's metrics, and keep stance / swing only where the final contacts are foot-offs.
+
+    Stance and swing need foot-off: the pelvis foot-off is validated against toe-off
+    references (docs/VALIDATION.md); peak thigh extension comes before foot-off, so times
+    from it would read stance short and swing long and are withheld.
+    """
+    result = StepTimeAsymmetry().compute(events.ic_time_s, events.ic_side)
+    for key in ("step_time_si_pct", "step_time_si_ci95_pct"):
+        unavailable.pop(key, None)
+    metrics.update(result.metrics_)
+    if events.ic_time_s.shape[0] and not (events.ic_side != "").any():
+        result.unavailable_ = {
+            key: "contact sides unknown (no pelvis gyroscope or thigh sensors)"
+            for key in ("step_time_si_pct", "step_time_si_ci95_pct")
+        }
+        metrics["step_time_si_state"] = "sides unknown"
+    unavailable.update(result.unavailable_)
+    by_pelvis = PELVIS_FOOT_OFF in events.source and events.fc_time_s.shape[0] > 0
+    metrics["final_contact_source"] = (
+        "pelvis foot-off (McCamley 2012)"
+        if by_pelvis
+        else ("peak thigh extension" if events.fc_time_s.shape[0] else None)
+    )
+    if metrics["final_contact_source"] is None:
+        unavailable["final_contact_source"] = "no final contacts found"
+    if not by_pelvis:
+        reason = (
+            "needs foot-off: peak thigh extension comes before it (not a foot-off); "
+            "a pelvis sensor gives foot-off"
+            if events.fc_time_s.shape[0]
+            else "needs foot-off (a pelvis sensor)"
+        )
+        for key in STANCE_SWING_KEYS:
+            metrics[key] = None
+            unavailable[key] = reason
