@@ -6,8 +6,8 @@ Each walk (20 s, after 4 s of standing) is simulated with a true step-time SI of
 written as a recording and analysed by ``hipscope.processing.pipeline.analyze_recording``
 (fusion, calibration, events, metrics), once with the pelvis sensor alone and once with
 pelvis and both thighs. Walk variants: typical; sensor tilt up to 35°; pelvis roll pattern
-reversed, small or large; little pelvis rotation; slow gait; cane-like lateral lean with a
-stance-side drop and little sway. The true SI is the same estimator (robust means per
+reversed, small or large; little pelvis rotation; reversed roll with little rotation; slow
+gait; cane-like lateral lean with a stance-side drop and little sway. The true SI is the same estimator (robust means per
 side) applied to the simulator's own contacts, since step times vary (CV 2 %); the measured
 SI the same estimator on the pipeline's contacts and sides over that span. Prints per
 variant and sensor set the slope of measured
@@ -40,6 +40,7 @@ VARIANTS: dict[str, dict] = {
     "roll large": {"obliquity_scale": 2.0},
     "little rotation": {"rotation_scale": 0.2},
     "slow": {"mean_step_s": 0.85, "speed_m_s": 0.6, "stance_fraction": 0.65},
+    "reversed roll, little rotation": {"obliquity_scale": -1.0, "rotation_scale": 0.2},
     "cane-like lean": {
         "lateral_lean_deg": 8.0,
         "obliquity_scale": -0.6,
@@ -127,11 +128,11 @@ def main() -> int:
     all_measured: list[float] = []
     inverted_total = walks_total = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for name in names:
+        for v, name in enumerate(names):
             for label, placements in PLACEMENTS.items():
                 rows = [
-                    run_walk(si, VARIANTS[name], placements, seed, Path(tmp))
-                    for seed, si in enumerate(sis)
+                    run_walk(si, VARIANTS[name], placements, 100 * v + i, Path(tmp))
+                    for i, si in enumerate(sis)
                 ]
                 true = np.array([r["true_si"] for r in rows])
                 measured = np.array([r["measured_si"] for r in rows])
@@ -150,7 +151,7 @@ def main() -> int:
                 all_true += true[good].tolist()
                 all_measured += measured[good].tolist()
                 print(
-                    f"{name:<16} {label:<14} slope {slope:.3f}  max |SI err| "
+                    f"{name:<30} {label:<14} slope {slope:.3f}  max |SI err| "
                     f"{np.nanmax(err):.2f}  mean |SI err| {np.nanmean(err):.2f}  "
                     f"side {sides.mean():.3f}  inverted walks {inverted}/{len(rows)}"
                     + (f"  ({(~good).sum()} without SI)" if (~good).any() else "")
