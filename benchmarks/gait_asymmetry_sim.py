@@ -7,10 +7,10 @@ written as a recording and analysed by ``hipscope.processing.pipeline.analyze_re
 (fusion, calibration, events, metrics), once with the pelvis sensor alone and once with
 pelvis and both thighs. Walk variants: typical; sensor tilt up to 35°; pelvis roll pattern
 reversed, small or large; little pelvis rotation; reversed roll with little rotation; slow
-gait; cane-like lateral lean with a stance-side drop and little sway. The true SI is the same estimator (robust means per
-side) applied to the simulator's own contacts, since step times vary (CV 2 %); the measured
-SI the same estimator on the pipeline's contacts and sides over that span. Prints per
-variant and sensor set the slope of measured
+gait; cane-like lateral lean with a stance-side drop and little sway. The true SI is the
+same estimator (robust means per side) applied to the simulator's own contacts, since step
+times vary (CV 2 %); the measured SI the same estimator on the pipeline's contacts and
+sides over that span. Prints per variant and sensor set the slope of measured
 against true SI (least squares through all SIs), the largest |SI error|, the side accuracy
 against the simulator's contacts and the number of walks with more than half of their
 sides inverted.

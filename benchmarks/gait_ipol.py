@@ -11,7 +11,9 @@ PacketCounter grid (packets go missing), then:
   pipeline's fusion and calibration make vertical vertical and give the pelvis roll rate;
   the contacts are the ones the JSON reports.
 - ``--via fusion``: offline VQF (6D) alone; vertical = world z, roll rate = angular velocity
-  about the horizontal projection of the sensor's backwards axis (+Z as worn), negated.
+  about the horizontal projection of the sensor's backwards axis (+Z as worn), negated,
+  yaw rate = world z, mediolateral acceleration along the horizontal left of that axis;
+  then the pipeline's event modules, and each side cue's own accuracy is printed too.
 
 Reference: heel strikes in ``LeftFootEvents`` / ``RightFootEvents`` ([toe-off, heel-strike]
 packet pairs) inside TrialBoundaries. A detection matches the nearest unmatched reference
@@ -38,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -95,13 +97,18 @@ class Detected:
     ic_side: NDArray[np.str_]
     fc_time_s: NDArray[np.float64]
     fc_side: NDArray[np.str_]
+    cues: dict[str, NDArray[np.str_]] = field(default_factory=dict)
 
 
 def contacts_via_fusion(trial: Trial) -> Detected:
+    """Offline VQF 6D, then the same event modules as the pipeline (no calibration step);
+    also keeps each pelvis side cue's own reading (``Detected.cues``)."""
     import vqf
 
     from hipscope.base.rotations import to_rotation
+    from hipscope.processing.events.final_contacts import PelvisFinalContacts
     from hipscope.processing.events.gait import PelvisContacts
+    from hipscope.processing.events.sides import PelvisSides
 
     result = vqf.offlineVQF(
         np.ascontiguousarray(trial.gyr_rad_s),
@@ -117,16 +124,28 @@ def contacts_via_fusion(trial: Trial) -> Detected:
     forward /= np.linalg.norm(forward, axis=1, keepdims=True)
     # Right-hand rule about the forward axis (z up, y left): positive = right side drops.
     roll = np.sum(gyr_world * forward, axis=1)
+    left = np.column_stack([-forward[:, 1], forward[:, 0], np.zeros(forward.shape[0])])
     lo, hi = trial.meta["TrialBoundaries"]
     detector = PelvisContacts().detect(
         trial.time_s,
         acc_world[:, 2],
-        roll,
         start_s=trial.packet_time(lo),
         end_s=trial.packet_time(hi),
     )
-    empty = np.empty(0)
-    return Detected(detector.ic_time_s_, detector.ic_side_, empty, empty.astype("<U5"))
+    ic = detector.ic_time_s_
+    sides = PelvisSides().assign(
+        trial.time_s,
+        ic,
+        gyr_yaw_rad_s=gyr_world[:, 2],
+        gyr_roll_rad_s=roll,
+        acc_ml_m_s2=np.sum(acc_world * left, axis=1),
+    )
+    final = PelvisFinalContacts().detect(trial.time_s, acc_world[:, 2], ic, sides.side_)
+    det = Detected(ic, sides.side_, final.fc_time_s_, final.fc_side_)
+    det.cues = {
+        k: np.where(v >= 0.0, "left", "right").astype("<U5") for k, v in sides.scores_.items()
+    }
+    return det
 
 
 def contacts_via_pipeline(trial: Trial, workdir: Path) -> Detected:
@@ -251,6 +270,9 @@ def score_trial(trial: Trial, det: Detected) -> dict:
         det_steps = step_times(det.ic_time_s, det.ic_side, side)
         if ref_steps.size and det_steps.size:
             row["step_err"][side] = float(np.median(det_steps) - np.median(ref_steps))
+    row["cue_ok"] = {
+        cue: [bool(sides[i] == ref_side[j]) for i, j in pairs] for cue, sides in det.cues.items()
+    }
     fo_t, fo_side = reference(trial, kind=0)
     fo_pairs = match(det.fc_time_s, fo_t)
     row["fo_n_ref"] = fo_t.shape[0]
@@ -289,7 +311,8 @@ def summary(label: str, rows: dict[str, dict]) -> list[str]:
         + (f" ({', '.join(inverted)})" if inverted else ""),
         f"[{label}] step-time SI error vs reference contacts: median |error| "
         f"{np.median(si_abs):.2f}, 90th pct {np.percentile(si_abs, 90):.2f} points over "
-        f"{si_abs.size} trials" + (f" ({no_si} without an SI)" if no_si else "")
+        f"{si_abs.size} trials"
+        + (f" ({no_si} without an SI)" if no_si else "")
         + f"; slope of SI against the reference's {slope:.2f} (without inverted walks)",
     ]
     if fo_ms.size:
@@ -374,12 +397,24 @@ def main() -> int:
         "subjects 1-10": [n for n in per_trial if int(n.split("-")[0]) <= 10],
         "subjects 11-19": [n for n in per_trial if int(n.split("-")[0]) > 10],
     }
+    groups["without 4-1, 4-2"] = [n for n in per_trial if n not in ("4-1", "4-2")]
     for label, members in groups.items():
         print(group_line(label, [per_trial[n] for n in members]))
     print(
         "missed / false contacts by segment: "
         + ", ".join(f"{k} {v[0]} / {v[1]}" for k, v in segments.items())
     )
+    cues = sorted({c for r in per_trial.values() for c in r["cue_ok"]})
+    if cues:
+        print("each pelvis side cue on its own (its physical polarity, no vote, no chain):")
+        for cue in cues:
+            rates = {n: np.mean(r["cue_ok"][cue]) for n, r in per_trial.items() if r["side_ok"]}
+            flipped = sorted(n for n, a in rates.items() if a < 0.5)
+            every = np.concatenate([r["cue_ok"][cue] for r in per_trial.values()])
+            print(
+                f"  {cue:<5} accuracy {np.mean(every):.3f}; "
+                f"walks below 0.5: {len(flipped)} ({', '.join(flipped) or 'none'})"
+            )
     if args.per_trial:
         for name, r in per_trial.items():
             peer_si = f", peer SI {peer_rows[name]['si_det']:+.1f}" if peer_rows else ""

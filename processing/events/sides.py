@@ -6,9 +6,12 @@ a calibration offset or a stiffer leg does not bias the call and no pelvis cue t
 
 With the pelvis alone, three cues that each have a physical reason vote (docs/DESIGN.md):
 
-- **yaw** (McCamley 2012): the pelvis turns with the swinging leg, so at a left contact the
-  left hip is forward: the pelvis is turned clockwise seen from above (its yaw angle, the
-  integrated band-passed world-vertical rate, is at its negative extreme);
+- **yaw** (McCamley 2012): the pelvis turns with the swinging leg; up to a left contact the
+  left hip swings forward, so the pelvis turns clockwise seen from above and the
+  band-passed world-vertical rate at the contact is negative (mobgap's LrcMcCamley reads
+  the same sign). Its phase against the contact differs between walkers, so it is the
+  weakest cue: on IPOL, on its own, 0.83 of the sides and 17 of 110 walks inverted,
+  against 0.96-0.97 and 2 walks for roll and sway (docs/VALIDATION.md);
 - **roll**: in the loading response after a left contact the free right side of the pelvis
   drops (roll rate about the anterior axis positive, "right side drops");
 - **mediolateral sway**: the body moves over the new stance foot, so around a left contact
@@ -18,9 +21,10 @@ With the pelvis alone, three cues that each have a physical reason vote (docs/DE
 Each cue is read at each contact and contrasted with the neighbouring contacts (the other
 foot), then scaled by its walk's median magnitude. Real walkers differ: a stance-side drop
 (Trendelenburg-like or with a cane) reverses the roll cue, some walk with almost no pelvis
-rotation. So a cue's polarity is checked against the other two on the same walk: a cue that
-disagrees with both others while they agree with each other is flipped for that walk. No
-single cue, and so no single population's quirk, can turn a whole walk round. The sum of
+rotation, and the yaw cue's phase differs between walkers. So a cue's polarity is checked
+against the other two on the same walk: the one cue whose flip makes the three agree best
+is flipped for that walk, never more than one. No single cue, and so no single
+population's quirk, can turn a whole walk round. The sum of
 the aligned cues is the evidence for "left"; a two-state alternating chain then lets
 confident neighbours outvote a weak contact (turns).
 """
@@ -87,19 +91,29 @@ def contrast_with_neighbours(
 
 
 def align_polarities(scores: dict[str, NDArray[np.float64]]) -> dict[str, float]:
-    """+1 / −1 per cue: a cue is flipped when it correlates negatively with every other cue
-    while those agree with each other (needs three or more cues; fewer keep their physics)."""
+    """+1 / −1 per cue: at most one cue is flipped, the one whose flip makes the cues agree
+    best (the sum of pairwise correlations, each counted with the product of the two
+    polarities), and only when that beats flipping none. Needs three or more cues; with
+    fewer each keeps its physical polarity."""
     names = [k for k, v in scores.items() if np.std(v) > 0.0]
     polarity = {k: 1.0 for k in scores}
     if len(names) < 3:
         return polarity
     corr = np.corrcoef(np.vstack([scores[k] for k in names]))
-    for i, name in enumerate(names):
-        others = [j for j in range(len(names)) if j != i]
-        against_all = all(corr[i, j] < 0.0 for j in others)
-        others_agree = all(corr[a, b] > 0.0 for a in others for b in others if a < b)
-        if against_all and others_agree:
-            polarity[name] = -1.0
+    upper = np.triu_indices(len(names), 1)
+
+    def agreement(signs: NDArray[np.float64]) -> float:
+        return float(np.sum((np.outer(signs, signs) * corr)[upper]))
+
+    best, best_value = None, agreement(np.ones(len(names)))
+    for i in range(len(names)):
+        signs = np.ones(len(names))
+        signs[i] = -1.0
+        value = agreement(signs)
+        if value > best_value:
+            best, best_value = i, value
+    if best is not None:
+        polarity[names[best]] = -1.0
     return polarity
 
 
@@ -173,7 +187,8 @@ class PelvisSides:
             if not np.isfinite(x).all():
                 continue
             if name == "yaw":
-                raw[name] = -np.interp(ic, t, _integrated(x, self.band_hz, rate_hz))
+                filtered = bandpass(x, self.band_hz[0], self.band_hz[1], rate_hz)
+                raw[name] = -np.interp(ic, t, filtered)
             elif name == "roll":
                 filtered = bandpass(x, self.band_hz[0], self.band_hz[1], rate_hz)
                 raw[name] = _window_mean(t, filtered, ic, self.roll_window_s)
