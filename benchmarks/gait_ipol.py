@@ -1,35 +1,44 @@
-"""Gait contacts from one lower-back sensor against foot-sensor references (IPOL, Voisard 2023).
+"""Gait events from one lower-back sensor against foot-sensor references (IPOL, Voisard 2023).
 
 Usage: python benchmarks/gait_ipol.py --data PATH/TO/ipol-gait [--via pipeline|fusion]
+       [--peer mobgap --peer-python PYTHON_WITH_MOBGAP] [--per-trial] [--trials 1-1 ...]
 
-The data (AGPL-3.0) is read from DIR and never copied. Each trial is put on a uniform
-PacketCounter grid (packets go missing), then:
+The data (AGPL-3.0) is read from the given folder and never copied. Each trial is put on a
+uniform PacketCounter grid (packets go missing), then:
 
 - ``--via pipeline`` (default): the trial is written as a hipscope recording (pelvis sensor,
   a ``static`` task over the standing before the walk, a ``gait`` task over the
   TrialBoundaries) and analysed by ``hipscope.processing.pipeline.analyze_recording``: the
-  pipeline's fusion and calibration make vertical vertical and give the pelvis roll rate;
-  the contacts are the ones the JSON reports.
+  pipeline's fusion and calibration make vertical vertical and give the pelvis rates; the
+  contacts, sides and foot-offs are the ones the JSON reports.
 - ``--via fusion``: offline VQF (6D) alone; vertical = world z, roll rate = angular velocity
   about the horizontal projection of the sensor's backwards axis (+Z as worn), negated,
   yaw rate = world z, mediolateral acceleration along the horizontal left of that axis;
   then the pipeline's event modules, and each side cue's own accuracy is printed too.
+- ``--peer mobgap``: mobgap's IcdIonescu + LrcUllrich (defaults) on the same trials, run by
+  ``benchmarks/peer_mobgap.py`` in a Python that has mobgap (never a hipscope dependency):
+  sensor axes turned to mobgap's body frame, tilt removed with the standing before the
+  walk, gyroscope in deg/s; its contacts and sides are scored by the same code.
 
-Reference: heel strikes in ``LeftFootEvents`` / ``RightFootEvents`` ([toe-off, heel-strike]
-packet pairs) inside TrialBoundaries. A detection matches the nearest unmatched reference
-within 150 ms. Prints sensitivity, precision, timing error (median signed, median and mean
-absolute), side accuracy over matched contacts, and the step-time error per side; then
-the same per subject group (1-10 / 11-19: thresholds were shaped on 1-10), the misses and
-false contacts by walk segment (U-turn per UTurnBoundaries ± 0.3 s, first / last 1.2 s,
-straight), and side accuracy without the trials whose sides come out inverted.
+References: heel strikes (contacts, sides) and toe-offs (foot-off) in ``LeftFootEvents`` /
+``RightFootEvents`` ([toe-off, heel-strike] packet pairs) inside TrialBoundaries. A
+detection matches the nearest unmatched reference within 150 ms. Printed per method:
+sensitivity, precision and timing of contacts; side accuracy over matched contacts and the
+walks with more than half of their sides inverted; the per-trial step-time SI error (the
+same estimator, ``metrics.step_asymmetry``, on the detected contacts and sides and on the
+reference's) as median and 90th percentile |error| and the slope of detected against
+reference SI; foot-off timing against toe-off. Then per subject group (1-10 / 11-19: the
+contact thresholds and the foot-off offset were set on 1-10), without 4-1/4-2, and the
+misses and false contacts by walk segment.
 
 Trials 4-1 and 4-2 come out inverted, and the evidence points at their reference rather
-than the sensor: the world-vertical pelvis yaw rate in the 0.2 s before each reference
-contact (VQF 6D on the raw file, no hipscope calibration involved) inverts too (left
-contacts with a positive yaw rate: 0.92 / 0.97 of them, against 0.00-0.06 in the same
-subject's 4-3..4-6), yet no re-mounting can invert a rate about the gravity-defined
-vertical, and gravity sits in the same sensor direction in 4-1/4-2 as in 4-3/4-4. Swapped
-foot sensors would explain both cues.
+than the sensor: each of the two physically independent pelvis cues on its own (roll after
+the contact, and the mediolateral sway over the stance foot, with polarities fixed by
+physics, not by IPOL) inverts on exactly these two walks and on no other of the 110,
+mobgap's LrcUllrich (trained elsewhere) inverts them too, and the world-vertical yaw rate
+before each contact inverts as well (VQF 6D on the raw file, no hipscope calibration
+involved), yet no re-mounting can invert a rate about the gravity-defined vertical.
+Swapped foot sensors would explain all of these.
 """
 
 from __future__ import annotations
