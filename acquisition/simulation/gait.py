@@ -201,8 +201,8 @@ class GaitMotion(Motion):
         contacts = np.concatenate([self.ic_left, self.ic_right])
         pose.wobble = wobbles(t, contacts, self.envelope(contacts))
         yaw = env * variant.rotation_scale * PELVIS_ROTATION_RAD * np.cos(two_pi * w)
-        obliquity = env * variant.obliquity_scale * PELVIS_OBLIQUITY_RAD * np.sin(
-            two_pi * (w - 0.5)
+        obliquity = (
+            env * variant.obliquity_scale * PELVIS_OBLIQUITY_RAD * np.sin(two_pi * (w - 0.5))
         )
         # ROLL positive: the right side drops, so a lean to the left is negative
         obliquity = obliquity - env * np.radians(variant.lateral_lean_deg)

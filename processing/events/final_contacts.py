@@ -34,7 +34,7 @@ RIGHT = "right"
 
 
 def other_side(side: NDArray[np.str_]) -> NDArray[np.str_]:
-    """"left" <-> "right"; unknown ("") stays unknown."""
+    """Swap "left" and "right"; unknown ("") stays unknown."""
     out = np.full(side.shape[0], "", dtype="<U5")
     out[side == LEFT] = RIGHT
     out[side == RIGHT] = LEFT

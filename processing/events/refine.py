@@ -60,9 +60,7 @@ def refine_gait_events(
             acc_ml_m_s2=acc_ml_m_s2,
         )
         ic_side = pelvis.side_
-        side_source = (
-            f"pelvis sides ({'+'.join(pelvis.scores_)})" if pelvis.scores_ else "no sides"
-        )
+        side_source = f"pelvis sides ({'+'.join(pelvis.scores_)})" if pelvis.scores_ else "no sides"
     final = PelvisFinalContacts().detect(t, acc_vertical_m_s2, ic, ic_side)
     known = final.fc_side_ != ""
     return replace(
