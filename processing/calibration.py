@@ -8,14 +8,22 @@ into the common world frame: x the athlete's forward direction at the standing w
    ``"static task"``); without one, the stillest window of the whole recording in which
    every sensor's nominal up axis is within ``max_upright_deg`` of gravity (``"stillest
    window"``). The segment's superior axis (ISB y) is the measured up direction there.
-2. Mediolateral axis (ISB z): the principal axis of the angular velocity (its component
+2. Direction of progression (any sensor with ``min_walk_s`` of ``gait`` tasks): the
+   sensor's horizontal velocity during walking, integrated from its fusion-frame
+   acceleration with zero mean velocity change over each walk (the walk starts and ends
+   standing), turned into sensor coordinates sample by sample (so turns do not cancel it)
+   and averaged. Its cross product with the superior axis is a mediolateral axis that needs
+   no mounting at all.
+3. Mediolateral axis (ISB z): the principal axis of the angular velocity (its component
    about the world vertical removed), projected onto the segment's transverse plane, during
    functional tasks (hinge, squat, bridge for pelvis and trunk; for thighs gait, else squat,
-   lunge, bridge, else single-leg stance, else hinge), its sign taken from the nominal mounting.
-   Used only when it clearly dominates (variance ratio >= ``min_axis_ratio``) and lies within
-   ``max_axis_deviation_deg`` of the nominal axis; otherwise the nominal mounting's
-   mediolateral axis, made horizontal, is used and a note says so.
-3. Heading: each segment's anterior axis at the standing window defines world +x.
+   lunge, bridge, else single-leg stance, else hinge). Its sign, and the reference it must
+   lie within ``max_axis_deviation_deg`` of, come from walking where there was walking,
+   else from the nominal mounting. Used only when it clearly dominates (variance ratio >=
+   ``min_axis_ratio``). Otherwise the walking axis itself; otherwise the nominal mounting's
+   mediolateral axis, made horizontal, and a note says so. So any heading of the sensor
+   about the segment's long axis is found from standing plus walking.
+4. Heading: each segment's anterior axis at the standing window defines world +x.
 
 Nominal mounting (docs/DESIGN.md): pelvis and trunk sensors +x up, +z backwards (so +y left);
 thigh sensors +x up, +z outwards.
@@ -94,6 +102,8 @@ class SegmentCalibration:
     """Where the mediolateral axis came from: a task kind list or "nominal mounting"."""
     axis_ratio: float
     """Variance ratio of the principal to the secondary horizontal angular velocity axis."""
+    superior_source: str = "gravity"
+    """Where the superior axis came from (gravity in the standing window)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,14 @@ class CalibrationResult:
                 p: round(float(np.degrees(s.misalignment_rad)), 2) for p, s in self.segments.items()
             },
             "mediolateral_axis_source": {p: s.axis_source for p, s in self.segments.items()},
+            "axis_sources": {
+                p: {
+                    "superior": f"{s.superior_source} ({self.method})",
+                    "mediolateral": s.axis_source,
+                    "anterior": "superior × mediolateral",
+                }
+                for p, s in self.segments.items()
+            },
             "notes": list(self.notes),
         }
 
@@ -266,6 +284,49 @@ def heading_alignment(
     return np.array([np.cos(-psi / 2.0), 0.0, 0.0, np.sin(-psi / 2.0)])
 
 
+def walking_direction(
+    time_s: NDArray[np.float64],
+    q_fusion_sensor: NDArray[np.float64],
+    acc_m_s2: NDArray[np.float64],
+    walks: Sequence[tuple[float, float]],
+    min_walk_s: float,
+) -> tuple[NDArray[np.float64], float]:
+    """Mean horizontal velocity during the walks in sensor coordinates, and its mean speed.
+
+    Each walk (start, end) without missing rows is integrated on its own: horizontal
+    acceleration in the fusion frame, minus its mean (zero velocity change between the
+    standing at either end, which also removes a constant inclination or bias error), then
+    each sample's velocity turned into the sensor frame. Returns (NaN vector, 0) when there
+    is no usable walk.
+    """
+    total = np.zeros(3)
+    speed_sum = 0.0
+    count = 0
+    dt = float(np.median(np.diff(time_s))) if len(time_s) > 1 else 0.0
+    for start_s, end_s in walks:
+        i0 = int(np.searchsorted(time_s, start_s, side="left"))
+        i1 = int(np.searchsorted(time_s, end_s, side="right"))
+        if i1 - i0 < 2 or (i1 - i0) * dt < min_walk_s:
+            continue
+        q, acc = q_fusion_sensor[i0:i1], acc_m_s2[i0:i1]
+        if not finite_rows(q, acc).all():
+            continue
+        horizontal = np.empty((i1 - i0, 2))
+        for rows in row_chunks(i1 - i0):
+            horizontal[rows] = to_rotation(q[rows]).apply(acc[rows])[:, :2]
+        horizontal -= horizontal.mean(axis=0)
+        velocity = np.zeros((i1 - i0, 3))
+        velocity[:, :2] = np.cumsum(horizontal, axis=0) * dt
+        for rows in row_chunks(i1 - i0):
+            v_sensor = to_rotation(q[rows]).inv().apply(velocity[rows])
+            total += v_sensor.sum(axis=0)
+        speed_sum += float(np.linalg.norm(velocity[:, :2], axis=1).sum())
+        count += i1 - i0
+    if count == 0:
+        return np.full(3, np.nan), 0.0
+    return total / count, speed_sum / count
+
+
 class Calibrator:
     """Finds each sensor's segment alignment and the common heading (see the module doc).
 
@@ -276,6 +337,9 @@ class Calibrator:
     max_upright_deg: largest angle between a sensor's nominal up axis and gravity for a
         window to count as standing when there is no static task, degrees (50.0).
     min_functional_s: least functional-task time needed to try the functional axis, s (2.0).
+    min_walk_s: least length of a gait task to take the direction of progression from, s (5.0).
+    min_walk_speed_m_s: least mean walking speed, and least mean forward velocity in the
+        segment's transverse plane, for the direction of progression to count, m/s (0.3).
 
     Result: ``result_`` (``CalibrationResult``) after ``calibrate``.
     """
@@ -287,12 +351,16 @@ class Calibrator:
         max_axis_deviation_deg: float = 45.0,
         max_upright_deg: float = 50.0,
         min_functional_s: float = 2.0,
+        min_walk_s: float = 5.0,
+        min_walk_speed_m_s: float = 0.3,
     ) -> None:
         self.window_s = window_s
         self.min_axis_ratio = min_axis_ratio
         self.max_axis_deviation_deg = max_axis_deviation_deg
         self.max_upright_deg = max_upright_deg
         self.min_functional_s = min_functional_s
+        self.min_walk_s = min_walk_s
+        self.min_walk_speed_m_s = min_walk_speed_m_s
 
     def calibrate(
         self,
@@ -362,11 +430,20 @@ class Calibrator:
                 late.append(p)
                 continue
             segments[p] = self._segment(
-                p, time_s, window, q_fusion_sensor[p], gyr_rad_s[p], tasks, notes
+                p, time_s, window, q_fusion_sensor[p], gyr_rad_s[p], acc_m_s2[p], tasks, notes
             )
         for p in late:
             calibrated = self._late_sensor(
-                p, time_s, n, per_sensor, q_fusion_sensor, gyr_rad_s, tasks, segments, notes
+                p,
+                time_s,
+                n,
+                per_sensor,
+                q_fusion_sensor,
+                gyr_rad_s,
+                acc_m_s2,
+                tasks,
+                segments,
+                notes,
             )
             if calibrated is not None:
                 segments[p] = calibrated
@@ -396,6 +473,7 @@ class Calibrator:
         per_sensor: Mapping[str, NDArray[np.float64]],
         q_fusion_sensor: Mapping[str, NDArray[np.float64]],
         gyr_rad_s: Mapping[str, NDArray[np.float64]],
+        acc_m_s2: Mapping[str, NDArray[np.float64]],
         tasks: Sequence[Task],
         segments: Mapping[str, SegmentCalibration],
         notes: list[str],
@@ -415,7 +493,9 @@ class Calibrator:
         j0 = int(np.argmin(candidates))
         window = slice(j0, j0 + n)
         q_own, gyr_own = q_fusion_sensor[placement], gyr_rad_s[placement]
-        seg = self._segment(placement, time_s, window, q_own, gyr_own, tasks, notes)
+        seg = self._segment(
+            placement, time_s, window, q_own, gyr_own, acc_m_s2[placement], tasks, notes
+        )
         headings = []
         for o in others:
             q = q_fusion_sensor[o][window]
@@ -439,7 +519,37 @@ class Calibrator:
             misalignment_rad=seg.misalignment_rad,
             axis_source=seg.axis_source,
             axis_ratio=seg.axis_ratio,
+            superior_source=seg.superior_source,
         )
+
+    def _walking_axis(
+        self,
+        placement: str,
+        time_s: NDArray[np.float64],
+        q_fusion_sensor: NDArray[np.float64],
+        acc_m_s2: NDArray[np.float64],
+        tasks: Sequence[Task],
+        up: NDArray[np.float64],
+        notes: list[str],
+    ) -> NDArray[np.float64] | None:
+        """The mediolateral axis (sensor coordinates) from the direction of progression."""
+        walks = [(t.start_s, t.end_s) for t in tasks if t.kind == "gait"]
+        if not walks:
+            return None
+        velocity, speed = walking_direction(
+            time_s, q_fusion_sensor, acc_m_s2, walks, self.min_walk_s
+        )
+        if not np.all(np.isfinite(velocity)):
+            return None
+        forward = velocity - np.dot(velocity, up) * up
+        if speed < self.min_walk_speed_m_s or np.linalg.norm(forward) < self.min_walk_speed_m_s:
+            notes.append(
+                f"{placement}: walking gave no clear direction of progression "
+                f"(mean speed {speed:.2f} m/s, forward {np.linalg.norm(forward):.2f} m/s)"
+            )
+            return None
+        ml = np.cross(forward, up)
+        return ml / np.linalg.norm(ml)
 
     def _upright(
         self,
@@ -468,6 +578,7 @@ class Calibrator:
         window: slice,
         q_fusion_sensor: NDArray[np.float64],
         gyr_rad_s: NDArray[np.float64],
+        acc_m_s2: NDArray[np.float64],
         tasks: Sequence[Task],
         notes: list[str],
     ) -> SegmentCalibration:
@@ -480,6 +591,11 @@ class Calibrator:
         nominal_ml = nominal[:, 2]
         ml = nominal_ml - np.dot(nominal_ml, up) * up
         ml /= np.linalg.norm(ml)
+        walk_ml = self._walking_axis(placement, time_s, q_fusion_sensor, acc_m_s2, tasks, up, notes)
+        reference = "nominal mounting"
+        if walk_ml is not None:
+            ml = walk_ml
+            reference = "walking"
         axis_source = "nominal mounting"
         ratio = 0.0
         rate_hz = (len(time_s) - 1) / (time_s[-1] - time_s[0]) if len(time_s) > 1 else 1.0
@@ -515,8 +631,14 @@ class Calibrator:
                 ml = axis
                 axis_source = "functional: " + ", ".join(used)
                 break
-            rejected.append(f"{', '.join(used)} (variance ratio {ratio:.1f}, {deviation:.0f}°)")
-        if axis_source == "nominal mounting":
+            rejected.append(
+                f"{', '.join(used)} (variance ratio {ratio:.1f}, {deviation:.0f}° from the "
+                f"{reference} axis)"
+            )
+        if axis_source == "nominal mounting" and walk_ml is not None:
+            axis_source = "walking: direction of progression"
+            ratio = 0.0
+        elif axis_source == "nominal mounting":
             why = "; ".join(rejected) if rejected else "no functional task"
             notes.append(f"{placement}: nominal mediolateral axis ({why})")
             ratio = 0.0
