@@ -26,14 +26,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from hipscope.acquisition.recording import SensorData
+from hipscope.acquisition.recording import Recording, SensorData
 from hipscope.base.errors import HipscopeError
 from hipscope.processing.angles import _euler, relative_to_neutral
+
+if TYPE_CHECKING:
+    from hipscope.processing.kinematics import SessionKinematics
 
 ROWS_PER_BLOCK = 1 << 15
 """Rows formatted at a time: bounds the text buffers to a few tens of MB."""
@@ -343,3 +346,16 @@ def export_angles(
     else:
         write_angle_csv(target, table)
     return table
+
+
+def export_session_angles(
+    path: str | Path, recording: Recording, kinematics: SessionKinematics
+) -> AngleTable:
+    """``export_angles`` for a recording and its computed kinematics."""
+    return export_angles(
+        path,
+        kinematics.time_s,
+        kinematics.angles_rad,
+        kinematics.q_world_segment,
+        recording.sensors,
+    )
