@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
 from hipscope.acquisition.samples import Task
@@ -233,6 +234,25 @@ def _without_vertical_rate(
     return np.concatenate(parts) if parts else np.empty((0, 3))
 
 
+def lowpass_runs(
+    values: NDArray[np.float64], mask: NDArray[np.bool_], cutoff_hz: float, rate_hz: float
+) -> NDArray[np.float64]:
+    """``values`` with each run of True rows of ``mask`` low-passed (zero phase, order 2).
+
+    Only the masked rows change (a long session's other rows cost nothing); runs too short
+    for the filter, or a cutoff at or above Nyquist, stay as they are.
+    """
+    if not 0.0 < cutoff_hz < 0.45 * rate_hz or not mask.any():
+        return values
+    sos = butter(2, cutoff_hz, btype="lowpass", fs=rate_hz, output="sos")
+    out = values.copy()
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        if stop - start > 30:
+            out[start:stop] = sosfiltfilt(sos, values[start:stop], axis=0)
+    return out
+
+
 def _up_in_sensor(q_fusion_sensor: NDArray[np.float64]) -> NDArray[np.float64]:
     """World up expressed in sensor coordinates, per row."""
     return to_rotation(q_fusion_sensor).inv().apply(_UP_WORLD)
@@ -337,6 +357,8 @@ class Calibrator:
     max_upright_deg: largest angle between a sensor's nominal up axis and gravity for a
         window to count as standing when there is no static task, degrees (50.0).
     min_functional_s: least functional-task time needed to try the functional axis, s (2.0).
+    functional_lowpass_hz: low-pass of the angular velocity before its principal axis is
+        taken; skin and soft tissue wobble faster than segments swing, Hz (3.0).
     min_walk_s: least length of a gait task to take the direction of progression from, s (5.0).
     min_walk_speed_m_s: least mean walking speed, and least mean forward velocity in the
         segment's transverse plane, for the direction of progression to count, m/s (0.3).
@@ -353,6 +375,7 @@ class Calibrator:
         min_functional_s: float = 2.0,
         min_walk_s: float = 5.0,
         min_walk_speed_m_s: float = 0.3,
+        functional_lowpass_hz: float = 3.0,
     ) -> None:
         self.window_s = window_s
         self.min_axis_ratio = min_axis_ratio
@@ -361,6 +384,7 @@ class Calibrator:
         self.min_functional_s = min_functional_s
         self.min_walk_s = min_walk_s
         self.min_walk_speed_m_s = min_walk_speed_m_s
+        self.functional_lowpass_hz = functional_lowpass_hz
 
     def calibrate(
         self,
@@ -619,8 +643,9 @@ class Calibrator:
             mask &= finite_q
             if mask.sum() < self.min_functional_s * rate_hz:
                 continue
+            gyr = lowpass_runs(gyr_rad_s, mask, self.functional_lowpass_hz, rate_hz)
             axis, ratio = principal_horizontal_axis(
-                _without_vertical_rate(q_fusion_sensor, gyr_rad_s, mask), up
+                _without_vertical_rate(q_fusion_sensor, gyr, mask), up
             )
             if not np.all(np.isfinite(axis)):
                 continue
@@ -630,6 +655,8 @@ class Calibrator:
             if ratio >= self.min_axis_ratio and deviation <= self.max_axis_deviation_deg:
                 ml = axis
                 axis_source = "functional: " + ", ".join(used)
+                if rejected:
+                    notes.append(f"{placement}: not used: {'; '.join(rejected)}")
                 break
             rejected.append(
                 f"{', '.join(used)} (variance ratio {ratio:.1f}, {deviation:.0f}° from the "
