@@ -86,10 +86,7 @@ def session_errors(
         if name.endswith("rotation"):
             err = np.angle(np.exp(1j * err))
         errors[name] = float(np.degrees(np.sqrt(np.nanmean(err**2))))
-    sources = {
-        p: s.axis_source.split(":")[0] + (":" + s.axis_source.split(":")[1] if ":" in s.axis_source else "")
-        for p, s in kin.calibration.segments.items()
-    }
+    sources = {p: s.axis_source for p, s in kin.calibration.segments.items()}
     return errors, sources
 
 
@@ -138,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
                     if values.max() > target:
                         failed.append(f"{protocol} {name}")
                 print(f"{name:22s} {np.median(values):11.2f} {values.max():11.2f} {mark}")
-            print("mediolateral axis sources: " + "; ".join(f"{k} ×{v}" for k, v in sorted(sources.items())))
+            counted = "; ".join(f"{k} ×{v}" for k, v in sorted(sources.items()))
+            print(f"mediolateral axis sources: {counted}")
     print(f"angles_sim: targets {'met' if not failed else 'missed: ' + ', '.join(failed)}")
     return 0
 
