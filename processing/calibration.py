@@ -20,9 +20,12 @@ into the common world frame: x the athlete's forward direction at the standing w
    lunge, bridge, else single-leg stance, else hinge). Its sign, and the reference it must
    lie within ``max_axis_deviation_deg`` of, come from walking where there was walking,
    else from the nominal mounting. Used only when it clearly dominates (variance ratio >=
-   ``min_axis_ratio``). Otherwise the walking axis itself; otherwise the nominal mounting's
-   mediolateral axis, made horizontal, and a note says so. So any heading of the sensor
-   about the segment's long axis is found from standing plus walking.
+   ``min_axis_ratio``). Without walking, the direction the segment first turns away from
+   standing in hinges and squats (pelvis and trunk lean forward, thighs flex) gives the sign
+   instead, and the nominal axis is no longer a limit. Otherwise the walking axis itself;
+   otherwise the nominal mounting's mediolateral axis, made horizontal, and a note says
+   so. So any heading of the sensor about the segment's long axis is found from standing
+   plus walking.
 4. Heading: each segment's anterior axis at the standing window defines world +x.
 
 Nominal mounting (docs/DESIGN.md): pelvis and trunk sensors +x up, +z backwards (so +y left);
@@ -251,6 +254,49 @@ def lowpass_runs(
         if stop - start > 30:
             out[start:stop] = sosfiltfilt(sos, values[start:stop], axis=0)
     return out
+
+
+MOVEMENT_SIGNS: dict[str, dict[str, float]] = {
+    "pelvis": {"hip_hinge": -1.0, "squat": -1.0},
+    "trunk": {"hip_hinge": -1.0, "squat": -1.0},
+    "thigh_left": {"squat": 1.0},
+    "thigh_right": {"squat": 1.0},
+}
+"""Sign of the rotation about the segment's right (ISB z) axis on the way down from
+standing: pelvis and trunk lean forward (negative), thighs flex (positive)."""
+
+
+def movement_sign(
+    placement: str,
+    time_s: NDArray[np.float64],
+    gyr_rad_s: NDArray[np.float64],
+    axis: NDArray[np.float64],
+    tasks: Sequence[Task],
+    rate_hz: float,
+    min_angle_rad: float = np.radians(5.0),
+) -> float:
+    """+1 when ``axis`` points to the segment's right, -1 when left, 0 when unclear.
+
+    Over each task whose kind has a known direction (``MOVEMENT_SIGNS``), the rotation angle
+    about ``axis`` relative to the task's start (rate minus its mean over the task: the
+    athlete stands at both ends) spends its time on the flexed side of zero.
+    """
+    signs = MOVEMENT_SIGNS.get(placement, {})
+    evidence = 0.0
+    for task in tasks:
+        expected = signs.get(task.kind)
+        if expected is None:
+            continue
+        i0 = int(np.searchsorted(time_s, task.start_s, side="left"))
+        i1 = int(np.searchsorted(time_s, task.end_s, side="right"))
+        rate = gyr_rad_s[i0:i1] @ axis
+        if len(rate) < 10 or not np.isfinite(rate).all():
+            continue
+        angle = np.cumsum(rate - rate.mean()) / rate_hz
+        evidence += expected * float(np.mean(angle - angle[0]))
+    if abs(evidence) < min_angle_rad:
+        return 0.0
+    return 1.0 if evidence > 0 else -1.0
 
 
 def _up_in_sensor(q_fusion_sensor: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -652,9 +698,21 @@ class Calibrator:
             if np.dot(axis, ml) < 0:
                 axis = -axis
             deviation = np.degrees(np.arccos(np.clip(np.dot(axis, ml), -1.0, 1.0)))
-            if ratio >= self.min_axis_ratio and deviation <= self.max_axis_deviation_deg:
+            signed_by = ""
+            any_heading = False
+            if walk_ml is None:
+                # No walking to check against: the way the segment first turns away from
+                # standing says which end of the axis is right, whatever the mounting says.
+                sign = movement_sign(placement, time_s, gyr, axis, tasks, rate_hz)
+                if sign != 0:
+                    any_heading = True
+                    if sign < 0 or deviation > self.max_axis_deviation_deg:
+                        signed_by = " (sign from the movement)"
+                    axis = sign * axis
+            close = any_heading or deviation <= self.max_axis_deviation_deg
+            if ratio >= self.min_axis_ratio and close:
                 ml = axis
-                axis_source = "functional: " + ", ".join(used)
+                axis_source = "functional: " + ", ".join(used) + signed_by
                 if rejected:
                     notes.append(f"{placement}: not used: {'; '.join(rejected)}")
                 break

@@ -163,3 +163,27 @@ def test_walking_direction_is_the_mean_velocity_in_sensor_coordinates() -> None:
     assert direction / np.linalg.norm(direction) @ [0.0, -1.0, 0.0] > np.cos(np.radians(2.0))
     nothing, zero = walking_direction(t, q, acc_sensor, [(0.0, 3.0)], 5.0)
     assert np.isnan(nothing).all() and zero == 0.0
+
+
+def test_without_walking_the_hinge_itself_signs_the_pelvis_and_trunk_axes(tmp_path) -> None:
+    # Sensors turned 150° about the long axis: the nominal mounting points the functional
+    # axis the wrong way; leaning forward on the way down says which way is right.
+    from hipscope.acquisition.recording import load_recording
+    from hipscope.acquisition.simulator import RepetitionSpec, StaticSpec, simulate
+    from hipscope.processing.kinematics import compute_kinematics
+
+    sim = simulate(
+        [StaticSpec(duration_s=5.0), RepetitionSpec("squat", reps=4)],
+        seed=4,
+        misalignment_deg=20.0,
+        mounting_heading_deg=150.0,
+        skin_artefact_deg=1.0,
+    )
+    path = tmp_path / "squats.h5"
+    sim.write(path)
+    cal = compute_kinematics(load_recording(path)).calibration
+    for placement, truth in sim.q_segment_sensor.items():
+        found = to_rotation(cal.segments[placement].q_sensor_segment)
+        error_deg = np.degrees((found.inv() * to_rotation(truth).inv()).magnitude())
+        assert error_deg < 3.0, (placement, error_deg)
+        assert cal.segments[placement].axis_source == "functional: squat (sign from the movement)"
