@@ -9,7 +9,8 @@ those bridged values out as measurements).
 
 OpenSim (``write_angle_mot``): the same rows as a Storage/motion file with OpenSim's
 coordinate names and signs (gait2392 / Rajagopal 2015 models, cited in docs/DESIGN.md
-"Angle export"), ``inDegrees=yes``, tab separated, ``NaN`` where the CSV is empty. The
+"Angle export"), ``inDegrees=yes``, tab separated; rows where the CSV has an empty cell
+are left out (OpenSim's Storage reader stops at a ``NaN``). The
 pelvis angles there are OpenSim's own decomposition (body-fixed Z-X-Y about the pelvis's
 tilt, list and rotation axes), not hipscope's Y-X-Z segment angles.
 
@@ -291,9 +292,25 @@ def write_angle_csv(path: str | Path, table: AngleTable) -> Path:
     return target
 
 
+def complete_rows(table: AngleTable) -> AngleTable:
+    """The rows where every column is known (a motion file has no empty value)."""
+    keep = np.ones(table.n_rows, dtype=bool)
+    for values in table.values_deg:
+        keep &= np.isfinite(values)
+    if keep.all():
+        return table
+    return AngleTable(table.time_s[keep], table.columns, [v[keep] for v in table.values_deg])
+
+
 def write_angle_mot(path: str | Path, table: AngleTable, name: str = "hipscope_angles") -> Path:
-    """An OpenSim motion file (``table`` made with ``opensim=True``); returns the path."""
+    """An OpenSim motion file (``table`` made with ``opensim=True``); returns the path.
+
+    Rows with an unknown angle are left out, not filled: OpenSim's legacy Storage reader
+    (the GUI's motion loader) stops at the first ``NaN`` it meets, and an invented value
+    would be worse. The time column then has holes where the CSV has empty cells.
+    """
     target = Path(path)
+    table = complete_rows(table)
     labels = ["time", *(c.mot_name for c in table.columns)]
     header = (
         f"{name}\nversion=1\nnRows={table.n_rows}\nnColumns={len(labels)}\n"

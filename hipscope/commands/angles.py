@@ -27,11 +27,11 @@ def register(app: typer.Typer) -> None:
         ] = "vqf-offline",
     ) -> None:
         """Export pelvis, hip and lumbar angles, one row per sample, zero in the standing
-        calibration posture; gaps stay empty (NaN in .mot), never interpolated."""
+        calibration posture; gaps stay empty (rows left out of a .mot), never interpolated."""
         from rich.console import Console
 
         from hipscope.acquisition.recording import load_recording
-        from hipscope.processing.angle_export import FORMATS, export_angles
+        from hipscope.processing.angle_export import FORMATS, complete_rows, export_angles
         from hipscope.processing.fusion import FUSION_METHODS
         from hipscope.processing.kinematics import compute_kinematics
 
@@ -48,9 +48,14 @@ def register(app: typer.Typer) -> None:
         )
         console = Console()
         calibration = kin.calibration.to_dict()
+        if out.suffix.lower() == ".mot":
+            written = complete_rows(table).n_rows
+            gaps = f"{table.n_rows - written} rows with a gap left out"
+        else:
+            written, gaps = table.n_rows, f"{table.empty_cells()} empty cells"
         console.print(
-            f"[green]angles[/] {out}: {table.n_rows} rows × {len(table.columns)} angles, "
-            f"{table.empty_cells()} empty cells; calibration: {calibration['method']}",
+            f"[green]angles[/] {out}: {written} rows × {len(table.columns)} angles, {gaps}; "
+            f"calibration: {calibration['method']}",
             highlight=False,
         )
         for placement, sources in calibration.get("axis_sources", {}).items():
