@@ -367,8 +367,11 @@ def export_angles(
 
 def export_session_angles(
     path: str | Path, recording: Recording, kinematics: SessionKinematics
-) -> AngleTable:
-    """``export_angles`` for a recording and its computed kinematics."""
+) -> AngleTable | None:
+    """``export_angles`` for a recording and its kinematics; None (nothing written) when the
+    worn sensors allow no exported angle (no pelvis sensor)."""
+    if not any(c.source in kinematics.angles_rad for c in COLUMNS):
+        return None
     return export_angles(
         path,
         kinematics.time_s,

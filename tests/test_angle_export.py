@@ -195,3 +195,20 @@ def test_bad_input_is_one_line_and_exit_1(
     err = capsys.readouterr().err
     assert "expected a .csv or .mot" in err and "no such file" in err
     assert "Traceback" not in err
+
+
+def test_without_a_pelvis_sensor_there_is_nothing_to_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "thighs.h5"
+    simulate(
+        [StaticSpec(duration_s=4.0), GaitSpec(duration_s=8.0)],
+        seed=1,
+        placements=("thigh_left", "thigh_right"),
+    ).write(path)
+    assert main(["angles", str(path), "--out", str(tmp_path / "a.csv")]) == 1
+    assert "no angle to export (needs a pelvis sensor" in capsys.readouterr().err
+    # analyze --csv still writes its tables, just without an angle table
+    assert main(["analyze", str(path), "--csv", str(tmp_path / "tables")]) == 0
+    names = sorted(p.name for p in (tmp_path / "tables").iterdir())
+    assert names and not any("angles" in n for n in names)

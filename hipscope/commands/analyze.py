@@ -187,9 +187,9 @@ def register(app: typer.Typer) -> None:
             from hipscope.processing.angle_export import export_session_angles
 
             stem = Path(analysis.recording.path).stem
-            export_session_angles(
+            angles = export_session_angles(
                 csv_dir / f"{stem}_angles.csv", analysis.recording, analysis.kinematics
             )
             console.print(
-                f"[green]csv[/]     {csv_dir} ({len(written) + 1} tables, with the angles)"
+                f"[green]csv[/]     {csv_dir} ({len(written) + (angles is not None)} tables)"
             )
