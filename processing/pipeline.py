@@ -24,6 +24,7 @@ from hipscope.processing.metrics.common import number, window
 from hipscope.processing.metrics.gait_symmetry import GaitSymmetry
 from hipscope.processing.metrics.hip_drive import HipDrive
 from hipscope.processing.metrics.pelvic_stability import PelvicStability, sway_measures
+from hipscope.processing.metrics.walking_pelvis import WalkingPelvis
 
 FORMAT = "hipscope-metrics"
 FORMAT_VERSION = 1
@@ -328,9 +329,21 @@ def _analyze_gait(ctx: _Context) -> TaskAnalysis:
         gait.horizontal_harmonic_ratios(ctx.time_s, events, None, None)
     metrics = dict(gait.metrics_)
     metrics["contact_source"] = events.source
+    pelvis = WalkingPelvis().compute(
+        ctx.time_s,
+        events,
+        start_s=task.start_s,
+        end_s=task.end_s,
+        pelvis_obliquity_rad=ctx.angle("pelvis_obliquity"),
+        hip_flexion_left_rad=ctx.angle("hip_flexion_left"),
+        hip_flexion_right_rad=ctx.angle("hip_flexion_right"),
+        reference=ctx.reference,
+    )
+    metrics.update(pelvis.metrics_)
+    unavailable = {**gait.unavailable_, **pelvis.unavailable_}
     series = dict(gait.series_)
     series["initial_contacts_s"] = events.ic_time_s
-    return TaskAnalysis(task, metrics, dict(gait.unavailable_), series, gait.steps_, events)
+    return TaskAnalysis(task, metrics, unavailable, series, gait.steps_, events)
 
 
 def _analyze_other(ctx: _Context) -> TaskAnalysis:
