@@ -360,10 +360,10 @@ def walking_direction(
     """Mean horizontal velocity during the walks in sensor coordinates, and its mean speed.
 
     Each walk (start, end) without missing rows is integrated on its own: horizontal
-    acceleration in the fusion frame, minus its mean (zero velocity change between the
-    standing at either end, which also removes a constant inclination or bias error), then
-    each sample's velocity turned into the sensor frame. Returns (NaN vector, 0) when there
-    is no usable walk.
+    acceleration in the fusion frame, corrected so the velocity change between the standing
+    at either end is zero by the least sensor-frame bias that does it (a bias turns with
+    the athlete through turns), then each sample's velocity turned into the sensor frame.
+    Returns (NaN vector, 0) when there is no usable walk.
     """
     total = np.zeros(3)
     speed_sum = 0.0
@@ -378,8 +378,17 @@ def walking_direction(
         if not finite_rows(q, acc).all():
             continue
         horizontal = np.empty((i1 - i0, 2))
+        turn_sum = np.zeros((2, 3))
         for rows in row_chunks(i1 - i0):
-            horizontal[rows] = to_rotation(q[rows]).apply(acc[rows])[:, :2]
+            rotation = to_rotation(q[rows])
+            horizontal[rows] = rotation.apply(acc[rows])[:, :2]
+            turn_sum += rotation.as_matrix()[:, :2, :].sum(axis=0)
+        # An accelerometer bias (or inclination error) is constant in the sensor frame and
+        # turns with the athlete: the smallest sensor-frame bias that brings the velocity
+        # back to zero at the end, then any remaining constant in the fusion frame.
+        bias = np.linalg.lstsq(turn_sum, horizontal.sum(axis=0), rcond=None)[0]
+        for rows in row_chunks(i1 - i0):
+            horizontal[rows] -= to_rotation(q[rows]).apply(bias)[:, :2]
         horizontal -= horizontal.mean(axis=0)
         velocity = np.zeros((i1 - i0, 3))
         velocity[:, :2] = np.cumsum(horizontal, axis=0) * dt

@@ -187,3 +187,23 @@ def test_without_walking_the_hinge_itself_signs_the_pelvis_and_trunk_axes(tmp_pa
         error_deg = np.degrees((found.inv() * to_rotation(truth).inv()).magnitude())
         assert error_deg < 3.0, (placement, error_deg)
         assert cal.segments[placement].axis_source == "functional: squat (sign from the movement)"
+
+
+@pytest.mark.parametrize("turn_deg", [90.0, 180.0])
+def test_walking_direction_through_a_turn_with_a_sensor_frame_bias(turn_deg: float) -> None:
+    from hipscope.processing.calibration import walking_direction
+
+    # 11 s straight, a turn, 11 s on: the world-frame mean velocity says little, and an
+    # accelerometer bias of 0.1 m/s² along the walking direction turns with the athlete.
+    rate = 100.0
+    t = np.arange(0.0, 24.0, 1.0 / rate)
+    heading = np.radians(turn_deg) * np.clip((t - 11.0) / 2.0, 0.0, 1.0)
+    speed = 1.2 * np.clip(t, 0.0, 1.0) * np.clip(24.0 - t, 0.0, 1.0)
+    velocity = np.column_stack([speed * np.cos(heading), speed * np.sin(heading), 0.0 * t])
+    acc_world = np.gradient(velocity, 1.0 / rate, axis=0) + np.array([0.0, 0.0, 9.81])
+    r_world_sensor = Rotation.from_euler("z", (heading + np.pi / 2)[:, None])
+    acc_sensor = r_world_sensor.inv().apply(acc_world) + np.array([0.0, -0.1, 0.0])
+    direction, _ = walking_direction(
+        t, from_rotation(r_world_sensor), acc_sensor, [(0.0, 24.0)], 5.0
+    )
+    assert direction / np.linalg.norm(direction) @ [0.0, -1.0, 0.0] > np.cos(np.radians(2.0))
