@@ -84,10 +84,6 @@ COLUMNS: tuple[AngleColumn, ...] = (
 )
 """Every exportable angle, in column order (the CSV and the .mot share it)."""
 
-_OPENSIM_PELVIS = ("pelvis_tilt", "pelvis_obliquity", "pelvis_rotation")
-"""Sources replaced in the .mot by OpenSim's own pelvis decomposition."""
-
-
 def opensim_pelvis_angles(q_world_pelvis: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
     """(pelvis_tilt, pelvis_list, pelvis_rotation) of OpenSim's ground_pelvis joint, radians.
 
@@ -109,13 +105,17 @@ def measured_rows(sensor: SensorData, grid_s: NDArray[np.float64]) -> NDArray[np
     """True for grid times between two real samples no further apart than 1.5 sample periods.
 
     False outside the sensor's data and across lost samples (the interval is measured from
-    the samples' own clock, so sensors without a counter are covered too).
+    the samples' own clock, so sensors without a counter are covered too). The period is
+    the longer of the nominal and the measured (median) one: a sensor that delivers fewer
+    samples than its profile promises is not blanked throughout.
     """
     t = sensor.samples.time_s
     if len(t) < 2:
         return np.zeros(len(grid_s), dtype=bool)
-    rate = sensor.nominal_rate_hz if sensor.nominal_rate_hz > 0 else sensor.rate_hz
-    max_span_s = 1.5 / rate
+    period_s = 1.0 / sensor.rate_hz
+    if sensor.nominal_rate_hz > 0:
+        period_s = max(period_s, 1.0 / sensor.nominal_rate_hz)
+    max_span_s = 1.5 * period_s
     hi = np.clip(np.searchsorted(t, grid_s, side="left"), 1, len(t) - 1)
     span = t[hi] - t[hi - 1]
     inside = (grid_s >= t[0] - 1e-9) & (grid_s <= t[-1] + 1e-9)
