@@ -10,10 +10,10 @@ into the common world frame: x the athlete's forward direction at the standing w
    window"``). The segment's superior axis (ISB y) is the measured up direction there.
 2. Direction of progression (any sensor with ``min_walk_s`` of ``gait`` tasks): the
    sensor's horizontal velocity during walking, integrated from its fusion-frame
-   acceleration with zero mean velocity change over each walk (the walk starts and ends
-   standing), turned into sensor coordinates sample by sample (so turns do not cancel it)
-   and averaged. Its cross product with the superior axis is a mediolateral axis that needs
-   no mounting at all.
+   acceleration less the smallest sensor-frame bias that brings it back to rest at the end
+   of the walk (the walk starts and ends standing), turned into sensor coordinates sample
+   by sample (so turns do not cancel it) and averaged. Its cross product with the superior
+   axis is a mediolateral axis that needs no mounting at all.
 3. Mediolateral axis (ISB z): the principal axis of the angular velocity (its component
    about the world vertical removed), projected onto the segment's transverse plane, during
    functional tasks (hinge, squat, bridge for pelvis and trunk; for thighs gait, else squat,
