@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         print("opensim_check: needs OpenSim's Python package (pip install opensim)")
         return 1
+    osim.Logger.removeFileSink()  # no opensim.log in the working folder
     sim = simulate(screen_protocol(), seed=2)
     truth = sim.q_world_segment
     table = angle_table(
