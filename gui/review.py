@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -19,23 +18,22 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from hipscope.base import tasks as task_registry
 from hipscope.base.errors import HipscopeError
 from hipscope.gui import theme
+from hipscope.processing.contract import MetricsDocument, as_document, write_metrics
 
-HEADLINES: dict[str, tuple[str, ...]] = {
-    "static": ("pelvis_tilt_mean_deg", "pelvis_obliquity_mean_deg", "sway_rms_m_s2"),
-    "single_leg_stance": (
-        "pelvic_drop_peak_deg",
-        "pelvic_drop_mean_deg",
-        "trunk_lean_mean_deg",
-        "hold_s",
-    ),
-    "hip_hinge": ("rep_count", "hip_lead_ms_median"),
-    "hip_bridge": ("rep_count", "hip_lead_ms_median"),
-    "squat": ("rep_count", "hip_lead_ms_median"),
-    "lunge": ("rep_count", "hip_lead_ms_median"),
-    "gait": ("step_time_si_pct", "cadence_steps_min", "thigh_rom_si_pct", "stride_regularity"),
-}
+
+def headlines(kind: str) -> tuple[str, ...]:
+    """The headline metric keys of a task kind (its task-registry record's)."""
+    record = task_registry.find(kind)
+    return record.headline_metrics if record is not None else ()
+
+
+def _family(task: Mapping[str, Any]) -> str:
+    record = task_registry.find(str(task.get("kind", "")))
+    return record.family if record is not None else "recorded"
+
 
 # (metric label, key for the left-stance / left value, key for the right, key of the SI or None)
 GAIT_PAIRS: tuple[tuple[str, str, str, str | None], ...] = (
@@ -91,18 +89,14 @@ def fmt(value: Any, key: str = "") -> str:
 
 
 def task_name(task: Mapping[str, Any]) -> str:
-    from hipscope.gui.monitor import task_title
-
-    return task_title(str(task.get("kind", "")), str(task.get("side", "")))
+    return task_registry.title(str(task.get("kind", "")), str(task.get("side", "")))
 
 
 def left_right_rows(doc: Mapping[str, Any]) -> list[tuple[str, Any, Any, str, str]]:
     """Rows (metric, left, right, difference or SI text, key) comparing the sides."""
     rows: list[tuple[str, Any, Any, str, str]] = []
     tasks = doc.get("tasks", [])
-    stance = {
-        t.get("side"): t.get("metrics", {}) for t in tasks if t.get("kind") == "single_leg_stance"
-    }
+    stance = {t.get("side"): t.get("metrics", {}) for t in tasks if _family(t) == "stance"}
     if stance:
         left, right = stance.get("left", {}), stance.get("right", {})
         for key in STANCE_KEYS:
@@ -113,7 +107,7 @@ def left_right_rows(doc: Mapping[str, Any]) -> list[tuple[str, Any, Any, str, st
                 diff = f"L−R {fmt(float(lv) - float(rv), key)}"
             rows.append((f"SLS: {name}", lv, rv, diff, key))
     for task in tasks:
-        if task.get("kind") != "gait":
+        if _family(task) != "gait":
             continue
         metrics = task.get("metrics", {})
         for name, lkey, rkey, si_key in GAIT_PAIRS:
@@ -193,7 +187,7 @@ def export(doc: Mapping[str, Any], path: str | Path) -> Path:
     """Write the metrics as JSON (``.json``) or long CSV (``.csv``)."""
     out = Path(path)
     if out.suffix.lower() == ".json":
-        out.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        write_metrics(as_document(doc), out)
     elif out.suffix.lower() == ".csv":
         out.write_text(metrics_csv(doc), encoding="utf-8")
     else:
@@ -249,6 +243,7 @@ class ReviewPanel(QtWidgets.QWidget):
         self.seek = seek
         self.cursor = cursor
         self.doc: dict[str, Any] | None = None
+        self.document: MetricsDocument | None = None
         self.analysis: Any = None
         self._signals = _Signals()
         self._signals.done.connect(self._on_done)
@@ -324,12 +319,13 @@ class ReviewPanel(QtWidgets.QWidget):
             self.state_label.setStyleSheet(f"color: {theme.BAD};")
             return
         self.analysis = analysis
-        self.show_doc(analysis.to_dict())
+        self.show_doc(analysis.to_document())
 
     # -- tables -----------------------------------------------------------------------------
-    def show_doc(self, doc: dict[str, Any]) -> None:
-        """Fill every table from a metrics document (the JSON contract)."""
-        self.doc = doc
+    def show_doc(self, document: MetricsDocument | Mapping[str, Any]) -> None:
+        """Fill every table from a metrics document (validated by the contract)."""
+        self.document = as_document(document)
+        doc = self.doc = self.document.to_dict()
         recording = doc.get("recording", {})
         athlete = recording.get("athlete") or "athlete"
         n_tasks = len(doc.get("tasks", []))
@@ -339,7 +335,7 @@ class ReviewPanel(QtWidgets.QWidget):
         task_rows = []
         for task in doc.get("tasks", []):
             metrics = task.get("metrics", {}) or {}
-            keys = HEADLINES.get(str(task.get("kind")), ())
+            keys = headlines(str(task.get("kind")))
             parts = [f"{label(k)[0]} {fmt(metrics.get(k), k)}" for k in keys if k in metrics]
             when = f"{fmt(task.get('start_s'))}–{fmt(task.get('end_s'))} s"
             task_rows.append([task_name(task), when, "\n".join(parts) or "–"])

@@ -110,11 +110,13 @@ def test_user_strings_are_escaped(doc: dict[str, Any], name: str) -> None:
     doc["recording"]["session_id"] = name
     doc["recording"]["file_name"] = name
     doc["recording"]["sensors"]["pelvis"]["device_name"] = name
+    doc["recording"]["sensors"][name] = doc["recording"]["sensors"]["pelvis"]
     doc["calibration"]["notes"] = [name]
+    doc["calibration"]["mediolateral_axis_source"] = {name: name}
     doc["tasks"].append(
         {
-            "kind": name,
-            "side": name,
+            "kind": "lunge",
+            "side": "",
             "start_s": 1.0,
             "end_s": 2.0,
             "metrics": {"note": name},
@@ -151,17 +153,29 @@ def test_degenerate_documents_render(doc: dict[str, Any]) -> None:
     empty["tasks"] = []
     assert "No tasks" in render_report(empty)
     sparse = copy.deepcopy(doc)
-    sparse["recording"] = {}
-    sparse.pop("calibration")
+    sparse["recording"]["sensors"] = {}
     for task in sparse["tasks"]:
         task["metrics"] = {}
         task["unavailable"] = {}
-    render_report(sparse)
-    nulls = copy.deepcopy(doc)
-    for task in nulls["tasks"]:
-        task["metrics"] = None
-        task["unavailable"] = None
-    render_report(nulls)
+    assert "No sensor information" in render_report(sparse)
+
+
+def test_documents_breaking_the_contract_are_refused(doc: dict[str, Any]) -> None:
+    """The contract names the field; a hostile task kind never reaches the page."""
+    cases = [
+        (("recording",), {}, "field 'recording.path' is missing"),
+        (("tasks", 0, "metrics"), None, "field 'tasks[0].metrics'"),
+        (("tasks", 0, "kind"), "<script>", "field 'tasks[0].kind' must be one of static"),
+        (("tasks", 3, "metrics", "rep_count"), "5", "expected an integer, got '5'"),
+    ]
+    for path, value, message in cases:
+        bad = copy.deepcopy(doc)
+        target: Any = bad
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        with pytest.raises(HipscopeError, match=re.escape(message)):
+            render_report(bad)
 
 
 def test_bad_documents_are_refused(doc: dict[str, Any], tmp_path: Path) -> None:

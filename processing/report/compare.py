@@ -16,10 +16,19 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from hipscope.base import tasks as task_registry
 from hipscope.base.errors import HipscopeError
+from hipscope.processing.contract import (
+    GaitMetrics,
+    HipDriveMetrics,
+    MetricsDocument,
+    SingleLegStanceMetrics,
+    as_document,
+    read_metrics,
+)
 from hipscope.processing.report import plots
-from hipscope.processing.report.html import REP_KINDS, _Citer, load_metrics_json
-from hipscope.processing.report.labels import TASK_TITLES, format_value
+from hipscope.processing.report.html import _Citer
+from hipscope.processing.report.labels import format_value
 from hipscope.processing.report.references import (
     PELVIC_DROP_MDC_DEG,
     STEP_TIME_SI_HEALTHY_IQR_PCT,
@@ -74,10 +83,22 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def summarize(doc: Mapping[str, Any], source: str) -> SessionSummary:
-    """Pull the trend values out of one metrics document (the JSON contract)."""
-    rec = doc.get("recording") or {}
-    values: dict[str, float | None] = {}
+STANCE_TRENDS = (
+    "pelvic_drop_peak_deg",
+    "pelvic_drop_mean_deg",
+    "trunk_lean_mean_deg",
+    "sway_rms_m_s2",
+)
+GAIT_TRENDS = ("step_time_si_pct", "cadence_steps_min", "thigh_rom_si_pct", "stride_regularity")
+
+
+def _repetition_kinds() -> tuple[str, ...]:
+    return tuple(r.kind for r in task_registry.task_kinds() if r.report_section == "repetitions")
+
+
+def summarize(document: MetricsDocument | Mapping[str, Any], source: str) -> SessionSummary:
+    """Pull the trend values out of one metrics document (validated by the contract)."""
+    doc = as_document(document, source)
     collected: dict[str, list[float]] = {}
 
     def add(key: str, value: Any) -> None:
@@ -85,41 +106,27 @@ def summarize(doc: Mapping[str, Any], source: str) -> SessionSummary:
         if number is not None:
             collected.setdefault(key, []).append(number)
 
-    for task in doc.get("tasks") or []:
-        if not isinstance(task, Mapping):
-            continue
-        kind, side = task.get("kind"), task.get("side")
-        metrics = task.get("metrics") or {}
-        if kind == "single_leg_stance" and side in ("left", "right"):
-            for key in (
-                "pelvic_drop_peak_deg",
-                "pelvic_drop_mean_deg",
-                "trunk_lean_mean_deg",
-                "sway_rms_m_s2",
-            ):
-                add(f"{key}:{side}", metrics.get(key))
-        elif kind in REP_KINDS:
-            add(f"hip_lead_ms_median:{kind}", metrics.get("hip_lead_ms_median"))
-        elif kind == "gait":
-            for key in (
-                "step_time_si_pct",
-                "cadence_steps_min",
-                "thigh_rom_si_pct",
-                "stride_regularity",
-            ):
-                add(key, metrics.get(key))
-    values = {key: _mean(numbers) for key, numbers in collected.items()}
+    for task in doc.tasks:
+        metrics = task.metrics
+        if isinstance(metrics, SingleLegStanceMetrics) and task.side in ("left", "right"):
+            for key in STANCE_TRENDS:
+                add(f"{key}:{task.side}", getattr(metrics, key))
+        elif isinstance(metrics, HipDriveMetrics):
+            add(f"hip_lead_ms_median:{task.kind}", metrics.hip_lead_ms_median)
+        elif isinstance(metrics, GaitMetrics):
+            for key in GAIT_TRENDS:
+                add(key, getattr(metrics, key))
     return SessionSummary(
         source=source,
-        athlete=str(rec.get("athlete") or ""),
-        created_utc=str(rec.get("created_utc") or ""),
-        session_id=str(rec.get("session_id") or ""),
-        values=values,
+        athlete=doc.recording.athlete,
+        created_utc=doc.recording.created_utc,
+        session_id=doc.recording.session_id,
+        values={key: _mean(numbers) for key, numbers in collected.items()},
     )
 
 
 def load_session(
-    path: str | Path, *, analyze: Callable[[Path], dict[str, Any]] | None = None
+    path: str | Path, *, analyze: Callable[[Path], Any] | None = None
 ) -> SessionSummary:
     """One session from a recording (analysed with the pipeline) or a metrics JSON file."""
     path = Path(path)
@@ -130,9 +137,9 @@ def load_session(
             from hipscope.processing.pipeline import analyze_file
 
             analyze = analyze_file
-        doc = analyze(path)
+        doc = as_document(analyze(path), str(path))
     elif path.suffix.lower() == ".json":
-        doc = load_metrics_json(path)
+        doc = read_metrics(path)
     else:
         raise HipscopeError(f"{path}: expected a recording (.h5) or a metrics file (.json)")
     return summarize(doc, str(path))
@@ -174,11 +181,11 @@ def trend_rows(sessions: Sequence[SessionSummary]) -> list[TrendRow]:
         )
     for side in ("left", "right"):
         rows.append(TrendRow(f"sway_rms_m_s2:{side}", f"Sway RMS, standing on {side}", "m/s²", 3))
-    for kind in REP_KINDS:
+    for kind in _repetition_kinds():
         rows.append(
             TrendRow(
                 f"hip_lead_ms_median:{kind}",
-                f"Hip lead, {TASK_TITLES.get(kind, kind).lower()}",
+                f"Hip lead, {task_registry.title(kind).lower()}",
                 "ms",
                 0,
             )
@@ -232,17 +239,17 @@ def _charts(sessions: Sequence[SessionSummary]) -> str:
             )
         )
     lead_points = []
-    colors = {
-        "hip_hinge": plots.HIP_COLOR,
-        "hip_bridge": plots.LUMBAR_COLOR,
-        "squat": plots.NEUTRAL_COLOR,
-    }
-    for kind in REP_KINDS:
+    colors = (plots.HIP_COLOR, plots.LUMBAR_COLOR, plots.NEUTRAL_COLOR, plots.LEFT_COLOR)
+    for number, kind in enumerate(_repetition_kinds()):
         values = _series(sessions, f"hip_lead_ms_median:{kind}")
         if any(math.isfinite(v) for v in values):
             lead_points.append(
                 plots.Points(
-                    x, values, TASK_TITLES.get(kind, kind).lower(), colors[kind], joined=True
+                    x,
+                    values,
+                    task_registry.title(kind).lower(),
+                    colors[number % len(colors)],
+                    joined=True,
                 )
             )
     if lead_points:

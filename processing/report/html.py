@@ -1,7 +1,8 @@
 """The coaching report: one self-contained HTML file from a session analysis.
 
-``render_report`` accepts a ``SessionAnalysis`` (from ``hipscope.processing.pipeline``), or the
-metrics JSON of the contract (``format: hipscope-metrics``) as a dict. With a
+``render_report`` accepts a ``SessionAnalysis`` (from ``hipscope.processing.pipeline``), a
+``MetricsDocument`` of the contract (``processing/contract.py``), a metrics JSON file or its
+dict; everything is validated by the contract on the way in. With a
 ``SessionAnalysis`` the plots use the task series (or the session kinematics); a bare JSON
 still gives every table and the step-time plot. Styles and plots (SVG) are inline, there is
 no JavaScript, and every string that came from a user or a file is escaped.
@@ -9,7 +10,6 @@ no JavaScript, and every string that came from a user or a file is escaped.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,9 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from hipscope.base import tasks as task_registry
 from hipscope.base.errors import HipscopeError
+from hipscope.processing.contract import MetricsDocument, MetricsError, as_document
 from hipscope.processing.report import plots
-from hipscope.processing.report.labels import TASK_TITLES, format_value, label_for
+from hipscope.processing.report.labels import format_value, label_for
 from hipscope.processing.report.references import (
     CITATIONS,
     PELVIC_DROP_MDC_DEG,
@@ -39,7 +41,6 @@ from hipscope.processing.report.traces import (
     step_series,
 )
 
-REP_KINDS = ("hip_hinge", "hip_bridge", "squat")
 SLS_KEYS = (
     "pelvic_drop_peak_deg",
     "pelvic_drop_mean_deg",
@@ -98,51 +99,31 @@ REP_HEADERS = {
 
 @dataclass(frozen=True)
 class ReportInput:
-    """What the report draws from: the metrics document, per-task series and kinematics."""
+    """What the report draws from: the validated metrics document, per-task series and
+    kinematics. ``doc`` is the document's JSON-ready form, which the sections read."""
 
-    doc: Mapping[str, Any]
+    document: MetricsDocument
     series: Sequence[Mapping[str, Any] | None]
     kinematics: Any | None = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.document, MetricsDocument):
+            object.__setattr__(self, "document", as_document(self.document))
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        return self.document.to_dict()
+
 
 def report_input(source: Any) -> ReportInput:
-    """Normalise a ``SessionAnalysis``, a metrics dict or a metrics JSON path."""
-    if isinstance(source, str | Path):
-        return ReportInput(load_metrics_json(source), [])
-    if isinstance(source, Mapping):
-        _check_doc(source, "metrics")
-        return ReportInput(source, [])
-    to_dict = getattr(source, "to_dict", None)
-    if callable(to_dict):
-        doc = to_dict()
-        _check_doc(doc, "analysis")
-        series = [getattr(task, "series", None) for task in getattr(source, "tasks", [])]
-        return ReportInput(doc, series, getattr(source, "kinematics", None))
-    raise HipscopeError(f"cannot build a report from {type(source).__name__}")
-
-
-def load_metrics_json(path: str | Path) -> dict[str, Any]:
-    """Read a metrics JSON file (``hipscope analyze --json``) and check its format."""
-    path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise HipscopeError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise HipscopeError(f"{path}: not a metrics JSON file ({error})") from None
-    _check_doc(doc, str(path))
-    return doc
-
-
-def _check_doc(doc: Any, where: str) -> None:
-    if not isinstance(doc, Mapping) or doc.get("format") != "hipscope-metrics":
-        raise HipscopeError(f"{where}: field 'format' must be 'hipscope-metrics'")
-    if doc.get("format_version") != 1:
-        raise HipscopeError(
-            f"{where}: field 'format_version' must be 1, got {doc.get('format_version')!r}"
-        )
-    if not isinstance(doc.get("tasks"), list):
-        raise HipscopeError(f"{where}: field 'tasks' must be a list")
+    """Normalise a ``SessionAnalysis``, a ``MetricsDocument``, a metrics dict or a metrics
+    JSON path; the contract validates each (one-line ``MetricsError`` otherwise)."""
+    if hasattr(source, "to_document") and hasattr(source, "tasks"):
+        series = [getattr(task, "series", None) for task in source.tasks]
+        return ReportInput(source.to_document(), series, getattr(source, "kinematics", None))
+    if not isinstance(source, MetricsDocument | Mapping | str | Path):
+        raise HipscopeError(f"cannot build a report from {type(source).__name__}")
+    return ReportInput(as_document(source), [])
 
 
 # --------------------------------------------------------------------------- small pieces
@@ -296,8 +277,8 @@ def _glance(doc: Mapping[str, Any], citer: _Citer) -> str:
             )
         )
     for task in tasks:
-        kind = task.get("kind")
-        if kind in REP_KINDS:
+        kind = str(task.get("kind"))
+        if _section(kind) == "repetitions":
             lead = _num((task.get("metrics") or {}).get("hip_lead_ms_median"))
             count = (task.get("metrics") or {}).get("rep_count")
             if lead is None:
@@ -306,9 +287,9 @@ def _glance(doc: Mapping[str, Any], citer: _Citer) -> str:
                 who = "hips first" if lead > 0 else "lower back first" if lead < 0 else "together"
                 text = format_value(lead, 0, "ms")
                 note = f"Median over {format_value(count, 0)} reps: {who}."
-            cards.append(_card(f"Hip lead ({TASK_TITLES.get(kind, kind)})", text, note, "neutral"))
+            cards.append(_card(f"Hip lead ({task_registry.title(kind)})", text, note, "neutral"))
     for task in tasks:
-        if task.get("kind") == "gait":
+        if _section(str(task.get("kind"))) == "gait":
             si = _num((task.get("metrics") or {}).get("step_time_si_pct"))
             ref = reference_for("step_time_si_pct")
             assert ref is not None
@@ -450,16 +431,18 @@ def _quality(doc: Mapping[str, Any]) -> str:
     )
 
 
+def _section(kind: str) -> task_registry.ReportSection:
+    """The report section of a task kind (its registry record's; generic if unknown)."""
+    record = task_registry.find(kind)
+    return record.report_section if record is not None else "generic"
+
+
 def _first_sls_pair(
     tasks: Sequence[Mapping[str, Any]],
 ) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
-    left = next(
-        (t for t in tasks if t.get("kind") == "single_leg_stance" and t.get("side") == "left"), None
-    )
-    right = next(
-        (t for t in tasks if t.get("kind") == "single_leg_stance" and t.get("side") == "right"),
-        None,
-    )
+    stances = [t for t in tasks if _section(str(t.get("kind"))) == "stance"]
+    left = next((t for t in stances if t.get("side") == "left"), None)
+    right = next((t for t in stances if t.get("side") == "right"), None)
     return left, right
 
 
@@ -697,7 +680,7 @@ def _rep_section(index: int, task: Mapping[str, Any], data: ReportInput, citer: 
             else "hips and lower back start together."
         )
     return (
-        f'<section class="task repsec"><h2>{escape(TASK_TITLES.get(kind, kind))}'
+        f'<section class="task repsec"><h2>{escape(task_registry.title(kind))}'
         f'{_task_time(task)}</h2><p class="lead">Hip drive: in the rising phase, does hip '
         "extension (thigh on pelvis) start before the lower back (trunk on pelvis)?"
         f"{escape(lead_text)}</p><table><tbody>"
@@ -888,12 +871,13 @@ def _generic_section(task: Mapping[str, Any]) -> str:
         if not isinstance(v, dict | list)
     )
     side = str(task.get("side") or "")
-    title = TASK_TITLES.get(kind, kind.replace("_", " ").capitalize())
-    if side:
-        title += f" — {side}"
+    title = task_registry.title(kind, side)
+    record = task_registry.find(kind)
     lead = (
         "Reference posture for everything else: angles are measured relative to this standing."
-        if kind == "static"
+        if _section(kind) == "reference"
+        else "Recorded, no metrics: hipscope does not analyse this task kind yet."
+        if record is not None and not record.has_metrics
         else ""
     )
     return (
@@ -917,22 +901,22 @@ def render_report(source: Any, *, athlete: str | None = None) -> str:
     citer = _Citer()
     tasks: list[Mapping[str, Any]] = [t for t in doc.get("tasks") or [] if isinstance(t, Mapping)]
     body: list[str] = [_glance(doc, citer)]
-    sls = [(i, t) for i, t in enumerate(tasks) if t.get("kind") == "single_leg_stance"]
+    sls = [(i, t) for i, t in enumerate(tasks) if _section(str(t.get("kind"))) == "stance"]
     sls_done = False
     static: list[str] = []
     for index, task in enumerate(tasks):
-        kind = task.get("kind")
-        if kind == "single_leg_stance":
+        section = _section(str(task.get("kind")))
+        if section == "stance":
             if not sls_done:
                 pairs = _sls_pairs(sls)
                 for number, pair in enumerate(pairs, start=1):
                     body.append(_sls_section(pair, data, citer, number, len(pairs)))
                 sls_done = True
-        elif kind in REP_KINDS:
+        elif section == "repetitions":
             body.append(_rep_section(index, task, data, citer))
-        elif kind == "gait":
+        elif section == "gait":
             body.append(_gait_section(task, citer))
-        elif kind == "static":
+        elif section == "reference":
             static.append(_generic_section(task))  # the reference posture: after the screens
         else:
             body.append(_generic_section(task))
