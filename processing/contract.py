@@ -36,6 +36,7 @@ from pydantic import (
     Field,
     SerializeAsAny,
     Tag,
+    TypeAdapter,
     ValidationError,
     create_model,
 )
@@ -321,6 +322,19 @@ def document_model() -> type[MetricsDocument]:
     return _document_model(_registry_key())
 
 
+@cache
+def _tasks_adapter(key: tuple[tuple[str, str | None], ...]) -> TypeAdapter[list[TaskResult]]:
+    return TypeAdapter(_document_model(key).model_fields["tasks"].annotation)
+
+
+def parse_tasks(raw: Any, where: str = "tasks") -> list[TaskResult]:
+    """Validate a list of task results on their own (e.g. rows of a batch table)."""
+    try:
+        return _tasks_adapter(_registry_key()).validate_python(raw)
+    except ValidationError as error:
+        raise MetricsError(f"{where}: {_first_error(error)}") from None
+
+
 # --------------------------------------------------------------------------- errors
 
 
@@ -495,9 +509,8 @@ def schema_text() -> str:
     return json.dumps(metrics_json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
-def _main() -> None:  # pragma: no cover - `python -m hipscope.processing.contract > file`
-    print(schema_text(), end="")
+if __name__ == "__main__":  # pragma: no cover - python -m hipscope.processing.contract
+    # run as __main__ this file is a second module: take the models from the real one
+    from hipscope.processing import contract
 
-
-if __name__ == "__main__":  # pragma: no cover
-    _main()
+    print(contract.schema_text(), end="")

@@ -25,10 +25,10 @@ from typing import Any, Literal
 
 from hipscope.base.errors import HipscopeError
 
-Family = Literal["standing", "stance", "repetitions", "gait", "recorded"]
+Family = Literal["standing", "stance", "repetitions", "gait", "other", "recorded"]
 """What the athlete does, which decides the live metrics, simulator and summaries:
-quiet standing, standing on one leg, repetitions of a movement, walking, or a kind that is
-recorded without metrics."""
+quiet standing, standing on one leg, repetitions of a movement, walking, another analysed
+movement (shown generically), or a kind that is recorded without metrics."""
 
 SideRule = Literal["none", "left_or_right", "optional"]
 """``none``: the task row names no side; ``left_or_right``: it names the stance or working
@@ -89,10 +89,10 @@ class TaskKind:
     def __post_init__(self) -> None:
         if not self.kind.isidentifier() or self.kind != self.kind.lower():
             raise HipscopeError(f"task kind {self.kind!r} must be a lower-case identifier")
-        if self.analyser is None and self.family != "recorded":
+        if (self.analyser is None) != (self.family == "recorded"):
             raise HipscopeError(
-                f"task kind {self.kind!r}: family {self.family!r} needs an analyser "
-                "(only 'recorded' kinds have none)"
+                f"task kind {self.kind!r}: family 'recorded' means no analyser, every other "
+                f"family needs one (family {self.family!r}, analyser {self.analyser!r})"
             )
 
     @property

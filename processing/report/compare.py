@@ -23,6 +23,7 @@ from hipscope.processing.contract import (
     HipDriveMetrics,
     MetricsDocument,
     SingleLegStanceMetrics,
+    TaskResult,
     as_document,
     read_metrics,
 )
@@ -99,6 +100,19 @@ def _repetition_kinds() -> tuple[str, ...]:
 def summarize(document: MetricsDocument | Mapping[str, Any], source: str) -> SessionSummary:
     """Pull the trend values out of one metrics document (validated by the contract)."""
     doc = as_document(document, source)
+    return summarize_tasks(
+        doc.tasks,
+        source=source,
+        athlete=doc.recording.athlete,
+        created_utc=doc.recording.created_utc,
+        session_id=doc.recording.session_id,
+    )
+
+
+def summarize_tasks(
+    tasks: Sequence[TaskResult], *, source: str, athlete: str, created_utc: str, session_id: str
+) -> SessionSummary:
+    """The trend values of one session's task results."""
     collected: dict[str, list[float]] = {}
 
     def add(key: str, value: Any) -> None:
@@ -106,7 +120,7 @@ def summarize(document: MetricsDocument | Mapping[str, Any], source: str) -> Ses
         if number is not None:
             collected.setdefault(key, []).append(number)
 
-    for task in doc.tasks:
+    for task in tasks:
         metrics = task.metrics
         if isinstance(metrics, SingleLegStanceMetrics) and task.side in ("left", "right"):
             for key in STANCE_TRENDS:
@@ -118,9 +132,9 @@ def summarize(document: MetricsDocument | Mapping[str, Any], source: str) -> Ses
                 add(key, getattr(metrics, key))
     return SessionSummary(
         source=source,
-        athlete=doc.recording.athlete,
-        created_utc=doc.recording.created_utc,
-        session_id=doc.recording.session_id,
+        athlete=athlete,
+        created_utc=created_utc,
+        session_id=session_id,
         values={key: _mean(numbers) for key, numbers in collected.items()},
     )
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from hipscope.base import tasks as task_registry
 from hipscope.base.errors import HipscopeError
-from hipscope.processing.contract import MetricsDocument, MetricsError, as_document
+from hipscope.processing.contract import MetricsDocument, as_document
 from hipscope.processing.report import plots
 from hipscope.processing.report.labels import format_value, label_for
 from hipscope.processing.report.references import (
