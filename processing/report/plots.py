@@ -7,6 +7,7 @@ is escaped, so labels may come from users.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 from collections.abc import Sequence
@@ -24,7 +25,6 @@ NEUTRAL_COLOR = "#5b6770"
 BAND_COLOR = "#2e9e5b"
 
 _MAX_POINTS = 700
-_CLIP_IDS = itertools.count(1)
 _FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
 
 
@@ -215,7 +215,7 @@ def line_chart(
             f'<text x="{margin_left}" y="18" font-size="13" font-weight="bold" '
             f'fill="#1d2830">{escape(title)}</text>'
         )
-    clip_id = f"clip{next(_CLIP_IDS)}"
+    clip_id = CLIP_PLACEHOLDER
     parts.append(
         f'<clipPath id="{clip_id}"><rect x="{margin_left}" y="{margin_top}" '
         f'width="{plot_w}" height="{plot_h}"/></clipPath>'
@@ -327,7 +327,18 @@ def line_chart(
             parts.append(f'<text x="{lx + 18}" y="{ly}" fill="#1d2830">{escape(text)}</text>')
             lx += 26 + 6.3 * len(text)
     parts.append("</svg>")
-    return "".join(parts)
+    return _with_clip_id("".join(parts))
+
+
+CLIP_PLACEHOLDER = "clip-@@"
+
+
+def _with_clip_id(svg: str) -> str:
+    """Name the chart's clip path after its content: the same chart gives the same bytes in
+    every process (a counter would not), and different charts on a page get different ids
+    (identical charts share an identical clip path, so sharing its id is harmless)."""
+    digest = hashlib.sha256(svg.encode("utf-8")).hexdigest()[:12]
+    return svg.replace(CLIP_PLACEHOLDER, f"clip-{digest}")
 
 
 def _paths(px: NDArray[np.float64], py: NDArray[np.float64]) -> list[str]:
