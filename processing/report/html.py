@@ -24,7 +24,15 @@ from markupsafe import Markup
 
 from hipscope.base import tasks as task_registry
 from hipscope.base.errors import HipscopeError
-from hipscope.processing.contract import MetricsDocument, as_document
+from hipscope.processing.contract import (
+    GaitMetrics,
+    HipDriveMetrics,
+    MetricsDocument,
+    SingleLegStanceMetrics,
+    TaskMetrics,
+    TaskResult,
+    as_document,
+)
 from hipscope.processing.report import plots
 from hipscope.processing.report.labels import format_value, label_for
 from hipscope.processing.report.references import (
@@ -103,7 +111,7 @@ REP_HEADERS = {
 @dataclass(frozen=True)
 class ReportInput:
     """What the report draws from: the validated metrics document, per-task series and
-    kinematics. ``doc`` is the document's JSON-ready form, which the sections read."""
+    kinematics."""
 
     document: MetricsDocument
     series: Sequence[Mapping[str, Any] | None]
@@ -112,10 +120,6 @@ class ReportInput:
     def __post_init__(self) -> None:
         if not isinstance(self.document, MetricsDocument):
             object.__setattr__(self, "document", as_document(self.document))
-
-    @property
-    def doc(self) -> dict[str, Any]:
-        return self.document.to_dict()
 
 
 def report_input(source: Any) -> ReportInput:
@@ -173,26 +177,33 @@ def _when(iso: str) -> str:
     return moment.strftime("%d %b %Y, %H:%M UTC" if moment.tzinfo else "%d %b %Y, %H:%M")
 
 
-def _times(task: Mapping[str, Any]) -> tuple[float | None, float | None]:
-    return _num(task.get("start_s")), _num(task.get("end_s"))
+def _times(task: TaskResult) -> tuple[float | None, float | None]:
+    return _num(task.start_s), _num(task.end_s)
 
 
-def _unavailable(*tasks: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+def _values(metrics: TaskMetrics) -> dict[str, Any]:
+    """A task's metrics as the analyser set them, in the model's field order (for the
+    tables that show every measure)."""
+    return metrics.model_dump(mode="json", exclude_unset=True)
+
+
+def _unavailable(*tasks: TaskResult | None) -> list[tuple[str, str]]:
     """The "not available" reasons of one or more tasks, each distinct line once."""
     lines: list[tuple[str, str]] = []
     for task in tasks:
-        missing = (task or {}).get("unavailable") or {}
-        for key, reason in missing.items():
-            line = (label_for(str(key)).name, str(reason))
+        for key, reason in (task.unavailable if task is not None else {}).items():
+            line = (label_for(key).name, reason)
             if line not in lines:
                 lines.append(line)
     return lines
 
 
-def _other_metrics(metrics: Mapping[str, Any], shown: set[str]) -> list[tuple[str, str]]:
+def _other_metrics(metrics: TaskMetrics | None, shown: set[str]) -> list[tuple[str, str]]:
     """(name, value) of the metrics a section does not show in its own tables."""
+    if metrics is None:
+        return []
     rows = []
-    for key, value in metrics.items():
+    for key, value in _values(metrics).items():
         if key in shown or isinstance(value, dict):
             continue
         if isinstance(value, list) and value and isinstance(value[0], dict):
@@ -204,24 +215,23 @@ def _other_metrics(metrics: Mapping[str, Any], shown: set[str]) -> list[tuple[st
 # --------------------------------------------------------------------------- sections
 
 
-def _header_rows(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
-    rec = doc.get("recording") or {}
+def _header_rows(doc: MetricsDocument) -> list[tuple[str, str]]:
+    rec = doc.recording
     rows = [
-        ("Recorded", _when(rec.get("created_utc", ""))),
-        ("Duration", format_value(_num(rec.get("duration_s")), 0, "s")),
-        ("Session", str(rec.get("session_id", ""))),
-        ("File", str(rec.get("file_name") or rec.get("path") or "")),
+        ("Recorded", _when(rec.created_utc)),
+        ("Duration", format_value(_num(rec.duration_s), 0, "s")),
+        ("Session", rec.session_id),
+        ("File", rec.file_name or rec.path),
     ]
     return [(k, v) for k, v in rows if v]
 
 
-def _glance(doc: Mapping[str, Any], citer: _Citer) -> list[dict[str, Any]]:
+def _glance(doc: MetricsDocument, citer: _Citer) -> list[dict[str, Any]]:
     cards: list[dict[str, Any]] = []
-    tasks = doc.get("tasks") or []
-    left, right = _first_sls_pair(tasks)
+    left, right = _first_sls_pair(doc.tasks)
     if left or right:
-        lv = _num(((left or {}).get("metrics") or {}).get("pelvic_drop_peak_deg"))
-        rv = _num(((right or {}).get("metrics") or {}).get("pelvic_drop_peak_deg"))
+        lv = _stance(left).pelvic_drop_peak_deg
+        rv = _stance(right).pelvic_drop_peak_deg
         verdict: Verdict = "neutral"
         note, cite, after = "Peak drop of the free side, standing on each leg.", Markup(""), ""
         if lv is not None and rv is not None:
@@ -245,21 +255,19 @@ def _glance(doc: Mapping[str, Any], citer: _Citer) -> list[dict[str, Any]]:
                 "verdict": verdict,
             }
         )
-    for task in tasks:
-        kind = str(task.get("kind"))
-        if _section(kind) == "repetitions":
-            lead = _num((task.get("metrics") or {}).get("hip_lead_ms_median"))
-            count = (task.get("metrics") or {}).get("rep_count")
+    for task in doc.tasks:
+        if _section(task.kind) == "repetitions" and isinstance(task.metrics, HipDriveMetrics):
+            lead = task.metrics.hip_lead_ms_median
             if lead is None:
                 text, note = "–", "Hip lead could not be measured."
             else:
                 who = "hips first" if lead > 0 else "lower back first" if lead < 0 else "together"
                 text = format_value(lead, 0, "ms")
-                note = f"Median over {format_value(count, 0)} reps: {who}."
-            cards.append(_card(f"Hip lead ({task_registry.title(kind)})", text, note, "neutral"))
-    for task in tasks:
-        if _section(str(task.get("kind"))) == "gait":
-            si = _num((task.get("metrics") or {}).get("step_time_si_pct"))
+                note = f"Median over {format_value(task.metrics.rep_count, 0)} reps: {who}."
+            cards.append(_card(f"Hip lead ({task.title})", text, note, "neutral"))
+    for task in doc.tasks:
+        if _section(task.kind) == "gait" and isinstance(task.metrics, GaitMetrics):
+            si = task.metrics.step_time_si_pct
             ref = reference_for("step_time_si_pct")
             assert ref is not None
             low, high = STEP_TIME_SI_HEALTHY_IQR_PCT
@@ -272,12 +280,12 @@ def _glance(doc: Mapping[str, Any], citer: _Citer) -> list[dict[str, Any]]:
             card["cite"] = citer.mark(ref.citations)
             cards.append(card)
             break
-    sensors = (doc.get("recording") or {}).get("sensors") or {}
+    sensors = doc.recording.sensors
     if sensors:
-        lost = sum(int(_num(s.get("lost_samples")) or 0) for s in sensors.values())
-        gaps = sum(len(s.get("gaps") or []) for s in sensors.values())
+        lost = sum(s.lost_samples for s in sensors.values())
+        gaps = sum(len(s.gaps) for s in sensors.values())
         verdict = "typical" if lost == 0 and gaps == 0 else "watch"
-        received = sum(int(_num(s.get("n_samples")) or 0) for s in sensors.values())
+        received = sum(s.n_samples for s in sensors.values())
         note = (
             "Complete data, no lost samples."
             if verdict == "typical"
@@ -308,49 +316,37 @@ def _share(lost: int, received: int) -> str:
     return f"{share:.1f} %" if share >= 0.1 or share == 0 else f"{share:.2f} %"
 
 
-def _quality(doc: Mapping[str, Any]) -> Markup:
-    rec = doc.get("recording") or {}
+def _quality(doc: MetricsDocument) -> Markup:
     sensors = []
-    for placement, info in (rec.get("sensors") or {}).items():
-        lost = int(_num(info.get("lost_samples")) or 0)
-        gaps = len(info.get("gaps") or [])
+    for placement, info in doc.recording.sensors.items():
+        gaps = len(info.gaps)
         sensors.append(
             {
-                "placement": str(placement).replace("_", " "),
-                "device": str(info.get("device_name", "")),
-                "profile": str(info.get("profile", "")),
-                "rate": format_value(_num(info.get("rate_hz")), 1, "Hz"),
-                "samples": format_value(info.get("n_samples"), 0),
-                "complete": lost == 0 and gaps == 0,
-                "lost": lost,
-                "share": _share(lost, int(_num(info.get("n_samples")) or 0)),
+                "placement": placement.replace("_", " "),
+                "device": info.device_name,
+                "profile": info.profile,
+                "rate": format_value(_num(info.rate_hz), 1, "Hz"),
+                "samples": format_value(info.n_samples, 0),
+                "complete": info.lost_samples == 0 and gaps == 0,
+                "lost": info.lost_samples,
+                "share": _share(info.lost_samples, info.n_samples),
                 "gaps": gaps,
             }
         )
-    cal = doc.get("calibration") or {}
-    calibration = None
-    if cal:
-        shown = {"method", "window_s", "window_start_s", "window_end_s", "misalignment_deg"}
-        more = [
-            (
-                str(key).replace("_", " ").capitalize(),
-                [(str(k).replace("_", " "), format_value(v, 2)) for k, v in value.items()],
-            )
-            for key, value in cal.items()
-            if key not in shown | {"notes"} and isinstance(value, Mapping) and value
-        ]
-        calibration = {
-            "method": cal.get("method"),
-            "window_s": _num(cal.get("window_s")),
-            "window_start_s": _num(cal.get("window_start_s")),
-            "window_end_s": _num(cal.get("window_end_s")),
-            "misalignment": [
-                (str(k).replace("_", " "), format_value(_num(v), 1, "°"))
-                for k, v in (cal.get("misalignment_deg") or {}).items()
-            ],
-            "notes": [str(n) for n in cal.get("notes") or []],
-            "more": more,
-        }
+    cal = doc.calibration
+    axis_sources = [(k.replace("_", " "), v) for k, v in cal.mediolateral_axis_source.items()]
+    calibration = {
+        "method": cal.method,
+        "window_s": _num(cal.window_s),
+        "window_start_s": _num(cal.window_start_s),
+        "window_end_s": _num(cal.window_end_s),
+        "misalignment": [
+            (k.replace("_", " "), format_value(_num(v), 1, "°"))
+            for k, v in cal.misalignment_deg.items()
+        ],
+        "notes": cal.notes,
+        "more": [("Mediolateral axis source", axis_sources)] if axis_sources else [],
+    }
     return render("quality.html.j2", sensors=sensors, calibration=calibration)
 
 
@@ -360,23 +356,31 @@ def _section(kind: str) -> task_registry.ReportSection:
     return record.report_section if record is not None else "generic"
 
 
+def _stance(task: TaskResult | None) -> SingleLegStanceMetrics:
+    """A stance task's metrics (empty for a missing side)."""
+    if task is not None and isinstance(task.metrics, SingleLegStanceMetrics):
+        return task.metrics
+    return SingleLegStanceMetrics()
+
+
 def _first_sls_pair(
-    tasks: Sequence[Mapping[str, Any]],
-) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
-    stances = [t for t in tasks if _section(str(t.get("kind"))) == "stance"]
-    left = next((t for t in stances if t.get("side") == "left"), None)
-    right = next((t for t in stances if t.get("side") == "right"), None)
+    tasks: Sequence[TaskResult],
+) -> tuple[TaskResult | None, TaskResult | None]:
+    stances = [t for t in tasks if _section(t.kind) == "stance"]
+    left = next((t for t in stances if t.side == "left"), None)
+    right = next((t for t in stances if t.side == "right"), None)
     return left, right
 
 
-def _sls_pairs(
-    indexed: list[tuple[int, Mapping[str, Any]]],
-) -> list[tuple[tuple[int, Mapping[str, Any]] | None, tuple[int, Mapping[str, Any]] | None]]:
-    lefts = [it for it in indexed if it[1].get("side") == "left"]
-    rights = [it for it in indexed if it[1].get("side") == "right"]
-    others = [it for it in indexed if it[1].get("side") not in ("left", "right")]
+Indexed = tuple[int, TaskResult]
+
+
+def _sls_pairs(indexed: list[Indexed]) -> list[tuple[Indexed | None, Indexed | None]]:
+    lefts = [it for it in indexed if it[1].side == "left"]
+    rights = [it for it in indexed if it[1].side == "right"]
+    others = [it for it in indexed if it[1].side not in ("left", "right")]
     n = max(len(lefts), len(rights))
-    pairs: list[tuple[Any, Any]] = [
+    pairs: list[tuple[Indexed | None, Indexed | None]] = [
         (lefts[i] if i < len(lefts) else None, rights[i] if i < len(rights) else None)
         for i in range(n)
     ]
@@ -385,19 +389,22 @@ def _sls_pairs(
 
 
 def _sls_section(
-    pair: tuple[Any, Any], data: ReportInput, citer: _Citer, number: int, total: int
+    pair: tuple[Indexed | None, Indexed | None],
+    data: ReportInput,
+    citer: _Citer,
+    number: int,
+    total: int,
 ) -> Markup:
-    (li, left), (ri, right) = (pair[0] or (None, None)), (pair[1] or (None, None))
-    lm = (left or {}).get("metrics") or {}
-    rm = (right or {}).get("metrics") or {}
-    title = task_registry.title("single_leg_stance") + (
-        f" ({number} of {total})" if total > 1 else ""
-    )
+    li, left = pair[0] if pair[0] is not None else (None, None)
+    ri, right = pair[1] if pair[1] is not None else (None, None)
+    lm, rm = _stance(left), _stance(right)
+    kind = (left or right).kind if (left or right) is not None else "single_leg_stance"
+    title = task_registry.title(kind) + (f" ({number} of {total})" if total > 1 else "")
     rows = []
     ref = reference_for("pelvic_drop_lr_diff_deg")
     assert ref is not None
     for key in SLS_KEYS:
-        lv, rv = lm.get(key), rm.get(key)
+        lv, rv = getattr(lm, key), getattr(rm, key)
         if (
             lv is None
             and rv is None
@@ -405,20 +412,17 @@ def _sls_section(
         ):
             continue
         label = label_for(key)
-        ln, rn = _num(lv), _num(rv)
-        diff = ln - rn if ln is not None and rn is not None else None
+        diff = lv - rv if lv is not None and rv is not None else None
         verdict: Verdict = ref.judge(diff) if key.startswith("pelvic_drop") else "neutral"
         rows.append(
             {
                 "name": label.name,
                 "left": format_value(lv, label.decimals, label.unit),
                 "right": format_value(rv, label.decimals, label.unit),
-                "diff": format_value(diff, label.decimals, label.unit)
-                if diff is not None
-                else "–",
+                "diff": "–" if diff is None else format_value(diff, label.decimals, label.unit),
                 "cite": citer.mark(ref.citations) if verdict == "watch" else "",
                 "verdict": verdict,
-                "bars": plots.lr_bars(ln, rn, highlight=verdict == "watch"),
+                "bars": plots.lr_bars(_num(lv), _num(rv), highlight=verdict == "watch"),
                 "meaning": label.meaning,
             }
         )
@@ -431,8 +435,7 @@ def _sls_section(
         series = data.series[index] if index is not None and index < len(data.series) else None
         trace = stance_trace(task, series, data.kinematics)
         if trace is not None:
-            metrics = lm if task is left else rm
-            traces.append((trace, metrics.get("pelvic_drop_peak_deg")))
+            traces.append((trace, _stance(task).pelvic_drop_peak_deg))
     figures = _stance_figures(traces)
     return render(
         "stance.html.j2",
@@ -445,15 +448,14 @@ def _sls_section(
         figures=figures,
         no_plot=Markup("") if figures else _no_plot_note(data),
         missing=_unavailable(left, right),
-        more_left=_other_metrics(lm, set(SLS_KEYS) | SLS_HIDDEN),
-        more_right=_other_metrics(rm, set(SLS_KEYS) | SLS_HIDDEN),
+        more_left=_other_metrics(left.metrics if left else None, set(SLS_KEYS) | SLS_HIDDEN),
+        more_right=_other_metrics(right.metrics if right else None, set(SLS_KEYS) | SLS_HIDDEN),
     )
 
 
 def _no_plot_note(data: ReportInput) -> Markup:
     """Why a section has no plot: a metrics file carries numbers, not time series."""
     return render("no_plot.html.j2", show=data.kinematics is None and not any(data.series))
-
 
 def _stance_figures(traces: list[tuple[StanceTrace, Any]]) -> list[tuple[Markup, bool]]:
     """(chart, has trunk lean) per stance trace."""
@@ -521,11 +523,10 @@ def _stance_figures(traces: list[tuple[StanceTrace, Any]]) -> list[tuple[Markup,
     return figs
 
 
-def _rep_section(index: int, task: Mapping[str, Any], data: ReportInput, citer: _Citer) -> Markup:
-    kind = str(task.get("kind"))
-    metrics = task.get("metrics") or {}
+def _rep_section(index: int, task: TaskResult, data: ReportInput, citer: _Citer) -> Markup:
+    metrics = task.metrics if isinstance(task.metrics, HipDriveMetrics) else HipDriveMetrics()
     ref = reference_for("hip_lead_ms_median")
-    lead = _num(metrics.get("hip_lead_ms_median"))
+    lead = metrics.hip_lead_ms_median
     summary = []
     for key in REP_SUMMARY:
         label = label_for(key)
@@ -533,17 +534,17 @@ def _rep_section(index: int, task: Mapping[str, Any], data: ReportInput, citer: 
         summary.append(
             {
                 "name": label.name,
-                "value": _fmt(key, metrics.get(key)),
+                "value": _fmt(key, getattr(metrics, key)),
                 "meaning": label.meaning,
                 "reference": ref.text if with_ref and ref is not None else "",
                 "cite": citer.mark(ref.citations) if with_ref and ref is not None else "",
             }
         )
     reps = []
-    for n, rep in enumerate(metrics.get("repetitions") or [], start=1):
-        rep_lead = _num(rep.get("hip_lead_ms"))
+    for n, rep in enumerate(metrics.repetitions, start=1):
+        rep_lead = rep.hip_lead_ms
         tag = "" if rep_lead is None or rep_lead == 0 else "hips" if rep_lead > 0 else "back"
-        cells = [format_value(rep.get(k), label_for(k).decimals) for k in REP_COLUMNS]
+        cells = [format_value(getattr(rep, k), label_for(k).decimals) for k in REP_COLUMNS]
         reps.append({"number": n, "cells": cells, "tag": tag})
     series = data.series[index] if index < len(data.series) else None
     traces = _rep_figures(rep_traces(task, series, data.kinematics))
@@ -559,7 +560,7 @@ def _rep_section(index: int, task: Mapping[str, Any], data: ReportInput, citer: 
     start_s, end_s = _times(task)
     return render(
         "repetitions.html.j2",
-        title=task_registry.title(kind),
+        title=task.title,
         start_s=start_s,
         end_s=end_s,
         lead_text=lead_text,
@@ -569,7 +570,7 @@ def _rep_section(index: int, task: Mapping[str, Any], data: ReportInput, citer: 
         traces=traces,
         no_plot=_no_plot_note(data) if reps and not traces else Markup(""),
         missing=_unavailable(task),
-        more=_other_metrics(metrics, set(REP_SUMMARY) | {"repetitions"}),
+        more=_other_metrics(task.metrics, set(REP_SUMMARY) | {"repetitions"}),
     )
 
 
@@ -640,24 +641,25 @@ def _padded_range(values: np.ndarray) -> tuple[float, float] | None:
     return lo - pad, hi + pad
 
 
-def _gait_section(task: Mapping[str, Any], citer: _Citer) -> Markup:
-    metrics = task.get("metrics") or {}
+def _gait_section(task: TaskResult, citer: _Citer) -> Markup:
+    metrics = task.metrics if isinstance(task.metrics, GaitMetrics) else GaitMetrics()
     sides = []
     for lkey, rkey in GAIT_LR:
         label = label_for(lkey)
+        lv, rv = getattr(metrics, lkey), getattr(metrics, rkey)
         sides.append(
             {
                 "name": label.name,
-                "left": _fmt(lkey, metrics.get(lkey)),
-                "right": _fmt(rkey, metrics.get(rkey)),
-                "bars": plots.lr_bars(_num(metrics.get(lkey)), _num(metrics.get(rkey))),
+                "left": _fmt(lkey, lv),
+                "right": _fmt(rkey, rv),
+                "bars": plots.lr_bars(_num(lv), _num(rv)),
                 "meaning": label.meaning,
             }
         )
     session = []
     for key in GAIT_SESSION:
         label = label_for(key)
-        value = metrics.get(key)
+        value = getattr(metrics, key)
         ref = reference_for(key)
         verdict: Verdict = ref.judge(_num(value)) if ref is not None else "neutral"
         session.append(
@@ -701,7 +703,7 @@ def _gait_section(task: Mapping[str, Any], citer: _Citer) -> Markup:
     start_s, end_s = _times(task)
     return render(
         "gait.html.j2",
-        title=task_registry.title(str(task.get("kind"))),
+        title=task.title,
         start_s=start_s,
         end_s=end_s,
         sides=sides,
@@ -710,23 +712,21 @@ def _gait_section(task: Mapping[str, Any], citer: _Citer) -> Markup:
         steps_svg=steps_svg,
         missing=_unavailable(task),
         more=_other_metrics(
-            metrics, {k for pair in GAIT_LR for k in pair} | set(GAIT_SESSION) | GAIT_HIDDEN
+            task.metrics, {k for pair in GAIT_LR for k in pair} | set(GAIT_SESSION) | GAIT_HIDDEN
         ),
     )
 
 
-def _generic_section(task: Mapping[str, Any]) -> Markup:
-    kind = str(task.get("kind", ""))
-    metrics = task.get("metrics") or {}
+def _generic_section(task: TaskResult) -> Markup:
     rows = [
         (label_for(k).name, _fmt(k, v), label_for(k).meaning)
-        for k, v in metrics.items()
+        for k, v in _values(task.metrics).items()
         if not isinstance(v, dict | list)
     ]
-    record = task_registry.find(kind)
+    record = task.record
     lead = (
         "Reference posture for everything else: angles are measured relative to this standing."
-        if _section(kind) == "reference"
+        if _section(task.kind) == "reference"
         else "Recorded, no metrics: hipscope does not analyse this task kind yet."
         if record is not None and not record.has_metrics
         else ""
@@ -734,7 +734,7 @@ def _generic_section(task: Mapping[str, Any]) -> Markup:
     start_s, end_s = _times(task)
     return render(
         "generic.html.j2",
-        title=task_registry.title(kind, str(task.get("side") or "")),
+        title=task.title,
         start_s=start_s,
         end_s=end_s,
         lead=lead,
@@ -749,18 +749,16 @@ def _generic_section(task: Mapping[str, Any]) -> Markup:
 def render_report(source: Any, *, athlete: str | None = None) -> str:
     """The complete HTML report as a string (see the module docstring for ``source``)."""
     data = source if isinstance(source, ReportInput) else report_input(source)
-    doc = data.doc
-    rec = doc.get("recording") or {}
-    name = athlete if athlete is not None else str(rec.get("athlete") or "")
+    doc = data.document
+    name = athlete if athlete is not None else doc.recording.athlete
     citer = _Citer()
-    tasks: list[Mapping[str, Any]] = list(doc.get("tasks") or [])
     cards = _glance(doc, citer)
     sections: list[Markup] = []
-    sls = [(i, t) for i, t in enumerate(tasks) if _section(str(t.get("kind"))) == "stance"]
+    sls = [(i, t) for i, t in enumerate(doc.tasks) if _section(t.kind) == "stance"]
     sls_done = False
     static: list[Markup] = []
-    for index, task in enumerate(tasks):
-        section = _section(str(task.get("kind")))
+    for index, task in enumerate(doc.tasks):
+        section = _section(task.kind)
         if section == "stance":
             if not sls_done:
                 pairs = _sls_pairs(sls)
@@ -786,10 +784,10 @@ def render_report(source: Any, *, athlete: str | None = None) -> str:
             header_rows=_header_rows(doc),
             cards=cards,
             sections=sections,
-            has_tasks=bool(tasks),
+            has_tasks=bool(doc.tasks),
             quality=quality,
             references=citer.html(),
-            software=str(doc.get("software", "hipscope")),
+            software=doc.software,
         )
     )
 
