@@ -6,6 +6,7 @@ import dataclasses
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -112,3 +113,29 @@ def test_a_toy_kind_flows_through_from_its_record_alone() -> None:
     # gone from the registry, the kind is refused by the contract with one line
     with pytest.raises(HipscopeError, match=r"tasks\[5\]\.kind' must be one of"):
         parse_metrics(document.to_dict())
+
+
+def test_lunge_is_recorded_without_metrics_everywhere() -> None:
+    from hipscope.gui import metricspanel, review
+    from hipscope.gui.live import task_buttons
+    from hipscope.processing.contract import parse_metrics as parse
+
+    recording = load_recording(SAMPLE)
+    lunge_recording = dataclasses.replace(
+        recording, tasks=(*recording.tasks, Task("lunge", "left", 2.0, 5.0))
+    )
+    analysis = analyze_recording(lunge_recording)
+    lunge = parse(analysis.to_dict()).tasks[-1]
+    assert lunge.unavailable == {"metrics": RECORDED_ONLY}
+    assert set(lunge.metrics.model_dump(exclude_unset=True)) == {"duration_s"}
+    html = render_report(analysis)
+    assert "Lunge — left" in html and "Recorded, no metrics" in html
+    # the GUI shows no repetition counter or hip lead for it
+    assert "rep_count" not in review.headlines("lunge")
+    assert task_registry.get("lunge").family == "recorded"
+    hub = SimpleNamespace(latest_angle=lambda _name: 0.0)
+    shown = metricspanel.compute(hub, metricspanel.TaskState("lunge", "left", 10.0), 12.5)
+    assert [m.name for m in shown][-1] == "recorded, no metrics"
+    assert "repetitions" not in [m.name for m in shown]
+    assert all(kind != "lunge" for _, kind, _, _ in task_buttons())
+    assert next(label for _, _, _, label in task_buttons()) == "Standing"
