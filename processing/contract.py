@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Final, Literal, Union, cast
 
 from pydantic import (
     BaseModel,
@@ -44,8 +44,8 @@ from pydantic import (
 from hipscope.base import tasks as task_registry
 from hipscope.base.errors import HipscopeError
 
-FORMAT = "hipscope-metrics"
-FORMAT_VERSION = 1
+FORMAT: Final = "hipscope-metrics"
+FORMAT_VERSION: Final = 1
 READABLE_VERSIONS = (1,)
 SCHEMA_ID = "https://hipscope.invalid/schemas/metrics.schema.json"
 
@@ -291,7 +291,7 @@ def _document_model(key: tuple[tuple[str, str | None], ...]) -> type[MetricsDocu
             f"{name.removesuffix('Metrics')}Task",
             __base__=TaskResult,
             __doc__=f"A task of kind {', '.join(kinds)} with its {name}.",
-            kind=(Literal[tuple(kinds)], ...),  # type: ignore[valid-type]
+            kind=(Literal[tuple(kinds)], ...),  # type: ignore[valid-type,arg-type]
             metrics=(model, ...),
         )
         variants.append(Annotated[variant, Tag(name)])
@@ -301,7 +301,7 @@ def _document_model(key: tuple[tuple[str, str | None], ...]) -> type[MetricsDocu
         return tag_of.get(kind) if isinstance(kind, str) else None
 
     known = ", ".join(kind for kind, _ in key)
-    task_type = Annotated[
+    task_type = Annotated[  # type: ignore[valid-type]
         Union[tuple(variants)],  # noqa: UP007 - a runtime-built union
         Discriminator(
             tag,
@@ -324,7 +324,8 @@ def document_model() -> type[MetricsDocument]:
 
 @cache
 def _tasks_adapter(key: tuple[tuple[str, str | None], ...]) -> TypeAdapter[list[TaskResult]]:
-    return TypeAdapter(_document_model(key).model_fields["tasks"].annotation)
+    annotation = _document_model(key).model_fields["tasks"].annotation
+    return cast(TypeAdapter[list[TaskResult]], TypeAdapter(cast(Any, annotation)))
 
 
 def parse_tasks(raw: Any, where: str = "tasks") -> list[TaskResult]:

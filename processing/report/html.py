@@ -398,7 +398,8 @@ def _sls_section(
     li, left = pair[0] if pair[0] is not None else (None, None)
     ri, right = pair[1] if pair[1] is not None else (None, None)
     lm, rm = _stance(left), _stance(right)
-    kind = (left or right).kind if (left or right) is not None else "single_leg_stance"
+    either = left if left is not None else right
+    kind = either.kind if either is not None else "single_leg_stance"
     title = task_registry.title(kind) + (f" ({number} of {total})" if total > 1 else "")
     rows = []
     ref = reference_for("pelvic_drop_lr_diff_deg")
