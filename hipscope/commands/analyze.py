@@ -8,18 +8,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hipscope.base.errors import HipscopeError
-from hipscope.processing.contract import (
-    GaitMetrics,
-    HipDriveMetrics,
-    MetricsDocument,
-    SingleLegStanceMetrics,
-    StaticMetrics,
-    TaskResult,
-)
 
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from hipscope.processing.contract import MetricsDocument, TaskResult
     from hipscope.processing.pipeline import SessionAnalysis
 
 
@@ -32,6 +25,13 @@ def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
 
 
 def _task_summary(task: TaskResult) -> str:
+    from hipscope.processing.contract import (
+        GaitMetrics,
+        HipDriveMetrics,
+        SingleLegStanceMetrics,
+        StaticMetrics,
+    )
+
     m = task.metrics
     if isinstance(m, StaticMetrics):
         return (
@@ -70,7 +70,7 @@ def summary_tables(document: MetricsDocument | dict[str, Any]) -> tuple[Table, T
     """Per-task key metrics, and left vs right."""
     from rich.table import Table
 
-    from hipscope.processing.contract import as_document
+    from hipscope.processing.contract import GaitMetrics, SingleLegStanceMetrics, as_document
 
     doc = as_document(document)
     rec = doc.recording
