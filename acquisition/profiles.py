@@ -177,9 +177,7 @@ class ControlWrite:
             token = "{" + name + "}"
             if token in text:
                 if rate not in table:
-                    raise ProfileError(
-                        f"no {name} for {rate_hz:g} Hz (known: {sorted(table)})"
-                    )
+                    raise ProfileError(f"no {name} for {rate_hz:g} Hz (known: {sorted(table)})")
                 text = text.replace(token, table[rate])
         if "{rate_u8}" in text:
             if not 0 <= rate <= 0xFF:
@@ -190,7 +188,7 @@ class ControlWrite:
                 raise ProfileError(f"rate {rate_hz:g} Hz does not fit in two bytes")
             text = text.replace("{rate_u16le}", rate.to_bytes(2, "little").hex())
         if "{" in text:
-            raise ProfileError(f"no code table for {text[text.index('{'):].split('}')[0]}}}")
+            raise ProfileError(f"no code table for {text[text.index('{') :].split('}')[0]}}}")
         return bytes.fromhex(text)
 
 
@@ -583,9 +581,7 @@ def _writes(m: ControlModel) -> dict[str, tuple[ControlWrite, ...]]:
     out: dict[str, tuple[ControlWrite, ...]] = {}
     for action in ("start", "stop", "set_rate"):
         if action in m.model_fields_set:
-            out[action] = tuple(
-                ControlWrite(w.char, w.hex, w.wait_s) for w in getattr(m, action)
-            )
+            out[action] = tuple(ControlWrite(w.char, w.hex, w.wait_s) for w in getattr(m, action))
     return out
 
 
@@ -623,7 +619,9 @@ class _Checker:
                 )
             if name in VECTOR_FIELDS:
                 if spec.count != 3:
-                    raise self.fail(f"{key}.count", f"expected 3 for a vector field, got {spec.count}")
+                    raise self.fail(
+                        f"{key}.count", f"expected 3 for a vector field, got {spec.count}"
+                    )
                 if spec.unit != VECTOR_FIELDS[name]:
                     raise self.fail(
                         f"{key}.unit",
@@ -631,11 +629,15 @@ class _Checker:
                     )
         for name in ("acc", "gyr"):
             if name not in sample:
-                raise self.fail(f"layout.sample.{name}", "missing (every profile delivers acc and gyr)")
+                raise self.fail(
+                    f"layout.sample.{name}", "missing (every profile delivers acc and gyr)"
+                )
         for key in ("count_field", "time_field", "counter_field", "period_field"):
             ref = getattr(m, key)
             if ref is not None and ref not in header:
-                raise self.fail(f"layout.{key}", f"expected the name of a header field, got {ref!r}")
+                raise self.fail(
+                    f"layout.{key}", f"expected the name of a header field, got {ref!r}"
+                )
         if m.period_field is not None and m.period_scale_s <= 0.0:
             raise self.fail(
                 "layout.period_scale_s", "expected a positive number when period_field is set"
@@ -671,10 +673,14 @@ class _Checker:
                     table = tables.get(token)
                     key = "rate_codes" + token[len("rate_code") :]
                     if table is None:
-                        raise self.fail(f"{path}.{key}", f"missing (control.{action} uses {{{token}}})")
+                        raise self.fail(
+                            f"{path}.{key}", f"missing (control.{action} uses {{{token}}})"
+                        )
                     missing = [f"{x:g}" for x in rates if round(x) not in table]
                     if missing:
-                        raise self.fail(f"{path}.{key}", f"missing codes for rates {', '.join(missing)}")
+                        raise self.fail(
+                            f"{path}.{key}", f"missing codes for rates {', '.join(missing)}"
+                        )
         return writes, tables
 
     def timing(self, m: TimingModel) -> Timing:
@@ -686,7 +692,9 @@ class _Checker:
             counter_bits=m.counter_bits,
         )
         if timing.device_time and not (timing.time_unit_s > 0 and 8 <= timing.time_wrap_bits <= 64):
-            raise self.fail("timing", "device_time needs time_unit_s > 0 and time_wrap_bits in 8..64")
+            raise self.fail(
+                "timing", "device_time needs time_unit_s > 0 and time_wrap_bits in 8..64"
+            )
         if timing.counter and not 1 <= timing.counter_bits <= 32:
             raise self.fail(
                 "timing.counter_bits",
@@ -817,7 +825,9 @@ def load_profile(name: str | Path) -> SensorProfile:
 def _load_builtin(name: str) -> SensorProfile:
     profile = _load_file(PROFILE_DIR / f"{name}.toml")
     if profile.id != name:
-        raise ProfileError(f"{name}.toml: id: expected {name!r} (the file name), got {profile.id!r}")
+        raise ProfileError(
+            f"{name}.toml: id: expected {name!r} (the file name), got {profile.id!r}"
+        )
     return profile
 
 

@@ -84,10 +84,14 @@ class SensorFamily:
         self.params(profile)
         for name in self.header_needs:
             if name not in profile.layout.header:
-                raise self.fail(profile, f"layout.header.{name}", f"missing (the {self.name} decoder reads it)")
+                raise self.fail(
+                    profile, f"layout.header.{name}", f"missing (the {self.name} decoder reads it)"
+                )
         for name in self.sample_needs:
             if name not in profile.layout.sample:
-                raise self.fail(profile, f"layout.sample.{name}", f"missing (the {self.name} decoder reads it)")
+                raise self.fail(
+                    profile, f"layout.sample.{name}", f"missing (the {self.name} decoder reads it)"
+                )
         self.check(profile)
 
     def check(self, profile: SensorProfile) -> None:
@@ -103,7 +107,7 @@ class SensorFamily:
             message = validation_message(profile.source.name, error)
             prefix = f"{profile.source.name}: "
             where = f" (variant {profile.variant})" if profile.variant else ""
-            raise ProfileError(f"{prefix}params.{message[len(prefix):]}{where}") from None
+            raise ProfileError(f"{prefix}params.{message[len(prefix) :]}{where}") from None
 
     @staticmethod
     def fail(profile: SensorProfile, key: str, problem: str) -> ProfileError:

@@ -138,7 +138,9 @@ def encode_packet(
     n = acc.shape[0]
     gyr = rows("gyr_rad_s", gyr_rad_s, n)
     mag = None if mag_ut is None else rows("mag_ut", mag_ut, n)
-    fields, itemsize = (lay.sample, lay.sample_size) if mag is not None else _without_mag(lay.sample)
+    fields, itemsize = (
+        (lay.sample, lay.sample_size) if mag is not None else _without_mag(lay.sample)
+    )
     if not 1 <= n <= min(255, (MAX_NOTIFICATION_BYTES - lay.header_size) // itemsize):
         raise HipscopeError(f"hipscope_open: {n} samples do not fit one notification")
     header = {

@@ -137,7 +137,9 @@ class LayoutEncoder(PacketEncoder):
                 device_time_s[0] / timing.time_unit_s, lay.header[lay.time_field], wrap=True
             )
         if lay.counter_field:
-            header[lay.counter_field] = to_raw(int(seq[0]), lay.header[lay.counter_field], wrap=True)
+            header[lay.counter_field] = to_raw(
+                int(seq[0]), lay.header[lay.counter_field], wrap=True
+            )
         if lay.period_field:
             header[lay.period_field] = round(1.0 / self.rate_hz / lay.period_scale_s)
         samples: dict[str, Any] = {
@@ -171,11 +173,15 @@ class LayoutFamily(SensorFamily):
             raise self.fail(profile, "layout.sample.mag", "missing although has_mag = true")
         if timing.device_time and lay.time_field is None and "time" not in lay.sample:
             raise self.fail(
-                profile, "layout", "device_time = true needs layout.time_field or a sample field 'time'"
+                profile,
+                "layout",
+                "device_time = true needs layout.time_field or a sample field 'time'",
             )
         if timing.counter and lay.counter_field is None and "counter" not in lay.sample:
             raise self.fail(
-                profile, "layout", "counter = true needs layout.counter_field or a sample field 'counter'"
+                profile,
+                "layout",
+                "counter = true needs layout.counter_field or a sample field 'counter'",
             )
 
     def decoder(self, profile: SensorProfile, rate_hz: float) -> Callable[[bytes], DecodedPacket]:

@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from hipscope.acquisition.families import SensorFamily, register
 from hipscope.acquisition.families.packets import (
     DEG,
-    G,
     DecodedPacket,
+    G,
     PacketAssembler,
     PacketEncoder,
     as_bytes,
@@ -47,7 +47,6 @@ class MetaMotionParams(BaseModel):
     """Device Information model number -> variant name."""
     default_variant: str = ""
     """The variant the profile's top-level control and params describe."""
-
 
 
 class MetaMotionPart:
@@ -189,7 +188,9 @@ class MetaMotionFamily(SensorFamily):
             )
         if "model" in profile.characteristics and not p.board_models:
             raise self.fail(
-                profile, "params.board_models", "missing (the models read from characteristics.model)"
+                profile,
+                "params.board_models",
+                "missing (the models read from characteristics.model)",
             )
 
     def assembler(self, profile: SensorProfile, rate_hz: float) -> PacketAssembler:
@@ -237,4 +238,3 @@ class MetaMotionFamily(SensorFamily):
             if name == variant:
                 return {"model": model.encode("ascii")}
         return {"model": b"?"}
-

@@ -42,7 +42,9 @@ class MovesenseParams(BaseModel):
     vectors: list[Literal["acc", "gyr", "mag"]]
     samples_per_packet: dict[str, int]
     """"<Hz>" -> samples in one (joined) data packet."""
-    split_bytes: list[Annotated[int, Field(ge=8, le=512)]] = Field(default=[150, 156], min_length=2, max_length=2)
+    split_bytes: list[Annotated[int, Field(ge=8, le=512)]] = Field(
+        default=[150, 156], min_length=2, max_length=2
+    )
     """Longest first notification and longest continuation (with its 2-byte header)."""
 
 
@@ -193,7 +195,9 @@ class MovesenseFamily(SensorFamily):
     def check(self, profile: SensorProfile) -> None:
         p = self.params(profile)
         if p.vectors[:2] != ["acc", "gyr"] or len(set(p.vectors)) != len(p.vectors):
-            raise self.fail(profile, "params.vectors", f'expected ["acc", "gyr"(, "mag")], got {p.vectors!r}')
+            raise self.fail(
+                profile, "params.vectors", f'expected ["acc", "gyr"(, "mag")], got {p.vectors!r}'
+            )
         if "mag" in p.vectors and "mag" not in profile.layout.sample:
             raise self.fail(profile, "layout.sample.mag", "missing although params.vectors has mag")
         first, rest = p.split_bytes
@@ -201,7 +205,9 @@ class MovesenseFamily(SensorFamily):
         for rate in profile.rates_hz:
             key = str(round(rate))
             if key not in p.samples_per_packet:
-                raise self.fail(profile, f"params.samples_per_packet.{key}", "missing (one entry per rate)")
+                raise self.fail(
+                    profile, f"params.samples_per_packet.{key}", "missing (one entry per rate)"
+                )
             n = p.samples_per_packet[key]
             size = packet_bytes(p, n)
             if n < 1 or size > room:

@@ -151,7 +151,9 @@ def rows(name: str, value: ArrayLike, n: int | None = None) -> NDArray[np.float6
     return array
 
 
-def to_raw(values: ArrayLike, spec: FieldSpec, multiplier: float = 1.0, *, wrap: bool = False) -> NDArray[Any]:
+def to_raw(
+    values: ArrayLike, spec: FieldSpec, multiplier: float = 1.0, *, wrap: bool = False
+) -> NDArray[Any]:
     """SI values -> the raw numbers of ``spec`` (rounded; saturated, or wrapped for clocks)."""
     dtype = np.dtype(spec.dtype)
     raw = np.asarray(values, dtype=np.float64) / (spec.scale * multiplier)

@@ -117,7 +117,11 @@ class WitMotionFamily(SensorFamily):
         for rate, code in profile.rate_codes.items():
             vendor = VENDOR_RATE_CODES.get(rate)
             if vendor is None or code.lower() != vendor:
-                expected = f"{vendor!r}" if vendor else f"a rate the vendor lists ({sorted(VENDOR_RATE_CODES)})"
+                expected = (
+                    f"{vendor!r}"
+                    if vendor
+                    else f"a rate the vendor lists ({sorted(VENDOR_RATE_CODES)})"
+                )
                 raise self.fail(
                     profile,
                     f"control.rate_codes.{rate}",

@@ -22,7 +22,6 @@ from hipscope.acquisition.profiles import SensorProfile, load_profile, profile_n
 from hipscope.base.errors import HipscopeError
 
 __all__ = [
-    "ENCODABLE",
     "MAX_NOTIFICATION_BYTES",
     "PacketEncoder",
     "encodable_profiles",
@@ -44,7 +43,9 @@ def encodable_profiles() -> tuple[str, ...]:
 
 
 def __getattr__(name: str) -> object:
-    if name == "ENCODABLE":  # computed on first use: it loads every profile
+    # ``ENCODABLE`` (profile names a virtual sensor can speak) is computed on first use:
+    # it loads every profile.
+    if name == "ENCODABLE":
         return encodable_profiles()
     raise AttributeError(name)
 
