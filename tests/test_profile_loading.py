@@ -155,7 +155,7 @@ def test_oversized_files_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_invalid_utf8_and_deep_nesting_give_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "kit.toml"
     bad.write_bytes(b'name = "caf\xe9"\n')
-    with pytest.raises(KitError, match=r"^kit.toml: not UTF-8 text \(byte 10: 0xe9\)$"):
+    with pytest.raises(KitError, match=r"^kit.toml: not UTF-8 text \(byte 11: 0xe9\)$"):
         load_kit(bad)
     deep = tmp_path / "deep.toml"
     deep.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
