@@ -14,6 +14,7 @@ with control characters shown as escapes. docs/HARDWARE_CHECK.md uses this outpu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
@@ -52,6 +53,7 @@ class Capture:
     raw: list[tuple[float, bytes]] = field(default_factory=list)
     packets: list[tuple[float, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    disconnected_at_s: float | None = None
 
 
 @dataclass
@@ -259,6 +261,7 @@ async def _probe(
     echo: Any,
 ) -> ProbeReport:
     from bleak import BleakClient
+    from bleak.exc import BleakError
 
     from hipscope.acquisition.decoders import assembler_for
     from hipscope.acquisition.families import family_of
@@ -286,9 +289,20 @@ async def _probe(
     if rate not in profile.rates_hz:
         offered = ", ".join(f"{r:g}" for r in profile.rates_hz)
         raise HipscopeError(f"--rate {rate:g}: {profile.id} offers {offered} Hz")
-    client = BleakClient(device, backend=client_backend, timeout=10.0)
-    await client.connect()
     capture = Capture()
+    start = time.monotonic()
+
+    def on_disconnect(_client: Any) -> None:
+        if capture.disconnected_at_s is None:
+            capture.disconnected_at_s = time.monotonic() - start
+
+    client = BleakClient(
+        device, backend=client_backend, timeout=10.0, disconnected_callback=on_disconnect
+    )
+    try:
+        await client.connect()
+    except (BleakError, TimeoutError, OSError) as error:
+        raise HipscopeError(f"{plain(device.address)}: cannot connect ({plain(error)})") from None
     try:
         echo(f"connected     MTU {client.mtu_size}")
         echo("GATT table")
@@ -302,7 +316,6 @@ async def _probe(
         if profile.variant:
             echo(f"variant       {profile.variant} (chosen from what the device reported)")
         assembler = assembler_for(profile, rate)
-        start = time.monotonic()
 
         def on_notify(_char: Any, data: bytearray) -> None:
             now = time.monotonic() - start
@@ -340,12 +353,22 @@ async def _probe(
                 await asyncio.sleep(step.wait_s)
         echo(f"raw notifications (first {show}) and what they decode to:")
         await asyncio.sleep(duration_s)
-        for step in profile.write_steps("stop"):
-            await _write(client, step.char_uuid, step.payload)
-        await client.stop_notify(profile.data_uuid)
+        if client.is_connected:
+            with contextlib.suppress(BleakError, HipscopeError, TimeoutError, OSError):
+                for step in profile.write_steps("stop"):
+                    await _write(client, step.char_uuid, step.payload)
+                await client.stop_notify(profile.data_uuid)
+    except (BleakError, TimeoutError, OSError) as error:
+        raise HipscopeError(f"{plain(device.address)}: link failed ({plain(error)})") from None
     finally:
-        await client.disconnect()
-    return analyse(capture, profile, rate, turn=turn)
+        with contextlib.suppress(BleakError, TimeoutError, OSError):
+            await client.disconnect()
+    report = analyse(capture, profile, rate, turn=turn)
+    if capture.disconnected_at_s is not None:
+        report.checks.append(
+            Check("link", False, f"the device disconnected {capture.disconnected_at_s:.1f} s in")
+        )
+    return report
 
 
 async def _write(client: Any, uuid: str, payload: bytes) -> None:
