@@ -247,11 +247,11 @@ def _schema_error(fn: str, error: ValidationError) -> KitError:
     if first["type"] == "extra_forbidden":
         where = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in first["loc"])
         where = where.replace(".[", "[")
-        parent = first["loc"][:-1]
+        parent = tuple(str(p) for p in first["loc"][:-1])
         known = {
             (): "name, session, sensor",
             ("session",): "rate_hz",
-        }.get(tuple(parent), "placement, profile, name, address, mounting, rate_hz")
+        }.get(parent, "placement, profile, name, address, mounting, rate_hz")
         return _fail(fn, where, f"unknown key (expected {known})")
     return KitError(validation_message(fn, error))
 

@@ -360,16 +360,6 @@ def _uuid_text(value: str) -> str:
 UuidText = Annotated[str, AfterValidator(_uuid_text)]
 
 
-def _hex_bytes(value: str) -> str:
-    text = value.replace(" ", "")
-    if not re.fullmatch(r"(?:[0-9a-fA-F]{2})+", text):
-        raise ValueError(f"expected hex bytes, got {value!r}")
-    return text.lower()
-
-
-HexBytes = Annotated[str, AfterValidator(_hex_bytes)]
-
-
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
