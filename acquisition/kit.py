@@ -28,7 +28,8 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy.spatial.transform import Rotation
 
-from hipscope.acquisition.profiles import load_profile, validation_message
+from hipscope.acquisition.profile_schema import validation_message
+from hipscope.acquisition.profiles import load_profile
 from hipscope.acquisition.samples import PLACEMENTS
 from hipscope.acquisition.tomlfile import read_toml
 from hipscope.base.errors import KitError, ProfileError

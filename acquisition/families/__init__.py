@@ -102,7 +102,7 @@ class SensorFamily:
         try:
             return self.params_model.model_validate(profile.params)
         except ValidationError as error:
-            from hipscope.acquisition.profiles import validation_message
+            from hipscope.acquisition.profile_schema import validation_message
 
             message = validation_message(profile.source.name, error)
             prefix = f"{profile.source.name}: "
