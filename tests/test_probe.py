@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import pytest
 
@@ -115,3 +117,41 @@ def test_turn_check_integrates_the_gyro() -> None:
         capture.raw, [(t, DecodedPacket(p.acc_m_s2, p.gyr_rad_s / 2)) for t, p in capture.packets]
     )
     assert analyse(half, profile, rate, turn=True).passed
+
+
+async def test_probe_reports_a_device_that_disconnects() -> None:
+    from hipscope.acquisition.virtual.kit import VirtualKit, still_samples
+    from hipscope.commands.probe import _probe
+
+    lines: list[str] = []
+    async with VirtualKit(
+        placements=("pelvis",),
+        profile="hipscope_open",
+        rate_hz=100.0,
+        samples=still_samples(("pelvis",), 100.0, 4.0),
+        start_delay_s=0.0,
+    ) as env:
+        sensor = env.sensors["pelvis"]
+
+        async def drop_the_link() -> None:
+            while sensor.connection is None or not sensor.listening:
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.3)
+            await sensor.connection.disconnect()
+
+        dropper = asyncio.create_task(drop_the_link())
+        report = await _probe(
+            env.device_names["pelvis"],
+            None,
+            1.5,
+            None,
+            turn=False,
+            show=0,
+            scanner_backend=env.scanner_backend,
+            client_backend=env.client_backend,
+            echo=lines.append,
+        )
+        await dropper
+    assert "recognised as hipscope_open" in "\n".join(lines)
+    assert not report.passed and "link" in report.verdict()
+    assert 10 < report.samples < 100  # what arrived before the drop is still analysed
