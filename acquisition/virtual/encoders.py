@@ -36,8 +36,12 @@ def encodable_profiles() -> tuple[str, ...]:
     """Profile names whose family can drive a virtual sensor."""
     names = []
     for name in profile_names():
-        profile = load_profile(name)
-        if family_of(profile).encoder(profile, profile.default_rate_hz) is not None:
+        try:
+            profile = load_profile(name)
+            encoder = family_of(profile).encoder(profile, profile.default_rate_hz)
+        except HipscopeError:  # a broken local profile cannot drive anything; skip it
+            continue
+        if encoder is not None:
             names.append(name)
     return tuple(names)
 
