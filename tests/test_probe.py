@@ -34,9 +34,33 @@ def test_probe_on_a_virtual_sensor_ends_with_a_verdict(
     assert "ok   rate" in out and "ok   gravity" in out and "ok   gyro at rest" in out
 
 
+def test_probe_switches_a_virtual_witmotion_to_200hz(capsys: pytest.CaptureFixture[str]) -> None:
+    # the virtual sensor starts at 50 Hz and obeys only the vendor's code for 200 Hz (0x0b)
+    code = main(
+        [
+            "probe",
+            "WT901BLE-TEST",
+            "--virtual",
+            "--profile",
+            "witmotion_wt901ble",
+            "--rate",
+            "200",
+            "--duration",
+            "1.5",
+            "--show",
+            "0",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "ff aa 03 0b 00" in out
+    rate_line = next(line for line in out.splitlines() if "ok   rate" in line)
+    assert "nominal 200 Hz" in rate_line
+
+
 def test_device_text_is_printed_plainly(capsys: pytest.CaptureFixture[str]) -> None:
     name = "[link=javascript:alert(1)]x[/link] [/]"
-    code = main(["probe", name, "--virtual", "--duration", "0.5", "--show", "0"])
+    code = main(["probe", name, "--virtual", "--duration", "1", "--show", "0"])
     out = capsys.readouterr().out
     assert code == 0
     assert f"device        {name}" in out  # verbatim, not interpreted
