@@ -211,6 +211,9 @@ _KIND_TEXT = {
 }
 
 
+_NOT_A_KEY = re.compile(r"function-.*|str|int|float|bool|none|list\[.*\]|dict\[.*\]")
+
+
 def _loc_text(loc: Iterable[int | str]) -> str:
     text = ""
     for part in loc:
@@ -224,7 +227,8 @@ def _loc_text(loc: Iterable[int | str]) -> str:
 def validation_message(filename: str, error: ValidationError) -> str:
     """The first pydantic error as ``file: dotted.key: problem, got value``."""
     first = error.errors(include_url=False)[0]
-    loc = [p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+    # pydantic names the member of a union or the validator it tried; the user wrote a key
+    loc = [p for p in first["loc"] if not (isinstance(p, str) and _NOT_A_KEY.fullmatch(p))]
     kind = first["type"]
     message = str(first["msg"])
     if kind == "value_error":

@@ -195,3 +195,22 @@ def test_record_with_a_hostile_kit_prints_one_line(
 def test_errors_are_hipscope_errors(tmp_path: Path) -> None:
     with pytest.raises(HipscopeError):
         load_kit(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("mounting = 5\n", r"^kit.toml: sensor\[0\].mounting: expected a string, got 5$"),
+        ("rate_hz = -3\n", r"^kit.toml: sensor\[0\].rate_hz: input should be greater than 0"),
+        ("name = 7\n", r"^kit.toml: sensor\[0\].name: expected a string, got 7$"),
+    ],
+)
+def test_kit_schema_errors_name_file_and_field(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "kit.toml"
+    path.write_text(f'[[sensor]]\nplacement = "pelvis"\nprofile = "hipscope_open"\n{body}')
+    with pytest.raises(KitError, match=message):
+        load_kit(path)
+    session = tmp_path / "kit.toml"
+    session.write_text('[session]\nrate_hz = "fast"\n' + path.read_text())
+    with pytest.raises(KitError, match=r"^kit.toml: session.rate_hz: expected a number"):
+        load_kit(session)
