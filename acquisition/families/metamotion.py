@@ -234,7 +234,7 @@ class MetaMotionFamily(SensorFamily):
             return {}
         p = self.params(profile)
         variant = profile.variant or p.default_variant
-        for model, name in sorted(p.board_models.items()):
+        for model, name in p.board_models.items():  # the profile's order: first one wins
             if name == variant:
                 return {"model": model.encode("ascii")}
         return {"model": b"?"}
