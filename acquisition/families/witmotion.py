@@ -27,9 +27,19 @@ from hipscope.acquisition.families.packets import (
 from hipscope.acquisition.profiles import SensorProfile
 from hipscope.base.errors import DecodeError, HipscopeError
 
-VENDOR_RATE_CODES: dict[int, str] = {10: "06", 20: "07", 50: "08", 100: "09", 200: "0b"}
-"""Output-rate register values (WitStandardProtocol ``WitOutputRateType``: RRATE_10HZ 0x06
-... RRATE_100HZ 0x09, RRATE_200HZ 0x0b; 0x0a is 125 Hz and only on the WT931)."""
+VENDOR_RATE_CODES: dict[int, str] = {
+    1: "03",
+    2: "04",
+    5: "05",
+    10: "06",
+    20: "07",
+    50: "08",
+    100: "09",
+    125: "0a",  # only on the WT931
+    200: "0b",
+}
+"""Output-rate register values (WitStandardProtocol_JY901 ``REG.h``: RRATE_1HZ 0x03 ...
+RRATE_100HZ 0x09, RRATE_125HZ 0x0a "only WT931", RRATE_200HZ 0x0b)."""
 
 REGISTER_WAIT_S = 0.1
 """Pause after unlock and after a register write (vendor SDK ``writeReg``: 100 ms each)."""
