@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 DEVICE_INFORMATION_SERVICE = "0000180a-0000-1000-8000-00805f9b34fb"
 
+
 class Encoder(Protocol):
     """What a virtual sensor needs from ``acquisition.virtual.encoders.PacketEncoder``."""
 
