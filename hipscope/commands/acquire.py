@@ -41,7 +41,9 @@ def _scan(virtual: bool, timeout_s: float) -> list[tuple[str, str, str, int]]:
         rows = []
         for device, adv in found:
             name = adv.local_name or device.name or ""
-            profile = match_profile(name, adv.service_uuids)
+            profile = match_profile(
+                name, adv.service_uuids, manufacturer_data=adv.manufacturer_data
+            )
             rows.append((name, device.address, profile.id if profile else "", adv.rssi))
         return sorted(rows, key=lambda row: (-row[3], row[0]))
 
