@@ -61,8 +61,13 @@ def summary_tables(doc: dict[str, Any]) -> tuple[Table, Table]:
     """Per-task key metrics, and left vs right."""
     from rich.table import Table
 
+    from hipscope.base.text import terminal_text as txt
+
     rec = doc["recording"]
-    title = f"{rec['file_name']} — {rec['athlete'] or 'unnamed athlete'}, {rec['duration_s']:.0f} s"
+    title = (
+        f"{txt(rec['file_name'])} — {txt(rec['athlete'] or 'unnamed athlete')}, "
+        f"{rec['duration_s']:.0f} s"
+    )
     tasks = Table(title=title, title_justify="left")
     tasks.add_column("#", justify="right")
     tasks.add_column("task")
@@ -70,8 +75,8 @@ def summary_tables(doc: dict[str, Any]) -> tuple[Table, Table]:
     tasks.add_column("key metrics")
     tasks.add_column("not available", style="dim")
     for i, task in enumerate(doc["tasks"], start=1):
-        label = task["kind"] + (f" ({task['side']})" if task["side"] else "")
-        missing = ", ".join(sorted(task["unavailable"]))
+        label = txt(task["kind"] + (f" ({task['side']})" if task["side"] else ""))
+        missing = txt(", ".join(sorted(task["unavailable"])))
         tasks.add_row(
             str(i),
             label,
@@ -161,6 +166,8 @@ def register(app: typer.Typer) -> None:
 
         from rich.console import Console
 
+        from hipscope.base.atomic import atomic_write_text
+        from hipscope.base.text import terminal_text as txt
         from hipscope.processing.fusion import FUSION_METHODS
 
         if fusion not in FUSION_METHODS:
@@ -169,19 +176,19 @@ def register(app: typer.Typer) -> None:
             raise HipscopeError(f"{file}: no such file")
         analysis = analyze_with_progress(file, fusion)
         doc = analysis.to_dict()
-        console = Console()
+        console = Console(emoji=False)
         for table in summary_tables(doc):
             if table.row_count:
                 console.print(table)
         if json_out is not None:
             try:
                 json_out.parent.mkdir(parents=True, exist_ok=True)
-                json_out.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+                atomic_write_text(json_out, json.dumps(doc, indent=2, allow_nan=False) + "\n")
             except OSError as error:
                 raise HipscopeError(f"{json_out}: cannot write ({error.strerror})") from error
-            console.print(f"[green]metrics[/] {json_out}")
+            console.print(f"[green]metrics[/] {txt(json_out)}")
         if csv_dir is not None:
             from hipscope.processing.exports import write_csv_tables
 
             written = write_csv_tables(analysis, csv_dir)
-            console.print(f"[green]csv[/]     {csv_dir} ({len(written)} tables)")
+            console.print(f"[green]csv[/]     {txt(csv_dir)} ({len(written)} tables)")

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hipscope.base.atomic import atomic_path, atomic_write_bytes
 from hipscope.base.errors import HipscopeError
 from hipscope.processing.batch.flatten import RECORDING_COLUMNS, TASK_COLUMNS, TRAILING_COLUMNS
 
@@ -99,18 +98,6 @@ class TablePaths:
         return cls(table, Path(f"{stem}.errors.parquet"), Path(f"{stem}.parts"))
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class PartStore:
     """Per-content part files for one software version.
 
@@ -143,7 +130,8 @@ class PartStore:
     def put(self, digest: str, part: Mapping[str, Any]) -> None:
         data = json.dumps({**part, "software": self.software}, allow_nan=False)
         try:
-            _atomic_write_bytes(self.path_for(digest), data.encode("utf-8"))
+            self.folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.path_for(digest), data.encode("utf-8"))
         except OSError as error:
             raise HipscopeError(
                 f"{self.folder}: cannot write a part file ({error.strerror})"
@@ -209,23 +197,36 @@ def rows_table(rows: Sequence[Mapping[str, Any]], leading: Iterable[str]) -> Any
     return pa.table({name: _column([row.get(name) for row in rows]) for name in order})
 
 
+def spreadsheet_safe(table: Any) -> Any:
+    """The table with every text cell passed through the CSV formula guard
+    (``hipscope.processing.exports.spreadsheet_text``), for the CSV copy only."""
+    import pyarrow as pa
+
+    from hipscope.processing.exports import spreadsheet_text
+
+    columns = []
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            values = [None if v is None else spreadsheet_text(v) for v in column.to_pylist()]
+            column = pa.array(values, type=column.type)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
 def write_table(table: Any, path: Path, *, csv_path: Path | None = None) -> None:
-    """Write a pyarrow table as Parquet (atomically) and optionally as CSV."""
+    """Write a pyarrow table as Parquet and optionally as CSV, each atomically (a failed
+    write leaves the earlier file as it was)."""
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            pq.write_table(table, tmp)
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        with atomic_path(path) as temp:
+            pq.write_table(table, temp)
         if csv_path is not None:
             csv_path.parent.mkdir(parents=True, exist_ok=True)
-            pcsv.write_csv(table, csv_path)
+            with atomic_path(csv_path) as temp:
+                pcsv.write_csv(spreadsheet_safe(table), temp)
     except OSError as error:
         raise HipscopeError(f"{error.filename or path}: cannot write ({error.strerror})") from None
 

@@ -16,6 +16,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from hipscope.base.atomic import atomic_write_text
 from hipscope.base.errors import HipscopeError
 from hipscope.processing.report import plots
 from hipscope.processing.report.html import REP_KINDS, _Citer, load_metrics_json
@@ -402,7 +403,7 @@ def write_comparison(
     out = Path(out_path)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(html, encoding="utf-8")
+        atomic_write_text(out, html)
     except OSError as error:
         raise HipscopeError(f"{out}: cannot write the comparison ({error.strerror})") from None
     return out

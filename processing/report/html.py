@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from hipscope.base.atomic import atomic_write_text
 from hipscope.base.errors import HipscopeError
 from hipscope.processing.report import plots
 from hipscope.processing.report.labels import TASK_TITLES, format_value, label_for
@@ -961,7 +962,7 @@ def write_report(source: Any, out_path: str | Path, *, athlete: str | None = Non
     html = render_report(source, athlete=athlete)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(html, encoding="utf-8")
+        atomic_write_text(out, html)
     except OSError as error:
         raise HipscopeError(f"{out}: cannot write the report ({error.strerror})") from None
     return out
