@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 from typing import Any
 
 from hipscope.base.atomic import atomic_path, atomic_write_bytes
@@ -163,15 +164,22 @@ def previous_states(paths: TablePaths) -> dict[str, tuple[int, int, str]]:
 
 
 def file_state(path: Path, known: Mapping[str, tuple[int, int, str]], *, rehash: bool) -> FileState:
-    """Stat the file; hash it unless size and mtime match the earlier run (and not rehash)."""
+    """Stat the file; hash it unless size and mtime match the earlier run (and not rehash).
+
+    A dangling or looping symlink, or anything but a regular file (a FIFO would block the
+    hash), gets an error instead of a hash: it is listed in the errors table."""
     try:
         stat = path.stat()
+        if not S_ISREG(stat.st_mode):
+            problem = "is a folder" if S_ISDIR(stat.st_mode) else "is not a regular file"
+            return FileState(path, stat.st_size, stat.st_mtime_ns, None, f"{path}: {problem}")
         previous = known.get(str(path))
         if not rehash and previous and previous[:2] == (stat.st_size, stat.st_mtime_ns):
             return FileState(path, stat.st_size, stat.st_mtime_ns, previous[2])
         return FileState(path, stat.st_size, stat.st_mtime_ns, content_hash(path))
     except OSError as error:
-        return FileState(path, -1, -1, None, f"{path}: cannot read ({error.strerror})")
+        what = "broken symlink" if path.is_symlink() else "cannot read"
+        return FileState(path, -1, -1, None, f"{path}: {what} ({error.strerror})")
 
 
 def _column(values: list[Any]) -> Any:
@@ -231,6 +239,18 @@ def write_table(table: Any, path: Path, *, csv_path: Path | None = None) -> None
         raise HipscopeError(f"{error.filename or path}: cannot write ({error.strerror})") from None
 
 
+def error_text(state: FileState, part: Mapping[str, Any]) -> str | None:
+    """A cached error as it applies to this file: parts are shared by every file with the
+    same content, so the path the error was found under is replaced by this file's."""
+    error = part.get("error")
+    if not isinstance(error, str):
+        return error
+    found_as = part.get("error_path")
+    if isinstance(found_as, str) and found_as:
+        error = error.replace(found_as, str(state.path))
+    return error if str(state.path) in error else f"{state.path}: {error}"
+
+
 def file_columns(state: FileState, part: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "path": str(state.path),
@@ -262,7 +282,7 @@ def merge(
                 rows.append({**columns, **timing, **row})
         else:
             errors.append(
-                {**columns, "error_type": part.get("error_type"), "error": part.get("error")}
+                {**columns, "error_type": part.get("error_type"), "error": error_text(state, part)}
             )
     leading = (*FILE_COLUMNS, *RECORDING_COLUMNS, *TASK_COLUMNS)
     return rows_table(rows, leading), rows_table(errors, ERROR_COLUMNS)
