@@ -24,6 +24,7 @@ from hipscope.processing.metrics.common import number, window
 from hipscope.processing.metrics.gait_symmetry import GaitSymmetry
 from hipscope.processing.metrics.hip_drive import HipDrive
 from hipscope.processing.metrics.pelvic_stability import PelvicStability, sway_measures
+from hipscope.processing.quality import screen_samples, with_notes
 
 FORMAT = "hipscope-metrics"
 FORMAT_VERSION = 1
@@ -380,7 +381,8 @@ def analyze_recording(
         report("reading recording", 0.0)
         recording = load_recording(recording)
     report("fusion and calibration", 0.05)
-    kin = compute_kinematics(recording, fusion=fusion)
+    screened, quality_notes = screen_samples(recording)
+    kin = with_notes(compute_kinematics(screened, fusion=fusion), quality_notes)
     reference = _standing_reference(kin, recording.tasks)
     analyses = []
     n = max(len(recording.tasks), 1)
