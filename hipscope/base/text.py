@@ -63,7 +63,9 @@ def terminal_text(value: object) -> str:
     """``visible_text`` escaped for rich markup: the value prints exactly as its text.
 
     Use it for every path, name or file field put into a rich markup string or table cell:
-    ``console.print(f"[bold]{terminal_text(path)}[/]")``.
+    ``console.print(f"[bold]{terminal_text(path)}[/]")``. (A trailing backslash is doubled,
+    as rich's escaping must for a closing tag that may follow; at the very end of a
+    printed string it then shows twice.)
     """
     from rich.markup import escape
 

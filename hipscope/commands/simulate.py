@@ -41,8 +41,10 @@ def _write_atomically(sim: Any, out: Path, athlete: str, truth_path: Path | None
     """The recording and its truth file, each complete or not there (a replaced file stays
     as it was until its successor is whole)."""
     import json
+    import os
 
     from hipscope.base.atomic import atomic_path, atomic_write_text
+    from hipscope.base.errors import RecordingError
 
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +55,11 @@ def _write_atomically(sim: Any, out: Path, athlete: str, truth_path: Path | None
     except OSError as error:
         where = error.filename or out
         raise HipscopeError(f"{where}: cannot write ({error.strerror})") from None
+    except RecordingError as error:  # the writer could not create the (temporary) file
+        cause = error.__cause__
+        if isinstance(cause, OSError) and cause.errno:
+            raise HipscopeError(f"{out}: cannot write ({os.strerror(cause.errno)})") from None
+        raise
 
 
 def register(app: typer.Typer) -> None:
