@@ -376,6 +376,19 @@ def metrics_documents(good: dict, folder: Path) -> dict[str, Path]:
     return out
 
 
+METRICS_NAMES = (
+    "not_json.json",
+    "empty.json",
+    "invalid_utf8.json",
+    "a_list.json",
+    "deep.json",
+    "tasks_wrong_type.json",
+    "fields_wrong_type.json",
+    "markup [bold] athlete.json",
+)
+"""What ``metrics_documents`` writes."""
+
+
 # --- kits (record, live) ------------------------------------------------------------------
 
 
@@ -404,6 +417,19 @@ def kit_files(folder: Path) -> dict[str, Path]:
     put("profile_is_fifo.toml", sensor.format(p="pelvis", n="X", pr=str(fifo)))
     put("kit [bold] name.toml", sensor.format(p="pelvis", n="X", pr="hipscope_open"))
     return out
+
+
+KIT_NAMES = (
+    "empty_kit.toml",
+    "markup_placement.toml",
+    "markup_name.toml",
+    "invalid_utf8.toml",
+    "deep_nesting.toml",
+    "profile_traversal.toml",
+    "profile_absolute.toml",
+    "kit [bold] name.toml",
+)
+"""What ``kit_files`` writes, but for ``profile_is_fifo.toml`` (it can block a reader)."""
 
 
 # --- batch folders ----------------------------------------------------------------------

@@ -43,9 +43,7 @@ def test_markup_in_values_prints_literally(value: str) -> None:
 def test_control_characters_are_shown_not_sent() -> None:
     hostile = "\x1b]0;pwned\x07\x1b[2J\x1b[31mred\u202eevil\nsecond\r\x00\x7f\x9b"
     shown = visible_text(hostile)
-    assert shown == (
-        "\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mred\\u202eevil\\nsecond\\r\\x00\\x7f\\x9b"
-    )
+    assert shown == ("\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mred\\u202eevil\\nsecond\\r\\x00\\x7f\\x9b")
     out = _printed(hostile, terminal=False)
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
     assert out.count("\n") == 1  # one line
