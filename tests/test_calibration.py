@@ -73,13 +73,9 @@ def test_static_only_calibration_reports_tilt_and_says_where_axes_came_from() ->
     gyr = np.zeros((n, 3))
     acc = np.tile(r_world_sensor.inv().apply([0.0, 0.0, 9.81]), (n, 1))
     time_s = np.arange(n) / RATE
-    cal = (
-        Calibrator()
-        .calibrate(
-            time_s, {"pelvis": q}, {"pelvis": gyr}, {"pelvis": acc}, [Task("static", "", 0.5, 3.5)]
-        )
-        .result_
-    )
+    cal = Calibrator().calibrate(
+        time_s, {"pelvis": q}, {"pelvis": gyr}, {"pelvis": acc}, [Task("static", "", 0.5, 3.5)]
+    ).result_
     summary = cal.to_dict()
     json.dumps(summary)  # JSON-ready
     assert summary["method"] == "static task"
