@@ -411,12 +411,16 @@ def test_kit_profiles_are_names_not_paths(
 
 # --- time and memory, in a subprocess ----------------------------------------------------
 
+# VmHWM (the peak RSS of this program image): ru_maxrss would also count the memory of the
+# forked test process before exec.
 _MEASURE = textwrap.dedent(
     """
-    import resource, sys
+    import sys
     from hipscope.cli import main
     code = main(sys.argv[1:])
-    print(f"MAXRSS_KB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    print(f"MAXRSS_KB={peak}", file=sys.stderr)
     sys.exit(code)
     """
 )
