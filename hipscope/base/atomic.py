@@ -94,8 +94,7 @@ def _encoding_error(error: UnicodeEncodeError, target: Path) -> OSError:
     shown = bad.encode("unicode_escape", errors="backslashreplace").decode("ascii")
     return OSError(
         errno.EILSEQ,
-        f"the text holds {shown!r} (position {error.start}), which {error.encoding} "
-        "cannot encode",
+        f"the text holds {shown!r} (position {error.start}), which {error.encoding} cannot encode",
         str(target),
     )
 
