@@ -140,7 +140,11 @@ def atomic_open(
     target = _target(path)
     temp = _temp_name(target)
     # O_EXCL: never follow a planted file; 0o666 lets the umask decide, as open() would.
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(temp, flags, 0o666)
+    except OSError as error:  # no folder, read-only, no permission: name the target
+        raise OSError(error.errno, error.strerror, str(target)) from error
     try:
         if mode == "wb":
             handle: IO[Any] = os.fdopen(fd, "wb")
