@@ -110,11 +110,14 @@ def formula_athlete(base: Path, folder: Path) -> Path:
 # --- recordings: time axis ------------------------------------------------------------
 
 
-def clock_jump(base: Path, folder: Path, jump_s: float, *only: str) -> Path:
-    """Every sample after 7 s (of the given sensors, default all) moved ``jump_s`` later."""
+def clock_jump(
+    base: Path, folder: Path, jump_s: float, *only: str, after_s: float = 7.0
+) -> Path:
+    """Every sample after ``after_s`` (of the given sensors, default all) moved ``jump_s``
+    later."""
     tag = "_".join(only) or "all"
-    out = _copy(base, folder, f"clock_jump_{jump_s:.0f}s_{tag}.h5")
-    _rewrite_times(out, lambda t: np.where(t > 7.0, t + jump_s, t), *only)
+    out = _copy(base, folder, f"clock_jump_{jump_s:.0f}s_{tag}_after_{after_s:g}s.h5")
+    _rewrite_times(out, lambda t: np.where(t > after_s, t + jump_s, t), *only)
     return out
 
 
