@@ -31,6 +31,7 @@ from hipscope.processing.kinematics import SessionKinematics, compute_kinematics
 from hipscope.processing.metrics.common import number, window
 from hipscope.processing.metrics.pelvic_stability import sway_measures
 from hipscope.processing.metrics.step_asymmetry import apply_step_asymmetry
+from hipscope.processing.quality import screen_samples, with_notes
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "SessionAnalysis", "TaskAnalysis", "analyze_recording"]
 
@@ -439,7 +440,8 @@ def analyze_recording(
         report("reading recording", 0.0)
         recording = load_recording(recording)
     report("fusion and calibration", 0.05)
-    kin = compute_kinematics(recording, fusion=fusion)
+    screened, quality_notes = screen_samples(recording)
+    kin = with_notes(compute_kinematics(screened, fusion=fusion), quality_notes)
     reference = _standing_reference(kin, recording.tasks)
     analyses = []
     n = max(len(recording.tasks), 1)
