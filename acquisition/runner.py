@@ -337,6 +337,8 @@ class LiveAcquisition:
             # Samples up to the end are still on their way when the clock passes it.
             stop_s = end_s + END_GRACE_S * session.time_scale
             while not self._stop.is_set():
+                if session.recording_error is not None:
+                    raise session.recording_error  # full disk: the file is closed and readable
                 now_s = session.session_time_s()
                 while planned and planned[0].end_s <= now_s:
                     self._write_planned(session, planned.pop(0), start_s)

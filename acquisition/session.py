@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from hipscope.acquisition.link import SensorLink, SensorStatus
 from hipscope.acquisition.profiles import SensorProfile, load_profile
 from hipscope.acquisition.recorder import Recorder, SensorMeta
 from hipscope.acquisition.samples import SampleBatch, Task
-from hipscope.base.errors import HipscopeError, LinkError
+from hipscope.base.errors import HipscopeError, LinkError, RecordingError
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +173,8 @@ class Session:
         self.recording_end_s = float("inf")
         """Session time after which samples no longer reach the recorder."""
         self.consumer_errors = 0
+        self.recording_error: RecordingError | None = None
+        """Why the recording stopped early (full disk, failed write), if it did."""
 
     # -- clock -----------------------------------------------------------------------------
     @property
@@ -277,7 +279,8 @@ class Session:
                     batch = batch.take(batch.time_s <= self.recording_end_s)
                     if len(batch) == 0:
                         continue
-                self.recorder.append(placement, batch)
+                with self._recorder_guard():
+                    self.recorder.append(placement, batch)
                 self.latencies_s.append(time.monotonic() - queued_at)
             elif self._backlog is not None:
                 if time.monotonic() - self._connected_at > BACKLOG_S:
@@ -292,6 +295,21 @@ class Session:
                     logger.exception("live consumer failed on %s", placement)
 
     # -- recording -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _recorder_guard(self) -> Iterator[None]:
+        """A recorder that fails (full disk, write error) has closed its file: keep its one
+        line in ``recording_error`` and stop recording; live streaming goes on."""
+        try:
+            yield
+        except RecordingError as error:
+            recorder, self.recorder = self.recorder, None
+            if recorder is not None and not recorder.closed:
+                with contextlib.suppress(HipscopeError):
+                    recorder.close()
+            if self.recording_error is None:
+                self.recording_error = error
+            logger.error("%s", error)
+
     def start_recording(
         self, path: Path | str, *, athlete: str = "", session_id: str | None = None
     ) -> Recorder:
@@ -316,19 +334,24 @@ class Session:
         self.drain()
         recorder = Recorder(path, sensors, session_id=session_id, athlete=athlete)
         backlog, self._backlog = self._backlog, None
-        for placement, batch in backlog or ():
-            recorder.append(placement, batch)
         self.recorder = recorder
+        with self._recorder_guard():
+            for placement, batch in backlog or ():
+                recorder.append(placement, batch)
+            if self._open_task is not None:
+                recorder.start_task(*self._open_task)
         return recorder
 
     def stop_recording(self) -> Path | None:
         """Close the recording (counters go into the sensor attributes); returns its path."""
-        recorder = self.recorder
-        if recorder is None:
+        if self.recorder is None:
             return None
         self.drain()
         if self._open_task is not None:
             self.end_task()
+        recorder = self.recorder
+        if recorder is None:  # the recorder failed while draining
+            return None
         for placement, link in self.links.items():
             recorder.set_sensor_attrs(placement, **link.attrs())
         for entry in self.devices:
@@ -336,8 +359,9 @@ class Session:
                 recorder.set_sensor_attrs(
                     entry.placement, nominal_q_segment_sensor=np.array(entry.q_segment_sensor)
                 )
+        with self._recorder_guard():
+            recorder.close()
         self.recorder = None
-        recorder.close()
         return recorder.path
 
     def start_task(self, kind: str, side: str = "") -> None:
@@ -345,7 +369,14 @@ class Session:
         if self._open_task is not None:
             self.end_task()
         Task(kind, side, 0.0, 0.0)  # validates kind and side now, not at the end
-        self._open_task = (kind, side, self.session_time_s())
+        start_s = self.session_time_s()
+        self._open_task = (kind, side, start_s)
+        if self.recorder is not None:
+            # The open row reaches the file now: a killed recorder keeps the task's label.
+            self.drain()
+            if self.recorder is not None:
+                with self._recorder_guard():
+                    self.recorder.start_task(kind, side, start_s)
 
     def end_task(self) -> Task | None:
         """End the open task now and write its row; None when no task is open."""
@@ -354,14 +385,25 @@ class Session:
         kind, side, start_s = self._open_task
         self._open_task = None
         task = Task(kind, side, start_s, max(start_s, self.session_time_s()))
-        self.add_task(task)
+        self.tasks.append(task)
+        if self.recorder is not None:
+            self.drain()
+        recorder = self.recorder
+        if recorder is not None:
+            with self._recorder_guard():
+                if recorder.open_task is not None:
+                    recorder.end_task(task.end_s)
+                else:  # recording started while the task was under way
+                    recorder.add_task(task)
         return task
 
     def add_task(self, task: Task) -> None:
         self.tasks.append(task)
         if self.recorder is not None:
             self.drain()
-            self.recorder.add_task(task)
+        if self.recorder is not None:
+            with self._recorder_guard():
+                self.recorder.add_task(task)
 
     # -- status / close --------------------------------------------------------------------
     def status(self) -> dict[str, SensorStatus]:
