@@ -16,10 +16,12 @@ because an HDF5 file that failed a write cannot be used safely.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import gc
 import logging
 import math
+import os
 import shutil
 import sys
 import time
@@ -72,6 +74,22 @@ def _quiet_hdf5_releases() -> Iterator[None]:
         yield
     finally:
         sys.unraisablehook = previous
+
+
+_ABANDONED: list[h5py.File | h5py.Dataset] = []
+"""Files whose write failed. HDF5 cannot close such a file: the close, or the library's own
+clean-up at exit, crashes the process (HDF5 1.14, SWMR). They are kept out of the garbage
+collector, and a process that holds one ends without the library's clean-up."""
+
+
+def _end_without_hdf5_cleanup() -> None:
+    if _ABANDONED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
+
+
+atexit.register(_end_without_hdf5_cleanup)
 
 
 def software_name() -> str:
@@ -497,21 +515,18 @@ class Recorder:
         )
 
     def _abandon(self, reason: str) -> None:
-        """A write failed: close without writing again (HDF5 cannot be trusted after it)."""
+        """A write failed: stop without touching the file again (HDF5 cannot close it)."""
         self._closed = True
         for writer in self._writers.values():
             writer.pending.clear()
-        # Drop every dataset handle before the file: HDF5 objects released after a file
-        # that failed to close crash the garbage collector.
+        # Keep every HDF5 handle alive (see _ABANDONED): releasing one reaches the failed file.
+        _ABANDONED.extend(d for w in self._writers.values() for d in w.datasets.values())
+        _ABANDONED.extend(self._task_datasets.values())
         for writer in self._writers.values():
             writer.datasets.clear()
         self._task_datasets.clear()
+        _ABANDONED.append(self._file)
         with _quiet_hdf5_releases():
-            try:
-                gc.collect()
-                self._file.close()
-            except (OSError, RuntimeError):
-                log.debug("closing %s after a failed write also failed", self.path)
             gc.collect()
         raise RecordingError(
             self.path,
