@@ -314,6 +314,7 @@ class Recorder:
         self._extra_attrs: dict[str, dict[str, Any]] = {}
         self.dropped_rows: dict[str, int] = dict.fromkeys(placements, 0)
         self.discarded_rows = 0
+        self.fsyncs = 0
         """Rows that arrived after the disk filled (never written)."""
         self._last_flush = time.monotonic()
         self._closed = False
@@ -444,6 +445,13 @@ class Recorder:
         if time.monotonic() - self._last_flush >= self.flush_interval_s:
             self.flush()
 
+    def _fsync(self) -> None:
+        """Push the flushed bytes from the OS cache to the disk (power loss)."""
+        handle = self._file.id.get_vfd_handle()
+        if isinstance(handle, int):
+            os.fsync(handle)
+        self.fsyncs += 1
+
     def _free_bytes(self) -> int | None:
         try:
             return shutil.disk_usage(self.path.parent).free
@@ -470,6 +478,7 @@ class Recorder:
                     writer.write_pending()
                 self._write_tasks()
                 self._file.flush()
+                self._fsync()
             except (OSError, RuntimeError) as error:
                 failure = _first_line(error)  # the traceback (and its HDF5 objects) goes here
             if failure:

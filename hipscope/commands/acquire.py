@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from hipscope.base.errors import HipscopeError
 
@@ -42,7 +43,8 @@ def _scan(virtual: bool, timeout_s: float) -> list[tuple[str, str, str, int]]:
         for device, adv in found:
             name = adv.local_name or device.name or ""
             profile = match_profile(name, adv.service_uuids)
-            rows.append((name, device.address, profile.id if profile else "", adv.rssi))
+            rows.append((escape(name), escape(device.address), profile.id if profile else "",
+                         adv.rssi))
         return sorted(rows, key=lambda row: (-row[3], row[0]))
 
     try:
@@ -69,7 +71,7 @@ def _status_table(live: LiveAcquisition, title: str) -> Any:
         else:
             link = "[green]ok[/]" if st.connected else "[red]lost[/]"
         table.add_row(
-            placement,
+            escape(placement),
             link,
             f"{st.rate_hz:.1f}",
             str(st.samples),
@@ -228,7 +230,7 @@ def _run_live(console: Any, live: LiveAcquisition, out: Path, guided: bool) -> N
             if isinstance(error, HipscopeError):
                 raise error
             raise HipscopeError(f"could not connect the kit: {error or 'timed out'}")
-        console.print(f"[green]recording[/] to {out}  (Ctrl-C stops)")
+        console.print(f"[green]recording[/] to {escape(str(out))}  (Ctrl-C stops)")
         steps = list(GUIDED_SCREEN) if guided else []
         step_end_s = 0.0
         prompt = ""
@@ -274,7 +276,12 @@ def _summary(console: Any, out: Path) -> None:
         raise HipscopeError(f"{out}: no recording was written")
     recording = load_recording(out)
     console.print()
-    console.print(f"[bold]{out}[/]: {recording.duration_s:.1f} s, {len(recording.tasks)} task(s)")
+    console.print(
+        f"[bold]{escape(str(out))}[/]: {recording.duration_s:.1f} s, "
+        f"{len(recording.tasks)} task(s)"
+    )
+    for note in recording.notes:
+        console.print(f"  [yellow]note:[/] {escape(note)}")
     for placement, sensor in recording.sensors.items():
         console.print(
             f"  {placement:12s} {len(sensor.samples):7d} samples  {sensor.rate_hz:6.1f} Hz  "
