@@ -26,7 +26,7 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +35,7 @@ from typing import Any
 
 import h5py
 import numpy as np
+from numpy.typing import NDArray
 
 from hipscope.acquisition.samples import PLACEMENTS, SampleBatch, Task
 from hipscope.base.errors import RecordingError
@@ -584,3 +585,25 @@ class Recorder:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def retime_recording(
+    path: Path,
+    retime: Callable[[str, NDArray[np.uint32], NDArray[np.float64]], NDArray[np.float64] | None],
+    method: str,
+) -> list[str]:
+    """Replace sensors' ``time_s`` with ``retime(placement, seq, time_s)`` where it returns
+    times (a closed recording; sensors without ``seq`` are left alone). Returns the
+    placements re-timed; each gets the attribute ``time_alignment = method``."""
+    done = []
+    with h5py.File(path, "r+") as file:
+        for placement, group in file["sensors"].items():
+            if "seq" not in group:
+                continue
+            times = retime(placement, group["seq"][()], group["time_s"][()])
+            if times is None:
+                continue
+            group["time_s"][...] = times
+            group.attrs["time_alignment"] = method
+            done.append(placement)
+    return done

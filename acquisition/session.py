@@ -24,10 +24,11 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from numpy.typing import NDArray
 
+from hipscope.acquisition.clock import SessionTiming
 from hipscope.acquisition.kit import Kit
 from hipscope.acquisition.link import SensorLink, SensorStatus
 from hipscope.acquisition.profiles import SensorProfile, load_profile
-from hipscope.acquisition.recorder import Recorder, SensorMeta
+from hipscope.acquisition.recorder import Recorder, SensorMeta, retime_recording
 from hipscope.acquisition.samples import SampleBatch, Task
 from hipscope.base.errors import HipscopeError, LinkError, RecordingError
 
@@ -173,6 +174,10 @@ class Session:
         self.recording_end_s = float("inf")
         """Session time after which samples no longer reach the recorder."""
         self.consumer_errors = 0
+        self.timings: dict[str, SessionTiming] = {}
+        """Per sensor with a sample counter: its receive times, to align the recording."""
+        self.aligned: list[str] = []
+        """Placements whose recorded times the last recording's alignment replaced."""
         self.recording_error: RecordingError | None = None
         """Why the recording stopped early (full disk, failed write), if it did."""
 
@@ -225,6 +230,17 @@ class Session:
                 connect_timeout_s=self.connect_timeout_s,
                 rediscover=self._rediscover,
             )
+        for entry in self.devices:
+            timing = entry.profile.timing
+            if timing.counter and timing.counter_bits:
+                link = self.links[entry.placement]
+                # Device timestamps mean a crystal clocks the samples: its rate error is
+                # ppm, so arrivals implying more than 200 ppm are a host falling behind.
+                self.timings[entry.placement] = SessionTiming(
+                    link.rate_hz,
+                    timing.counter_bits,
+                    max_rate_error=2e-4 if timing.device_time else 0.1,
+                )
         self._fanout = asyncio.get_running_loop().create_task(self._fan_out(), name="fan-out")
         try:
             results = await asyncio.gather(
@@ -261,6 +277,9 @@ class Session:
         self.consumers.append(consumer)
 
     def _on_batch(self, placement: str, batch: SampleBatch, host_time_s: float) -> None:
+        timing = self.timings.get(placement)
+        if timing is not None and batch.seq is not None:
+            timing.add(batch.seq, time.monotonic())
         self._queue.append((placement, batch, time.monotonic()))
         self._wake.set()
 
@@ -362,7 +381,27 @@ class Session:
         with self._recorder_guard():
             recorder.close()
         self.recorder = None
+        self._align(recorder.path)
         return recorder.path
+
+    def _align(self, path: Path) -> None:
+        """Put every sensor of the closed recording on one clock (``SessionTiming``)."""
+
+        def retime(
+            placement: str, seq: NDArray[np.uint32], time_s: NDArray[np.float64]
+        ) -> NDArray[np.float64] | None:
+            timing = self.timings.get(placement)
+            if timing is None or len(time_s) < 2:
+                return None
+            # A host that fell behind stretches the streamed times by up to a few tens of
+            # per cent; anything beyond that is not a timing error the counters can fix.
+            max_shift_s = 2.0 + 0.3 * float(time_s[-1] - time_s[0])
+            return timing.retime(seq, time_s, max_shift_s, self.t0_monotonic_s, self.time_scale)
+
+        try:
+            self.aligned = retime_recording(path, retime, "session_lower_envelope")
+        except (OSError, RuntimeError, KeyError) as error:
+            logger.warning("%s: recorded times kept as streamed (%s)", path, error)
 
     def start_task(self, kind: str, side: str = "") -> None:
         """Mark the start of a task now (an open task is ended first)."""
