@@ -422,6 +422,10 @@ class SessionTiming:
         self.block_samples = block_samples
         self._k_last: int | None = None
         self._raw_last = 0
+        self.last_mapped_s = math.nan
+        """Session time the live mapping gave the newest sample (``note_mapped``)."""
+        self.lags_s: deque[float] = deque(maxlen=64)
+        """Recent arrival minus live-mapped time of each packet's last sample (session s)."""
         self._k: list[int] = []
         self._host: list[float] = []
         self._block = -1
@@ -447,9 +451,32 @@ class SessionTiming:
         self._k.append(k)
         self._host.append(host_time_s)
 
+    def note_mapped(self, last_mapped_s: float, arrival_s: float) -> None:
+        """The live mapping of the newest packet: its last sample's time and its arrival
+        (both session clock), for the live skew and lag."""
+        self.last_mapped_s = float(last_mapped_s)
+        self.lags_s.append(float(arrival_s) - float(last_mapped_s))
+
     @property
     def n_points(self) -> int:
         return len(self._k)
+
+    def live_offset_s(
+        self, t0_monotonic_s: float, time_scale: float = 1.0, recent_points: int = 800
+    ) -> float:
+        """How far the live mapping puts the newest sample from this sensor's recent
+        minimum-latency line (session s; NaN before there is one). Differences between
+        sensors are the live inter-sensor skew."""
+        if self._k_last is None or not math.isfinite(self.last_mapped_s):
+            return math.nan
+        k = np.asarray(self._k[-recent_points:], dtype=np.float64)
+        if len(k) < 8 or (k[-1] - k[0]) * self.period_s < 5.0:
+            return math.nan
+        host = np.asarray(self._host[-recent_points:], dtype=np.float64)
+        fit = lower_envelope_line(k, (host - t0_monotonic_s) * time_scale)
+        if fit is None:
+            return math.nan
+        return self.last_mapped_s - (fit[0] + fit[1] * self._k_last)
 
     def line(
         self,

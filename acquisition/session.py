@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,21 @@ logger = logging.getLogger(__name__)
 Consumer = Callable[[str, SampleBatch], None]
 BACKLOG_BATCHES = 2000
 BACKLOG_S = 1.0
+SKEW_REFRESH_S = 1.0
+
+
+@dataclass(frozen=True)
+class LiveStatus(SensorStatus):
+    """A link's status plus what the session knows about it (NaN/None: not known)."""
+
+    skew_ms: float = math.nan
+    """Live timing of this sensor against the session's median sensor (ms, data clock)."""
+    latency_ms: float = math.nan
+    """Recent delay of packets beyond the link's fastest (real ms)."""
+    rssi_dbm: int | None = None
+    """Advertised signal strength when the sensor was found."""
+    battery_pct: float | None = None
+    """Battery level, for families whose profile reports one."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +190,10 @@ class Session:
         self.recording_end_s = float("inf")
         """Session time after which samples no longer reach the recorder."""
         self.consumer_errors = 0
+        self.rssi_dbm: dict[str, int] = {}
+        """Signal strength of each sensor's advertisements while it was found (dBm)."""
+        self._skews_s: dict[str, float] = {}
+        self._skew_at = -math.inf
         self.timings: dict[str, SessionTiming] = {}
         """Per sensor with a sample counter: its receive times, to align the recording."""
         self.aligned: list[str] = []
@@ -201,6 +221,7 @@ class Session:
             for entry in self.devices:
                 if entry.placement not in found and entry.matches(device, adv):
                     found[entry.placement] = device
+                    self.rssi_dbm[entry.placement] = int(adv.rssi)
             if len(found) == len(self.devices):
                 done.set()
 
@@ -280,6 +301,7 @@ class Session:
         timing = self.timings.get(placement)
         if timing is not None and batch.seq is not None:
             timing.add(batch.seq, time.monotonic())
+            timing.note_mapped(float(batch.time_s[-1]), host_time_s)
         self._queue.append((placement, batch, time.monotonic()))
         self._wake.set()
 
@@ -446,7 +468,35 @@ class Session:
 
     # -- status / close --------------------------------------------------------------------
     def status(self) -> dict[str, SensorStatus]:
-        return {placement: link.status() for placement, link in self.links.items()}
+        """Each link's status with what a coach can act on (``LiveStatus``)."""
+        now = time.monotonic()
+        if now - self._skew_at >= SKEW_REFRESH_S:
+            self._skew_at = now
+            self._skews_s = self._live_skews_s()
+        out: dict[str, SensorStatus] = {}
+        for placement, link in self.links.items():
+            base = link.status()
+            timing = self.timings.get(placement)
+            lag_s = float(np.median(timing.lags_s)) if timing and timing.lags_s else math.nan
+            out[placement] = LiveStatus(
+                **{f.name: getattr(base, f.name) for f in fields(SensorStatus)},
+                skew_ms=self._skews_s.get(placement, math.nan) * 1e3,
+                latency_ms=lag_s / self.time_scale * 1e3,
+                rssi_dbm=self.rssi_dbm.get(placement),
+            )
+        return out
+
+    def _live_skews_s(self) -> dict[str, float]:
+        """Each sensor's live timing relative to the session's median sensor (session s)."""
+        t0 = self.t0_monotonic_s
+        offsets = {
+            p: t.live_offset_s(t0, self.time_scale) for p, t in self.timings.items()
+        }
+        known = [v for v in offsets.values() if math.isfinite(v)]
+        if len(known) < 2:
+            return {}
+        middle = float(np.median(known))
+        return {p: v - middle for p, v in offsets.items() if math.isfinite(v)}
 
     @property
     def all_connected(self) -> bool:

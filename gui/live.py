@@ -228,6 +228,7 @@ class LiveWindow(MonitorWindow):
             if state is None:
                 continue
             label.setText(state.text)
+            label.setToolTip(state.tooltip)
             label.setStyleSheet(_chip_style(CHIP_COLOURS[state.level]))
         session = self.bridge.session_time_s()
         recording = (

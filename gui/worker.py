@@ -20,27 +20,56 @@ log = logging.getLogger(__name__)
 DEFAULT_PLACEMENTS = ("pelvis", "trunk", "thigh_left", "thigh_right")
 
 
+SKEW_WARN_MS = 10.0
+"""Inter-sensor skew a coach should hear about: timing metrics (hip lead) move by as much."""
+LATENCY_WARN_MS = 150.0
+RSSI_WARN_DBM = -85
+BATTERY_WARN_PCT = 20.0
+
+
 @dataclass(frozen=True)
 class ChipState:
-    """What one sensor's status chip shows."""
+    """What one sensor's status chip shows: what a coach can act on (NaN/None: unknown)."""
 
     placement: str
     connected: bool
     rate_hz: float
     lost_samples: int
-    clock_offset_s: float
+    skew_ms: float
+    latency_ms: float
+    rssi_dbm: int | None
+    battery_pct: float | None
     level: str  # "good" | "warn" | "bad"
+    reasons: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
+        """Compact (four chips share the tool bar): rate and losses only when they matter;
+        the tooltip says why a chip is amber."""
         dot = "●" if self.connected else "○"
-        rate = f"{self.rate_hz:5.0f} Hz" if math.isfinite(self.rate_hz) else "  -- Hz"
-        offset = "--"
-        if math.isfinite(self.clock_offset_s):
-            seconds = self.clock_offset_s
-            offset = f"{seconds:+.2f} s" if abs(seconds) >= 1.0 else f"{1000 * seconds:+.1f} ms"
-        state = "" if self.connected else "  DISCONNECTED"
-        return f"{dot} {self.placement}  {rate}  lost {self.lost_samples}  Δt {offset}{state}"
+        parts = [f"{dot} {self.placement}"]
+        if math.isfinite(self.skew_ms):
+            parts.append(f"skew {round(self.skew_ms):+d} ms")  # never "-0"
+        if math.isfinite(self.latency_ms):
+            parts.append(f"lag {self.latency_ms:.0f} ms")
+        if self.rssi_dbm is not None:
+            parts.append(f"{self.rssi_dbm} dBm")
+        if self.battery_pct is not None:
+            parts.append(f"batt {self.battery_pct:.0f}%")
+        if self.low_rate:
+            parts.append(f"{self.rate_hz:.0f} Hz")
+        if self.lost_samples:
+            parts.append(f"lost {self.lost_samples}")
+        text = " · ".join(parts)
+        return text if self.connected else f"{text} · DISCONNECTED"
+
+    @property
+    def low_rate(self) -> bool:
+        return any(reason.startswith("rate ") for reason in self.reasons)
+
+    @property
+    def tooltip(self) -> str:
+        return "; ".join(self.reasons) or "link healthy"
 
 
 def _get(obj: Any, name: str, default: Any) -> Any:
@@ -49,24 +78,48 @@ def _get(obj: Any, name: str, default: Any) -> Any:
     return getattr(obj, name, default)
 
 
+def _number(value: Any) -> float:
+    try:
+        return math.nan if value is None else float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def chip_states(status: dict[str, Any], nominal_rate_hz: float) -> dict[str, ChipState]:
     """Turn ``LiveAcquisition.status()`` into chip states (tolerant of missing fields)."""
     chips = {}
     for placement, sensor in status.items():
         connected = bool(_get(sensor, "connected", False))
-        rate = float(_get(sensor, "rate_hz", math.nan) or math.nan)
+        rate = _number(_get(sensor, "rate_hz", math.nan)) or math.nan
         lost = int(_get(sensor, "lost_samples", 0) or 0)
-        offset = _get(sensor, "clock_offset_s", math.nan)
-        offset = math.nan if offset is None else float(offset)
+        skew_ms = _number(_get(sensor, "skew_ms", math.nan))
+        latency_ms = _number(_get(sensor, "latency_ms", math.nan))
+        rssi = _get(sensor, "rssi_dbm", None)
+        rssi_dbm = None if rssi is None else int(rssi)
+        battery = _get(sensor, "battery_pct", None)
+        battery_pct = None if battery is None else float(battery)
+        reasons = []
+        if lost > 0:
+            reasons.append(f"{lost} samples lost")
+        if nominal_rate_hz > 0 and math.isfinite(rate) and rate < 0.9 * nominal_rate_hz:
+            reasons.append(f"rate {rate:.0f} Hz below {nominal_rate_hz:.0f} Hz")
+        if math.isfinite(skew_ms) and abs(skew_ms) > SKEW_WARN_MS:
+            reasons.append(f"timing {skew_ms:+.0f} ms off the other sensors")
+        if math.isfinite(latency_ms) and latency_ms > LATENCY_WARN_MS:
+            reasons.append(f"packets {latency_ms:.0f} ms late")
+        if rssi_dbm is not None and rssi_dbm < RSSI_WARN_DBM:
+            reasons.append(f"weak signal ({rssi_dbm} dBm): move closer")
+        if battery_pct is not None and battery_pct < BATTERY_WARN_PCT:
+            reasons.append(f"battery {battery_pct:.0f}%")
         if not connected:
             level = "bad"
-        elif lost > 0 or (
-            nominal_rate_hz > 0 and math.isfinite(rate) and rate < 0.9 * nominal_rate_hz
-        ):
-            level = "warn"
+            reasons.insert(0, "disconnected")
         else:
-            level = "good"
-        chips[placement] = ChipState(placement, connected, rate, lost, offset, level)
+            level = "warn" if reasons else "good"
+        chips[placement] = ChipState(
+            placement, connected, rate, lost, skew_ms, latency_ms, rssi_dbm, battery_pct,
+            level, tuple(reasons),
+        )
     return chips
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import signal
 import time
 from pathlib import Path
@@ -62,7 +63,8 @@ def _status_table(live: LiveAcquisition, title: str) -> Any:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    columns = ("sensor", "link", "Hz", "samples", "lost", "bad", "reconn.", "offset s")
+    columns = ("sensor", "link", "Hz", "samples", "lost", "bad", "reconn.", "skew ms", "lag ms",
+               "RSSI")
     for column in columns:
         table.add_column(column, justify="left" if column in ("sensor", "link") else "right")
     for placement, st in live.status().items():
@@ -78,9 +80,17 @@ def _status_table(live: LiveAcquisition, title: str) -> Any:
             str(st.lost_samples),
             str(st.dropped_packets),
             str(st.reconnects),
-            f"{st.clock_offset_s:.3f}",
+            _ms(getattr(st, "skew_ms", math.nan), signed=True),
+            _ms(getattr(st, "latency_ms", math.nan)),
+            "-" if getattr(st, "rssi_dbm", None) is None else f"{st.rssi_dbm} dBm",
         )
     return table
+
+
+def _ms(value: float, *, signed: bool = False) -> str:
+    if not math.isfinite(value):
+        return "-"
+    return f"{value:+.0f}" if signed else f"{value:.0f}"
 
 
 def register(app: typer.Typer) -> None:
