@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from hipscope.acquisition.recording import load_recording
-from hipscope.acquisition.runner import LiveAcquisition, VirtualOptions
+from hipscope.acquisition.runner import LiveAcquisition
 from hipscope.acquisition.simulator import simulate
+from hipscope.acquisition.virtual.source import VirtualOptions, VirtualSource
 from hipscope.processing.pipeline import analyze_recording
 
 RATE_HZ = 100.0
@@ -67,7 +68,7 @@ def mapping_errors_ms(path: Path) -> dict[str, float]:
 
 def live_run(path: Path, speed: float, seed: int) -> None:
     live = LiveAcquisition(
-        virtual=VirtualOptions(rate_hz=RATE_HZ, speed=speed, seed=seed),
+        VirtualSource(VirtualOptions(rate_hz=RATE_HZ, speed=speed, seed=seed)),
         out_path=path,
         protocol="screen",
     )

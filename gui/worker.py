@@ -11,9 +11,14 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from hipscope.acquisition.kit import Kit
+from hipscope.acquisition.sources import SensorSource
 from hipscope.gui.hub import DataHub
+
+if TYPE_CHECKING:
+    from hipscope.acquisition.runner import LiveAcquisition
 
 log = logging.getLogger(__name__)
 
@@ -123,34 +128,38 @@ def chip_states(status: dict[str, Any], nominal_rate_hz: float) -> dict[str, Chi
     return chips
 
 
-def _kit(acquisition: Any) -> Any:
-    """The kit of a real-sensor acquisition (placements and the requested rate), or None."""
-    path = _get(acquisition, "kit_path", None)
+def _source(acquisition: Any) -> SensorSource | None:
+    source = _get(acquisition, "source", None)
+    return source if isinstance(source, SensorSource) else None
+
+
+def _kit(acquisition: Any) -> Kit | None:
+    """The kit file behind an acquisition (real, or rehearsed by virtual sensors), or None."""
+    source = _source(acquisition)
+    if source is not None:
+        return source.kit  # a bad kit file fails here, before any window exists
+    path = _get(acquisition, "kit_path", None)  # duck-typed acquisitions (tests, tools)
     if path is None:
         return None
     from hipscope.acquisition.kit import load_kit
 
-    return load_kit(path)  # a bad kit file fails here, before any window exists
-
-
-def _owners(acquisition: Any) -> tuple[Any, ...]:
-    return (acquisition, _get(acquisition, "virtual", None), _kit(acquisition))
+    return load_kit(path)
 
 
 def acquisition_mountings(acquisition: Any) -> dict[str, Any]:
-    """The kit's nominal mounting per placement (``q_segment_sensor``); empty when virtual."""
+    """The kit's nominal mounting per placement (``q_segment_sensor``); empty without a kit."""
     kit = _kit(acquisition)
     return {} if kit is None else kit.mountings()
 
 
 def acquisition_placements(acquisition: Any) -> tuple[str, ...]:
-    """The placements a LiveAcquisition will stream (virtual options, kit, or status)."""
-    for owner in _owners(acquisition):
-        if owner is None:
-            continue
-        placements = _get(owner, "placements", None)
-        if placements:
-            return tuple(placements)
+    """The placements an acquisition will stream (its source, else its status)."""
+    source = _source(acquisition)
+    if source is not None and source.placements:
+        return tuple(source.placements)
+    kit = _kit(acquisition)
+    if kit is not None:
+        return tuple(kit.placements)
     try:
         status = acquisition.status()
     except Exception:
@@ -159,14 +168,13 @@ def acquisition_placements(acquisition: Any) -> tuple[str, ...]:
 
 
 def acquisition_rate_hz(acquisition: Any) -> float:
-    """The sample rate fusion is configured with (virtual options or the kit's rate)."""
-    for owner in _owners(acquisition):
-        if owner is None:
-            continue
-        for name in ("rate_hz", "nominal_rate_hz"):
-            rate = _get(owner, name, None)
-            if isinstance(rate, int | float) and rate > 0:
-                return float(rate)
+    """The sample rate fusion is configured with (the source's rate)."""
+    source = _source(acquisition)
+    if source is not None and source.rate_hz > 0:
+        return float(source.rate_hz)
+    kit = _kit(acquisition)
+    if kit is not None and kit.rate_hz:
+        return float(kit.rate_hz)
     return 100.0
 
 
@@ -176,12 +184,12 @@ class AcquisitionBridge:
     Parameters
     ----------
     acquisition
-        B2's ``LiveAcquisition`` (or anything with the same methods).
+        A ``LiveAcquisition`` (or anything with the same methods).
     hub
         Receives every batch through ``on_samples`` from the acquisition thread.
     """
 
-    def __init__(self, acquisition: Any, hub: DataHub) -> None:
+    def __init__(self, acquisition: LiveAcquisition, hub: DataHub) -> None:
         self.acquisition = acquisition
         self.hub = hub
         self.started = False

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from hipscope.acquisition.recording import load_recording
-from hipscope.acquisition.runner import LiveAcquisition, VirtualOptions
+from hipscope.acquisition.runner import LiveAcquisition
+from hipscope.acquisition.sources import KitSource
+from hipscope.acquisition.virtual.source import VirtualOptions, VirtualSource
 from hipscope.gui.worker import chip_states
 
 
@@ -72,7 +74,8 @@ def test_live_window_virtual_kit_tasks_and_cut_link(qtbot, tmp_path: Path) -> No
     from hipscope.gui.live import LiveWindow
 
     out = tmp_path / "live.h5"
-    acquisition = LiveAcquisition(virtual=VirtualOptions(rate_hz=100.0), out_path=out)
+    source = VirtualSource(VirtualOptions(rate_hz=100.0))
+    acquisition = LiveAcquisition(source, out_path=out)
     window = LiveWindow(acquisition)
     qtbot.addWidget(window)
     window.show()
@@ -116,7 +119,7 @@ def test_live_window_virtual_kit_tasks_and_cut_link(qtbot, tmp_path: Path) -> No
 
         # a forced disconnect must not freeze the window: the timer keeps redrawing and the
         # other sensors keep arriving
-        acquisition.cut_link("thigh_left")
+        source.cut("thigh_left")
         pelvis_t = window.hub.raw["pelvis"].last_time_s()
         counts = []
         for _ in range(8):
@@ -151,6 +154,6 @@ def test_real_kit_window_takes_placements_and_rate_from_the_kit_file(tmp_path: P
         'name = "DOT-P"\n\n[[sensor]]\nplacement = "thigh_right"\nprofile = "movella_dot"\n'
         'name = "DOT-R"\n'
     )
-    acquisition = LiveAcquisition(kit_path=kit)
+    acquisition = LiveAcquisition(KitSource(kit))
     assert acquisition_placements(acquisition) == ("pelvis", "thigh_right")
     assert acquisition_rate_hz(acquisition) == 60.0

@@ -162,7 +162,8 @@ def register(app: typer.Typer) -> None:
         """Connect a kit, show live status and record to a file (Ctrl-C stops cleanly)."""
         from rich.console import Console
 
-        from hipscope.acquisition.runner import LiveAcquisition, VirtualOptions
+        from hipscope.acquisition.runner import LiveAcquisition
+        from hipscope.acquisition.sources import KitSource
 
         console = Console()
         if kit is None and not virtual:
@@ -181,6 +182,7 @@ def register(app: typer.Typer) -> None:
         if virtual:
             from hipscope.acquisition.profiles import load_profile
             from hipscope.acquisition.virtual.encoders import ENCODABLE
+            from hipscope.acquisition.virtual.source import VirtualOptions, VirtualSource
 
             family = load_profile(profile)
             if family.id not in ENCODABLE:
@@ -196,8 +198,7 @@ def register(app: typer.Typer) -> None:
                 profile=profile, rate_hz=rate or 100.0, speed=speed, loss_fraction=loss, seed=seed
             )
             live = LiveAcquisition(
-                kit_path=kit,
-                virtual=options,
+                VirtualSource(options, kit_path=kit),
                 out_path=out,
                 athlete=athlete,
                 protocol=None if protocol == "none" else "screen",
@@ -205,8 +206,9 @@ def register(app: typer.Typer) -> None:
                 scan_timeout_s=scan_timeout,
             )
         else:
+            assert kit is not None
             live = LiveAcquisition(
-                kit_path=kit, out_path=out, athlete=athlete, duration_s=duration,
+                KitSource(kit), out_path=out, athlete=athlete, duration_s=duration,
                 scan_timeout_s=scan_timeout,
             )
         _run_live(console, live, out, guided)

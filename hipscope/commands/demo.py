@@ -149,7 +149,8 @@ def run_demo(
     """The demo as a function (the command and the tests call it); returns the paths written."""
     from rich.console import Console
 
-    from hipscope.acquisition.runner import LiveAcquisition, VirtualOptions
+    from hipscope.acquisition.runner import LiveAcquisition
+    from hipscope.acquisition.virtual.source import VirtualOptions, VirtualSource
 
     console = console or Console()
     if not speed > 0:
@@ -166,7 +167,7 @@ def run_demo(
         raise HipscopeError(f"{recording}: already exists; choose another --out folder")
     expected_s = protocol_duration_s(seed, rate_hz)
     acquisition = LiveAcquisition(
-        virtual=VirtualOptions(rate_hz=rate_hz, speed=speed, seed=seed),
+        VirtualSource(VirtualOptions(rate_hz=rate_hz, speed=speed, seed=seed)),
         out_path=recording,
         athlete=athlete,
         protocol="screen",
