@@ -422,6 +422,9 @@ class SessionTiming:
         self.block_samples = block_samples
         self._k_last: int | None = None
         self._raw_last = 0
+        self.fell_behind = False
+        """The last ``line`` found arrivals implying an impossible rate: the host could not
+        keep up, and the nominal rate was used."""
         self.last_mapped_s = math.nan
         """Session time the live mapping gave the newest sample (``note_mapped``)."""
         self.lags_s: deque[float] = deque(maxlen=64)
@@ -492,8 +495,10 @@ class SessionTiming:
             return None
         session_s = (np.asarray(self._host, dtype=np.float64) - t0_monotonic_s) * time_scale
         fit = lower_envelope_line(k, session_s)
+        self.fell_behind = False
         if fit is not None and abs(fit[1] / self.period_s - 1.0) <= self.max_rate_error:
             return fit
+        self.fell_behind = True
         # Arrivals fell steadily behind (or ran ahead of) the counter by more than any
         # sensor's rate error: the host could not keep up, so arrival times carry no rate
         # information. The counter at the nominal rate is then the best clock there is,

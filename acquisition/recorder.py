@@ -590,11 +590,11 @@ class Recorder:
 def retime_recording(
     path: Path,
     retime: Callable[[str, NDArray[np.uint32], NDArray[np.float64]], NDArray[np.float64] | None],
-    method: str,
+    method: Callable[[str], str],
 ) -> list[str]:
     """Replace sensors' ``time_s`` with ``retime(placement, seq, time_s)`` where it returns
     times (a closed recording; sensors without ``seq`` are left alone). Returns the
-    placements re-timed; each gets the attribute ``time_alignment = method``."""
+    placements re-timed; each gets the attribute ``time_alignment = method(placement)``."""
     done = []
     with h5py.File(path, "r+") as file:
         for placement, group in file["sensors"].items():
@@ -604,6 +604,6 @@ def retime_recording(
             if times is None:
                 continue
             group["time_s"][...] = times
-            group.attrs["time_alignment"] = method
+            group.attrs["time_alignment"] = method(placement)
             done.append(placement)
     return done

@@ -406,6 +406,12 @@ class Session:
         self._align(recorder.path)
         return recorder.path
 
+    def _alignment_method(self, placement: str) -> str:
+        timing = self.timings.get(placement)
+        if timing is not None and timing.fell_behind:
+            return "session_nominal_rate"  # the host fell behind: counters at nominal rate
+        return "session_lower_envelope"
+
     def _align(self, path: Path) -> None:
         """Put every sensor of the closed recording on one clock (``SessionTiming``)."""
 
@@ -421,7 +427,7 @@ class Session:
             return timing.retime(seq, time_s, max_shift_s, self.t0_monotonic_s, self.time_scale)
 
         try:
-            self.aligned = retime_recording(path, retime, "session_lower_envelope")
+            self.aligned = retime_recording(path, retime, self._alignment_method)
         except (OSError, RuntimeError, KeyError) as error:
             logger.warning("%s: recorded times kept as streamed (%s)", path, error)
 

@@ -74,7 +74,10 @@ def _warn_on_timing(recording: Path, speed: float, console: Any) -> None:
     from hipscope.acquisition.recording import load_recording
 
     stretched = []
+    behind = []
     for placement, sensor in load_recording(recording).sensors.items():
+        if sensor.attrs.get("time_alignment") == "session_nominal_rate":
+            behind.append(placement)
         samples = sensor.samples
         if sensor.nominal_rate_hz <= 0 or samples.seq is None or len(samples) < 2:
             continue
@@ -82,6 +85,13 @@ def _warn_on_timing(recording: Path, speed: float, console: Any) -> None:
         clock_s = float(samples.time_s[-1] - samples.time_s[0])
         if counted_s > 0 and abs(clock_s / counted_s - 1.0) > 0.02:
             stretched.append(f"{placement} {clock_s:.1f} s for {counted_s:.1f} s of samples")
+    if behind:
+        console.print(
+            f"[yellow]warning[/]: the machine fell behind the sensors at --speed {speed:g} "
+            f"({', '.join(behind)}): their samples were timed from the sample counters at the "
+            "nominal rate, so timing between sensors (hip lead) is less certain; try a lower "
+            "speed"
+        )
     if stretched:
         console.print(
             f"[yellow]warning[/]: session clock off the sample counters ({'; '.join(stretched)})"
