@@ -22,6 +22,7 @@ import gc
 import logging
 import math
 import os
+import re
 import shutil
 import sys
 import time
@@ -56,9 +57,14 @@ class DiskFullError(RecordingError):
 
 
 def _first_line(error: BaseException) -> str:
-    """HDF5 errors span lines (with a timestamp and buffer address); keep the first."""
+    """HDF5 errors span lines (with a timestamp and buffer address): keep the operation and
+    the system's reason ("No space left on device")."""
     text = str(error).strip()
-    return text.splitlines()[0].rstrip(" (") if text else type(error).__name__
+    if not text:
+        return type(error).__name__
+    first = text.splitlines()[0].split(" (", 1)[0]
+    reason = re.search(r"error message = '([^']*)'", text)
+    return f"{first}: {reason.group(1)}" if reason else first
 
 
 @contextlib.contextmanager
