@@ -387,10 +387,9 @@ class RecordingFile:
             ):
                 self.notes.append(
                     f"/tasks row {i} ({task.label}, {task.start_s:.2f}-{task.end_s:.2f} s) "
-                    f"lies outside the recorded samples ({data_start_s:.2f}-{data_end_s:.2f} s);"
-                    " ignored"
+                    f"lies outside the recorded samples ({data_start_s:.2f}-{data_end_s:.2f} s):"
+                    " it has no data to analyse"
                 )
-                continue
             tasks.append(task)
         return tuple(tasks)
 

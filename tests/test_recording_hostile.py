@@ -156,7 +156,7 @@ def test_open_task_row_from_a_killed_recorder_is_closed_at_the_last_sample(
     assert any("still open" in note and "3.99" in note for note in recording.notes)
 
 
-def test_tasks_outside_the_recording_are_named_and_left_out(tmp_path: Path) -> None:
+def test_tasks_outside_the_recording_are_named(tmp_path: Path) -> None:
     path = _good(tmp_path / "outside.h5")
     with h5py.File(path, "r+") as f:
         for name, value in (("kind", "squat"), ("side", ""), ("start_s", 200.0),
@@ -164,9 +164,10 @@ def test_tasks_outside_the_recording_are_named_and_left_out(tmp_path: Path) -> N
             f["tasks"][name].resize(2, axis=0)
             f["tasks"][name][1] = value
     recording = load_recording(path)
-    assert [t.kind for t in recording.tasks] == ["static"]
+    assert [t.kind for t in recording.tasks] == ["static", "squat"]  # kept: rows are data
     (note,) = recording.notes
     assert "squat" in note and "outside the recorded samples (0.00-3.99 s)" in note
+    assert "no data to analyse" in note
 
 
 def test_unwritten_tail_rows_are_dropped_with_a_note(tmp_path: Path) -> None:
