@@ -496,9 +496,13 @@ class SessionTiming:
         session_s = (np.asarray(self._host, dtype=np.float64) - t0_monotonic_s) * time_scale
         fit = lower_envelope_line(k, session_s)
         self.fell_behind = False
-        if fit is not None and abs(fit[1] / self.period_s - 1.0) <= self.max_rate_error:
+        rate_error = math.inf if fit is None else abs(fit[1] / self.period_s - 1.0)
+        if rate_error <= self.max_rate_error:
             return fit
-        self.fell_behind = True
+        # Over a short span a few ms of arrival jitter tilt the line by more than a crystal
+        # could: that is uncertainty, not a host falling behind.
+        span_s = (k[-1] - k[0]) * self.period_s
+        self.fell_behind = rate_error > max(self.max_rate_error, 0.05 / span_s)
         # Arrivals fell steadily behind (or ran ahead of) the counter by more than any
         # sensor's rate error: the host could not keep up, so arrival times carry no rate
         # information. The counter at the nominal rate is then the best clock there is,

@@ -63,10 +63,14 @@ def _status_table(live: LiveAcquisition, title: str) -> Any:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    columns = ("sensor", "link", "Hz", "samples", "lost", "bad", "reconn.", "skew ms", "lag ms",
-               "RSSI")
+    columns = ("sensor", "link", "Hz", "samples", "lost", "bad", "rec.", "skew ms", "lag ms",
+               "dBm")
     for column in columns:
-        table.add_column(column, justify="left" if column in ("sensor", "link") else "right")
+        table.add_column(
+            column,
+            justify="left" if column in ("sensor", "link") else "right",
+            no_wrap=column == "sensor",
+        )
     for placement, st in live.status().items():
         if live.finished:
             link = "[dim]closed[/]"
@@ -82,7 +86,7 @@ def _status_table(live: LiveAcquisition, title: str) -> Any:
             str(st.reconnects),
             _ms(getattr(st, "skew_ms", math.nan), signed=True),
             _ms(getattr(st, "latency_ms", math.nan)),
-            "-" if getattr(st, "rssi_dbm", None) is None else f"{st.rssi_dbm} dBm",
+            "-" if getattr(st, "rssi_dbm", None) is None else str(st.rssi_dbm),
         )
     return table
 
@@ -90,7 +94,7 @@ def _status_table(live: LiveAcquisition, title: str) -> Any:
 def _ms(value: float, *, signed: bool = False) -> str:
     if not math.isfinite(value):
         return "-"
-    return f"{value:+.0f}" if signed else f"{value:.0f}"
+    return f"{round(value):+d}" if signed else f"{value:.0f}"  # never "-0"
 
 
 def register(app: typer.Typer) -> None:
