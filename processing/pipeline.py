@@ -7,6 +7,7 @@ each metric that cannot be computed is ``None`` with a reason in ``unavailable``
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,12 @@ from hipscope.processing.kinematics import SessionKinematics, compute_kinematics
 from hipscope.processing.metrics.common import number, window
 from hipscope.processing.metrics.pelvic_stability import sway_measures
 from hipscope.processing.metrics.step_asymmetry import apply_step_asymmetry
+from hipscope.processing.task_detection import (
+    SOURCE_DETECTED,
+    SOURCE_RECORDED,
+    TaskDetector,
+    detect_tasks,
+)
 
 FORMAT = "hipscope-metrics"
 FORMAT_VERSION = 1
@@ -47,6 +54,10 @@ class TaskAnalysis:
     series: dict[str, NDArray[np.float64]] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
     events: GaitEvents | None = None
+    source: str = SOURCE_RECORDED
+    """``recorded`` (a task row of the recording) or ``detected`` (processing/task_detection)."""
+    confidence: float | None = None
+    """How sure the detector was, 0..1 (None for recorded rows)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +65,8 @@ class TaskAnalysis:
             "side": self.task.side,
             "start_s": number(self.task.start_s),
             "end_s": number(self.task.end_s),
+            "source": self.source,
+            "confidence": number(self.confidence, 3),
             "metrics": self.metrics,
             "unavailable": dict(sorted(self.unavailable.items())),
         }
@@ -66,6 +79,8 @@ class SessionAnalysis:
     tasks: list[TaskAnalysis]
     config: AnalysisConfig = field(default_factory=AnalysisConfig)
     """The algorithms (and so the parameters) the tasks were analysed with."""
+    detection: TaskDetector | None = None
+    """The task detector's results when the tasks were detected (else None)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON metrics contract, format_version 1 (NaN never appears: None instead)."""
@@ -103,6 +118,12 @@ class SessionAnalysis:
             "calibration": self.kinematics.calibration.to_dict(),
             "parameters": self.config.parameters(),
             "tasks": [t.to_dict() for t in self.tasks],
+            "task_detection": None
+            if self.detection is None
+            else {
+                "parameters": self.detection.params_json(),
+                "notes": list(self.detection.notes_),
+            },
         }
 
 
@@ -398,9 +419,15 @@ def analyze_recording(
     fusion: str = "vqf-offline",
     progress: Progress | None = None,
     config: AnalysisConfig | None = None,
+    detect: bool | None = None,
+    detector: TaskDetector | None = None,
 ) -> SessionAnalysis:
     """Kinematics, events and metrics of every task row of a recording, in order, with the
-    algorithms of ``config`` (default: every algorithm with its default parameters)."""
+    algorithms of ``config`` (default: every algorithm with its default parameters).
+
+    detect: True analyses the tasks ``detector`` (default ``TaskDetector()``) finds instead
+    of the task rows; None (default) does so only when the recording has no task rows.
+    """
     config = config or AnalysisConfig()
     report = progress or (lambda _message, _fraction: None)
     if not isinstance(recording, Recording):
@@ -408,16 +435,32 @@ def analyze_recording(
         recording = load_recording(recording)
     report("fusion and calibration", 0.05)
     kin = compute_kinematics(recording, fusion=fusion)
-    reference = _standing_reference(kin, recording.tasks)
+    # --- automatic task detection (processing/task_detection.py) ---
+    detection = None
+    tasks: tuple[Task, ...] = recording.tasks
+    confidence: dict[int, float] = {}
+    if detect or (detect is None and not recording.tasks):
+        report("detecting tasks", 0.5)
+        detection = detect_tasks(kin, detector)
+        tasks = tuple(d.task for d in detection.tasks_)
+        confidence = {i: d.confidence for i, d in enumerate(detection.tasks_)}
+        if not recording.tasks and tasks:
+            # calibrate again on the detected quiet standing and movements, as with rows
+            kin = compute_kinematics(dataclasses.replace(recording, tasks=tasks), fusion=fusion)
+    # --- end automatic task detection ---
+    reference = _standing_reference(kin, tasks)
     analyses = []
-    n = max(len(recording.tasks), 1)
-    for i, task in enumerate(recording.tasks):
+    n = max(len(tasks), 1)
+    for i, task in enumerate(tasks):
         report(f"task {i + 1}/{n}: {task.label}", 0.6 + 0.4 * i / n)
         ctx = _Context(kin, task, reference, config)
-        analyses.append(ANALYZERS.get(task.kind, _analyze_other)(ctx))
+        analysis = ANALYZERS.get(task.kind, _analyze_other)(ctx)
+        if detection is not None:
+            analysis.source, analysis.confidence = SOURCE_DETECTED, confidence[i]
+        analyses.append(analysis)
     _left_right(analyses)
     report("done", 1.0)
-    return SessionAnalysis(recording, kin, analyses, config)
+    return SessionAnalysis(recording, kin, analyses, config, detection)
 
 
 def analyze_file(path: str | Path, config: AnalysisConfig | None = None) -> dict[str, Any]:

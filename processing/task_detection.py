@@ -35,7 +35,9 @@ See docs/DESIGN.md, "Task detection".
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
@@ -158,15 +160,35 @@ class TaskDetector(Algorithm):
         self.gait_gap_s = gait_gap_s
         self.min_gait_s = min_gait_s
 
-    def detect(self, kin: SessionKinematics) -> TaskDetector:
-        """Find the tasks in ``kin``; results in ``tasks_`` (time order), ``notes_``,
-        ``activity_`` (the activity signal, 1 = stillness threshold)."""
+    def detect(
+        self,
+        time_s: Floats,
+        rate_hz: float,
+        *,
+        angles_rad: Mapping[str, Floats],
+        gyr_segment_rad_s: Mapping[str, Floats],
+        acc_world_pelvis_m_s2: Floats | None,
+    ) -> TaskDetector:
+        """Find the tasks on a uniform grid ``time_s`` at ``rate_hz`` from the named angles,
+        every segment's angular rate (N, 3) and the pelvis acceleration in the world frame
+        (N, 3, z up) (the fields of ``SessionKinematics``; ``detect_tasks`` passes them).
+
+        Results: ``tasks_`` (time order), ``notes_`` (what could not be looked for),
+        ``activity_`` (the activity signal; below 1 = still)."""
         self.notes_: list[str] = []
         self.tasks_: list[DetectedTask] = []
-        time_s, rate = kin.time_s, kin.rate_hz
+        rate = float(rate_hz)
         n = len(time_s)
-        self.activity_ = _activity(kin, self.smooth_s, self.still_gyr_rad_s, self.still_acc_m_s2)
-        if n < 2 or "pelvis" not in kin.q_world_segment:
+        self.activity_ = _activity(
+            n,
+            rate,
+            gyr_segment_rad_s,
+            acc_world_pelvis_m_s2,
+            self.smooth_s,
+            self.still_gyr_rad_s,
+            self.still_acc_m_s2,
+        )
+        if n < 2 or acc_world_pelvis_m_s2 is None or "pelvis_tilt" not in angles_rad:
             self.notes_.append("task detection needs the pelvis sensor: no tasks detected")
             return self
         active = _close(self.activity_ >= 1.0, round(self.close_gap_s * rate))
@@ -181,7 +203,7 @@ class TaskDetector(Algorithm):
             taken[i0:i1] = True
             found.append((i0, i1, kind, side, conf, why))
 
-        angle = {name: fill_nan(v) for name, v in kin.angles_rad.items() if np.isfinite(v).any()}
+        angle = {name: fill_nan(v) for name, v in angles_rad.items() if np.isfinite(v).any()}
         pelvis_tilt_deg = np.degrees(angle.get("pelvis_tilt", np.zeros(n)))
         hips = "hip_flexion_left" in angle and "hip_flexion_right" in angle
         if hips:
@@ -196,7 +218,7 @@ class TaskDetector(Algorithm):
                 "single-leg stance and repetition blocks need both thigh sensors: "
                 "only walking and quiet standing were looked for"
             )
-        for bout in self._walking(kin, angle, taken):
+        for bout in self._walking(rate, acc_world_pelvis_m_s2, angle, taken):
             add(*bout)
         standing = np.abs(pelvis_tilt_deg) < self.upright_deg
         if hips:
@@ -281,7 +303,10 @@ class TaskDetector(Algorithm):
     ) -> list[tuple[int, int, str, str, float, str]]:
         upright = np.abs(pelvis_tilt_deg) < self.upright_deg
         out = []
-        for free, stance, diff in (("right", "left", hip_r - hip_l), ("left", "right", hip_l - hip_r)):
+        for free, stance, diff in (
+            ("right", "left", hip_r - hip_l),
+            ("left", "right", hip_l - hip_r),
+        ):
             for i0, i1 in runs(upright & ~taken & (diff > self.lift_deg)):
                 if (i1 - i0) / rate < self.min_hold_s:
                     continue
@@ -292,11 +317,9 @@ class TaskDetector(Algorithm):
         return out
 
     def _walking(
-        self, kin: SessionKinematics, angle: dict[str, Floats], taken: Mask
+        self, rate: float, acc: Floats, angle: dict[str, Floats], taken: Mask
     ) -> list[tuple[int, int, str, str, float, str]]:
-        rate = kin.rate_hz
-        acc = kin.acc_world_m_s2.get("pelvis")
-        if acc is None or not np.isfinite(acc[:, 2]).any():
+        if not np.isfinite(acc[:, 2]).any():
             self.notes_.append("walking needs the pelvis acceleration: not looked for")
             return []
         vertical = bandpass(fill_nan(acc[:, 2]), 0.5, 5.0, rate)
@@ -369,17 +392,21 @@ def _moving_rms(x: Floats, width: int) -> Floats:
 
 
 def _activity(
-    kin: SessionKinematics, smooth_s: float, still_gyr_rad_s: float, still_acc_m_s2: float
+    n: int,
+    rate: float,
+    gyr_segment_rad_s: Mapping[str, Floats],
+    acc: Floats | None,
+    smooth_s: float,
+    still_gyr_rad_s: float,
+    still_acc_m_s2: float,
 ) -> Floats:
     """Largest of every segment's angular rate and the pelvis acceleration, each over its
     stillness threshold, as a moving RMS (NaN samples count as still)."""
-    n, rate = len(kin.time_s), kin.rate_hz
     width = round(smooth_s * rate)
     out = np.zeros(n)
-    for gyr in kin.gyr_segment_rad_s.values():
+    for gyr in gyr_segment_rad_s.values():
         rate_norm = np.nan_to_num(np.linalg.norm(gyr, axis=1))
         out = np.maximum(out, _moving_rms(rate_norm, width) / still_gyr_rad_s)
-    acc = kin.acc_world_m_s2.get("pelvis")
     if acc is not None and np.isfinite(acc).any():
         filled = fill_nan(acc)
         # a moving median keeps the slow part (a tilt error) without smearing a movement
@@ -394,7 +421,7 @@ def _close(mask: Mask, max_gap: int) -> Mask:
     """Fill False gaps of at most ``max_gap`` samples between True runs."""
     out = np.asarray(mask, dtype=bool).copy()
     spans = runs(out)
-    for (_, a1), (b0, _) in zip(spans, spans[1:], strict=False):
+    for (_, a1), (b0, _) in pairwise(spans):
         if b0 - a1 <= max_gap:
             out[a1:b0] = True
     return out
@@ -430,5 +457,15 @@ def _autocorrelation(x: Floats, max_lag: int) -> Floats:
 
 
 def detect_tasks(kin: SessionKinematics, detector: TaskDetector | None = None) -> TaskDetector:
-    """Run a (default) detector on the kinematics; returns the detector with its results."""
-    return (detector or TaskDetector()).clone().detect(kin)
+    """Run (a clone of) ``detector`` (default parameters if None) on session kinematics."""
+    return (
+        (detector or TaskDetector())
+        .clone()
+        .detect(
+            kin.time_s,
+            kin.rate_hz,
+            angles_rad=kin.angles_rad,
+            gyr_segment_rad_s=kin.gyr_segment_rad_s,
+            acc_world_pelvis_m_s2=kin.acc_world_m_s2.get("pelvis"),
+        )
+    )

@@ -86,6 +86,8 @@ def summary_tables(doc: dict[str, Any]) -> tuple[Table, Table]:
     tasks.add_column("not available", style="dim")
     for i, task in enumerate(doc["tasks"], start=1):
         label = task["kind"] + (f" ({task['side']})" if task["side"] else "")
+        if task.get("source") == "detected":
+            label += f" · detected {task['confidence']:.2f}"
         missing = ", ".join(sorted(task["unavailable"]))
         tasks.add_row(
             str(i),
@@ -138,7 +140,7 @@ def summary_tables(doc: dict[str, Any]) -> tuple[Table, Table]:
 
 
 def analyze_with_progress(
-    file: Path, fusion: str, config: AnalysisConfig | None = None
+    file: Path, fusion: str, config: AnalysisConfig | None = None, detect: bool | None = None
 ) -> SessionAnalysis:
     """``analyze_recording`` behind a transient rich progress bar (used by analyze and report)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -153,7 +155,7 @@ def analyze_with_progress(
         def report(stage: str, fraction: float) -> None:
             progress.update(bar, description=f"analysing: {stage}", completed=fraction)
 
-        return analyze_recording(file, fusion=fusion, progress=report, config=config)
+        return analyze_recording(file, fusion=fusion, progress=report, config=config, detect=detect)
 
 
 def register(app: typer.Typer) -> None:
@@ -173,6 +175,14 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="Orientation filter: vqf-offline, vqf, madgwick, mahony or ekf."),
         ] = "vqf-offline",
         config_path: Annotated[Path | None, typer.Option("--config", help=CONFIG_HELP)] = None,
+        detect_tasks: Annotated[
+            bool,
+            typer.Option(
+                "--detect-tasks",
+                help="Find the tasks in the movement itself and analyse those instead of the "
+                "task rows (done anyway when the recording has no task rows).",
+            ),
+        ] = False,
     ) -> None:
         """Analyse one recording: hip drive, pelvic stability and gait symmetry per task."""
         import json
@@ -186,9 +196,25 @@ def register(app: typer.Typer) -> None:
         config = load_config(config_path)
         if not file.exists():
             raise HipscopeError(f"{file}: no such file")
-        analysis = analyze_with_progress(file, fusion, config)
+        analysis = analyze_with_progress(file, fusion, config, True if detect_tasks else None)
         doc = analysis.to_dict()
         console = Console()
+        # --- automatic task detection ---
+        if analysis.detection is not None:
+            rows = len(analysis.recording.tasks)
+            why = (
+                f"--detect-tasks: the {rows} recorded task rows are set aside"
+                if rows
+                else "the recording has no task rows"
+            )
+            console.print(
+                f"[yellow]tasks detected[/] {len(analysis.tasks)} ({why}; source = detected)",
+                highlight=False,
+                soft_wrap=True,
+            )
+            for note in analysis.detection.notes_:
+                console.print(f"[yellow]note[/] {note}", highlight=False, soft_wrap=True)
+        # --- end automatic task detection ---
         for table in summary_tables(doc):
             if table.row_count:
                 console.print(table)
