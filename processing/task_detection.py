@@ -358,9 +358,9 @@ class TaskDetector(Algorithm):
         rhythmic = _close(rhythmic, round(self.gait_gap_s * rate))
         out = []
         for i0, i1 in runs(rhythmic & ~taken):
-            # the window centres stop half a window from each end of the rhythm
-            j0, j1 = max(0, i0 - win // 2), min(n, i1 + win // 2)
-            j0, j1 = _trim_to(self.activity_ >= 1.0, j0, j1)
+            # a window centred in the standing next to a walk may still show the rhythm:
+            # keep the moving part; the caller widens it to where the walk starts and ends
+            j0, j1 = _trim_to(self.activity_ >= 1.0, i0, i1)
             if (j1 - j0) / rate < self.min_gait_s:
                 continue
             conf = float(np.clip(np.max(score[i0:i1]), 0.0, 1.0))
