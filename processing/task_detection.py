@@ -112,6 +112,13 @@ class TaskDetector(Algorithm):
         Walking bouts closer than this are one bout (a turn between them) (s, 2.5).
     min_gait_s
         Shortest walking bout reported (s, 3.0).
+    turn_s
+        Walking bouts apart by at most this long, with no still moment between them, are
+        one bout (a turn breaks the step rhythm) (s, 5.0).
+    gait_edge_activity
+        A walking bout ends where the activity falls below this many times the stillness
+        thresholds: walking shakes the pelvis far more than shifting on the spot does
+        (3.0).
     """
 
     _action_method = "detect"
@@ -134,10 +141,12 @@ class TaskDetector(Algorithm):
         min_hold_s: float = 1.0,
         gait_window_s: float = 3.0,
         step_lag_s: tuple[float, float] = (0.35, 0.9),
-        min_step_correlation: float = 0.35,
+        min_step_correlation: float = 0.5,
         min_gait_acc_m_s2: float = 0.4,
         gait_gap_s: float = 2.5,
         min_gait_s: float = 3.0,
+        turn_s: float = 5.0,
+        gait_edge_activity: float = 5.0,
     ) -> None:
         self.smooth_s = smooth_s
         self.still_gyr_rad_s = still_gyr_rad_s
@@ -159,6 +168,8 @@ class TaskDetector(Algorithm):
         self.min_gait_acc_m_s2 = min_gait_acc_m_s2
         self.gait_gap_s = gait_gap_s
         self.min_gait_s = min_gait_s
+        self.turn_s = turn_s
+        self.gait_edge_activity = gait_edge_activity
 
     def detect(
         self,
@@ -196,8 +207,11 @@ class TaskDetector(Algorithm):
         taken = np.zeros(n, dtype=bool)
         found: list[tuple[int, int, str, str, float, str]] = []
 
+        gap = round(self.close_gap_s * rate)
+        walking = _close(self.activity_ >= self.gait_edge_activity, gap)
+
         def add(i0: int, i1: int, kind: str, side: str, conf: float, why: str) -> None:
-            i0, i1 = _widen(active, i0, i1, taken)
+            i0, i1 = _widen(walking if kind == "gait" else active, i0, i1, taken)
             if i1 - i0 < 2:
                 return
             taken[i0:i1] = True
@@ -356,11 +370,21 @@ class TaskDetector(Algorithm):
             rhythmic[centre] = True
             score[centre] = np.maximum(score[centre], r[k])
         rhythmic = _close(rhythmic, round(self.gait_gap_s * rate))
+        # rhythm broken by a turn, with no still moment in it, is still one walk
+        still = self.activity_ < 1.0
+        spans = runs(rhythmic & ~taken)
+        joined: list[tuple[int, int]] = []
+        for i0, i1 in spans:
+            if joined and (i0 - joined[-1][1]) / rate <= self.turn_s:
+                if not still[joined[-1][1] : i0].any():
+                    joined[-1] = (joined[-1][0], i1)
+                    continue
+            joined.append((i0, i1))
         out = []
-        for i0, i1 in runs(rhythmic & ~taken):
+        for i0, i1 in joined:
             # a window centred in the standing next to a walk may still show the rhythm:
             # keep the moving part; the caller widens it to where the walk starts and ends
-            j0, j1 = _trim_to(self.activity_ >= 1.0, i0, i1)
+            j0, j1 = _trim_to(self.activity_ >= self.gait_edge_activity, i0, i1)
             if (j1 - j0) / rate < self.min_gait_s:
                 continue
             conf = float(np.clip(np.max(score[i0:i1]), 0.0, 1.0))
