@@ -78,6 +78,10 @@ class TaskDetector(Algorithm):
         Pelvis acceleration (slow part removed) below which it counts as still (m/s², 0.15).
     close_gap_s
         Shorter still or active flickers are bridged (s, 0.2).
+    max_widen_s
+        A task reaches at most this far beyond its core (repetitions, lifted thigh, step
+        rhythm) into the movement around it: a weight shift or the first descent, not an
+        athlete fidgeting before the task (s, 2.0).
     min_static_s
         Shortest quiet standing reported (s, 3.0).
     standing_hip_deg
@@ -129,6 +133,7 @@ class TaskDetector(Algorithm):
         still_gyr_rad_s: float = 0.15,
         still_acc_m_s2: float = 0.15,
         close_gap_s: float = 0.2,
+        max_widen_s: float = 2.0,
         min_static_s: float = 3.0,
         standing_hip_deg: float = 15.0,
         upright_deg: float = 25.0,
@@ -152,6 +157,7 @@ class TaskDetector(Algorithm):
         self.still_gyr_rad_s = still_gyr_rad_s
         self.still_acc_m_s2 = still_acc_m_s2
         self.close_gap_s = close_gap_s
+        self.max_widen_s = max_widen_s
         self.min_static_s = min_static_s
         self.standing_hip_deg = standing_hip_deg
         self.upright_deg = upright_deg
@@ -211,7 +217,8 @@ class TaskDetector(Algorithm):
         walking = _close(self.activity_ >= self.gait_edge_activity, gap)
 
         def add(i0: int, i1: int, kind: str, side: str, conf: float, why: str) -> None:
-            i0, i1 = _widen(walking if kind == "gait" else active, i0, i1, taken)
+            mask = walking if kind == "gait" else active
+            i0, i1 = _widen(mask, i0, i1, taken, round(self.max_widen_s * rate))
             if i1 - i0 < 2:
                 return
             taken[i0:i1] = True
@@ -451,12 +458,14 @@ def _close(mask: Mask, max_gap: int) -> Mask:
     return out
 
 
-def _widen(active: Mask, i0: int, i1: int, taken: Mask) -> tuple[int, int]:
-    """Extend [i0, i1) outwards through active samples (not into another task)."""
+def _widen(active: Mask, i0: int, i1: int, taken: Mask, most: int) -> tuple[int, int]:
+    """Extend [i0, i1) outwards through active samples, by at most ``most`` samples on each
+    side and not into another task."""
     n = len(active)
-    while i0 > 0 and active[i0 - 1] and not taken[i0 - 1]:
+    lo, hi = max(0, i0 - most), min(n, i1 + most)
+    while i0 > lo and active[i0 - 1] and not taken[i0 - 1]:
         i0 -= 1
-    while i1 < n and active[i1] and not taken[i1]:
+    while i1 < hi and active[i1] and not taken[i1]:
         i1 += 1
     return i0, i1
 
