@@ -110,7 +110,7 @@ def test_analysis_detects_when_there_are_no_rows_and_marks_the_source(
     recorded = analyze_recording(with_rows).to_dict()
     assert {t["source"] for t in recorded["tasks"]} == {"recorded"}
     assert all(t["confidence"] is None for t in recorded["tasks"])
-    assert recorded["task_detection"] is None
+    assert recorded.get("task_detection") is None
 
     detected = analyze_recording(without).to_dict()
     assert {t["source"] for t in detected["tasks"]} == {"detected"}
