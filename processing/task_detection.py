@@ -208,13 +208,11 @@ class TaskDetector(Algorithm):
         if n < 2 or acc_world_pelvis_m_s2 is None or "pelvis_tilt" not in angles_rad:
             self.notes_.append("task detection needs the pelvis sensor: no tasks detected")
             return self
-        active = _close(self.activity_ >= 1.0, round(self.close_gap_s * rate))
-        active = ~_close(~active, round(self.close_gap_s * rate))
+        gap = round(self.close_gap_s * rate)
+        active = ~_close(~_close(self.activity_ >= 1.0, gap), gap)
+        walking = _close(self.activity_ >= self.gait_edge_activity, gap)
         taken = np.zeros(n, dtype=bool)
         found: list[tuple[int, int, str, str, float, str]] = []
-
-        gap = round(self.close_gap_s * rate)
-        walking = _close(self.activity_ >= self.gait_edge_activity, gap)
 
         def add(i0: int, i1: int, kind: str, side: str, conf: float, why: str) -> None:
             mask = walking if kind == "gait" else active
@@ -230,7 +228,7 @@ class TaskDetector(Algorithm):
         if hips:
             hip_l = np.degrees(lowpass(angle["hip_flexion_left"], 4.0, rate))
             hip_r = np.degrees(lowpass(angle["hip_flexion_right"], 4.0, rate))
-            for block in self._repetitions(time_s, rate, hip_l, hip_r, pelvis_tilt_deg, angle):
+            for block in self._repetitions(rate, hip_l, hip_r, pelvis_tilt_deg, angle):
                 add(*block)
             for stance in self._single_leg_stances(rate, hip_l, hip_r, pelvis_tilt_deg, taken):
                 add(*stance)
@@ -266,7 +264,6 @@ class TaskDetector(Algorithm):
 
     def _repetitions(
         self,
-        time_s: Floats,
         rate: float,
         hip_l: Floats,
         hip_r: Floats,
