@@ -455,8 +455,9 @@ def analyze_recording(
     """Kinematics, events and metrics of every task row of a recording, in order, with the
     algorithms of ``config`` (default: every algorithm with its default parameters).
 
-    detect: True analyses the tasks ``detector`` (default ``TaskDetector()``) finds instead
-    of the task rows; None (default) does so only when the recording has no task rows.
+    detect: True analyses the tasks ``detector`` (default ``config.task_detection``) finds
+    instead of the task rows; None (default) does so only when the recording has no task
+    rows.
     """
     config = config or AnalysisConfig()
     report = progress or (lambda _message, _fraction: None)
@@ -471,7 +472,7 @@ def analyze_recording(
     confidence: dict[int, float] = {}
     if detect or (detect is None and not recording.tasks):
         report("detecting tasks", 0.5)
-        detection = detect_tasks(kin, detector)
+        detection = detect_tasks(kin, detector or config.task_detection)
         tasks = tuple(d.task for d in detection.tasks_)
         confidence = {i: d.confidence for i, d in enumerate(detection.tasks_)}
         if not recording.tasks and tasks:
