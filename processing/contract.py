@@ -257,10 +257,9 @@ class TaskResult(_Model):
 
 
 class TaskDetectionInfo(_Model):
-    """How the tasks were found when they were detected (``processing/task_detection.py``)."""
+    """How the tasks were found when they were detected (``processing/task_detection.py``;
+    its parameters are the document's ``parameters.task_detection``)."""
 
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    """The detector's effective parameters."""
     notes: list[str] = Field(default_factory=list)
     """What could not be looked for (e.g. no thigh sensors)."""
 

@@ -127,10 +127,7 @@ class SessionAnalysis:
             parameters=self.config.parameters(),
             task_detection=None
             if self.detection is None
-            else {
-                "parameters": self.detection.params_json(),
-                "notes": list(self.detection.notes_),
-            },
+            else {"notes": list(self.detection.notes_)},
         )
 
 

@@ -115,7 +115,8 @@ def test_analysis_detects_when_there_are_no_rows_and_marks_the_source(
     detected = analyze_recording(without).to_dict()
     assert {t["source"] for t in detected["tasks"]} == {"detected"}
     assert all(0.0 <= t["confidence"] <= 1.0 for t in detected["tasks"])
-    assert detected["task_detection"]["parameters"]["min_hold_s"] == 1.0
+    assert detected["task_detection"] == {"notes": []}
+    assert detected["parameters"]["task_detection"]["min_hold_s"] == 1.0
     json.dumps(detected, allow_nan=False)
 
     # Metrics of the same task agree whether its row was recorded or detected.
