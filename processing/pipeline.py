@@ -32,6 +32,7 @@ from hipscope.processing.kinematics import SessionKinematics, compute_kinematics
 from hipscope.processing.metrics.common import number, window
 from hipscope.processing.metrics.pelvic_stability import sway_measures
 from hipscope.processing.metrics.step_asymmetry import apply_step_asymmetry
+from hipscope.processing.quality import screen_samples, with_notes
 from hipscope.processing.task_detection import (
     SOURCE_DETECTED,
     SOURCE_RECORDED,
@@ -462,7 +463,8 @@ def analyze_recording(
         report("reading recording", 0.0)
         recording = load_recording(recording)
     report("fusion and calibration", 0.05)
-    kin = compute_kinematics(recording, fusion=fusion)
+    screened, quality_notes = screen_samples(recording)
+    kin = with_notes(compute_kinematics(screened, fusion=fusion), quality_notes)
     # --- automatic task detection (processing/task_detection.py) ---
     detection = None
     tasks: tuple[Task, ...] = recording.tasks
@@ -474,7 +476,10 @@ def analyze_recording(
         confidence = {i: d.confidence for i, d in enumerate(detection.tasks_)}
         if not recording.tasks and tasks:
             # calibrate again on the detected quiet standing and movements, as with rows
-            kin = compute_kinematics(dataclasses.replace(recording, tasks=tasks), fusion=fusion)
+            kin = with_notes(
+                compute_kinematics(dataclasses.replace(screened, tasks=tasks), fusion=fusion),
+                quality_notes,
+            )
     # --- end automatic task detection ---
     reference = _standing_reference(kin, tasks)
     analyses = []

@@ -108,6 +108,7 @@ def analyze_task(path: str, analyze: Analyze | None = None) -> dict[str, Any]:
             "status": "error",
             "error_type": type(error).__name__,
             "error": _one_line(str(error)) or f"{path}: {type(error).__name__}",
+            "error_path": path,
             "analysed_utc": _now_utc(),
         }
     except Exception as error:  # a bug or a file the reader let through: one file's failure
@@ -116,6 +117,7 @@ def analyze_task(path: str, analyze: Analyze | None = None) -> dict[str, Any]:
             "status": "error",
             "error_type": type(error).__name__,
             "error": f"{path}: {type(error).__name__}" + (f": {message}" if message else ""),
+            "error_path": path,
             "analysed_utc": _now_utc(),
         }
     return {
@@ -218,6 +220,7 @@ def _outcome(future: Any, path: Path, software: str) -> dict[str, Any]:
         "status": "error",
         "error_type": error_type,
         "error": f"{path}: {reason}",
+        "error_path": str(path),
         "analysed_utc": _now_utc(),
     }
 

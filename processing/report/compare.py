@@ -18,6 +18,7 @@ from typing import Any
 from markupsafe import Markup
 
 from hipscope.base import tasks as task_registry
+from hipscope.base.atomic import atomic_write_text
 from hipscope.base.errors import HipscopeError
 from hipscope.processing.contract import (
     GaitMetrics,
@@ -388,7 +389,7 @@ def write_comparison(
     out = Path(out_path)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(html, encoding="utf-8")
+        atomic_write_text(out, html)
     except OSError as error:
         raise HipscopeError(f"{out}: cannot write the comparison ({error.strerror})") from None
     return out

@@ -23,6 +23,7 @@ import numpy as np
 from markupsafe import Markup
 
 from hipscope.base import tasks as task_registry
+from hipscope.base.atomic import atomic_write_text
 from hipscope.base.errors import HipscopeError
 from hipscope.processing.contract import (
     GaitMetrics,
@@ -798,7 +799,7 @@ def write_report(source: Any, out_path: str | Path, *, athlete: str | None = Non
     html = render_report(source, athlete=athlete)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(html, encoding="utf-8")
+        atomic_write_text(out, html)
     except OSError as error:
         raise HipscopeError(f"{out}: cannot write the report ({error.strerror})") from None
     return out
