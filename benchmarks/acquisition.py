@@ -95,16 +95,13 @@ def hip_lead_check(speeds: list[float], runs: int, tmp: Path) -> None:
     from hipscope.acquisition.simulator import RepetitionSpec, StaticSpec, simulate
     from hipscope.processing.pipeline import analyze_recording
 
-    protocol = (
-        StaticSpec(duration_s=4.0),
-        RepetitionSpec(kind="hip_hinge", reps=5, hip_lead_ms=120.0),
-    )
+    protocol = (StaticSpec(duration_s=4.0),
+                RepetitionSpec(kind="hip_hinge", reps=5, hip_lead_ms=120.0))
 
     def hip_lead_ms(path: Path) -> float:
         tasks = analyze_recording(path).to_dict()["tasks"]
-        return float(
-            next(t["metrics"]["hip_lead_ms_median"] for t in tasks if t["kind"] == "hip_hinge")
-        )
+        return float(next(t["metrics"]["hip_lead_ms_median"] for t in tasks
+                          if t["kind"] == "hip_hinge"))
 
     direct = hip_lead_ms(simulate(list(protocol), rate_hz=100.0, seed=3).write(tmp / "d.h5"))
     print(f"hip lead (simulated 120 ms): simulator's file {direct:.1f} ms; live - file:")
@@ -114,8 +111,7 @@ def hip_lead_check(speeds: list[float], runs: int, tmp: Path) -> None:
             path = tmp / f"hl_{speed:g}_{run}.h5"
             live = LiveAcquisition(
                 virtual=VirtualOptions(rate_hz=100.0, speed=speed, seed=3, protocol=protocol),
-                out_path=path,
-                protocol="screen",
+                out_path=path, protocol="screen",
             )
             live.start()
             live.wait_finished(300.0)
@@ -128,9 +124,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds per run")
     parser.add_argument("--quick", action="store_true", help="fewer capacity steps")
-    parser.add_argument(
-        "--hip-lead", action="store_true", help="only the end-to-end hip-lead timing check"
-    )
+    parser.add_argument("--hip-lead", action="store_true",
+                        help="only the end-to-end hip-lead timing check")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.hip_lead:
@@ -138,34 +133,17 @@ def main() -> None:
             return
         base = asyncio.run(run_once(4, 200.0, 1.0, args.seconds, Path(tmp) / "base.h5"))
         print(f"4 sensors x 200 Hz, {args.seconds:g} s real time:")
-        print(
-            f"  notification -> recorder  p50 {base['notify_p50_ms']:.2f} ms"
-            f"  p99 {base['notify_p99_ms']:.2f} ms"
-        )
-        print(
-            f"  sample -> recorder        p50 {base['sample_p50_ms']:.2f} ms"
-            f"  p99 {base['sample_p99_ms']:.2f} ms"
-        )
-        print(
-            f"  CPU share (whole process, sensors included): {base['cpu_share'] * 100:.0f}% "
-            "of one core"
-        )
-        print(
-            f"  lost {base['lost']:.0f}, recorded {base['recorded_fraction'] * 100:.2f}% "
-            "of the samples taken (first to last)"
-        )
-        steps = [
-            (4, 200.0, 1.0),
-            (8, 200.0, 1.0),
-            (8, 400.0, 1.0),
-            (8, 400.0, 2.0),
-            (8, 400.0, 4.0),
-            (8, 400.0, 6.0),
-            (8, 400.0, 8.0),
-            (8, 400.0, 12.0),
-            (8, 400.0, 16.0),
-            (8, 400.0, 24.0),
-        ]
+        print(f"  notification -> recorder  p50 {base['notify_p50_ms']:.2f} ms"
+              f"  p99 {base['notify_p99_ms']:.2f} ms")
+        print(f"  sample -> recorder        p50 {base['sample_p50_ms']:.2f} ms"
+              f"  p99 {base['sample_p99_ms']:.2f} ms")
+        print(f"  CPU share (whole process, sensors included): {base['cpu_share'] * 100:.0f}% "
+              "of one core")
+        print(f"  lost {base['lost']:.0f}, recorded {base['recorded_fraction'] * 100:.2f}% "
+              "of the samples taken (first to last)")
+        steps = [(4, 200.0, 1.0), (8, 200.0, 1.0), (8, 400.0, 1.0), (8, 400.0, 2.0),
+                 (8, 400.0, 4.0), (8, 400.0, 6.0), (8, 400.0, 8.0), (8, 400.0, 12.0),
+                 (8, 400.0, 16.0), (8, 400.0, 24.0)]
         if args.quick:
             steps = steps[::2]
         print("capacity (sensors x rate x speed = samples/s):")
@@ -174,18 +152,13 @@ def main() -> None:
             seconds = max(3.0, args.seconds / 2)
             result = asyncio.run(run_once(n, rate, speed, seconds, Path(tmp) / f"cap{i}.h5"))
             load = n * rate * speed
-            ok = (
-                result["lost"] == 0
-                and result["recorded_fraction"] >= 0.999
-                and result["sample_p99_ms"] < 100.0
-            )
-            print(
-                f"  {n} x {rate:g} Hz x {speed:g} = {load:6.0f}/s: lost {result['lost']:.0f}, "
-                f"recorded {result['recorded_fraction'] * 100:.2f}%, sample p99 "
-                f"{result['sample_p99_ms']:.1f} ms, {result['notifications_per_s']:.0f} "
-                f"notifications/s, CPU {result['cpu_share'] * 100:.0f}%"
-                f" -> {'ok' if ok else 'NOT sustained'}"
-            )
+            ok = (result["lost"] == 0 and result["recorded_fraction"] >= 0.999
+                  and result["sample_p99_ms"] < 100.0)
+            print(f"  {n} x {rate:g} Hz x {speed:g} = {load:6.0f}/s: lost {result['lost']:.0f}, "
+                  f"recorded {result['recorded_fraction'] * 100:.2f}%, sample p99 "
+                  f"{result['sample_p99_ms']:.1f} ms, {result['notifications_per_s']:.0f} "
+                  f"notifications/s, CPU {result['cpu_share'] * 100:.0f}%"
+                  f" -> {'ok' if ok else 'NOT sustained'}")
             if not ok:
                 break
             best = load

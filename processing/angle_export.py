@@ -84,7 +84,6 @@ COLUMNS: tuple[AngleColumn, ...] = (
 )
 """Every exportable angle, in column order (the CSV and the .mot share it)."""
 
-
 def opensim_pelvis_angles(q_world_pelvis: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
     """(pelvis_tilt, pelvis_list, pelvis_rotation) of OpenSim's ground_pelvis joint, radians.
 

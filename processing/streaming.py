@@ -149,7 +149,9 @@ class StreamingKinematics:
         measured = 1.0 / float(np.median(np.diff(time_s)))
         rate = self.rate_hz if abs(measured / self.rate_hz - 1.0) < 0.1 else measured
         self.sensor_rates_hz_[placement] = rate
-        self._filters[placement] = OrientationFilter(self.fusion, rate, params=self.fusion_params)
+        self._filters[placement] = OrientationFilter(
+            self.fusion, rate, params=self.fusion_params
+        )
         self._rings[placement] = _Ring(int(np.ceil(self.buffer_s * rate)) + 1)
 
     def update(self, placement: str, batch: SampleBatch) -> None:

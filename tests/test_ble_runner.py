@@ -49,7 +49,9 @@ def test_virtual_protocol_writes_task_rows_and_ends_by_itself(tmp_path: Path) ->
     truth = simulate(list(SHORT_PROTOCOL), rate_hz=100.0, seed=2)
     recording = load_recording(path)
     assert recording.athlete == "A1"
-    assert [(t.kind, t.side) for t in recording.tasks] == [(t.kind, t.side) for t in truth.tasks]
+    assert [(t.kind, t.side) for t in recording.tasks] == [
+        (t.kind, t.side) for t in truth.tasks
+    ]
     assert live.planned_tasks == tuple(truth.tasks)  # what the live window shows as running
     for row, planned in zip(recording.tasks, truth.tasks, strict=True):
         assert row.start_s == pytest.approx(planned.start_s)  # session clock = simulated clock
@@ -146,35 +148,14 @@ def test_virtual_sensors_rehearse_a_kit_file(tmp_path: Path) -> None:
     kit = tmp_path / "kit.toml"
     kit.write_text(KIT)
     path = tmp_path / "kit.h5"
-    assert (
-        main(
-            [
-                "record",
-                "--kit",
-                str(kit),
-                "--virtual",
-                "--duration",
-                "2",
-                "--speed",
-                "2",
-                "--out",
-                str(path),
-            ]
-        )
-        == 0
-    )
+    assert main(["record", "--kit", str(kit), "--virtual", "--duration", "2", "--speed", "2",
+                 "--out", str(path)]) == 0
     recording = load_recording(path)
     pelvis, trunk = recording.sensors["pelvis"], recording.sensors["trunk"]
     assert (pelvis.device_name, pelvis.profile, pelvis.nominal_rate_hz) == (
-        "MY-PELVIS",
-        "hipscope_open",
-        50.0,
-    )
+        "MY-PELVIS", "hipscope_open", 50.0)
     assert (trunk.device_address, trunk.profile, trunk.nominal_rate_hz) == (
-        "D0:11:22:33:44:55",
-        "movella_dot",
-        60.0,
-    )
+        "D0:11:22:33:44:55", "movella_dot", 60.0)
     assert pelvis.rate_hz == pytest.approx(50.0, rel=0.02)
     assert trunk.rate_hz == pytest.approx(60.0, rel=0.02)
     # the kit's mounting travels with the recording, for calibration to start from
@@ -204,10 +185,7 @@ def test_record_command_refuses_bad_input(
 def _hipscope(*args: str) -> subprocess.Popen[str]:
     exe = Path(sys.executable).with_name("hipscope")
     return subprocess.Popen(
-        [str(exe), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        [str(exe), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "COLUMNS": "120"},
     )
 
@@ -280,9 +258,8 @@ def test_stop_right_after_start_returns_promptly_without_a_recording(tmp_path: P
 
 
 def test_recordings_can_start_and_stop_while_streaming(tmp_path: Path) -> None:
-    options = VirtualOptions(
-        placements=("pelvis", "thigh_left"), speed=2.0, protocol=SHORT_PROTOCOL
-    )
+    options = VirtualOptions(placements=("pelvis", "thigh_left"), speed=2.0,
+                             protocol=SHORT_PROTOCOL)
     live = LiveAcquisition(virtual=options)
     live.start()
     try:

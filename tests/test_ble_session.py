@@ -54,7 +54,9 @@ async def test_clean_link_records_every_sample_in_order(
     tmp_path: Path, still_200hz: object
 ) -> None:
     path = tmp_path / "clean.h5"
-    async with VirtualKit(rate_hz=200.0, speed=5.0, simulated=still_200hz) as env:
+    async with VirtualKit(
+        rate_hz=200.0, speed=5.0, simulated=still_200hz
+    ) as env:
         session = _session(env)
         await _record_until(session, path, 10.0)
         status = session.status()
@@ -90,11 +92,7 @@ async def test_one_percent_loss_is_counted_exactly_and_time_stays_right(
     path = tmp_path / "lossy.h5"
     # Speed 2: host latency jitter is multiplied by the speed on the session clock.
     async with VirtualKit(
-        rate_hz=200.0,
-        speed=2.0,
-        loss_fraction=0.01,
-        seed=11,
-        simulated=still_200hz,
+        rate_hz=200.0, speed=2.0, loss_fraction=0.01, seed=11, simulated=still_200hz,
     ) as env:
         session = _session(env)
         await _record_until(session, path, 10.0)
@@ -140,7 +138,9 @@ async def test_radio_cut_reconnects_and_the_recording_shows_the_gap(
     tmp_path: Path, still_200hz: object
 ) -> None:
     path = tmp_path / "cut.h5"
-    async with VirtualKit(rate_hz=200.0, speed=2.0, simulated=still_200hz) as env:
+    async with VirtualKit(
+        rate_hz=200.0, speed=2.0, simulated=still_200hz
+    ) as env:
         session = _session(env)
         await _record_until(session, path, 3.0)
         link = session.links["thigh_left"]
@@ -178,9 +178,13 @@ async def test_radio_cut_reconnects_and_the_recording_shows_the_gap(
         assert recording.sensors[placement].lost_samples == 0
 
 
-async def test_corrupt_packets_are_counted_and_dropped(tmp_path: Path, still_200hz: object) -> None:
+async def test_corrupt_packets_are_counted_and_dropped(
+    tmp_path: Path, still_200hz: object
+) -> None:
     path = tmp_path / "corrupt.h5"
-    async with VirtualKit(rate_hz=200.0, speed=4.0, simulated=still_200hz) as env:
+    async with VirtualKit(
+        rate_hz=200.0, speed=4.0, simulated=still_200hz
+    ) as env:
         session = _session(env)
         await _record_until(session, path, 2.0)
         mangles = [lambda v: v[:7], lambda v: b"\x07" + v[1:], lambda v: v + b"\x00", lambda v: b""]
@@ -217,19 +221,13 @@ async def test_movella_dot_and_witmotion_stream_alongside_the_open_profile(
     """Three families at their own rates: bytes, timestamps (or none) and rates all differ."""
     path = tmp_path / "mixed.h5"
     families = {
-        "pelvis": "hipscope_open",
-        "trunk": "movella_dot",
-        "thigh_left": "witmotion_wt901ble",
+        "pelvis": "hipscope_open", "trunk": "movella_dot", "thigh_left": "witmotion_wt901ble"
     }
     rates = {"pelvis": 100.0, "trunk": 60.0, "thigh_left": 50.0}
-    simulated = simulate(
-        [StaticSpec(duration_s=6.0)], rate_hz=100.0, seed=1, placements=tuple(families)
-    )
+    simulated = simulate([StaticSpec(duration_s=6.0)], rate_hz=100.0, seed=1,
+                         placements=tuple(families))
     async with VirtualKit(
-        placements=tuple(families),
-        profile=families,
-        rate_hz=rates,
-        speed=2.0,
+        placements=tuple(families), profile=families, rate_hz=rates, speed=2.0,
         simulated=simulated,
     ) as env:
         session = _session(env)
@@ -252,13 +250,11 @@ async def test_movella_dot_and_witmotion_stream_alongside_the_open_profile(
 
 
 async def test_long_outage_retries_with_backoff_then_reconnects(tmp_path: Path) -> None:
-    simulated = simulate(
-        [StaticSpec(duration_s=8.0)], rate_hz=100.0, seed=2, placements=("pelvis", "trunk")
-    )
+    simulated = simulate([StaticSpec(duration_s=8.0)], rate_hz=100.0, seed=2,
+                         placements=("pelvis", "trunk"))
     path = tmp_path / "outage.h5"
-    async with VirtualKit(
-        placements=("pelvis", "trunk"), rate_hz=100.0, simulated=simulated
-    ) as env:
+    async with VirtualKit(placements=("pelvis", "trunk"), rate_hz=100.0,
+                          simulated=simulated) as env:
         session = _session(env)
         session.connect_timeout_s = 0.2  # each attempt gives up quickly while out of range
         await _record_until(session, path, 1.0)

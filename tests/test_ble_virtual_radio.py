@@ -151,12 +151,8 @@ async def test_cut_is_radio_loss_on_both_sides_and_restore_allows_reconnect() ->
 async def test_loss_is_seeded_and_every_dropped_payload_is_kept() -> None:
     async def run(seed: int) -> tuple[int, list[bytes], int]:
         async with _kit(
-            placements=("trunk",),
-            profile="movella_dot",
-            rate_hz=60.0,
-            speed=4.0,
-            loss_fraction=0.1,
-            seed=seed,
+            placements=("trunk",), profile="movella_dot", rate_hz=60.0, speed=4.0,
+            loss_fraction=0.1, seed=seed,
         ) as env:
             profile = load_profile("movella_dot")
             client = await _connect(env, "trunk")

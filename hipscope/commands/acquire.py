@@ -119,60 +119,35 @@ def register(app: typer.Typer) -> None:
         ] = None,
         virtual: Annotated[
             bool,
-            typer.Option(
-                "--virtual",
-                help="Record the 4 virtual sensors (simulated screen); "
-                "with --kit, virtual sensors impersonate the kit's devices.",
-            ),
+            typer.Option("--virtual", help="Record the 4 virtual sensors (simulated screen); "
+                         "with --kit, virtual sensors impersonate the kit's devices."),
         ] = False,
         duration: Annotated[
             float | None,
-            typer.Option(
-                "--duration",
-                min=0.1,
-                help="Seconds to record, on the session "
-                "clock (default: until the protocol ends, or Ctrl-C).",
-            ),
+            typer.Option("--duration", min=0.1, help="Seconds to record, on the session "
+                         "clock (default: until the protocol ends, or Ctrl-C)."),
         ] = None,
         speed: Annotated[
-            float,
-            typer.Option(
-                "--speed", min=0.1, help="Virtual kit only: simulated seconds per second."
-            ),
+            float, typer.Option("--speed", min=0.1, help="Virtual kit only: simulated seconds "
+                                "per second.")
         ] = 1.0,
         protocol: Annotated[
             str | None,
-            typer.Option(
-                "--protocol",
-                help="'screen': guide the screen tasks and write task "
-                "rows (always on with --virtual; 'none' turns it off).",
-            ),
+            typer.Option("--protocol", help="'screen': guide the screen tasks and write task "
+                         "rows (always on with --virtual; 'none' turns it off)."),
         ] = None,
         rate: Annotated[
             float | None,
-            typer.Option(
-                "--rate",
-                min=1.0,
-                help="Virtual kit only: sampling rate in Hz "
-                "(default 100, or the family's default when it has no 100 Hz).",
-            ),
+            typer.Option("--rate", min=1.0, help="Virtual kit only: sampling rate in Hz "
+                         "(default 100, or the family's default when it has no 100 Hz)."),
         ] = None,
         profile: Annotated[
-            str,
-            typer.Option(
-                "--profile",
-                help="Virtual kit only: sensor family "
-                "(hipscope_open, movella_dot, witmotion_wt901ble).",
-            ),
+            str, typer.Option("--profile", help="Virtual kit only: sensor family "
+                              "(hipscope_open, movella_dot, witmotion_wt901ble).")
         ] = "hipscope_open",
         loss: Annotated[
-            float,
-            typer.Option(
-                "--loss",
-                min=0.0,
-                max=0.5,
-                help="Virtual kit only: fraction of notifications the radio drops.",
-            ),
+            float, typer.Option("--loss", min=0.0, max=0.5, help="Virtual kit only: fraction "
+                                "of notifications the radio drops.")
         ] = 0.0,
         seed: Annotated[int, typer.Option("--seed", help="Virtual kit only: random seed.")] = 0,
         athlete: Annotated[str, typer.Option("--athlete", help="Athlete name or code.")] = "",
@@ -227,13 +202,11 @@ def register(app: typer.Typer) -> None:
             )
         else:
             live = LiveAcquisition(
-                kit_path=kit,
-                out_path=out,
-                athlete=athlete,
-                duration_s=duration,
+                kit_path=kit, out_path=out, athlete=athlete, duration_s=duration,
                 scan_timeout_s=scan_timeout,
             )
         _run_live(console, live, out, guided)
+
 
 
 def _run_live(console: Any, live: LiveAcquisition, out: Path, guided: bool) -> None:

@@ -457,7 +457,6 @@ def _no_plot_note(data: ReportInput) -> Markup:
     """Why a section has no plot: a metrics file carries numbers, not time series."""
     return render("no_plot.html.j2", show=data.kinematics is None and not any(data.series))
 
-
 def _stance_figures(traces: list[tuple[StanceTrace, Any]]) -> list[tuple[Markup, bool]]:
     """(chart, has trunk lean) per stance trace."""
     if not traces:
