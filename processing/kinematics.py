@@ -144,7 +144,7 @@ def _fine_grid(
     breaks = np.flatnonzero(np.diff(grid_s) > 1.5 / rate_hz)
     starts = np.concatenate(([grid_s[0]], grid_s[breaks + 1]))
     ends = np.concatenate((grid_s[breaks], [grid_s[-1]]))
-    pieces = []
+    pieces: list[NDArray[np.float64]] = []
     for start, end in zip(starts, ends, strict=True):
         n = int(np.floor((end - start) * fine_rate_hz + 1e-9)) + 1
         piece = start + np.arange(n) / fine_rate_hz

@@ -427,8 +427,8 @@ def _left_right(tasks: list[TaskAnalysis]) -> None:
     stances = [t for t in tasks if t.task.kind in stance_kinds]
     means = {}
     for side in ("left", "right"):
-        values = [t.metrics.get("pelvic_drop_mean_deg") for t in stances if t.task.side == side]
-        values = [v for v in values if v is not None]
+        drops = [t.metrics.get("pelvic_drop_mean_deg") for t in stances if t.task.side == side]
+        values = [float(v) for v in drops if v is not None]
         if values:
             means[side] = float(np.mean(values))
     for t in stances:

@@ -79,7 +79,7 @@ def _decoder(profile: SensorProfile, rate_hz: float) -> Callable[[bytes], Decode
         gyr = vector(scaled(s["gyr"], lay.sample["gyr"], h))
         mag = vector(scaled(s["mag"], lay.sample["mag"], h)) if has_mag else None
         index = np.arange(n)
-        device_time = int(h["time_us"]) * unit_s + index * period_s
+        device_time = (int(h["time_us"]) * unit_s + index * period_s).astype(np.float64)
         seq = ((int(h["seq"]) + index.astype(np.uint64)) % np.uint64(1 << 32)).astype(np.uint32)
         return DecodedPacket(acc, gyr, mag, device_time, seq)
 

@@ -87,7 +87,7 @@ def _decoder(profile: SensorProfile, rate_hz: float) -> Callable[[bytes], Decode
         floats = np.frombuffer(buf, "<f4", offset=HEADER_BYTES).astype(np.float64)
         arrays = floats.reshape(k, n, 3)
         out = {name: arrays[i] * lay.sample[name].scale for i, name in enumerate(p.vectors)}
-        device_time = t0 + np.arange(n) * period_s
+        device_time = t0 + np.arange(n, dtype=np.float64) * period_s
         mag = vector(out["mag"]) if "mag" in out else None
         return DecodedPacket(vector(out["acc"]), vector(out["gyr"]), mag, device_time, None)
 

@@ -176,12 +176,13 @@ def register(app: typer.Typer) -> None:
         guided = protocol == "screen" and not virtual
         if virtual:
             from hipscope.acquisition.profiles import load_profile
-            from hipscope.acquisition.virtual.encoders import ENCODABLE
+            from hipscope.acquisition.virtual.encoders import encodable_profiles
 
             family = load_profile(profile)
-            if family.id not in ENCODABLE:
+            encodable = encodable_profiles()
+            if family.id not in encodable:
                 raise HipscopeError(
-                    f"--profile {profile}: virtual sensors speak {', '.join(ENCODABLE)}"
+                    f"--profile {profile}: virtual sensors speak {', '.join(encodable)}"
                 )
             if rate is not None and rate not in family.rates_hz:
                 supported = ", ".join(f"{r:g}" for r in family.rates_hz)

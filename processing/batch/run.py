@@ -100,7 +100,9 @@ def analyze_task(path: str, analyze: Analyze | None = None) -> dict[str, Any]:
     start, start_cpu = time.perf_counter(), time.process_time()
     try:
         if analyze is None:
-            from hipscope.processing.pipeline import analyze_file as analyze
+            from hipscope.processing.pipeline import analyze_file
+
+            analyze = analyze_file
         doc = analyze(Path(path))
         rows = task_rows(doc)
     except HipscopeError as error:
@@ -176,6 +178,7 @@ def _submit(
     """Futures keyed by Dask key for (key, path) jobs, as queued data-producer tasks."""
     futures: dict[str, Any] = {}
     extra = () if analyze is None else (analyze,)
+    graph: Callable[[Sequence[tuple[str, str]]], dict[str, Any]] | None
     try:  # dask's own marker for root tasks (used by its readers); not a public API yet
         from dask._task_spec import Task
 

@@ -226,7 +226,7 @@ def _series(sessions: Sequence[SessionSummary], key: str) -> list[float]:
 
 def _charts(sessions: Sequence[SessionSummary]) -> list[Markup]:
     x = list(range(len(sessions)))
-    axes_kw = {"x_ticks": _ticks(sessions), "x_label": "session"}
+    ticks = _ticks(sessions)
     figs: list[Markup] = []
     left = _series(sessions, "pelvic_drop_peak_deg:left")
     right = _series(sessions, "pelvic_drop_peak_deg:right")
@@ -245,7 +245,11 @@ def _charts(sessions: Sequence[SessionSummary]) -> list[Markup]:
                     ),
                 ],
                 axes=plots.Axes(
-                    y_label="pelvic drop peak (°)", zero_line=True, y_min_span=6.0, **axes_kw
+                    y_label="pelvic drop peak (°)",
+                    zero_line=True,
+                    y_min_span=6.0,
+                    x_ticks=ticks,
+                    x_label="session",
                 ),
                 title="Pelvic drop in single-leg stance",
                 width=540,
@@ -271,7 +275,11 @@ def _charts(sessions: Sequence[SessionSummary]) -> list[Markup]:
             plots.line_chart(
                 points=lead_points,
                 axes=plots.Axes(
-                    y_label="hip lead (ms)", zero_line=True, y_min_span=100.0, **axes_kw
+                    y_label="hip lead (ms)",
+                    zero_line=True,
+                    y_min_span=100.0,
+                    x_ticks=ticks,
+                    x_label="session",
                 ),
                 title="Hip lead (positive = hips first)",
                 width=540,
@@ -284,7 +292,11 @@ def _charts(sessions: Sequence[SessionSummary]) -> list[Markup]:
             plots.line_chart(
                 points=[plots.Points(x, si, "step-time SI", plots.NEUTRAL_COLOR, joined=True)],
                 axes=plots.Axes(
-                    y_label="step-time SI (%)", zero_line=True, y_min_span=12.0, **axes_kw
+                    y_label="step-time SI (%)",
+                    zero_line=True,
+                    y_min_span=12.0,
+                    x_ticks=ticks,
+                    x_label="session",
                 ),
                 title="Walking: step-time symmetry",
                 width=540,

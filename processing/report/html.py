@@ -228,10 +228,10 @@ def _header_rows(doc: MetricsDocument) -> list[tuple[str, str]]:
     return [(k, v) for k, v in rows if v]
 
 
-def _cite_if_judged(metric: str, verdict: Verdict, citer: _Citer) -> Markup | str:
+def _cite_if_judged(metric: str, verdict: Verdict, citer: _Citer) -> Markup:
     """The citation mark of the norm that coloured a number (nothing for a neutral one)."""
     ref = reference_for(metric)
-    return citer.mark(ref.citations) if ref is not None and verdict != "neutral" else ""
+    return citer.mark(ref.citations) if ref is not None and verdict != "neutral" else Markup("")
 
 
 def _glance(doc: MetricsDocument, citer: _Citer) -> list[dict[str, Any]]:
