@@ -37,6 +37,7 @@ from hipscope.processing.metrics.gait_symmetry import GaitSymmetry
 from hipscope.processing.metrics.hip_drive import HipDrive
 from hipscope.processing.metrics.pelvic_stability import PelvicStability
 from hipscope.processing.metrics.walking_pelvis import WalkingPelvis
+from hipscope.processing.task_detection import TaskDetector
 
 
 class AnalysisConfigError(HipscopeError):
@@ -63,6 +64,8 @@ class AnalysisConfig:
     """Temporal and symmetry measures of a walk from its contacts."""
     walking_pelvis: WalkingPelvis = field(default_factory=WalkingPelvis)
     """Pelvic drop in single support, obliquity and hip ranges of a walk."""
+    task_detection: TaskDetector = field(default_factory=TaskDetector)
+    """Finds the tasks when a recording has none (or with ``--detect-tasks``)."""
 
     def __post_init__(self) -> None:
         for f in fields(self):

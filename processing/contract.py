@@ -243,6 +243,10 @@ class TaskResult(_Model):
     end_s: float | None
     metrics: SerializeAsAny[TaskMetrics]
     unavailable: dict[str, str] = Field(default_factory=dict)
+    source: Literal["recorded", "detected"] = "recorded"
+    """A task row of the recording, or found by automatic task detection."""
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    """How sure the task detection was, 0..1 (null for recorded rows)."""
 
     @property
     def title(self) -> str:
@@ -251,6 +255,14 @@ class TaskResult(_Model):
     @property
     def record(self) -> task_registry.TaskKind | None:
         return task_registry.find(self.kind)
+
+
+class TaskDetectionInfo(_Model):
+    """How the tasks were found when they were detected (``processing/task_detection.py``;
+    its parameters are the document's ``parameters.task_detection``)."""
+
+    notes: list[str] = Field(default_factory=list)
+    """What could not be looked for (e.g. no thigh sensors)."""
 
 
 class MetricsDocument(_Model):
@@ -264,6 +276,8 @@ class MetricsDocument(_Model):
     parameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Effective algorithm parameters: algorithm name -> parameter name -> value."""
     tasks: list[TaskResult] = Field(default_factory=list)
+    task_detection: TaskDetectionInfo | None = None
+    """Present when the tasks were detected rather than read from the task rows."""
 
     json_indent: ClassVar[int] = 2
 
@@ -485,6 +499,7 @@ def build_document(
     calibration: Mapping[str, Any],
     tasks: list[Mapping[str, Any]],
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    task_detection: Mapping[str, Any] | None = None,
 ) -> MetricsDocument:
     """The document from the pipeline's parts, validated (an analyser that breaks the
     contract fails here, where it is written, not where it is read)."""
@@ -497,6 +512,8 @@ def build_document(
         "parameters": {name: dict(values) for name, values in (parameters or {}).items()},
         "tasks": [dict(t) for t in tasks],
     }
+    if task_detection is not None:
+        raw["task_detection"] = dict(task_detection)
     try:
         return document_model().model_validate(raw)
     except ValidationError as error:

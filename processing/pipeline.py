@@ -10,6 +10,7 @@ crash an analysis: each metric that cannot be computed is ``None`` with a reason
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,12 @@ from hipscope.processing.metrics.common import number, window
 from hipscope.processing.metrics.pelvic_stability import sway_measures
 from hipscope.processing.metrics.step_asymmetry import apply_step_asymmetry
 from hipscope.processing.quality import screen_samples, with_notes
+from hipscope.processing.task_detection import (
+    SOURCE_DETECTED,
+    SOURCE_RECORDED,
+    TaskDetector,
+    detect_tasks,
+)
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "SessionAnalysis", "TaskAnalysis", "analyze_recording"]
 
@@ -53,6 +60,10 @@ class TaskAnalysis:
     series: dict[str, NDArray[np.float64]] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
     events: GaitEvents | None = None
+    source: str = SOURCE_RECORDED
+    """``recorded`` (a task row of the recording) or ``detected`` (processing/task_detection)."""
+    confidence: float | None = None
+    """How sure the detector was, 0..1 (None for recorded rows)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +71,8 @@ class TaskAnalysis:
             "side": self.task.side,
             "start_s": number(self.task.start_s),
             "end_s": number(self.task.end_s),
+            "source": self.source,
+            "confidence": number(self.confidence, 3),
             "metrics": self.metrics,
             "unavailable": dict(sorted(self.unavailable.items())),
         }
@@ -72,6 +85,8 @@ class SessionAnalysis:
     tasks: list[TaskAnalysis]
     config: AnalysisConfig = field(default_factory=AnalysisConfig)
     """The algorithms (and so the parameters) the tasks were analysed with."""
+    detection: TaskDetector | None = None
+    """The task detector's results when the tasks were detected (else None)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The metrics document as JSON-ready data (NaN never appears: None instead)."""
@@ -111,6 +126,9 @@ class SessionAnalysis:
             calibration=self.kinematics.calibration.to_dict(),
             tasks=[t.to_dict() for t in self.tasks],
             parameters=self.config.parameters(),
+            task_detection=None
+            if self.detection is None
+            else {"notes": list(self.detection.notes_)},
         )
 
 
@@ -407,9 +425,7 @@ def analyser_for(kind: str) -> Analyser:
         return _analyze_recorded
     analyser = task_registry.resolve(record.analyser)
     if not callable(analyser):
-        raise HipscopeError(
-            f"task kind {kind!r}: analyser {record.analyser!r} is not callable"
-        )
+        raise HipscopeError(f"task kind {kind!r}: analyser {record.analyser!r} is not callable")
     return analyser
 
 
@@ -439,9 +455,16 @@ def analyze_recording(
     fusion: str = "vqf-offline",
     progress: Progress | None = None,
     config: AnalysisConfig | None = None,
+    detect: bool | None = None,
+    detector: TaskDetector | None = None,
 ) -> SessionAnalysis:
     """Kinematics, events and metrics of every task row of a recording, in order, with the
-    algorithms of ``config`` (default: every algorithm with its default parameters)."""
+    algorithms of ``config`` (default: every algorithm with its default parameters).
+
+    detect: True analyses the tasks ``detector`` (default ``config.task_detection``) finds
+    instead of the task rows; None (default) does so only when the recording has no task
+    rows.
+    """
     config = config or AnalysisConfig()
     report = progress or (lambda _message, _fraction: None)
     if not isinstance(recording, Recording):
@@ -450,15 +473,34 @@ def analyze_recording(
     report("fusion and calibration", 0.05)
     screened, quality_notes = screen_samples(recording)
     kin = with_notes(compute_kinematics(screened, fusion=fusion), quality_notes)
-    reference = _standing_reference(kin, recording.tasks)
+    # --- automatic task detection (processing/task_detection.py) ---
+    detection = None
+    tasks: tuple[Task, ...] = recording.tasks
+    confidence: dict[int, float] = {}
+    if detect or (detect is None and not recording.tasks):
+        report("detecting tasks", 0.5)
+        detection = detect_tasks(kin, detector or config.task_detection)
+        tasks = tuple(d.task for d in detection.tasks_)
+        confidence = {i: d.confidence for i, d in enumerate(detection.tasks_)}
+        if not recording.tasks and tasks:
+            # calibrate again on the detected quiet standing and movements, as with rows
+            kin = with_notes(
+                compute_kinematics(dataclasses.replace(screened, tasks=tasks), fusion=fusion),
+                quality_notes,
+            )
+    # --- end automatic task detection ---
+    reference = _standing_reference(kin, tasks)
     analyses = []
-    n = max(len(recording.tasks), 1)
-    for i, task in enumerate(recording.tasks):
+    n = max(len(tasks), 1)
+    for i, task in enumerate(tasks):
         report(f"task {i + 1}/{n}: {task.label}", 0.6 + 0.4 * i / n)
-        analyses.append(analyser_for(task.kind)(_Context(kin, task, reference, config)))
+        analysis = analyser_for(task.kind)(_Context(kin, task, reference, config))
+        if detection is not None:
+            analysis.source, analysis.confidence = SOURCE_DETECTED, confidence[i]
+        analyses.append(analysis)
     _left_right(analyses)
     report("done", 1.0)
-    return SessionAnalysis(recording, kin, analyses, config)
+    return SessionAnalysis(recording, kin, analyses, config, detection)
 
 
 def analyze_file(path: str | Path, config: AnalysisConfig | None = None) -> dict[str, Any]:

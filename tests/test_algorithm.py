@@ -24,6 +24,7 @@ from hipscope.processing.metrics.gait_symmetry import GaitSymmetry
 from hipscope.processing.metrics.hip_drive import HipDrive
 from hipscope.processing.metrics.pelvic_stability import PelvicStability
 from hipscope.processing.metrics.walking_pelvis import WalkingPelvis
+from hipscope.processing.task_detection import TaskDetector
 
 RATE_HZ = 100.0
 T = np.arange(0.0, 30.0, 1.0 / RATE_HZ)
@@ -104,6 +105,13 @@ RUNS: dict[type[Algorithm], Callable[[Any], Any]] = {
         pelvis_obliquity_rad=OBLIQUITY,
         hip_flexion_left_rad=_thigh(2.55),
         hip_flexion_right_rad=_thigh(2.0),
+    ),
+    TaskDetector: lambda a: a.detect(
+        T,
+        RATE_HZ,
+        angles_rad={"hip_flexion_left": HIP, "hip_flexion_right": HIP, "pelvis_tilt": 0.7 * HIP},
+        gyr_segment_rad_s={"pelvis": np.column_stack([0 * T, 0 * T, np.gradient(HIP) * RATE_HZ])},
+        acc_world_pelvis_m_s2=ACC3,
     ),
 }
 """One realistic call of each algorithm's action method."""

@@ -100,9 +100,12 @@ def summary_tables(document: MetricsDocument | dict[str, Any]) -> tuple[Table, T
     tasks.add_column("not available", style="dim")
     for i, task in enumerate(doc.tasks, start=1):
         missing = txt(", ".join(sorted(task.unavailable)))
+        title = task.title
+        if task.source == "detected" and task.confidence is not None:
+            title += f" · detected {task.confidence:.2f}"
         tasks.add_row(
             str(i),
-            task.title,
+            title,
             f"{_fmt(task.start_s)}–{_fmt(task.end_s)}",
             _task_summary(task),
             missing if len(missing) < 60 else f"{len(task.unavailable)} metrics",
@@ -113,9 +116,7 @@ def summary_tables(document: MetricsDocument | dict[str, Any]) -> tuple[Table, T
     sides.add_column("left", justify="right")
     sides.add_column("right", justify="right")
     sides.add_column("difference / SI", justify="right")
-    stance = {
-        t.side: t.metrics for t in doc.tasks if isinstance(t.metrics, SingleLegStanceMetrics)
-    }
+    stance = {t.side: t.metrics for t in doc.tasks if isinstance(t.metrics, SingleLegStanceMetrics)}
     if stance:
         empty = SingleLegStanceMetrics()
         left, right = stance.get("left", empty), stance.get("right", empty)
@@ -153,7 +154,7 @@ def summary_tables(document: MetricsDocument | dict[str, Any]) -> tuple[Table, T
 
 
 def analyze_with_progress(
-    file: Path, fusion: str, config: AnalysisConfig | None = None
+    file: Path, fusion: str, config: AnalysisConfig | None = None, detect: bool | None = None
 ) -> SessionAnalysis:
     """``analyze_recording`` behind a transient rich progress bar (used by analyze and report)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -168,7 +169,7 @@ def analyze_with_progress(
         def report(stage: str, fraction: float) -> None:
             progress.update(bar, description=f"analysing: {stage}", completed=fraction)
 
-        return analyze_recording(file, fusion=fusion, progress=report, config=config)
+        return analyze_recording(file, fusion=fusion, progress=report, config=config, detect=detect)
 
 
 def register(app: typer.Typer) -> None:
@@ -188,6 +189,14 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="Orientation filter: vqf-offline, vqf, madgwick, mahony or ekf."),
         ] = "vqf-offline",
         config_path: Annotated[Path | None, typer.Option("--config", help=CONFIG_HELP)] = None,
+        detect_tasks: Annotated[
+            bool,
+            typer.Option(
+                "--detect-tasks",
+                help="Find the tasks in the movement itself and analyse those instead of the "
+                "task rows (done anyway when the recording has no task rows).",
+            ),
+        ] = False,
     ) -> None:
         """Analyse one recording: hip drive, pelvic stability and gait symmetry per task."""
         from rich.console import Console
@@ -201,9 +210,25 @@ def register(app: typer.Typer) -> None:
         config = load_config(config_path)
         if not file.exists():
             raise HipscopeError(f"{file}: no such file")
-        analysis = analyze_with_progress(file, fusion, config)
+        analysis = analyze_with_progress(file, fusion, config, True if detect_tasks else None)
         doc = analysis.to_document()
         console = Console(emoji=False)
+        # --- automatic task detection ---
+        if analysis.detection is not None:
+            rows = len(analysis.recording.tasks)
+            why = (
+                f"--detect-tasks: the {rows} recorded task rows are set aside"
+                if rows
+                else "the recording has no task rows"
+            )
+            console.print(
+                f"[yellow]tasks detected[/] {len(analysis.tasks)} ({why}; source = detected)",
+                highlight=False,
+                soft_wrap=True,
+            )
+            for note in analysis.detection.notes_:
+                console.print(f"[yellow]note[/] {note}", highlight=False, soft_wrap=True)
+        # --- end automatic task detection ---
         for table in summary_tables(doc):
             if table.row_count:
                 console.print(table)
