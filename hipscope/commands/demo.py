@@ -19,8 +19,10 @@ import typer
 from hipscope.base.errors import HipscopeError
 from hipscope.base.text import terminal_text
 
-DEFAULT_SPEED = 8.0
-"""Simulated seconds per wall-clock second: the ~92 s screen streams in ~12 s."""
+DEFAULT_SPEED = 4.0
+"""Simulated seconds per wall-clock second: the ~92 s screen streams in ~23 s. Faster than
+about 4x, host scheduling delay on a busy machine becomes inter-sensor skew of more than a
+few ms, which hip lead (an inter-sensor timing) feels (benchmarks/session_timing.py)."""
 DEFAULT_GUI_SPEED = 2.0
 """With the live window, slow enough to watch the movements (~46 s)."""
 CONNECT_TIMEOUT_S = 30.0
