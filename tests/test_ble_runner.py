@@ -29,6 +29,7 @@ from hipscope.processing.kinematics import recorded_mountings
 SHORT_PROTOCOL = (StaticSpec(duration_s=4.0), SingleLegStanceSpec(side="left", hold_s=3.0))
 
 
+@pytest.mark.slow
 def test_virtual_protocol_writes_task_rows_and_ends_by_itself(tmp_path: Path) -> None:
     path = tmp_path / "screen.h5"
     options = VirtualOptions(rate_hz=100.0, speed=4.0, seed=2, protocol=SHORT_PROTOCOL)
@@ -69,6 +70,7 @@ def test_virtual_protocol_writes_task_rows_and_ends_by_itself(tmp_path: Path) ->
     assert threads == {"hipscope-acquisition"}
 
 
+@pytest.mark.slow
 def test_marks_tasks_cuts_links_and_stops_cleanly_from_another_thread(tmp_path: Path) -> None:
     path = tmp_path / "manual.h5"
     options = VirtualOptions(
@@ -205,6 +207,7 @@ def _wait_recording(path: Path, process: subprocess.Popen[str], seconds_of_data:
     time.sleep(seconds_of_data)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
 def test_killed_record_process_leaves_a_readable_file(tmp_path: Path, kill: signal.Signals) -> None:
     path = tmp_path / "killed.h5"
@@ -229,6 +232,7 @@ def test_killed_record_process_leaves_a_readable_file(tmp_path: Path, kill: sign
         assert all("lost_samples" in s.attrs for s in recording.sensors.values())
 
 
+@pytest.mark.slow
 def test_guided_screen_prompts_and_writes_each_task(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -264,6 +268,7 @@ def test_stop_right_after_start_returns_promptly_without_a_recording(tmp_path: P
     assert not live.wait_connected(0.1)
 
 
+@pytest.mark.slow
 def test_recordings_can_start_and_stop_while_streaming(tmp_path: Path) -> None:
     options = VirtualOptions(placements=("pelvis", "thigh_left"), speed=2.0,
                              protocol=SHORT_PROTOCOL)

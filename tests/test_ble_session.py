@@ -134,6 +134,7 @@ async def test_one_percent_loss_is_counted_exactly_and_time_stays_right(
     assert np.ptp(offsets) < 0.010
 
 
+@pytest.mark.slow
 async def test_radio_cut_reconnects_and_the_recording_shows_the_gap(
     tmp_path: Path, still_200hz: object
 ) -> None:
@@ -249,6 +250,7 @@ async def test_movella_dot_and_witmotion_stream_alongside_the_open_profile(
     assert recording.sensors["thigh_left"].samples.seq is None  # WitMotion sends neither
 
 
+@pytest.mark.slow
 async def test_long_outage_retries_with_backoff_then_reconnects(tmp_path: Path) -> None:
     simulated = simulate([StaticSpec(duration_s=8.0)], rate_hz=100.0, seed=2,
                          placements=("pelvis", "trunk"))

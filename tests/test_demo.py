@@ -32,6 +32,7 @@ class _Tags(HTMLParser):
         self.tags.append(tag)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_demo_end_to_end(tmp_path: Path) -> None:
     console = Console(record=True, width=120)

@@ -13,17 +13,7 @@ from hipscope.acquisition.sources import KitSource
 from hipscope.acquisition.virtual.source import VirtualOptions, VirtualSource
 from hipscope.gui.worker import chip_states
 
-
-@pytest.fixture(autouse=True)
-def temp_settings(tmp_path: Path) -> None:
-    from PySide6 import QtCore
-
-    QtCore.QSettings.setDefaultFormat(QtCore.QSettings.Format.IniFormat)
-    QtCore.QSettings.setPath(
-        QtCore.QSettings.Format.IniFormat,
-        QtCore.QSettings.Scope.UserScope,
-        str(tmp_path / "settings"),
-    )
+pytestmark = pytest.mark.usefixtures("temp_qt_settings")
 
 
 def test_chip_states_flag_disconnects_and_losses() -> None:
@@ -70,6 +60,7 @@ def test_chip_warns_on_skew_lag_signal_and_battery() -> None:
     assert "batt 9%" in chips["thigh_right"].text
 
 
+@pytest.mark.slow
 def test_live_window_virtual_kit_tasks_and_cut_link(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from hipscope.gui.live import LiveWindow
 

@@ -75,16 +75,7 @@ def recording(tmp_path: Path) -> Path:
     return write_recording(tmp_path / "session.h5")
 
 
-@pytest.fixture(autouse=True)
-def temp_settings(tmp_path: Path) -> None:
-    from PySide6 import QtCore
-
-    QtCore.QSettings.setDefaultFormat(QtCore.QSettings.Format.IniFormat)
-    QtCore.QSettings.setPath(
-        QtCore.QSettings.Format.IniFormat,
-        QtCore.QSettings.Scope.UserScope,
-        str(tmp_path / "settings"),
-    )
+pytestmark = pytest.mark.usefixtures("temp_qt_settings")
 
 
 def test_replay_source_reads_only_the_window(recording: Path) -> None:

@@ -27,16 +27,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[s
     return path, sim.truth
 
 
-@pytest.fixture(autouse=True)
-def temp_settings(tmp_path: Path) -> None:
-    from PySide6 import QtCore
-
-    QtCore.QSettings.setDefaultFormat(QtCore.QSettings.Format.IniFormat)
-    QtCore.QSettings.setPath(
-        QtCore.QSettings.Format.IniFormat,
-        QtCore.QSettings.Scope.UserScope,
-        str(tmp_path / "settings"),
-    )
+pytestmark = pytest.mark.usefixtures("temp_qt_settings")
 
 
 def _truth(truth: list[dict[str, Any]], kind: str, side: str = "") -> dict[str, Any]:

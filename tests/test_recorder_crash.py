@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from hipscope.acquisition.recording import load_recording
 from hipscope.acquisition.samples import Task
@@ -42,6 +43,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_sigkill_mid_recording_loses_at_most_the_last_second(tmp_path: Path) -> None:
     path = tmp_path / "killed.h5"
     child = subprocess.Popen(
