@@ -113,11 +113,13 @@ class SingleLegStanceMotion(Motion):
         pose.wobble = wobbles(t, [self.t_shift_back], [0.5])
         if spec.sway_m_s2 > 0.0:
             pose.pelvis_m[:, :2] += lifted[:, None] * self.sway.displacement_m(t)
+        # ROLL > 0 rolls a segment to its right (right side lower). The trunk lean is
+        # relative to world vertical, so the trunk's roll does not include the pelvis's.
         obliquity = sign * np.radians(spec.pelvic_drop_deg) * lifted
-        trunk_on_pelvis = -sign * np.radians(spec.trunk_lean_deg) * lifted
+        trunk_roll = -sign * np.radians(spec.trunk_lean_deg) * lifted
         free = "thigh_right" if spec.side == "left" else "thigh_left"
         pose.set("pelvis", ROLL, obliquity)
-        pose.set("trunk", ROLL, obliquity + trunk_on_pelvis)
+        pose.set("trunk", ROLL, trunk_roll)
         pose.set(free, ROLL, obliquity)
         pose.set(free, PITCH, np.radians(spec.free_hip_flexion_deg) * lifted)
         return pose
@@ -128,6 +130,8 @@ class SingleLegStanceMotion(Motion):
             **super().truth(t0_s),
             "pelvic_drop_deg": spec.pelvic_drop_deg,
             "trunk_lean_deg": spec.trunk_lean_deg,
+            # trunk on pelvis, positive = trunk leaning right on the pelvis
+            "lumbar_lateral_bend_deg": -self.sign * (spec.trunk_lean_deg + spec.pelvic_drop_deg),
             "sway_m_s2": spec.sway_m_s2,
             "free_hip_flexion_deg": spec.free_hip_flexion_deg,
             "hold_start_s": t0_s + self.t_hold,

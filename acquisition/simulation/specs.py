@@ -49,8 +49,9 @@ class SingleLegStanceSpec:
         Steady pelvic drop during the hold: obliquity change relative to quiet standing,
         positive when the free side is lower (degrees, default 5.0).
     trunk_lean_deg
-        Steady trunk roll relative to the pelvis, positive towards the stance side
-        (degrees, default 2.0).
+        Steady trunk inclination relative to world vertical in the frontal plane, positive
+        towards the stance side (degrees, default 2.0). The trunk-on-pelvis bend follows
+        from it and the drop.
     sway_m_s2
         RMS horizontal acceleration of the pelvis during the hold (m/s², default 0.15).
     free_hip_flexion_deg
