@@ -134,7 +134,7 @@ def fit_rise_onset(
         fit = least_squares(residuals, guess, x_scale=[excursion, excursion, 0.1, 0.1])
     except ValueError:
         return None
-    start_deg, excursion_deg, onset_s, duration_s = (float(x) for x in fit.x)
+    _, excursion_deg, onset_s, duration_s = (float(x) for x in fit.x)
     if not fit.success or excursion_deg <= 0.0 or duration_s <= 0.0:
         return None
     rms = float(np.sqrt(np.mean(fit.fun**2)))
