@@ -1,43 +1,55 @@
-"""Gait contacts from one lower-back sensor against foot-sensor references (IPOL, Voisard 2023).
+"""Gait events from one lower-back sensor against foot-sensor references (IPOL, Voisard 2023).
 
 Usage: python benchmarks/gait_ipol.py --data PATH/TO/ipol-gait [--via pipeline|fusion]
+       [--peer mobgap --peer-python PYTHON_WITH_MOBGAP] [--per-trial] [--trials 1-1 ...]
 
-The data (AGPL-3.0) is read from DIR and never copied. Each trial is put on a uniform
-PacketCounter grid (packets go missing), then:
+The data (AGPL-3.0) is read from the given folder and never copied. Each trial is put on a
+uniform PacketCounter grid (packets go missing), then:
 
 - ``--via pipeline`` (default): the trial is written as a hipscope recording (pelvis sensor,
   a ``static`` task over the standing before the walk, a ``gait`` task over the
   TrialBoundaries) and analysed by ``hipscope.processing.pipeline.analyze_recording``: the
-  pipeline's fusion and calibration make vertical vertical and give the pelvis roll rate;
-  the contacts are the ones the JSON reports.
+  pipeline's fusion and calibration make vertical vertical and give the pelvis rates; the
+  contacts, sides and foot-offs are the ones the JSON reports.
 - ``--via fusion``: offline VQF (6D) alone; vertical = world z, roll rate = angular velocity
-  about the horizontal projection of the sensor's backwards axis (+Z as worn), negated.
+  about the horizontal projection of the sensor's backwards axis (+Z as worn), negated,
+  yaw rate = world z, mediolateral acceleration along the horizontal left of that axis;
+  then the pipeline's event modules, and each side cue's own accuracy is printed too.
+- ``--peer mobgap``: mobgap's IcdIonescu + LrcUllrich (defaults) on the same trials, run by
+  ``benchmarks/peer_mobgap.py`` in a Python that has mobgap (never a hipscope dependency):
+  sensor axes turned to mobgap's body frame, tilt removed with the standing before the
+  walk, gyroscope in deg/s; its contacts and sides are scored by the same code.
 
-Reference: heel strikes in ``LeftFootEvents`` / ``RightFootEvents`` ([toe-off, heel-strike]
-packet pairs) inside TrialBoundaries. A detection matches the nearest unmatched reference
-within 150 ms. Prints sensitivity, precision, timing error (median signed, median and mean
-absolute), side accuracy over matched contacts, and the step-time error per side; then
-the same per subject group (1-10 / 11-19: thresholds were shaped on 1-10), the misses and
-false contacts by walk segment (U-turn per UTurnBoundaries ± 0.3 s, first / last 1.2 s,
-straight), and side accuracy without the trials whose sides come out inverted.
+References: heel strikes (contacts, sides) and toe-offs (foot-off) in ``LeftFootEvents`` /
+``RightFootEvents`` ([toe-off, heel-strike] packet pairs) inside TrialBoundaries. A
+detection matches the nearest unmatched reference within 150 ms. Printed per method:
+sensitivity, precision and timing of contacts; side accuracy over matched contacts and the
+walks with more than half of their sides inverted; the per-trial step-time SI error (the
+same estimator, ``metrics.step_asymmetry``, on the detected contacts and sides and on the
+reference's) as median and 90th percentile |error| and the slope of detected against
+reference SI; foot-off timing against toe-off. Then per subject group (1-10 / 11-19: the
+contact thresholds and the foot-off offset were set on 1-10), without 4-1/4-2, and the
+misses and false contacts by walk segment.
 
 Trials 4-1 and 4-2 come out inverted, and the evidence points at their reference rather
-than the sensor: the world-vertical pelvis yaw rate in the 0.2 s before each reference
-contact (VQF 6D on the raw file, no hipscope calibration involved) inverts too (left
-contacts with a positive yaw rate: 0.92 / 0.97 of them, against 0.00-0.06 in the same
-subject's 4-3..4-6), yet no re-mounting can invert a rate about the gravity-defined
-vertical, and gravity sits in the same sensor direction in 4-1/4-2 as in 4-3/4-4. Swapped
-foot sensors would explain both cues.
+than the sensor: each of the two physically independent pelvis cues on its own (roll after
+the contact, and the mediolateral sway over the stance foot, with polarities fixed by
+physics, not by IPOL) inverts on exactly these two walks and on no other of the 110,
+mobgap's LrcUllrich (trained elsewhere) inverts them too, and the world-vertical yaw rate
+before each contact inverts as well (VQF 6D on the raw file, no hipscope calibration
+involved), yet no re-mounting can invert a rate about the gravity-defined vertical.
+Swapped foot sensors would explain all of these.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -77,21 +89,35 @@ def load_trial(directory: Path, name: str) -> Trial:
     )
 
 
-def reference(trial: Trial) -> tuple[NDArray[np.float64], NDArray[np.str_]]:
+def reference(trial: Trial, kind: int = 1) -> tuple[NDArray[np.float64], NDArray[np.str_]]:
+    """Reference events inside TrialBoundaries: kind 1 heel strikes, kind 0 toe-offs."""
     lo, hi = trial.meta["TrialBoundaries"]
-    rows = [(e[1], "left") for e in trial.meta["LeftFootEvents"]]
-    rows += [(e[1], "right") for e in trial.meta["RightFootEvents"]]
+    rows = [(e[kind], "left") for e in trial.meta["LeftFootEvents"]]
+    rows += [(e[kind], "right") for e in trial.meta["RightFootEvents"]]
     rows = sorted(r for r in rows if lo <= r[0] <= hi)
     times = np.array([trial.packet_time(r[0]) for r in rows])
     sides = np.array([r[1] for r in rows], dtype="<U5")
     return times, sides
 
 
-def contacts_via_fusion(trial: Trial) -> tuple[NDArray[np.float64], NDArray[np.str_]]:
+@dataclass
+class Detected:
+    ic_time_s: NDArray[np.float64]
+    ic_side: NDArray[np.str_]
+    fc_time_s: NDArray[np.float64]
+    fc_side: NDArray[np.str_]
+    cues: dict[str, NDArray[np.str_]] = field(default_factory=dict)
+
+
+def contacts_via_fusion(trial: Trial) -> Detected:
+    """Offline VQF 6D, then the same event modules as the pipeline (no calibration step);
+    also keeps each pelvis side cue's own reading (``Detected.cues``)."""
     import vqf
 
     from hipscope.base.rotations import to_rotation
+    from hipscope.processing.events.final_contacts import PelvisFinalContacts
     from hipscope.processing.events.gait import PelvisContacts
+    from hipscope.processing.events.sides import PelvisSides
 
     result = vqf.offlineVQF(
         np.ascontiguousarray(trial.gyr_rad_s),
@@ -107,20 +133,31 @@ def contacts_via_fusion(trial: Trial) -> tuple[NDArray[np.float64], NDArray[np.s
     forward /= np.linalg.norm(forward, axis=1, keepdims=True)
     # Right-hand rule about the forward axis (z up, y left): positive = right side drops.
     roll = np.sum(gyr_world * forward, axis=1)
+    left = np.column_stack([-forward[:, 1], forward[:, 0], np.zeros(forward.shape[0])])
     lo, hi = trial.meta["TrialBoundaries"]
     detector = PelvisContacts().detect(
         trial.time_s,
         acc_world[:, 2],
-        roll,
         start_s=trial.packet_time(lo),
         end_s=trial.packet_time(hi),
     )
-    return detector.ic_time_s_, detector.ic_side_
+    ic = detector.ic_time_s_
+    sides = PelvisSides().assign(
+        trial.time_s,
+        ic,
+        gyr_yaw_rad_s=gyr_world[:, 2],
+        gyr_roll_rad_s=roll,
+        acc_ml_m_s2=np.sum(acc_world * left, axis=1),
+    )
+    final = PelvisFinalContacts().detect(trial.time_s, acc_world[:, 2], ic, sides.side_)
+    det = Detected(ic, sides.side_, final.fc_time_s_, final.fc_side_)
+    det.cues = {
+        k: np.where(v >= 0.0, "left", "right").astype("<U5") for k, v in sides.scores_.items()
+    }
+    return det
 
 
-def contacts_via_pipeline(
-    trial: Trial, workdir: Path
-) -> tuple[NDArray[np.float64], NDArray[np.str_]]:
+def contacts_via_pipeline(trial: Trial, workdir: Path) -> Detected:
     from hipscope.acquisition.recorder import Recorder, SensorMeta
     from hipscope.acquisition.samples import SampleBatch, Task
     from hipscope.processing.pipeline import analyze_recording
@@ -142,8 +179,45 @@ def contacts_via_pipeline(
     events = gait.events
     path.unlink()
     if events is None:
-        return np.empty(0), np.empty(0, dtype="<U5")
-    return events.ic_time_s, events.ic_side
+        empty = np.empty(0)
+        return Detected(empty, empty.astype("<U5"), empty, empty.astype("<U5"))
+    return Detected(events.ic_time_s, events.ic_side, events.fc_time_s, events.fc_side)
+
+
+def contacts_via_mobgap(trials: list[Trial], python: str, workdir: Path) -> dict[str, Detected]:
+    """mobgap's IcdIonescu + LrcUllrich (defaults) in the Python that has mobgap installed."""
+    from scipy.spatial.transform import Rotation
+
+    arrays: dict[str, NDArray] = {}
+    for trial in trials:
+        lo, hi = (round(trial.packet_time(x) * RATE_HZ) for x in trial.meta["TrialBoundaries"])
+        # IPOL as worn: +X up, +Y left, +Z backwards; mobgap body frame: is up, ml right,
+        # pa forward (a 180 degree turn about X); mobgap takes the gyroscope in deg/s.
+        flip = np.array([1.0, -1.0, -1.0])
+        # The sensor sits tilted: rotate it (smallest rotation) so the gravity of the standing
+        # before the walk lies along "is", as mobgap's body frame assumes.
+        up = np.mean(trial.acc_m_s2[: max(lo, 10)], axis=0) * flip
+        tilt, _ = Rotation.align_vectors([[1.0, 0.0, 0.0]], [up / np.linalg.norm(up)])
+        arrays[f"{trial.name}/acc"] = tilt.apply(trial.acc_m_s2 * flip)
+        arrays[f"{trial.name}/gyr"] = np.degrees(tilt.apply(trial.gyr_rad_s * flip))
+        arrays[f"{trial.name}/window"] = np.array([lo, hi])
+        arrays[f"{trial.name}/rate"] = np.array(RATE_HZ)
+    source, target = workdir / "peer_in.npz", workdir / "peer_out.json"
+    np.savez(source, **arrays)
+    script = Path(__file__).with_name("peer_mobgap.py")
+    subprocess.run([python, str(script), str(source), str(target)], check=True)
+    found = json.loads(target.read_text())
+    out = {}
+    for trial in trials:
+        row = found[trial.name]
+        empty = np.empty(0)
+        out[trial.name] = Detected(
+            np.array(row["ic"], dtype=np.float64) / RATE_HZ,
+            np.array(row["side"], dtype="<U5"),
+            empty,
+            empty.astype("<U5"),
+        )
+    return out
 
 
 def match(detected: NDArray[np.float64], ref: NDArray[np.float64]) -> list[tuple[int, int]]:
@@ -172,6 +246,96 @@ def step_times(
     return np.array(out)
 
 
+def step_time_si(times: NDArray[np.float64], sides: NDArray[np.str_]) -> float:
+    """The step-time SI hipscope reports, from any contacts and sides (NaN: no steps)."""
+    from hipscope.processing.metrics.step_asymmetry import StepTimeAsymmetry
+
+    result = StepTimeAsymmetry(min_steps_per_side=1, n_bootstrap=1).compute(times, sides)
+    value = result.metrics_["step_time_si_pct"]
+    return float("nan") if value is None else float(value)
+
+
+def score_trial(trial: Trial, det: Detected) -> dict:
+    """Contacts, sides, step-time SI and foot-off of one trial against its references."""
+    ref_t, ref_side = reference(trial)
+    pairs = match(det.ic_time_s, ref_t)
+    ok = [bool(det.ic_side[i] == ref_side[j]) for i, j in pairs]
+    missed = np.setdiff1d(np.arange(ref_t.shape[0]), [j for _, j in pairs])
+    false = np.setdiff1d(np.arange(det.ic_time_s.shape[0]), [i for i, _ in pairs])
+    row = {
+        "tp": len(pairs),
+        "fp": det.ic_time_s.shape[0] - len(pairs),
+        "fn": ref_t.shape[0] - len(pairs),
+        "errors": [float(det.ic_time_s[i] - ref_t[j]) for i, j in pairs],
+        "side_ok": ok,
+        "missed_s": ref_t[missed].tolist(),
+        "false_s": det.ic_time_s[false].tolist(),
+        "si_ref": step_time_si(ref_t, ref_side),
+        "si_det": step_time_si(det.ic_time_s, det.ic_side),
+        "step_err": {},
+    }
+    for side in ("left", "right"):
+        ref_steps = step_times(ref_t, ref_side, side)
+        det_steps = step_times(det.ic_time_s, det.ic_side, side)
+        if ref_steps.size and det_steps.size:
+            row["step_err"][side] = float(np.median(det_steps) - np.median(ref_steps))
+    row["cue_ok"] = {
+        cue: [bool(sides[i] == ref_side[j]) for i, j in pairs] for cue, sides in det.cues.items()
+    }
+    fo_t, fo_side = reference(trial, kind=0)
+    fo_pairs = match(det.fc_time_s, fo_t)
+    row["fo_n_ref"] = fo_t.shape[0]
+    row["fo_n_det"] = det.fc_time_s.shape[0]
+    row["fo_errors"] = [float(det.fc_time_s[i] - fo_t[j]) for i, j in fo_pairs]
+    row["fo_side_ok"] = [bool(det.fc_side[i] == fo_side[j]) for i, j in fo_pairs]
+    return row
+
+
+def summary(label: str, rows: dict[str, dict]) -> list[str]:
+    """The targets of the benchmark as printed lines."""
+    tp = sum(r["tp"] for r in rows.values())
+    fp = sum(r["fp"] for r in rows.values())
+    fn = sum(r["fn"] for r in rows.values())
+    err_ms = 1000.0 * np.concatenate([r["errors"] for r in rows.values()])
+    side = np.concatenate([r["side_ok"] for r in rows.values()]).astype(float)
+    inverted = [n for n, r in rows.items() if r["side_ok"] and np.mean(r["side_ok"]) < 0.5]
+    si_err = np.array([r["si_det"] - r["si_ref"] for r in rows.values()])
+    si_abs = np.abs(si_err[np.isfinite(si_err)])
+    no_si = int(np.sum(~np.isfinite(si_err)))
+    si_pairs = np.array(
+        [(r["si_ref"], r["si_det"]) for n, r in rows.items() if n not in inverted]
+    ).reshape(-1, 2)
+    si_pairs = si_pairs[np.isfinite(si_pairs).all(axis=1)]
+    slope = np.polyfit(si_pairs[:, 0], si_pairs[:, 1], 1)[0] if len(si_pairs) > 2 else np.nan
+    fo_ms = 1000.0 * np.concatenate([r["fo_errors"] for r in rows.values()] + [[]])
+    fo_ref = sum(r["fo_n_ref"] for r in rows.values())
+    fo_det = sum(r["fo_n_det"] for r in rows.values())
+    fo_side = np.concatenate([r["fo_side_ok"] for r in rows.values()] + [[]]).astype(float)
+    lines = [
+        f"[{label}] contacts: sensitivity {tp / max(tp + fn, 1):.3f}, precision "
+        f"{tp / max(tp + fp, 1):.3f}, timing median {np.median(err_ms):+.1f} ms signed, "
+        f"|median| {np.median(np.abs(err_ms)):.1f} ms, mean abs {np.mean(np.abs(err_ms)):.1f} ms",
+        f"[{label}] sides: accuracy {side.mean():.3f} over {side.size} matched contacts; "
+        f"walks with > half inverted: {len(inverted)} of {len(rows)}"
+        + (f" ({', '.join(inverted)})" if inverted else ""),
+        f"[{label}] step-time SI error vs reference contacts: median |error| "
+        f"{np.median(si_abs):.2f}, 90th pct {np.percentile(si_abs, 90):.2f} points over "
+        f"{si_abs.size} trials"
+        + (f" ({no_si} without an SI)" if no_si else "")
+        + f"; slope of SI against the reference's {slope:.2f} (without inverted walks)",
+    ]
+    if fo_ms.size:
+        lines.append(
+            f"[{label}] foot-off vs toe-off: matched {fo_ms.size} of {fo_ref} references "
+            f"({fo_det} detected), median {np.median(fo_ms):+.1f} ms signed, |median| "
+            f"{np.median(np.abs(fo_ms)):.1f} ms, 90th pct |error| "
+            f"{np.percentile(np.abs(fo_ms), 90):.1f} ms, side {fo_side.mean():.3f}"
+        )
+    else:
+        lines.append(f"[{label}] foot-off: not detected")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="the ipol-gait folder")
@@ -182,87 +346,91 @@ def main() -> int:
         help="where vertical acceleration and roll rate come from",
     )
     parser.add_argument("--trials", nargs="*", default=None, help="trial names (default: all)")
+    parser.add_argument(
+        "--peer", choices=("mobgap",), default=None, help="also run the peer in the same harness"
+    )
+    parser.add_argument(
+        "--peer-python",
+        default=sys.executable,
+        help="a Python with mobgap (and scikit-learn 1.6.1) installed (default: this one)",
+    )
+    parser.add_argument("--per-trial", action="store_true", help="print one line per trial")
     args = parser.parse_args()
     names = args.trials or sorted(p.stem for p in args.data.glob("*.json"))
     if not names:
         print(f"no trials in {args.data}", file=sys.stderr)
         return 1
 
-    tp = fp = fn = side_ok = side_n = 0
-    errors: list[float] = []
-    step_err = {"left": [], "right": []}
-    per_trial_side = []
+    trials = [load_trial(args.data, name) for name in names]
     per_trial: dict[str, dict] = {}
+    peer_rows: dict[str, dict] = {}
     segments = {"U-turn": [0, 0], "first/last 1.2 s": [0, 0], "straight": [0, 0]}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        for name in names:
-            trial = load_trial(args.data, name)
-            ref_t, ref_side = reference(trial)
+        for trial in trials:
             if args.via == "fusion":
-                det_t, det_side = contacts_via_fusion(trial)
+                det = contacts_via_fusion(trial)
             else:
-                det_t, det_side = contacts_via_pipeline(trial, Path(tmp))
-            pairs = match(det_t, ref_t)
-            tp += len(pairs)
-            fp += det_t.shape[0] - len(pairs)
-            fn += ref_t.shape[0] - len(pairs)
-            ok = [det_side[i] == ref_side[j] for i, j in pairs]
-            side_ok += sum(ok)
-            side_n += len(ok)
-            per_trial_side.append((name, float(np.mean(ok)) if ok else float("nan")))
-            errors += [float(det_t[i] - ref_t[j]) for i, j in pairs]
-            per_trial[name] = {
-                "tp": len(pairs),
-                "fp": det_t.shape[0] - len(pairs),
-                "fn": ref_t.shape[0] - len(pairs),
-                "errors": [float(det_t[i] - ref_t[j]) for i, j in pairs],
-                "side_ok": ok,
-            }
-            missed = np.setdiff1d(np.arange(ref_t.shape[0]), [j for _, j in pairs])
-            false = np.setdiff1d(np.arange(det_t.shape[0]), [i for i, _ in pairs])
-            for column, times in ((0, ref_t[missed]), (1, det_t[false])):
-                for x in times:
+                det = contacts_via_pipeline(trial, Path(tmp))
+            row = score_trial(trial, det)
+            per_trial[trial.name] = row
+            for column, key in ((0, "missed_s"), (1, "false_s")):
+                for x in row[key]:
                     segments[segment(trial, float(x))][column] += 1
-            for side in ("left", "right"):
-                ref_steps = step_times(ref_t, ref_side, side)
-                det_steps = step_times(det_t, det_side, side)
-                if ref_steps.size and det_steps.size:
-                    step_err[side].append(float(np.median(det_steps) - np.median(ref_steps)))
-    elapsed = time.perf_counter() - started
-    err_ms = 1000.0 * np.array(errors)
-    worst = sorted(per_trial_side, key=lambda x: x[1])[:5]
+        elapsed = time.perf_counter() - started
+        if args.peer == "mobgap":
+            peer = contacts_via_mobgap(trials, args.peer_python, Path(tmp))
+            peer_rows = {t.name: score_trial(t, peer[t.name]) for t in trials}
     print(f"IPOL lower-back gait, {len(names)} trials, via {args.via}, {elapsed:.1f} s")
-    print(f"reference heel strikes: {tp + fn}, detected: {tp + fp}, matched (<= 150 ms): {tp}")
-    print(f"sensitivity            {tp / max(tp + fn, 1):.3f}   (peer mobgap IcdIonescu 0.978)")
-    print(f"precision              {tp / max(tp + fp, 1):.3f}   (peer 0.960)")
-    print(f"timing error median    {np.median(err_ms):+.1f} ms (signed; peer -40 ms)")
-    print(
-        f"timing error |median|  {np.median(np.abs(err_ms)):.1f} ms, "
-        f"mean abs {np.mean(np.abs(err_ms)):.1f} ms"
-    )
-    print(f"side accuracy          {side_ok / max(side_n, 1):.3f}   (peer LrcUllrich 0.957)")
+    for line in summary("hipscope", per_trial):
+        print(line)
+    if peer_rows:
+        for line in summary("mobgap IcdIonescu+LrcUllrich", peer_rows):
+            print(line)
     for side in ("left", "right"):
-        values = 1000.0 * np.array(step_err[side])
+        values = 1000.0 * np.array(
+            [r["step_err"][side] for r in per_trial.values() if side in r["step_err"]]
+        )
         if values.size:
             print(
                 f"median step time error {side:<5}  median {np.median(values):+.1f} ms, "
                 f"mean abs {np.mean(np.abs(values)):.1f} ms over {values.size} trials"
             )
+    side_acc = [
+        (n, float(np.mean(r["side_ok"])) if r["side_ok"] else float("nan"))
+        for n, r in per_trial.items()
+    ]
+    worst = sorted(side_acc, key=lambda x: x[1])[:5]
     print("worst side accuracy: " + ", ".join(f"{n} {a:.2f}" for n, a in worst))
     groups = {
         "subjects 1-10": [n for n in per_trial if int(n.split("-")[0]) <= 10],
         "subjects 11-19": [n for n in per_trial if int(n.split("-")[0]) > 10],
     }
-    inverted = [n for n, a in per_trial_side if a < 0.2]
-    groups["without inverted"] = [n for n in per_trial if n not in inverted]
+    groups["without 4-1, 4-2"] = [n for n in per_trial if n not in ("4-1", "4-2")]
     for label, members in groups.items():
         print(group_line(label, [per_trial[n] for n in members]))
-    print("inverted trials (side accuracy < 0.2): " + (", ".join(inverted) or "none"))
     print(
         "missed / false contacts by segment: "
         + ", ".join(f"{k} {v[0]} / {v[1]}" for k, v in segments.items())
     )
+    cues = sorted({c for r in per_trial.values() for c in r["cue_ok"]})
+    if cues:
+        print("each pelvis side cue on its own (its physical polarity, no vote, no chain):")
+        for cue in cues:
+            rates = {n: np.mean(r["cue_ok"][cue]) for n, r in per_trial.items() if r["side_ok"]}
+            flipped = sorted(n for n, a in rates.items() if a < 0.5)
+            every = np.concatenate([r["cue_ok"][cue] for r in per_trial.values()])
+            print(
+                f"  {cue:<5} accuracy {np.mean(every):.3f}; "
+                f"walks below 0.5: {len(flipped)} ({', '.join(flipped) or 'none'})"
+            )
+    if args.per_trial:
+        for name, r in per_trial.items():
+            peer_si = f", peer SI {peer_rows[name]['si_det']:+.1f}" if peer_rows else ""
+            print(
+                f"{name:>6}: side {np.mean(r['side_ok']) if r['side_ok'] else float('nan'):.2f}, "
+                f"SI ref {r['si_ref']:+.1f} ours {r['si_det']:+.1f}{peer_si}"
+            )
     return 0
 
 
@@ -285,10 +453,15 @@ def group_line(label: str, trials: list[dict]) -> str:
     fn = sum(t["fn"] for t in trials)
     err_ms = 1000.0 * np.abs(np.concatenate([t["errors"] for t in trials]))
     side = np.concatenate([t["side_ok"] for t in trials]).astype(float)
+    fo_ms = 1000.0 * np.abs(np.concatenate([t["fo_errors"] for t in trials] + [[]]))
+    si = np.array([t["si_det"] - t["si_ref"] for t in trials])
+    si = np.abs(si[np.isfinite(si)])
     return (
         f"{label:<17} {len(trials):>3} trials: sensitivity {tp / max(tp + fn, 1):.3f}, "
         f"precision {tp / max(tp + fp, 1):.3f}, |median| {np.median(err_ms):.1f} ms, "
-        f"side {side.mean():.3f}"
+        f"side {side.mean():.3f}, SI |error| median {np.median(si):.2f} / 90th "
+        f"{np.percentile(si, 90):.2f}"
+        + (f", foot-off |median| {np.median(fo_ms):.1f} ms" if fo_ms.size else "")
     )
 
 

@@ -20,9 +20,11 @@ from hipscope.acquisition.recording import Recording, load_recording
 from hipscope.acquisition.samples import Task
 from hipscope.processing.config import AnalysisConfig
 from hipscope.processing.events.gait import GaitEvents
+from hipscope.processing.events.refine import refine_gait_events
 from hipscope.processing.kinematics import SessionKinematics, compute_kinematics
 from hipscope.processing.metrics.common import number, window
 from hipscope.processing.metrics.pelvic_stability import sway_measures
+from hipscope.processing.metrics.step_asymmetry import apply_step_asymmetry
 
 FORMAT = "hipscope-metrics"
 FORMAT_VERSION = 1
@@ -303,6 +305,20 @@ def _analyze_gait(ctx: _Context) -> TaskAnalysis:
     events = detector.events_
     q = ctx.q_world("pelvis")
     ap, ml = _pelvis_horizontal(acc, q) if acc is not None and q is not None else (None, None)
+    # --- gait sides and foot-off (processing/events/refine.py) ---
+    events = refine_gait_events(
+        ctx.time_s,
+        events,
+        acc_vertical_m_s2=acc_vertical,
+        gyr_yaw_rad_s=_world_vertical_rate(gyr, q),
+        gyr_roll_rad_s=None if gyr is None else gyr[:, 0],
+        acc_ml_m_s2=ml,
+        thigh_sagittal_left_rad=ctx.angle("thigh_sagittal_left"),
+        thigh_sagittal_right_rad=ctx.angle("thigh_sagittal_right"),
+        start_s=task.start_s,
+        end_s=task.end_s,
+    )
+    # --- end gait sides and foot-off ---
     turns = ctx.config.straight_walking.clone()
     straight = None if q is None else turns.detect(q, ctx.kin.rate_hz).straight_
     gait = ctx.config.gait_symmetry.clone().compute(
@@ -319,9 +335,28 @@ def _analyze_gait(ctx: _Context) -> TaskAnalysis:
     )
     metrics = dict(gait.metrics_)
     metrics["contact_source"] = events.source
+    # --- step-time asymmetry with its interval (processing/metrics/step_asymmetry.py) ---
+    unavailable = dict(gait.unavailable_)
+    apply_step_asymmetry(metrics, unavailable, events)
+    # --- end step-time asymmetry ---
     series = dict(gait.series_)
     series["initial_contacts_s"] = events.ic_time_s
-    return TaskAnalysis(task, metrics, dict(gait.unavailable_), series, gait.steps_, events)
+    return TaskAnalysis(task, metrics, unavailable, series, gait.steps_, events)
+
+
+def _world_vertical_rate(
+    gyr_segment: NDArray[np.float64] | None, q_world_segment: NDArray[np.float64] | None
+) -> NDArray[np.float64] | None:
+    """Angular velocity about the world vertical (positive counter-clockwise from above)."""
+    if gyr_segment is None or q_world_segment is None:
+        return None
+    from hipscope.base.rotations import to_rotation
+
+    out = np.full(gyr_segment.shape[0], np.nan)
+    good = np.isfinite(q_world_segment).all(axis=1) & np.isfinite(gyr_segment).all(axis=1)
+    if good.any():
+        out[good] = to_rotation(q_world_segment[good]).apply(gyr_segment[good])[:, 2]
+    return out
 
 
 def _analyze_other(ctx: _Context) -> TaskAnalysis:

@@ -45,7 +45,7 @@ def _protocol(drop_deg: float = 5.0) -> list[Any]:
         SingleLegStanceSpec("left", hold_s=3.0, pelvic_drop_deg=drop_deg),
         SingleLegStanceSpec("right", hold_s=3.0),
         RepetitionSpec(reps=2),
-        GaitSpec(duration_s=8.0),
+        GaitSpec(duration_s=12.0),  # >= 8 steps per side: the step-time SI is reported
     ]
 
 

@@ -143,12 +143,16 @@ def test_pelvis_only_gives_reasons_and_pelvis_contacts(tmp_path: Path) -> None:
     hinge = by_kind["hip_hinge"]
     assert hinge.metrics["rep_count"] is None and "rep_count" in hinge.unavailable
     gait = by_kind["gait"]
-    assert gait.metrics["contact_source"] == "pelvis contacts, pelvis roll sides"
+    assert gait.metrics["contact_source"] == (
+        "pelvis contacts, pelvis sides (yaw+roll+sway), pelvis foot-off"
+    )
     assert (
         gait.metrics["thigh_rom_left_deg"] is None
         and "thigh_left" in gait.unavailable["thigh_rom_left_deg"]
     )
-    assert gait.metrics["stance_time_si_pct"] is None
+    # the pelvis gives foot-off (validated against IPOL toe-offs), so stance is measured
+    assert gait.metrics["final_contact_source"] == "pelvis foot-off (McCamley 2012)"
+    assert gait.metrics["stance_time_si_pct"] is not None
     truth = session.truth[-1]
     # pelvis alone: every true contact found within 50 ms, on the right side
     events = gait.events

@@ -8,9 +8,16 @@ the double support ``d`` chosen so the mean stance fraction is ``stance_fraction
 Cyclic signals run on a smooth stride phase through the contacts and a skewed warp of it
 (``profiles.skewed_phase``), so they stay smooth while events fall at unequal step times.
 Amplitudes, speed and posture ramp in over the first stride and out over the last one
-(envelope E); contacts with E >= 0.5 are reported."""
+(envelope E); contacts with E >= 0.5 are reported.
+
+``GaitVariantSpec`` (a ``GaitSpec``) changes how the pelvis moves, for the ways real walkers
+differ: the roll (obliquity) pattern's sign and size, the pelvis rotation's size, the
+mediolateral sway's size, and a constant cane-like lateral lean of pelvis and trunk. A plain
+``GaitSpec`` walks exactly as before."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,6 +48,47 @@ TRUNK_FORWARD_LEAN_RAD = np.radians(3.0)
 HEEL_STRIKE_SIGMA_S = 0.015
 PEAK_EXTENSION_BEFORE_TOE_OFF_S = 0.05
 THIGH_MEAN_PER_ROM = 0.15  # flexion-biased thigh oscillation (e.g. +27° / -18° for 45° ROM)
+
+
+@dataclass(frozen=True)
+class GaitVariantSpec(GaitSpec):
+    """A walk whose pelvis moves differently from the typical one (see ``GaitSpec``).
+
+    Parameters
+    ----------
+    obliquity_scale
+        Factor on the pelvis roll pattern (default 1: the swing side drops 4.5°); negative
+        values raise the swing side (a stance-side drop, as with a Trendelenburg-like or
+        Duchenne-like lean), 0 removes it.
+    rotation_scale
+        Factor on the pelvis rotation about the vertical (default 1: 5°).
+    sway_scale
+        Factor on the mediolateral pelvis sway over the stance foot (default 1: 3 cm).
+    lateral_lean_deg
+        Constant lean of pelvis and trunk towards the left (positive) or right while walking,
+        as when leaning on a cane (degrees, default 0).
+    """
+
+    obliquity_scale: float = 1.0
+    rotation_scale: float = 1.0
+    sway_scale: float = 1.0
+    lateral_lean_deg: float = 0.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not -2.0 <= self.obliquity_scale <= 2.0:
+            raise HipscopeError(
+                f"GaitVariantSpec.obliquity_scale must be in [-2, 2], got {self.obliquity_scale}"
+            )
+        for name in ("rotation_scale", "sway_scale"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 2.0:
+                raise HipscopeError(f"GaitVariantSpec.{name} must be in [0, 2], got {value}")
+        if not -15.0 <= self.lateral_lean_deg <= 15.0:
+            raise HipscopeError(
+                "GaitVariantSpec.lateral_lean_deg must be in [-15, 15]°, "
+                f"got {self.lateral_lean_deg}"
+            )
 
 
 class GaitMotion(Motion):
@@ -143,13 +191,21 @@ class GaitMotion(Motion):
         pose.pelvis_m[:, 0] += self._distance_m(t) + env * PELVIS_FORWARD_M * np.sin(
             2 * two_pi * (w - 0.04)
         )
-        pose.pelvis_m[:, 1] += env * PELVIS_MEDIOLATERAL_M * np.cos(two_pi * (w - 0.65))
+        spec = self.spec
+        variant = spec if isinstance(spec, GaitVariantSpec) else GaitVariantSpec()
+        pose.pelvis_m[:, 1] += (
+            env * variant.sway_scale * PELVIS_MEDIOLATERAL_M * np.cos(two_pi * (w - 0.65))
+        )
         pose.pelvis_m[:, 2] += env * -PELVIS_VERTICAL_M * np.cos(2 * two_pi * (w - 0.04))
         pose.pelvis_m[:, 2] += self._heel_strikes(t)
         contacts = np.concatenate([self.ic_left, self.ic_right])
         pose.wobble = wobbles(t, contacts, self.envelope(contacts))
-        yaw = env * PELVIS_ROTATION_RAD * np.cos(two_pi * w)
-        obliquity = env * PELVIS_OBLIQUITY_RAD * np.sin(two_pi * (w - 0.5))
+        yaw = env * variant.rotation_scale * PELVIS_ROTATION_RAD * np.cos(two_pi * w)
+        obliquity = (
+            env * variant.obliquity_scale * PELVIS_OBLIQUITY_RAD * np.sin(two_pi * (w - 0.5))
+        )
+        # ROLL positive: the right side drops, so a lean to the left is negative
+        obliquity = obliquity - env * np.radians(variant.lateral_lean_deg)
         pose.set("pelvis", YAW, yaw)
         pose.set("pelvis", ROLL, obliquity)
         pose.set("pelvis", PITCH, env * PELVIS_TILT_RAD * np.cos(2 * two_pi * (w - 0.1)))

@@ -116,6 +116,15 @@ class PelvisContacts(Algorithm):
         A bout's first contact followed by the next within this many median steps is the
         push-off of gait initiation and is dropped (0 keeps it). Default 0.8 (a swing is ~0.75
         step; an asymmetric walker's short first step stays above it).
+    refine_snap_s
+        After the median shift, each contact moves to its own vertical-jerk peak within
+        ±this, s (0: the median shift alone). The CWT lobe's minimum is a smoothed feature
+        whose place depends on the neighbouring steps' durations (an asymmetric walker's
+        contacts shift by side); the heel-strike jolt is local. Default 0.04.
+    snap_jolt_ratio
+        Only a jerk peak of at least this fraction of the median jolt of the accepted
+        contacts counts; a weaker step (starting, stopping) keeps the median shift.
+        Default 0.5.
     """
 
     _action_method = "detect"
@@ -137,6 +146,8 @@ class PelvisContacts(Algorithm):
         closing_step: tuple[float, float] = (0.5, 1.35),
         side_alternation: float = 0.9,
         push_off_step: float = 0.8,
+        refine_snap_s: float = 0.04,
+        snap_jolt_ratio: float = 0.5,
     ) -> None:
         self.band_hz = band_hz
         self.cwt_width_s = cwt_width_s
@@ -152,6 +163,8 @@ class PelvisContacts(Algorithm):
         self.closing_step = closing_step
         self.side_alternation = side_alternation
         self.push_off_step = push_off_step
+        self.refine_snap_s = refine_snap_s
+        self.snap_jolt_ratio = snap_jolt_ratio
 
     def detect(
         self,
@@ -224,6 +237,9 @@ class PelvisContacts(Algorithm):
 
         sub = np.array([parabolic_peak(-contact, int(p)) for p in peaks])
         ic_index = peaks + sub + offset
+        if self.refine_snap_s > 0.0:
+            floor = self.snap_jolt_ratio * float(np.median(jolt[strong])) if strong.any() else 0.0
+            ic_index = _snap_to_peaks(jerk, ic_index, round(self.refine_snap_s * rate_hz), floor)
         ic_time = np.interp(ic_index, np.arange(t.shape[0]), t)
         keep = (ic_time >= start - self.edge_margin_s) & (ic_time <= end + self.edge_margin_s)
         ic_time = ic_time[keep]
@@ -312,6 +328,29 @@ class PelvisContacts(Algorithm):
             if neighbours:
                 score[i] = raw[i] - float(np.mean(neighbours))
         return score
+
+
+def _snap_to_peaks(
+    signal: NDArray[np.float64], index: NDArray[np.float64], half_width: int, floor: float
+) -> NDArray[np.float64]:
+    """Each fractional index moved to the highest local maximum of ``signal`` within
+    ±half_width samples (sub-sample by a parabola); kept where the window has no interior
+    maximum above ``floor`` (no clear jolt: a weak step keeps the median shift)."""
+    out = index.astype(np.float64).copy()
+    n = signal.shape[0]
+    for k, x in enumerate(index):
+        centre = round(float(x))
+        lo, hi = max(centre - half_width, 1), min(centre + half_width, n - 2)
+        if hi <= lo:
+            continue
+        window = signal[lo : hi + 1]
+        interior = (window >= signal[lo - 1 : hi]) & (window >= signal[lo + 1 : hi + 2])
+        candidates = np.flatnonzero(interior & (window >= floor))
+        if candidates.shape[0] == 0:
+            continue
+        best = lo + int(candidates[np.argmax(window[candidates])])
+        out[k] = best + parabolic_peak(signal, best)
+    return out
 
 
 def alternating_side_evidence(
