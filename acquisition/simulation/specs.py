@@ -137,6 +137,11 @@ class RepetitionSpec:
         Duration of each extension profile (s, default 1.0).
     rest_s
         Rest between repetitions (s, default 1.0).
+    variability
+        Rep-to-rep variability: each repetition's depth, ``down_s``, ``pause_s`` and
+        ``up_s`` are scaled by 1 + this × a standard normal draw, clipped to ±2.5 ×
+        (default 0.0: every repetition alike). ``pause_s`` = 0 gives "bounce" repetitions
+        that reverse without a pause.
     """
 
     kind: str = "hip_hinge"
@@ -148,6 +153,7 @@ class RepetitionSpec:
     pause_s: float = 0.4
     up_s: float = 1.0
     rest_s: float = 1.0
+    variability: float = 0.0
 
     def __post_init__(self) -> None:
         _check(
@@ -172,6 +178,10 @@ class RepetitionSpec:
                 getattr(self, name) >= 0.3,
                 f"RepetitionSpec.{name} must be >= 0.3 s, got {getattr(self, name)}",
             )
+        _check(
+            0.0 <= self.variability <= 0.3,
+            f"RepetitionSpec.variability must be in [0, 0.3], got {self.variability}",
+        )
         for name in ("pause_s", "rest_s"):
             _check(
                 getattr(self, name) >= 0.0,
