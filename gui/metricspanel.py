@@ -1,6 +1,7 @@
 """Live metrics of the running task, computed from the hub's angle buffers.
 
-Single-leg stance: current and peak pelvic drop (positive = free side lower) and trunk lean.
+Single-leg stance: current and peak pelvic drop (positive = free side lower) and trunk lean
+from vertical towards the stance side.
 Hinge / bridge / squat: repetitions and the hip lead of the last one (the hip-drive
 algorithm on the task's buffered angles). Gait: running step-time symmetry index.
 """
@@ -50,9 +51,9 @@ def stance_metrics(hub: DataHub, state: TaskState, now_s: float) -> list[LiveMet
         if drops.size:
             state.peak_drop_rad = max(state.peak_drop_rad, float(drops.max()))
             drop_now = float(drops[-1])
-    # lean towards the stance side: stance left -> trunk leaning left -> lateral bend negative
-    bend = hub.latest_angle("lumbar_lateral_bend")
-    lean = -sign * bend
+    # trunk lean from world vertical towards the stance side: trunk obliquity > 0 = leaning
+    # right (a pelvic drop under an upright trunk is no lean)
+    lean = -sign * hub.latest_angle("trunk_obliquity")
     peak = state.peak_drop_rad if math.isfinite(state.peak_drop_rad) else math.nan
     return [
         LiveMetric("pelvic drop", _deg(drop_now), "°"),

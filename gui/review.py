@@ -25,15 +25,15 @@ from hipscope.gui import theme
 HEADLINES: dict[str, tuple[str, ...]] = {
     "static": ("pelvis_tilt_mean_deg", "pelvis_obliquity_mean_deg", "sway_rms_m_s2"),
     "single_leg_stance": (
-        "pelvic_drop_peak_deg",
         "pelvic_drop_mean_deg",
+        "pelvic_drop_peak_deg",
         "trunk_lean_mean_deg",
         "hold_s",
     ),
-    "hip_hinge": ("rep_count", "hip_lead_ms_median"),
-    "hip_bridge": ("rep_count", "hip_lead_ms_median"),
-    "squat": ("rep_count", "hip_lead_ms_median"),
-    "lunge": ("rep_count", "hip_lead_ms_median"),
+    "hip_hinge": ("valid_rep_count", "rep_count", "hip_lead_ms_median", "hip_lead_verdict"),
+    "hip_bridge": ("valid_rep_count", "rep_count", "hip_lead_ms_median", "hip_lead_verdict"),
+    "squat": ("valid_rep_count", "rep_count", "hip_lead_ms_median", "hip_lead_verdict"),
+    "lunge": ("rep_count",),
     "gait": ("step_time_si_pct", "cadence_steps_min", "thigh_rom_si_pct", "stride_regularity"),
 }
 
@@ -44,9 +44,10 @@ GAIT_PAIRS: tuple[tuple[str, str, str, str | None], ...] = (
     ("Steps counted", "n_steps_left", "n_steps_right", None),
 )
 STANCE_KEYS: tuple[str, ...] = (
-    "pelvic_drop_peak_deg",
     "pelvic_drop_mean_deg",
+    "pelvic_drop_peak_deg",
     "trunk_lean_mean_deg",
+    "lumbar_lateral_bend_mean_deg",
     "sway_rms_m_s2",
     "sway_ellipse_area_m2_s4",
     "hold_s",
@@ -58,6 +59,7 @@ REP_COLUMNS: tuple[str, ...] = (
     "peak_hip_ext_vel_deg_s",
     "time_to_peak_hip_ext_vel_s",
     "hip_share_pct",
+    "rejected",
 )
 
 
@@ -85,9 +87,23 @@ def fmt(value: Any, key: str = "") -> str:
         text = f"{value:.{decimals}f}"
     elif isinstance(value, list | tuple):
         return f"{len(value)} values" if len(value) > 6 else ", ".join(fmt(v) for v in value)
+    elif isinstance(value, Mapping):
+        return "; ".join(f"{k} ×{v}" for k, v in value.items()) or "none"
     else:
         text = str(value)
     return f"{text} {unit}".strip() if unit not in ("°", "%") else f"{text}{unit}"
+
+
+def fmt_pm(value: Any, key: str) -> str:
+    """``fmt`` plus hipscope's own 95 % error ("± x", from the simulation study) where known."""
+    text = fmt(value, key)
+    if value is None or text == "–":
+        return text
+    from hipscope.processing.uncertainty import plus_minus
+
+    _, unit, decimals = label(key)
+    extra = plus_minus(key, decimals, unit)
+    return f"{text} {extra}" if extra else text
 
 
 def task_name(task: Mapping[str, Any]) -> str:
@@ -272,7 +288,16 @@ class ReviewPanel(QtWidgets.QWidget):
         self.tasks_table.setWordWrap(True)
         self.sides_table = _table(["Metric", "Left", "Right", "Asymmetry"])
         self.reps_table = _table(
-            ["Task", "Rep", "Hip lead", "Hip onset", "Back onset", "Peak hip ext vel", "Hip share"]
+            [
+                "Task",
+                "Rep",
+                "Hip lead",
+                "Hip onset",
+                "Back onset",
+                "Peak hip ext vel",
+                "Hip share",
+                "Not used because",
+            ]
         )
         self.detail_table = _table(["Metric", "Value", "Note"])
         self.tabs = QtWidgets.QTabWidget()
@@ -340,7 +365,7 @@ class ReviewPanel(QtWidgets.QWidget):
         for task in doc.get("tasks", []):
             metrics = task.get("metrics", {}) or {}
             keys = HEADLINES.get(str(task.get("kind")), ())
-            parts = [f"{label(k)[0]} {fmt(metrics.get(k), k)}" for k in keys if k in metrics]
+            parts = [f"{label(k)[0]} {fmt_pm(metrics.get(k), k)}" for k in keys if k in metrics]
             when = f"{fmt(task.get('start_s'))}–{fmt(task.get('end_s'))} s"
             task_rows.append([task_name(task), when, "\n".join(parts) or "–"])
         _fill(self.tasks_table, task_rows)
@@ -348,7 +373,7 @@ class ReviewPanel(QtWidgets.QWidget):
         _fill(
             self.sides_table,
             [
-                [name, fmt(lv, key), fmt(rv, key.replace("left", "right")), diff]
+                [name, fmt_pm(lv, key), fmt_pm(rv, key.replace("left", "right")), diff]
                 for name, lv, rv, diff, key in left_right_rows(doc)
             ],
         )
@@ -364,6 +389,7 @@ class ReviewPanel(QtWidgets.QWidget):
                         "lumbar_onset_s",
                         "peak_hip_ext_vel_deg_s",
                         "hip_share_pct",
+                        "rejected",
                     )
                 ]
                 for _, task, number, rep in repetition_rows(doc)
@@ -395,7 +421,7 @@ class ReviewPanel(QtWidgets.QWidget):
                 rows.append(["Repetitions (see tab)", str(len(value or [])), ""])
                 continue
             name, _, _ = label(key)
-            rows.append([name, fmt(value, key), unavailable.get(key, "")])
+            rows.append([name, fmt_pm(value, key), unavailable.get(key, "")])
         for key, reason in unavailable.items():
             if key not in metrics:
                 rows.append([label(key)[0], "–", reason])

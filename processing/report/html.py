@@ -39,12 +39,14 @@ from hipscope.processing.report.traces import (
     stance_trace,
     step_series,
 )
+from hipscope.processing.uncertainty import plus_minus, study_note
 
 REP_KINDS = ("hip_hinge", "hip_bridge", "squat")
 SLS_KEYS = (
     "pelvic_drop_peak_deg",
     "pelvic_drop_mean_deg",
     "trunk_lean_mean_deg",
+    "lumbar_lateral_bend_mean_deg",
     "sway_rms_m_s2",
     "sway_ml_rms_m_s2",
     "sway_ap_rms_m_s2",
@@ -72,7 +74,14 @@ GAIT_SESSION = (
     "harmonic_ratio_vertical",
 )
 GAIT_HIDDEN = {"initial_contacts_left_s", "initial_contacts_right_s"}
-REP_SUMMARY = ("rep_count", "hip_lead_ms_median", "hip_share_pct_median")
+REP_SUMMARY = (
+    "rep_count",
+    "valid_rep_count",
+    "hip_lead_ms_median",
+    "hip_lead_ms_iqr",
+    "hip_lead_verdict",
+    "hip_share_pct_median",
+)
 REP_COLUMNS = (
     "hip_onset_s",
     "lumbar_onset_s",
@@ -192,6 +201,33 @@ class _Citer:
         )
 
 
+def _pm(key: str, decimals: int, unit: str) -> str:
+    """ " ± x" (hipscope's own 95 % error from the simulation study) as HTML, or ""."""
+    text = plus_minus(key, decimals, unit)
+    return f' <span class="pm" title="{escape(study_note())}">{escape(text)}</span>' if text else ""
+
+
+def _pm_text(key: str, decimals: int, unit: str) -> str:
+    text = plus_minus(key, decimals, unit)
+    return f" {text}" if text else ""
+
+
+def _lead_summary(metrics: Mapping[str, Any]) -> str:
+    """Plain text: the median lead, its spread, how many reps, and the verdict."""
+    lead = _num(metrics.get("hip_lead_ms_median"))
+    if lead is None:
+        return "Hip lead could not be measured."
+    valid, count = metrics.get("valid_rep_count"), metrics.get("rep_count")
+    q1, q3 = _num(metrics.get("hip_lead_ms_q1")), _num(metrics.get("hip_lead_ms_q3"))
+    zone = _num(metrics.get("hip_lead_zone_ms"))
+    spread = f", quartiles {q1:+.0f} to {q3:+.0f} ms" if q1 is not None and q3 is not None else ""
+    verdict = metrics.get("hip_lead_verdict") or "unclear"
+    reps = f"{valid} of {count} repetitions" if valid is not None else f"{count} repetitions"
+    within = f" (within ±{zone:.0f} ms of 0 is unclear)" if zone is not None else ""
+    text = f"Median hip lead {lead:+.0f} ms over {reps}{spread}: {verdict}{within}."
+    return text.replace("-", "−")
+
+
 def _fmt(key: str, value: Any) -> str:
     label = label_for(key)
     return format_value(value, label.decimals, label.unit)
@@ -272,18 +308,23 @@ def _glance(doc: Mapping[str, Any], citer: _Citer) -> str:
     tasks = doc.get("tasks") or []
     left, right = _first_sls_pair(tasks)
     if left or right:
-        lv = _num(((left or {}).get("metrics") or {}).get("pelvic_drop_peak_deg"))
-        rv = _num(((right or {}).get("metrics") or {}).get("pelvic_drop_peak_deg"))
+        lv = _num(((left or {}).get("metrics") or {}).get("pelvic_drop_mean_deg"))
+        rv = _num(((right or {}).get("metrics") or {}).get("pelvic_drop_mean_deg"))
         verdict: Verdict = "neutral"
-        note = "Peak drop of the free side, standing on each leg."
+        note = "Mean drop of the free side over the steady hold, standing on each leg."
         if lv is not None and rv is not None:
             verdict = verdict_for("pelvic_drop_lr_diff_deg", lv - rv)
-            note = f"Difference {abs(lv - rv):.1f}°. {reference_text('pelvic_drop_lr_diff_deg')}"
+            note = (
+                f"Mean drop over the steady hold; left − right {lv - rv:+.1f}°"
+                f"{_pm_text('pelvic_drop_lr_diff_deg', 1, '°')}. "
+                f"{reference_text('pelvic_drop_lr_diff_deg')}"
+            ).replace("-", "−")
         cards.append(
             _card(
                 "Pelvic drop (single-leg stance)",
                 f'<span class="lr l">L</span> {format_value(lv, 1, "°")} &nbsp; '
-                f'<span class="lr r">R</span> {format_value(rv, 1, "°")}',
+                f'<span class="lr r">R</span> {format_value(rv, 1, "°")}'
+                + _pm("pelvic_drop_mean_deg", 1, "°"),
                 note,
                 verdict,
             )
@@ -291,21 +332,21 @@ def _glance(doc: Mapping[str, Any], citer: _Citer) -> str:
     for task in tasks:
         kind = task.get("kind")
         if kind in REP_KINDS:
-            lead = _num((task.get("metrics") or {}).get("hip_lead_ms_median"))
-            count = (task.get("metrics") or {}).get("rep_count")
+            metrics = task.get("metrics") or {}
+            lead = _num(metrics.get("hip_lead_ms_median"))
             if lead is None:
                 text, note = "–", "Hip lead could not be measured."
             else:
-                who = "hips first" if lead > 0 else "lower back first" if lead < 0 else "together"
-                text = format_value(lead, 0, "ms")
-                note = f"Median over {format_value(count, 0)} reps: {who}."
+                text = format_value(lead, 0, "ms") + _pm("hip_lead_ms_median", 0, "ms")
+                note = escape(_lead_summary(metrics))
             cards.append(_card(f"Hip lead ({TASK_TITLES.get(kind, kind)})", text, note, "neutral"))
     for task in tasks:
         if task.get("kind") == "gait":
             si = _num((task.get("metrics") or {}).get("step_time_si_pct"))
             verdict = verdict_for("step_time_si_pct", si)
             note = f"Step-time symmetry index. {reference_text('step_time_si_pct')}"
-            cards.append(_card("Walking rhythm", format_value(si, 1, "%"), note, verdict))
+            value = format_value(si, 1, "%") + (_pm("step_time_si_pct", 1, "%") if si else "")
+            cards.append(_card("Walking rhythm", value, note, verdict))
             break
     sensors = (doc.get("recording") or {}).get("sensors") or {}
     if sensors:
@@ -486,16 +527,19 @@ def _sls_section(
         label = label_for(key)
         ln, rn = _num(lv), _num(rv)
         diff = ln - rn if ln is not None and rn is not None else None
+        # one definition of the left-right difference: the mean drops over the holds
         verdict: Verdict = (
             verdict_for("pelvic_drop_lr_diff_deg", diff)
-            if key.startswith("pelvic_drop")
+            if key == "pelvic_drop_mean_deg"
             else "neutral"
         )
         diff_html = format_value(diff, label.decimals, label.unit) if diff is not None else "–"
         rows.append(
             f'<tr class="{verdict if verdict == "watch" else ""}"><td>{escape(label.name)}</td>'
-            f'<td class="num left">{format_value(lv, label.decimals, label.unit)}</td>'
-            f'<td class="num right">{format_value(rv, label.decimals, label.unit)}</td>'
+            f'<td class="num left">{format_value(lv, label.decimals, label.unit)}'
+            f"{_pm(key, label.decimals, label.unit) if lv is not None else ''}</td>"
+            f'<td class="num right">{format_value(rv, label.decimals, label.unit)}'
+            f"{_pm(key, label.decimals, label.unit) if rv is not None else ''}</td>"
             f'<td class="num asym {verdict}">{diff_html}</td>'
             f'<td class="bars">{plots.lr_bars(ln, rn, highlight=verdict == "watch")}</td>'
             f'<td class="meaning">{escape(label.meaning)}</td></tr>'
@@ -640,7 +684,8 @@ def _rep_section(index: int, task: Mapping[str, Any], data: ReportInput, citer: 
             extra = " " + escape(ref.text) + citer.mark(ref.citations)
         summary_rows.append(
             f"<tr><td>{escape(label.name)}</td>"
-            f'<td class="num">{_fmt(key, metrics.get(key))}</td>'
+            f'<td class="num">{_fmt(key, metrics.get(key))}'
+            f"{_pm(key, label.decimals, label.unit) if metrics.get(key) is not None else ''}</td>"
             f'<td class="meaning">{escape(label.meaning)}{extra}</td></tr>'
         )
     reps = metrics.get("repetitions") or []
@@ -648,16 +693,9 @@ def _rep_section(index: int, task: Mapping[str, Any], data: ReportInput, citer: 
     for n, rep in enumerate(reps if isinstance(reps, list) else [], start=1):
         if not isinstance(rep, Mapping):
             continue
-        rep_lead = _num(rep.get("hip_lead_ms"))
-        tag = ""
-        if rep_lead is not None:
-            tag = (
-                '<span class="tag hips">hips first</span>'
-                if rep_lead > 0
-                else '<span class="tag back">back first</span>'
-                if rep_lead < 0
-                else ""
-            )
+        # one repetition's lead is within its own noise (docs/VALIDATION.md): no verdict
+        rejected = rep.get("rejected")
+        tag = f'<span class="tag">not used: {escape(str(rejected))}</span>' if rejected else ""
         cells = "".join(
             f'<td class="num">{format_value(rep.get(k), label_for(k).decimals)}</td>'
             for k in REP_COLUMNS
@@ -673,15 +711,7 @@ def _rep_section(index: int, task: Mapping[str, Any], data: ReportInput, citer: 
     series = data.series[index] if index < len(data.series) else None
     traces = rep_traces(task, series, data.kinematics)
     figs = _rep_figures(traces) or (_no_plot_note(data) if reps else "")
-    lead_text = ""
-    if lead is not None:
-        lead_text = f" Median hip lead {lead:+.0f} ms: ".replace("-", "−") + (
-            "the hips drive first."
-            if lead > 0
-            else "the lower back starts first."
-            if lead < 0
-            else "hips and lower back start together."
-        )
+    lead_text = f" {_lead_summary(metrics)}" if lead is not None else ""
     return (
         f'<section class="task repsec"><h2>{escape(TASK_TITLES.get(kind, kind))}'
         f'{_task_time(task)}</h2><p class="lead">Hip drive: in the rising phase, does hip '
