@@ -50,14 +50,15 @@ def _task_summary(task: dict[str, Any]) -> str:
         return (
             f"pelvic drop {_fmt(m.get('pelvic_drop_mean_deg'), '°')} "
             f"(peak {_fmt(m.get('pelvic_drop_peak_deg'), '°')}), "
-            f"trunk lean {_fmt(m.get('trunk_lean_mean_deg'), '°')}, "
+            f"trunk lean from vertical {_fmt(m.get('trunk_lean_mean_deg'), '°')}, "
             f"sway {_fmt(m.get('sway_rms_m_s2'), ' m/s²', 3)}, "
             f"hold {_fmt(m.get('hold_s'), ' s')}"
         )
     if kind in ("hip_hinge", "hip_bridge", "squat"):
         return (
-            f"{_fmt(m.get('rep_count'))} reps, "
-            f"hip lead {_fmt(m.get('hip_lead_ms_median'), ' ms', 0)} (median), "
+            f"{_fmt(m.get('rep_count'))} reps ({_fmt(m.get('valid_rep_count'))} valid), "
+            f"hip lead {_fmt(m.get('hip_lead_ms_median'), ' ms', 0)} (median, "
+            f"{m.get('hip_lead_verdict') or 'unclear'}), "
             f"hip share {_fmt(m.get('hip_share_pct_median'), '%', 0)}"
         )
     if kind == "gait":

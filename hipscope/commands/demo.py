@@ -102,14 +102,15 @@ def _summary_rows(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
         title = TASK_TITLES.get(kind, kind) + (f" ({side})" if side else "")
         if kind == "single_leg_stance":
             key = (
-                f"pelvic drop {num(m.get('pelvic_drop_peak_deg'), '.1f')}° peak, "
+                f"pelvic drop {num(m.get('pelvic_drop_mean_deg'), '.1f')}° mean, "
                 f"trunk lean {num(m.get('trunk_lean_mean_deg'), '.1f')}°"
             )
             lr = f"L−R drop {num(m.get('pelvic_drop_lr_diff_deg'), '+.1f')}°"
         elif kind in ("hip_hinge", "hip_bridge", "squat"):
             key = (
                 f"{num(m.get('rep_count'), 'd')} reps, hip lead "
-                f"{num(m.get('hip_lead_ms_median'), '+.0f')} ms"
+                f"{num(m.get('hip_lead_ms_median'), '+.0f')} ms "
+                f"({m.get('hip_lead_verdict') or 'unclear'})"
             )
             lr = ""
         elif kind == "gait":
