@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+EXTRA = ("hip_lead_ms_rep_paused", "hip_lead_ms_rep_bounce", "valid_rep_count")
 METRICS = (
     "pelvic_drop_mean_deg",
     "pelvic_drop_lr_diff_deg",
@@ -156,6 +157,11 @@ def session_errors(
         elif kind == "hip_hinge":
             true_median = float(np.median([r["hip_lead_ms"] for r in truth["reps"]]))
             _add(errors, "hip_lead_ms_median", m.get("hip_lead_ms_median"), true_median)
+            per_rep = f"hip_lead_ms_rep_{'bounce' if bounce else 'paused'}"
+            reps = m.get("repetitions") or []
+            if len(reps) == len(truth["reps"]):
+                for rep, true_rep in zip(reps, truth["reps"], strict=True):
+                    _add(errors, per_rep, rep.get("hip_lead_ms"), true_rep["hip_lead_ms"])
             errors["valid_rep_count"].append(float((m.get("valid_rep_count") or 0) - 6))
         elif kind == "gait":
             _add(errors, "step_time_si_pct", m.get("step_time_si_pct"), truth["step_time_si_pct"])
@@ -217,10 +223,10 @@ def main() -> int:
                         for key, values in session_errors(seed, rate, mis, sta, Path(tmp)).items():
                             condition[key].extend(values)
                             pooled[key].extend(values)
-                    for key in (*METRICS, "valid_rep_count"):
+                    for key in (*METRICS, *EXTRA):
                         _print_row(f"{rate:>5.0f} {mis:>4.0f} {sta:>4.1f}", key, condition[key])
     print("pooled over all conditions")
-    for key in (*METRICS, "valid_rep_count"):
+    for key in (*METRICS, *EXTRA):
         _print_row(f"{'all':>5} {'':>4} {'':>4}", key, pooled[key])
     if args.table:
         n = len(pooled["pelvic_drop_mean_deg"]) // 2
