@@ -10,7 +10,7 @@ A kit is a TOML file (see ``firmware_configs/example_kit.toml``)::
     name = "HIPSCOPE-PELVIS"           # advertised name, and/or
     address = "C0:11:22:33:44:01"      # Bluetooth address
     profile = "hipscope_open"          # a firmware_configs/<id>.toml
-    mounting = "nominal"               # or { x = "up", z = "backward" }
+    mounting = "nominal"               # or { x = "up", z = "backward" }, or "unknown"
 
 Errors raise ``KitError`` naming the file and key, e.g.
 ``kit.toml: sensor[2].placement: unknown placement 'hip' (expected one of pelvis, ...)``.
@@ -80,7 +80,9 @@ class KitDevice:
     ``mounting`` maps sensor axes (``x``, ``y``, ``z``) to anatomical directions (``up``,
     ``down``, ``forward``, ``backward``, ``left``, ``right``, and for left/right placements
     ``outward``/``inward``); empty means nominal. ``nominal`` is True when the kit said
-    ``mounting = "nominal"`` (or nothing). ``rate_hz`` is the rate to request (0: the kit's).
+    ``mounting = "nominal"`` (or nothing); ``unknown`` when it said ``mounting = "unknown"``
+    (calibration then needs standing and walking). ``rate_hz`` is the rate to request (0: the
+    kit's).
     """
 
     placement: str
@@ -90,6 +92,7 @@ class KitDevice:
     rate_hz: float = 0.0
     mounting: Mapping[str, str] = field(default_factory=dict)
     nominal: bool = True
+    unknown: bool = False
 
     def matches(self, name: str | None = None, address: str | None = None) -> bool:
         """True when the address (any case) or the advertised name identifies this device."""
@@ -100,6 +103,8 @@ class KitDevice:
     @property
     def r_segment_sensor(self) -> NDArray[np.float64]:
         """Nominal rotation matrix taking sensor-frame vectors into the ISB segment frame."""
+        if self.unknown:
+            raise KitError(f"{self.placement}: mounting unknown (calibration finds it)")
         mounting = self.mounting or nominal_mounting(self.placement)
         if not mounting:
             raise KitError(f"{self.placement}: no nominal mounting defined; give the sensor axes")
@@ -187,7 +192,9 @@ def _mounting(value: Any, placement: str, filename: str, key: str) -> tuple[dict
             )
         return nominal, True
     if not isinstance(value, dict):
-        raise _fail(filename, key, f'expected "nominal" or a table of axes, got {value!r}')
+        raise _fail(
+            filename, key, f'expected "nominal", "unknown" or a table of axes, got {value!r}'
+        )
     words = sorted(DIRECTIONS) + (list(SIDE_WORDS) if _side(placement) else [])
     for axis, word in value.items():
         if axis not in ("x", "y", "z"):
@@ -284,7 +291,12 @@ def parse_kit(data: Mapping[str, Any], source: Path) -> Kit:
             raise _fail(
                 fn, where, f"{dev_rate:g} Hz is not supported by {profile_id} (supported: {rates})"
             )
-        mounting, nominal = _mounting(entry.get("mounting"), placement, fn, f"{key}.mounting")
+        unknown = entry.get("mounting") == "unknown"
+        mounting, nominal = (
+            ({}, False)
+            if unknown
+            else _mounting(entry.get("mounting"), placement, fn, f"{key}.mounting")
+        )
         devices.append(
             KitDevice(
                 placement=placement,
@@ -294,6 +306,7 @@ def parse_kit(data: Mapping[str, Any], source: Path) -> Kit:
                 rate_hz=float(dev_rate),
                 mounting=mounting,
                 nominal=nominal,
+                unknown=unknown,
             )
         )
     kit_rate = float(rate) if rate is not None else devices[0].rate_hz

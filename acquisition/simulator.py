@@ -27,15 +27,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hipscope.acquisition.samples import SampleBatch, Task
-from hipscope.acquisition.simulation.body import NOMINAL_Q_SEGMENT_SENSOR, SEGMENTS, Body
+from hipscope.acquisition.simulation.body import SEGMENTS, Body
 from hipscope.acquisition.simulation.gait import GaitMotion
-from hipscope.acquisition.simulation.imu import ideal_imu, magnetometer_ut
+from hipscope.acquisition.simulation.imu import SkinArtefact, ideal_imu, magnetometer_ut
 from hipscope.acquisition.simulation.motions import (
     Motion,
     RepetitionMotion,
     SingleLegStanceMotion,
     StaticMotion,
 )
+from hipscope.acquisition.simulation.mounting import sensor_mounting
 from hipscope.acquisition.simulation.specs import (
     GaitSpec,
     RepetitionSpec,
@@ -227,15 +228,6 @@ def _motion(spec: TaskSpec, body: Body, rng: np.random.Generator) -> Motion:
     )
 
 
-def _misalignment(rng: np.random.Generator, max_deg: float) -> tuple[FloatArray, float]:
-    """A rotation about a random axis by an angle uniform in [max/2, max] (degrees)."""
-    axis = rng.standard_normal(3)
-    axis /= np.linalg.norm(axis)
-    angle_deg = float(rng.uniform(0.5, 1.0) * max_deg)
-    half = 0.5 * np.radians(angle_deg)
-    return np.concatenate([[np.cos(half)], np.sin(half) * axis]), angle_deg
-
-
 def simulate(
     protocol: Sequence[TaskSpec] | None = None,
     *,
@@ -255,6 +247,8 @@ def simulate(
     mag_world_ut: Sequence[float] = DEFAULT_MAG_WORLD_UT,
     body: Body | None = None,
     soft_tissue_deg: float = 0.0,
+    skin_artefact_deg: float = 0.0,
+    mounting_heading_deg: float | None = 0.0,
 ) -> SimulatedSession:
     """Simulate a screen session.
 
@@ -298,6 +292,13 @@ def simulate(
         45° of thigh flexion, and every sensor wobbles (12 Hz, damped, up to this much on the
         thighs, half on pelvis and trunk) after foot contacts. A robustness knob; the
         sensor's true orientation then includes it (``SimulatedSession.q_world_sensor``).
+    skin_artefact_deg
+        RMS of a band-limited (2-10 Hz) random rotation of each sensor on its segment while
+        the segment turns (degrees, default 0 = none; ``simulation.imu.SkinArtefact``).
+    mounting_heading_deg
+        Turn of every sensor about its segment's long axis before the misalignment (degrees,
+        default 0; None: a random heading per sensor, uniform over the full circle).
+        ``misalignment_deg`` then reports each sensor's whole angle from the nominal mounting.
     """
     if not 10.0 <= rate_hz <= 1000.0:
         raise HipscopeError(f"rate_hz must be within 10..1000 Hz, got {rate_hz}")
@@ -324,15 +325,25 @@ def simulate(
     q_segment_sensor: dict[str, FloatArray] = {}
     misalignment: dict[str, float] = {}
     for p in placements:
-        rng = np.random.default_rng([seed, 2, SIMULATED_PLACEMENTS.index(p)])
-        q_mis, angle_deg = _misalignment(rng, misalignment_deg)
-        q = quat_multiply(NOMINAL_Q_SEGMENT_SENSOR[p], q_mis)
-        q_segment_sensor[p] = -q if q[0] < 0.0 else q
-        misalignment[p] = angle_deg
+        index = SIMULATED_PLACEMENTS.index(p)
+        heading = mounting_heading_deg
+        if heading is None:
+            heading = float(np.random.default_rng([seed, 4, index]).uniform(-180.0, 180.0))
+        rng = np.random.default_rng([seed, 2, index])
+        q_segment_sensor[p], misalignment[p] = sensor_mounting(p, rng, misalignment_deg, heading)
     if not 0.0 <= soft_tissue_deg <= 15.0:
         raise HipscopeError(f"soft_tissue_deg must be within 0..15°, got {soft_tissue_deg}")
+    if not 0.0 <= skin_artefact_deg <= 10.0:
+        raise HipscopeError(f"skin_artefact_deg must be within 0..10°, got {skin_artefact_deg}")
     ideal, q_world_segment = ideal_imu(
-        timeline.pose, time_s, q_segment_sensor, placements, body, soft_tissue_deg=soft_tissue_deg
+        timeline.pose,
+        time_s,
+        q_segment_sensor,
+        placements,
+        body,
+        soft_tissue_deg=soft_tissue_deg,
+        skin_artefact=SkinArtefact(skin_artefact_deg) if skin_artefact_deg > 0.0 else None,
+        seed=seed,
     )
 
     samples: dict[str, SampleBatch] = {}
@@ -385,7 +396,7 @@ def simulate(
                 )
                 for p in placements
             }
-            if soft_tissue_deg > 0.0
+            if soft_tissue_deg > 0.0 or skin_artefact_deg > 0.0
             else {}
         ),
     )

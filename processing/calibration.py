@@ -8,14 +8,25 @@ into the common world frame: x the athlete's forward direction at the standing w
    ``"static task"``); without one, the stillest window of the whole recording in which
    every sensor's nominal up axis is within ``max_upright_deg`` of gravity (``"stillest
    window"``). The segment's superior axis (ISB y) is the measured up direction there.
-2. Mediolateral axis (ISB z): the principal axis of the angular velocity (its component
+2. Direction of progression (any sensor with ``min_walk_s`` of ``gait`` tasks): the
+   sensor's horizontal velocity during walking, integrated from its fusion-frame
+   acceleration less the smallest sensor-frame bias that brings it back to rest at the end
+   of the walk (the walk starts and ends standing), turned into sensor coordinates sample
+   by sample (so turns do not cancel it) and averaged. Its cross product with the superior
+   axis is a mediolateral axis that needs no mounting at all.
+3. Mediolateral axis (ISB z): the principal axis of the angular velocity (its component
    about the world vertical removed), projected onto the segment's transverse plane, during
    functional tasks (hinge, squat, bridge for pelvis and trunk; for thighs gait, else squat,
-   lunge, bridge, else single-leg stance, else hinge), its sign taken from the nominal mounting.
-   Used only when it clearly dominates (variance ratio >= ``min_axis_ratio``) and lies within
-   ``max_axis_deviation_deg`` of the nominal axis; otherwise the nominal mounting's
-   mediolateral axis, made horizontal, is used and a note says so.
-3. Heading: each segment's anterior axis at the standing window defines world +x.
+   lunge, bridge, else single-leg stance, else hinge). Its sign, and the reference it must
+   lie within ``max_axis_deviation_deg`` of, come from walking where there was walking,
+   else from the nominal mounting. Used only when it clearly dominates (variance ratio >=
+   ``min_axis_ratio``). Without walking, the direction the segment first turns away from
+   standing in hinges and squats (pelvis and trunk lean forward, thighs flex) gives the sign
+   instead, and the nominal axis is no longer a limit. Otherwise the walking axis itself;
+   otherwise the nominal mounting's mediolateral axis, made horizontal, and a note says
+   so. So any heading of the sensor about the segment's long axis is found from standing
+   plus walking.
+4. Heading: each segment's anterior axis at the standing window defines world +x.
 
 Nominal mounting (docs/DESIGN.md): pelvis and trunk sensors +x up, +z backwards (so +y left);
 thigh sensors +x up, +z outwards.
@@ -29,6 +40,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
 from hipscope.acquisition.samples import Task
@@ -94,6 +106,8 @@ class SegmentCalibration:
     """Where the mediolateral axis came from: a task kind list or "nominal mounting"."""
     axis_ratio: float
     """Variance ratio of the principal to the secondary horizontal angular velocity axis."""
+    superior_source: str = "gravity"
+    """Where the superior axis came from (gravity in the standing window)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,14 @@ class CalibrationResult:
                 p: round(float(np.degrees(s.misalignment_rad)), 2) for p, s in self.segments.items()
             },
             "mediolateral_axis_source": {p: s.axis_source for p, s in self.segments.items()},
+            "axis_sources": {
+                p: {
+                    "superior": f"{s.superior_source} ({self.method})",
+                    "mediolateral": s.axis_source,
+                    "anterior": "superior × mediolateral",
+                }
+                for p, s in self.segments.items()
+            },
             "notes": list(self.notes),
         }
 
@@ -215,6 +237,68 @@ def _without_vertical_rate(
     return np.concatenate(parts) if parts else np.empty((0, 3))
 
 
+def lowpass_runs(
+    values: NDArray[np.float64], mask: NDArray[np.bool_], cutoff_hz: float, rate_hz: float
+) -> NDArray[np.float64]:
+    """``values`` with each run of True rows of ``mask`` low-passed (zero phase, order 2).
+
+    Only the masked rows change (a long session's other rows cost nothing); runs too short
+    for the filter, or a cutoff at or above Nyquist, stay as they are.
+    """
+    if not 0.0 < cutoff_hz < 0.45 * rate_hz or not mask.any():
+        return values
+    sos = butter(2, cutoff_hz, btype="lowpass", fs=rate_hz, output="sos")
+    out = values.copy()
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        if stop - start > 30:
+            out[start:stop] = sosfiltfilt(sos, values[start:stop], axis=0)
+    return out
+
+
+MOVEMENT_SIGNS: dict[str, dict[str, float]] = {
+    "pelvis": {"hip_hinge": -1.0, "squat": -1.0},
+    "trunk": {"hip_hinge": -1.0, "squat": -1.0},
+    "thigh_left": {"squat": 1.0},
+    "thigh_right": {"squat": 1.0},
+}
+"""Sign of the rotation about the segment's right (ISB z) axis on the way down from
+standing: pelvis and trunk lean forward (negative), thighs flex (positive)."""
+
+
+def movement_sign(
+    placement: str,
+    time_s: NDArray[np.float64],
+    gyr_rad_s: NDArray[np.float64],
+    axis: NDArray[np.float64],
+    tasks: Sequence[Task],
+    rate_hz: float,
+    min_angle_rad: float = np.radians(5.0),
+) -> float:
+    """+1 when ``axis`` points to the segment's right, -1 when left, 0 when unclear.
+
+    Over each task whose kind has a known direction (``MOVEMENT_SIGNS``), the rotation angle
+    about ``axis`` relative to the task's start (rate minus its mean over the task: the
+    athlete stands at both ends) spends its time on the flexed side of zero.
+    """
+    signs = MOVEMENT_SIGNS.get(placement, {})
+    evidence = 0.0
+    for task in tasks:
+        expected = signs.get(task.kind)
+        if expected is None:
+            continue
+        i0 = int(np.searchsorted(time_s, task.start_s, side="left"))
+        i1 = int(np.searchsorted(time_s, task.end_s, side="right"))
+        rate = gyr_rad_s[i0:i1] @ axis
+        if len(rate) < 10 or not np.isfinite(rate).all():
+            continue
+        angle = np.cumsum(rate - rate.mean()) / rate_hz
+        evidence += expected * float(np.mean(angle - angle[0]))
+    if abs(evidence) < min_angle_rad:
+        return 0.0
+    return 1.0 if evidence > 0 else -1.0
+
+
 def _up_in_sensor(q_fusion_sensor: NDArray[np.float64]) -> NDArray[np.float64]:
     """World up expressed in sensor coordinates, per row."""
     return to_rotation(q_fusion_sensor).inv().apply(_UP_WORLD)
@@ -266,6 +350,58 @@ def heading_alignment(
     return np.array([np.cos(-psi / 2.0), 0.0, 0.0, np.sin(-psi / 2.0)])
 
 
+def walking_direction(
+    time_s: NDArray[np.float64],
+    q_fusion_sensor: NDArray[np.float64],
+    acc_m_s2: NDArray[np.float64],
+    walks: Sequence[tuple[float, float]],
+    min_walk_s: float,
+) -> tuple[NDArray[np.float64], float]:
+    """Mean horizontal velocity during the walks in sensor coordinates, and its mean speed.
+
+    Each walk (start, end) without missing rows is integrated on its own: horizontal
+    acceleration in the fusion frame, corrected so the velocity change between the standing
+    at either end is zero by the least sensor-frame bias that does it (a bias turns with
+    the athlete through turns), then each sample's velocity turned into the sensor frame.
+    Returns (NaN vector, 0) when there is no usable walk.
+    """
+    total = np.zeros(3)
+    speed_sum = 0.0
+    count = 0
+    dt = float(np.median(np.diff(time_s))) if len(time_s) > 1 else 0.0
+    for start_s, end_s in walks:
+        i0 = int(np.searchsorted(time_s, start_s, side="left"))
+        i1 = int(np.searchsorted(time_s, end_s, side="right"))
+        if i1 - i0 < 2 or (i1 - i0) * dt < min_walk_s:
+            continue
+        q, acc = q_fusion_sensor[i0:i1], acc_m_s2[i0:i1]
+        if not finite_rows(q, acc).all():
+            continue
+        horizontal = np.empty((i1 - i0, 2))
+        turn_sum = np.zeros((2, 3))
+        for rows in row_chunks(i1 - i0):
+            rotation = to_rotation(q[rows])
+            horizontal[rows] = rotation.apply(acc[rows])[:, :2]
+            turn_sum += rotation.as_matrix()[:, :2, :].sum(axis=0)
+        # An accelerometer bias (or inclination error) is constant in the sensor frame and
+        # turns with the athlete: the smallest sensor-frame bias that brings the velocity
+        # back to zero at the end, then any remaining constant in the fusion frame.
+        bias = np.linalg.lstsq(turn_sum, horizontal.sum(axis=0), rcond=None)[0]
+        for rows in row_chunks(i1 - i0):
+            horizontal[rows] -= to_rotation(q[rows]).apply(bias)[:, :2]
+        horizontal -= horizontal.mean(axis=0)
+        velocity = np.zeros((i1 - i0, 3))
+        velocity[:, :2] = np.cumsum(horizontal, axis=0) * dt
+        for rows in row_chunks(i1 - i0):
+            v_sensor = to_rotation(q[rows]).inv().apply(velocity[rows])
+            total += v_sensor.sum(axis=0)
+        speed_sum += float(np.linalg.norm(velocity[:, :2], axis=1).sum())
+        count += i1 - i0
+    if count == 0:
+        return np.full(3, np.nan), 0.0
+    return total / count, speed_sum / count
+
+
 class Calibrator:
     """Finds each sensor's segment alignment and the common heading (see the module doc).
 
@@ -276,6 +412,11 @@ class Calibrator:
     max_upright_deg: largest angle between a sensor's nominal up axis and gravity for a
         window to count as standing when there is no static task, degrees (50.0).
     min_functional_s: least functional-task time needed to try the functional axis, s (2.0).
+    functional_lowpass_hz: low-pass of the angular velocity before its principal axis is
+        taken; skin and soft tissue wobble faster than segments swing, Hz (3.0).
+    min_walk_s: least length of a gait task to take the direction of progression from, s (5.0).
+    min_walk_speed_m_s: least mean walking speed, and least mean forward velocity in the
+        segment's transverse plane, for the direction of progression to count, m/s (0.3).
 
     Result: ``result_`` (``CalibrationResult``) after ``calibrate``.
     """
@@ -287,12 +428,18 @@ class Calibrator:
         max_axis_deviation_deg: float = 45.0,
         max_upright_deg: float = 50.0,
         min_functional_s: float = 2.0,
+        min_walk_s: float = 5.0,
+        min_walk_speed_m_s: float = 0.3,
+        functional_lowpass_hz: float = 3.0,
     ) -> None:
         self.window_s = window_s
         self.min_axis_ratio = min_axis_ratio
         self.max_axis_deviation_deg = max_axis_deviation_deg
         self.max_upright_deg = max_upright_deg
         self.min_functional_s = min_functional_s
+        self.min_walk_s = min_walk_s
+        self.min_walk_speed_m_s = min_walk_speed_m_s
+        self.functional_lowpass_hz = functional_lowpass_hz
 
     def calibrate(
         self,
@@ -362,11 +509,20 @@ class Calibrator:
                 late.append(p)
                 continue
             segments[p] = self._segment(
-                p, time_s, window, q_fusion_sensor[p], gyr_rad_s[p], tasks, notes
+                p, time_s, window, q_fusion_sensor[p], gyr_rad_s[p], acc_m_s2[p], tasks, notes
             )
         for p in late:
             calibrated = self._late_sensor(
-                p, time_s, n, per_sensor, q_fusion_sensor, gyr_rad_s, tasks, segments, notes
+                p,
+                time_s,
+                n,
+                per_sensor,
+                q_fusion_sensor,
+                gyr_rad_s,
+                acc_m_s2,
+                tasks,
+                segments,
+                notes,
             )
             if calibrated is not None:
                 segments[p] = calibrated
@@ -396,6 +552,7 @@ class Calibrator:
         per_sensor: Mapping[str, NDArray[np.float64]],
         q_fusion_sensor: Mapping[str, NDArray[np.float64]],
         gyr_rad_s: Mapping[str, NDArray[np.float64]],
+        acc_m_s2: Mapping[str, NDArray[np.float64]],
         tasks: Sequence[Task],
         segments: Mapping[str, SegmentCalibration],
         notes: list[str],
@@ -415,7 +572,9 @@ class Calibrator:
         j0 = int(np.argmin(candidates))
         window = slice(j0, j0 + n)
         q_own, gyr_own = q_fusion_sensor[placement], gyr_rad_s[placement]
-        seg = self._segment(placement, time_s, window, q_own, gyr_own, tasks, notes)
+        seg = self._segment(
+            placement, time_s, window, q_own, gyr_own, acc_m_s2[placement], tasks, notes
+        )
         headings = []
         for o in others:
             q = q_fusion_sensor[o][window]
@@ -439,7 +598,37 @@ class Calibrator:
             misalignment_rad=seg.misalignment_rad,
             axis_source=seg.axis_source,
             axis_ratio=seg.axis_ratio,
+            superior_source=seg.superior_source,
         )
+
+    def _walking_axis(
+        self,
+        placement: str,
+        time_s: NDArray[np.float64],
+        q_fusion_sensor: NDArray[np.float64],
+        acc_m_s2: NDArray[np.float64],
+        tasks: Sequence[Task],
+        up: NDArray[np.float64],
+        notes: list[str],
+    ) -> NDArray[np.float64] | None:
+        """The mediolateral axis (sensor coordinates) from the direction of progression."""
+        walks = [(t.start_s, t.end_s) for t in tasks if t.kind == "gait"]
+        if not walks:
+            return None
+        velocity, speed = walking_direction(
+            time_s, q_fusion_sensor, acc_m_s2, walks, self.min_walk_s
+        )
+        if not np.all(np.isfinite(velocity)):
+            return None
+        forward = velocity - np.dot(velocity, up) * up
+        if speed < self.min_walk_speed_m_s or np.linalg.norm(forward) < self.min_walk_speed_m_s:
+            notes.append(
+                f"{placement}: walking gave no clear direction of progression "
+                f"(mean speed {speed:.2f} m/s, forward {np.linalg.norm(forward):.2f} m/s)"
+            )
+            return None
+        ml = np.cross(forward, up)
+        return ml / np.linalg.norm(ml)
 
     def _upright(
         self,
@@ -468,6 +657,7 @@ class Calibrator:
         window: slice,
         q_fusion_sensor: NDArray[np.float64],
         gyr_rad_s: NDArray[np.float64],
+        acc_m_s2: NDArray[np.float64],
         tasks: Sequence[Task],
         notes: list[str],
     ) -> SegmentCalibration:
@@ -480,6 +670,11 @@ class Calibrator:
         nominal_ml = nominal[:, 2]
         ml = nominal_ml - np.dot(nominal_ml, up) * up
         ml /= np.linalg.norm(ml)
+        walk_ml = self._walking_axis(placement, time_s, q_fusion_sensor, acc_m_s2, tasks, up, notes)
+        reference = "nominal mounting"
+        if walk_ml is not None:
+            ml = walk_ml
+            reference = "walking"
         axis_source = "nominal mounting"
         ratio = 0.0
         rate_hz = (len(time_s) - 1) / (time_s[-1] - time_s[0]) if len(time_s) > 1 else 1.0
@@ -503,20 +698,41 @@ class Calibrator:
             mask &= finite_q
             if mask.sum() < self.min_functional_s * rate_hz:
                 continue
+            gyr = lowpass_runs(gyr_rad_s, mask, self.functional_lowpass_hz, rate_hz)
             axis, ratio = principal_horizontal_axis(
-                _without_vertical_rate(q_fusion_sensor, gyr_rad_s, mask), up
+                _without_vertical_rate(q_fusion_sensor, gyr, mask), up
             )
             if not np.all(np.isfinite(axis)):
                 continue
             if np.dot(axis, ml) < 0:
                 axis = -axis
             deviation = np.degrees(np.arccos(np.clip(np.dot(axis, ml), -1.0, 1.0)))
-            if ratio >= self.min_axis_ratio and deviation <= self.max_axis_deviation_deg:
+            signed_by = ""
+            any_heading = False
+            if walk_ml is None:
+                # No walking to check against: the way the segment first turns away from
+                # standing says which end of the axis is right, whatever the mounting says.
+                sign = movement_sign(placement, time_s, gyr, axis, tasks, rate_hz)
+                if sign != 0:
+                    any_heading = True
+                    if sign < 0 or deviation > self.max_axis_deviation_deg:
+                        signed_by = " (sign from the movement)"
+                    axis = sign * axis
+            close = any_heading or deviation <= self.max_axis_deviation_deg
+            if ratio >= self.min_axis_ratio and close:
                 ml = axis
-                axis_source = "functional: " + ", ".join(used)
+                axis_source = "functional: " + ", ".join(used) + signed_by
+                if rejected:
+                    notes.append(f"{placement}: not used: {'; '.join(rejected)}")
                 break
-            rejected.append(f"{', '.join(used)} (variance ratio {ratio:.1f}, {deviation:.0f}°)")
-        if axis_source == "nominal mounting":
+            rejected.append(
+                f"{', '.join(used)} (variance ratio {ratio:.1f}, {deviation:.0f}° from the "
+                f"{reference} axis)"
+            )
+        if axis_source == "nominal mounting" and walk_ml is not None:
+            axis_source = "walking: direction of progression"
+            ratio = 0.0
+        elif axis_source == "nominal mounting":
             why = "; ".join(rejected) if rejected else "no functional task"
             notes.append(f"{placement}: nominal mediolateral axis ({why})")
             ratio = 0.0

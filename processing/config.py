@@ -36,6 +36,7 @@ from hipscope.processing.events.turns import StraightWalking
 from hipscope.processing.metrics.gait_symmetry import GaitSymmetry
 from hipscope.processing.metrics.hip_drive import HipDrive
 from hipscope.processing.metrics.pelvic_stability import PelvicStability
+from hipscope.processing.metrics.walking_pelvis import WalkingPelvis
 
 
 class AnalysisConfigError(HipscopeError):
@@ -60,6 +61,8 @@ class AnalysisConfig:
     """Turns of a walk, left out of its regularity and harmonic ratios."""
     gait_symmetry: GaitSymmetry = field(default_factory=GaitSymmetry)
     """Temporal and symmetry measures of a walk from its contacts."""
+    walking_pelvis: WalkingPelvis = field(default_factory=WalkingPelvis)
+    """Pelvic drop in single support, obliquity and hip ranges of a walk."""
 
     def __post_init__(self) -> None:
         for f in fields(self):

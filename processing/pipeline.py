@@ -335,8 +335,19 @@ def _analyze_gait(ctx: _Context) -> TaskAnalysis:
     )
     metrics = dict(gait.metrics_)
     metrics["contact_source"] = events.source
+    pelvis = ctx.config.walking_pelvis.clone().compute(
+        ctx.time_s,
+        events,
+        start_s=task.start_s,
+        end_s=task.end_s,
+        pelvis_obliquity_rad=ctx.angle("pelvis_obliquity"),
+        hip_flexion_left_rad=ctx.angle("hip_flexion_left"),
+        hip_flexion_right_rad=ctx.angle("hip_flexion_right"),
+        reference=ctx.reference,
+    )
+    metrics.update(pelvis.metrics_)
     # --- step-time asymmetry with its interval (processing/metrics/step_asymmetry.py) ---
-    unavailable = dict(gait.unavailable_)
+    unavailable = {**gait.unavailable_, **pelvis.unavailable_}
     apply_step_asymmetry(metrics, unavailable, events)
     # --- end step-time asymmetry ---
     series = dict(gait.series_)

@@ -23,6 +23,7 @@ from hipscope.processing.events.turns import StraightWalking
 from hipscope.processing.metrics.gait_symmetry import GaitSymmetry
 from hipscope.processing.metrics.hip_drive import HipDrive
 from hipscope.processing.metrics.pelvic_stability import PelvicStability
+from hipscope.processing.metrics.walking_pelvis import WalkingPelvis
 
 RATE_HZ = 100.0
 T = np.arange(0.0, 30.0, 1.0 / RATE_HZ)
@@ -95,6 +96,15 @@ RUNS: dict[type[Algorithm], Callable[[Any], Any]] = {
         acc_ap_m_s2=ACC3[:, 0],
         acc_ml_m_s2=ACC3[:, 1],
     ),
+    WalkingPelvis: lambda a: a.compute(
+        T,
+        GaitEvents(CONTACTS_S, SIDES),
+        start_s=1.5,
+        end_s=27.0,
+        pelvis_obliquity_rad=OBLIQUITY,
+        hip_flexion_left_rad=_thigh(2.55),
+        hip_flexion_right_rad=_thigh(2.0),
+    ),
 }
 """One realistic call of each algorithm's action method."""
 
@@ -130,6 +140,8 @@ def test_every_pipeline_algorithm_is_registered_and_exercised() -> None:
     assert straight[(T < 9.0) | (T > 13.0)].all() and not straight[(T > 10.2) & (T < 11.8)].any()
     gait = RUNS[GaitSymmetry](GaitSymmetry()).metrics_
     assert gait["step_time_left_s"] == pytest.approx(0.55) and gait["harmonic_ratio_ap"]
+    pelvis = RUNS[WalkingPelvis](WalkingPelvis()).metrics_
+    assert pelvis["hip_sagittal_range_left_deg"] is not None
 
 
 @pytest.mark.parametrize("cls", ALGORITHMS, ids=lambda c: c.__name__)

@@ -46,6 +46,7 @@ def test_parameters_of_every_algorithm_with_defaults() -> None:
         "gait_events",
         "straight_walking",
         "gait_symmetry",
+        "walking_pelvis",
     ]
     assert params["hip_drive"] == HipDrive().params_json()
     assert params["hip_drive"]["segmenter"]["min_range_deg"] == 15.0

@@ -47,6 +47,7 @@ def test_analyze_writes_json_and_csv(
     ]
     names = sorted(p.name for p in out_csv.iterdir())
     assert names == [
+        "short_angles.csv",
         "short_gait.csv",
         "short_gait_steps.csv",
         "short_single_leg_stance.csv",

@@ -73,9 +73,13 @@ def test_static_only_calibration_reports_tilt_and_says_where_axes_came_from() ->
     gyr = np.zeros((n, 3))
     acc = np.tile(r_world_sensor.inv().apply([0.0, 0.0, 9.81]), (n, 1))
     time_s = np.arange(n) / RATE
-    cal = Calibrator().calibrate(
-        time_s, {"pelvis": q}, {"pelvis": gyr}, {"pelvis": acc}, [Task("static", "", 0.5, 3.5)]
-    ).result_
+    cal = (
+        Calibrator()
+        .calibrate(
+            time_s, {"pelvis": q}, {"pelvis": gyr}, {"pelvis": acc}, [Task("static", "", 0.5, 3.5)]
+        )
+        .result_
+    )
     summary = cal.to_dict()
     json.dumps(summary)  # JSON-ready
     assert summary["method"] == "static task"
@@ -101,3 +105,105 @@ def test_still_gyro_bias_is_the_rate_at_rest_and_zero_without_rest() -> None:
     acc[moving] += rng.normal(0.0, 1.0, (1700, 3))
     np.testing.assert_allclose(still_gyro_bias(gyr, acc, RATE), bias, atol=1e-3)
     assert not still_gyro_bias(gyr[moving], acc[moving], RATE).any()
+
+
+@pytest.mark.parametrize("heading_deg", [120.0, -75.0])
+def test_standing_and_walking_recover_a_35_degree_tilt_and_any_heading(
+    tmp_path, heading_deg: float
+) -> None:
+    # Every sensor turned about its segment's long axis, then tilted by 17.5..35° about a
+    # random axis; the recording says nothing about the mounting (nominal prior is wrong).
+    from hipscope.acquisition.recording import load_recording
+    from hipscope.acquisition.simulator import GaitSpec, StaticSpec, simulate
+    from hipscope.processing.kinematics import compute_kinematics
+
+    sim = simulate(
+        [StaticSpec(duration_s=5.0), GaitSpec(duration_s=12.0)],
+        seed=7,
+        misalignment_deg=35.0,
+        mounting_heading_deg=heading_deg,
+        skin_artefact_deg=1.0,
+    )
+    assert min(sim.misalignment_deg.values()) > 60.0  # beyond what the nominal prior allows
+    path = tmp_path / "walk.h5"
+    sim.write(path)
+    cal = compute_kinematics(load_recording(path)).calibration
+    summary = cal.to_dict()
+    for placement, truth in sim.q_segment_sensor.items():
+        r_sensor_segment = to_rotation(truth).inv()
+        found = to_rotation(cal.segments[placement].q_sensor_segment)
+        error_deg = np.degrees((found.inv() * r_sensor_segment).magnitude())
+        assert error_deg < 3.0, (placement, error_deg)
+        assert summary["misalignment_deg"][placement] == pytest.approx(
+            sim.misalignment_deg[placement], abs=3.0
+        )
+        sources = summary["axis_sources"][placement]
+        assert sources["superior"].startswith("gravity")
+    assert summary["axis_sources"]["pelvis"]["mediolateral"] == "walking: direction of progression"
+    assert summary["axis_sources"]["thigh_left"]["mediolateral"] == "functional: gait"
+
+
+def test_walking_direction_is_the_mean_velocity_in_sensor_coordinates() -> None:
+    from hipscope.processing.calibration import walking_direction
+
+    # A sensor turned 90° about vertical (its +y points forward) walks along world +x at
+    # 1.2 m/s, starting and ending at rest, with a constant 0.1 m/s² horizontal bias.
+    rate = 100.0
+    t = np.arange(0.0, 12.0, 1.0 / rate)
+    ramp = np.clip(t / 1.0, 0.0, 1.0) * np.clip((12.0 - t) / 1.0, 0.0, 1.0)
+    velocity = 1.2 * ramp
+    acc_world = np.zeros((len(t), 3))
+    acc_world[:, 0] = np.gradient(velocity, 1.0 / rate) + 0.1
+    acc_world[:, 2] = 9.81
+    r_world_sensor = Rotation.from_rotvec([0.0, 0.0, np.pi / 2])
+    q = np.tile(from_rotation(r_world_sensor), (len(t), 1))
+    acc_sensor = r_world_sensor.inv().apply(acc_world)
+    direction, speed = walking_direction(t, q, acc_sensor, [(0.0, 12.0)], 5.0)
+    assert speed == pytest.approx(np.mean(velocity), rel=0.05)
+    assert direction / np.linalg.norm(direction) @ [0.0, -1.0, 0.0] > np.cos(np.radians(2.0))
+    nothing, zero = walking_direction(t, q, acc_sensor, [(0.0, 3.0)], 5.0)
+    assert np.isnan(nothing).all() and zero == 0.0
+
+
+def test_without_walking_the_hinge_itself_signs_the_pelvis_and_trunk_axes(tmp_path) -> None:
+    # Sensors turned 150° about the long axis: the nominal mounting points the functional
+    # axis the wrong way; leaning forward on the way down says which way is right.
+    from hipscope.acquisition.recording import load_recording
+    from hipscope.acquisition.simulator import RepetitionSpec, StaticSpec, simulate
+    from hipscope.processing.kinematics import compute_kinematics
+
+    sim = simulate(
+        [StaticSpec(duration_s=5.0), RepetitionSpec("squat", reps=4)],
+        seed=4,
+        misalignment_deg=20.0,
+        mounting_heading_deg=150.0,
+        skin_artefact_deg=1.0,
+    )
+    path = tmp_path / "squats.h5"
+    sim.write(path)
+    cal = compute_kinematics(load_recording(path)).calibration
+    for placement, truth in sim.q_segment_sensor.items():
+        found = to_rotation(cal.segments[placement].q_sensor_segment)
+        error_deg = np.degrees((found.inv() * to_rotation(truth).inv()).magnitude())
+        assert error_deg < 3.0, (placement, error_deg)
+        assert cal.segments[placement].axis_source == "functional: squat (sign from the movement)"
+
+
+@pytest.mark.parametrize("turn_deg", [90.0, 180.0])
+def test_walking_direction_through_a_turn_with_a_sensor_frame_bias(turn_deg: float) -> None:
+    from hipscope.processing.calibration import walking_direction
+
+    # 11 s straight, a turn, 11 s on: the world-frame mean velocity says little, and an
+    # accelerometer bias of 0.1 m/s² along the walking direction turns with the athlete.
+    rate = 100.0
+    t = np.arange(0.0, 24.0, 1.0 / rate)
+    heading = np.radians(turn_deg) * np.clip((t - 11.0) / 2.0, 0.0, 1.0)
+    speed = 1.2 * np.clip(t, 0.0, 1.0) * np.clip(24.0 - t, 0.0, 1.0)
+    velocity = np.column_stack([speed * np.cos(heading), speed * np.sin(heading), 0.0 * t])
+    acc_world = np.gradient(velocity, 1.0 / rate, axis=0) + np.array([0.0, 0.0, 9.81])
+    r_world_sensor = Rotation.from_euler("z", (heading + np.pi / 2)[:, None])
+    acc_sensor = r_world_sensor.inv().apply(acc_world) + np.array([0.0, -0.1, 0.0])
+    direction, _ = walking_direction(
+        t, from_rotation(r_world_sensor), acc_sensor, [(0.0, 24.0)], 5.0
+    )
+    assert direction / np.linalg.norm(direction) @ [0.0, -1.0, 0.0] > np.cos(np.radians(2.0))

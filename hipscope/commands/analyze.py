@@ -209,4 +209,12 @@ def register(app: typer.Typer) -> None:
             from hipscope.processing.exports import write_csv_tables
 
             written = write_csv_tables(analysis, csv_dir)
-            console.print(f"[green]csv[/]     {csv_dir} ({len(written)} tables)")
+            from hipscope.processing.angle_export import export_session_angles
+
+            stem = Path(analysis.recording.path).stem
+            angles = export_session_angles(
+                csv_dir / f"{stem}_angles.csv", analysis.recording, analysis.kinematics
+            )
+            console.print(
+                f"[green]csv[/]     {csv_dir} ({len(written) + (angles is not None)} tables)"
+            )
