@@ -15,9 +15,10 @@ metrics) and compares each headline metric with the simulator's truth:
 - ``step_time_si_pct`` (truth: the simulated step times).
 
 Sensor noise and gyroscope bias are the simulator's defaults, mounting errors are drawn up
-to ``--misalignment`` degrees, and ``--soft-tissue`` degrees of movement-driven skin
-artefact (``add_skin_artefact``: 2–10 Hz, full amplitude while the segment turns faster than
-30 °/s, near zero at rest) is added to the simulated sensor signals. Per
+to ``--misalignment`` degrees (with ``--random-heading`` each sensor is also turned about
+its segment's long axis by a random angle), and ``--soft-tissue`` is the simulator's
+movement-driven skin artefact (``skin_artefact_deg``: RMS rotation at 2–10 Hz while the
+segment turns, none at rest). Per
 metric it prints bias, SD, the 95 % limits (bias ± 1.96 SD) and the 95th percentile of the
 absolute error, per condition and pooled; ``--table`` prints the pooled half-widths as the
 ``UNCERTAINTY`` entries of ``processing/uncertainty.py``.
@@ -45,64 +46,13 @@ METRICS = (
 )
 
 
-ARTEFACT_BAND_HZ = (2.0, 10.0)
-MOVING_DEG_S = 30.0
-"""Segment angular speed at which the artefact reaches its full amplitude."""
-
-
-def _band_noise(rng: np.random.Generator, n: int, rate_hz: float) -> np.ndarray:
-    from scipy.signal import butter, sosfiltfilt
-
-    high = min(ARTEFACT_BAND_HZ[1], 0.45 * rate_hz)
-    sos = butter(2, [ARTEFACT_BAND_HZ[0], high], "bandpass", fs=rate_hz, output="sos")
-    x = sosfiltfilt(sos, rng.standard_normal(n))
-    return x / np.std(x)
-
-
-def add_skin_artefact(session: Any, amplitude_deg: float, seed: int) -> Any:
-    """The session with movement-driven soft-tissue artefact added to every sensor.
-
-    Each sensor turns on the skin by a small rotation (three axes, each ``amplitude_deg``
-    RMS at 2–10 Hz) scaled by how fast its segment turns (full amplitude from 30 °/s,
-    near zero at rest). The measured signals stay consistent with that rotation: the
-    gyroscope sees the rotation's rate added, the accelerometer the specific force in the
-    turned frame. The truth (segment orientations) is unchanged, so the artefact is error.
-    """
-    import dataclasses
-
-    from scipy.signal import butter, sosfiltfilt
-    from scipy.spatial.transform import Rotation
-
-    from hipscope.acquisition.samples import SampleBatch
-    from hipscope.base.rotations import to_rotation
-
-    if amplitude_deg <= 0.0:
-        return session
-    rate = session.rate_hz
-    smooth = butter(2, 1.0, fs=rate, output="sos")
-    samples = {}
-    for i, (placement, batch) in enumerate(sorted(session.samples.items())):
-        rng = np.random.default_rng([seed, 77, i])
-        q = session.q_world_segment[placement]
-        turn = to_rotation(q[:-1]).inv() * to_rotation(q[1:])
-        speed_deg_s = np.degrees(np.linalg.norm(turn.as_rotvec(), axis=1)) * rate
-        speed_deg_s = np.concatenate([speed_deg_s, speed_deg_s[-1:]])
-        envelope = np.clip(sosfiltfilt(smooth, speed_deg_s) / MOVING_DEG_S, 0.0, 1.0)
-        n = batch.time_s.shape[0]
-        rotvec = np.column_stack(
-            [np.radians(amplitude_deg) * envelope[:n] * _band_noise(rng, n, rate) for _ in "xyz"]
-        )
-        artefact = Rotation.from_rotvec(rotvec)
-        rate_of_artefact = np.gradient(rotvec, batch.time_s, axis=0)
-        gyr = artefact.inv().apply(batch.gyr_rad_s.astype(np.float64)) + rate_of_artefact
-        acc = artefact.inv().apply(batch.acc_m_s2.astype(np.float64))
-        samples[placement] = dataclasses.replace(batch, acc_m_s2=acc, gyr_rad_s=gyr)
-        assert isinstance(samples[placement], SampleBatch)
-    return dataclasses.replace(session, samples=samples)
-
-
 def session_errors(
-    seed: int, rate_hz: float, misalignment_deg: float, soft_tissue_deg: float, workdir: Path
+    seed: int,
+    rate_hz: float,
+    misalignment_deg: float,
+    soft_tissue_deg: float,
+    workdir: Path,
+    random_heading: bool = False,
 ) -> dict[str, list[float]]:
     """Signed errors (measured − true) of one simulated session, per metric."""
     from hipscope.acquisition.simulator import (
@@ -133,8 +83,14 @@ def session_errors(
         ),
         GaitSpec(duration_s=20.0, step_time_left_s=step_left, step_time_right_s=0.55),
     ]
-    session = simulate(protocol, rate_hz=rate_hz, seed=seed, misalignment_deg=misalignment_deg)
-    session = add_skin_artefact(session, soft_tissue_deg, seed)
+    session = simulate(
+        protocol,
+        rate_hz=rate_hz,
+        seed=seed,
+        misalignment_deg=misalignment_deg,
+        mounting_heading_deg=None if random_heading else 0.0,
+        skin_artefact_deg=soft_tissue_deg,
+    )
     path = workdir / f"sim_{seed}_{rate_hz:g}_{misalignment_deg:g}_{soft_tissue_deg:g}.h5"
     session.write(path, athlete="uncertainty")
     analysis = analyze_recording(path)
@@ -209,6 +165,7 @@ def main() -> int:
     parser.add_argument("--rates", type=float, nargs="+", default=[60.0, 100.0, 200.0])
     parser.add_argument("--misalignment", type=float, nargs="+", default=[10.0, 30.0])
     parser.add_argument("--soft-tissue", type=float, nargs="+", default=[0.0, 1.0, 1.5])
+    parser.add_argument("--random-heading", action="store_true", help="random sensor heading")
     parser.add_argument("--table", action="store_true", help="print the pooled table")
     args = parser.parse_args()
     pooled: dict[str, list[float]] = defaultdict(list)
@@ -220,7 +177,9 @@ def main() -> int:
                 for sta in args.soft_tissue:
                     condition: dict[str, list[float]] = defaultdict(list)
                     for seed in range(args.seeds):
-                        for key, values in session_errors(seed, rate, mis, sta, Path(tmp)).items():
+                        for key, values in session_errors(
+                            seed, rate, mis, sta, Path(tmp), args.random_heading
+                        ).items():
                             condition[key].extend(values)
                             pooled[key].extend(values)
                     for key in (*METRICS, *EXTRA):
