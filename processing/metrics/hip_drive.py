@@ -91,18 +91,14 @@ def fit_rise_onset(
     flexion_deg: NDArray[np.float64],
     fit_band: tuple[float, float],
     n_levels: int = 15,
-    detail_deg: NDArray[np.float64] | None = None,
 ) -> tuple[float, float, float] | None:
     """(onset_s, duration_s, residual_fraction) of a rise that starts at ``flexion_deg[0]``
     (its peak) and ends at its minimum, or None when it cannot be fitted.
 
-    A first estimate regresses the level-crossing times of the (heavily smoothed)
-    ``flexion_deg`` on the minimum-jerk times of those levels; a least-squares fit of the
-    whole rise (start level, excursion, onset, duration) to ``detail_deg`` (the same
-    samples, less smoothed, so the fitted shape is not the filter's; default
-    ``flexion_deg``) then refines it, so noise on the peak and end values does not tilt
-    the normalisation. ``residual_fraction``: RMS of the angle residuals over the fitted
-    excursion.
+    A first estimate regresses the level-crossing times on the minimum-jerk times of those
+    levels; a least-squares fit of the whole rise (start level, excursion, onset, duration)
+    then refines it, so noise on the peak and end values does not tilt the normalisation.
+    ``residual_fraction``: RMS of the angle residuals over the fitted excursion.
     """
     end = int(np.argmin(flexion_deg))
     if end < 3:
@@ -121,15 +117,13 @@ def fit_rise_onset(
     if duration_s <= 0.0:
         return None
 
-    target = flexion_deg if detail_deg is None else detail_deg
-
     def residuals(p: NDArray[np.float64]) -> NDArray[np.float64]:
         start_deg, excursion_deg, t0, d = p
-        return target - (
+        return flexion_deg - (
             start_deg - excursion_deg * min_jerk_position((time_s - t0) / max(d, 1e-3))
         )
 
-    guess = np.array([float(target[0]), excursion, float(onset_s), float(duration_s)])
+    guess = np.array([float(flexion_deg[0]), excursion, float(onset_s), float(duration_s)])
     try:
         fit = least_squares(residuals, guess, x_scale=[excursion, excursion, 0.1, 0.1])
     except ValueError:
@@ -362,7 +356,6 @@ class HipDrive(Algorithm):
         self,
         t: NDArray[np.float64],
         smooth_deg: NDArray[np.float64],
-        detail_deg: NDArray[np.float64],
         v: NDArray[np.float64],
     ) -> tuple[float | None, str | None]:
         """(onset_s, None) or (None, the reason this joint's rise gives no onset)."""
@@ -411,8 +404,9 @@ class HipDrive(Algorithm):
             rise = search.copy()
             rise[:first] = False
             rises[k] = rise
+            joint = "lower back" if k == "lumbar" else "hip"
             if rise.sum() < 5:
-                reasons.append(f"{k}: rise too short")
+                reasons.append(f"{joint}: rise too short")
                 continue
             a = angles[k][rise]
             excursion[k] = max(0.0, float(a[0] - np.min(a)))
@@ -423,10 +417,10 @@ class HipDrive(Algorithm):
             onset, reason = None, "rise too short"
             if fit_rise.sum() >= 5:
                 onset, reason = self._joint_onset(
-                    t[fit_rise], smooth[k][fit_rise], angles[k][fit_rise], velocity[k][fit_rise]
+                    t[fit_rise], smooth[k][fit_rise], velocity[k][fit_rise]
                 )
             if reason is not None:
-                reasons.append(f"{'lower back' if k == 'lumbar' else 'hip'}: {reason}")
+                reasons.append(f"{joint}: {reason}")
             out[f"{k}_onset_s"] = number(onset)
         hip_on, lumbar_on = out["hip_onset_s"], out["lumbar_onset_s"]
         valid = hip_on is not None and lumbar_on is not None
