@@ -103,12 +103,14 @@ def fit_rise_onset(
     end = int(np.argmin(flexion_deg))
     if end < 3:
         return None
+    # what follows the trough (a next descent) is not part of this rise
+    time_s, flexion_deg = time_s[: end + 1], flexion_deg[: end + 1]
     excursion = float(flexion_deg[0] - flexion_deg[end])
     if excursion <= 0.0:
         return None
-    progress = (flexion_deg[0] - flexion_deg[: end + 1]) / excursion
+    progress = (flexion_deg[0] - flexion_deg) / excursion
     levels = np.linspace(fit_band[0], fit_band[1], n_levels)
-    crossing_s = level_crossings(time_s[: end + 1], progress, levels)
+    crossing_s = level_crossings(time_s, progress, levels)
     good = np.isfinite(crossing_s)
     if good.sum() < max(3, n_levels // 2):
         return None
@@ -185,11 +187,11 @@ class HipDrive(Algorithm):
         Low-pass of the flexion angles before differentiating (peak extension speed), Hz.
         Default 6.
     fit_lowpass_hz
-        Low-pass of the flexion angles before the onset fit, Hz. Default 2: soft-tissue
-        artefact sits at 2–10 Hz. The filter's effect on a clean minimum-jerk rise is
-        removed from the onsets; what remains (about 30–50 ms early where the next
-        movement follows within a fraction of a second) is the same for both joints and
-        cancels in the lead.
+        Low-pass of the flexion angles before the onset fit, Hz. Default 1.2: soft-tissue
+        artefact sits at 2–10 Hz (at 1.5° of artefact the per-repetition SD is about 5 ms
+        at 1.2 Hz against about 20 ms at 2 Hz; below 1.2 Hz the bias of bounce repetitions
+        grows, docs/VALIDATION.md). The filter's effect on the onsets is measured on the
+        repetition's own context and removed.
     min_velocity_deg_s
         A joint whose peak extension velocity in the rise stays below this has not risen:
         the repetition's lead is rejected, deg/s. Default 5.
@@ -225,7 +227,7 @@ class HipDrive(Algorithm):
         self,
         *,
         lowpass_hz: float = 6.0,
-        fit_lowpass_hz: float = 2.0,
+        fit_lowpass_hz: float = 1.2,
         min_velocity_deg_s: float = 5.0,
         min_excursion_deg: float = 3.0,
         fit_band: tuple[float, float] = (0.15, 0.85),
@@ -307,14 +309,14 @@ class HipDrive(Algorithm):
             return
         ti = t[mask]
         angles: dict[str, NDArray[np.float64]] = {}
-        smooth: dict[str, NDArray[np.float64]] = {}
+        self._raw_deg: dict[str, NDArray[np.float64]] = {}
         for name, value in (("hip", hip_flexion_rad), ("lumbar", lumbar_flexion_rad)):
             if value is None:
                 continue
             data = fill_nan(np.asarray(value, dtype=np.float64)[mask])
             if np.isfinite(data).all():
                 angles[name] = np.degrees(lowpass(data, self.lowpass_hz, rate_hz))
-                smooth[name] = np.degrees(lowpass(data, self.fit_lowpass_hz, rate_hz))
+                self._raw_deg[name] = np.degrees(data)
         if not angles:
             reason = "needs thigh, pelvis or trunk sensors for hip or lumbar flexion"
             self.unavailable_["rep_count"] = reason
@@ -336,8 +338,18 @@ class HipDrive(Algorithm):
             ti, total, start_s=start_s, end_s=end_s, start_posture=start_posture
         ).repetitions_
         self.rep_count_ = len(reps)
+        self._shifts: list[float] = []
         for rep in reps:
-            self.repetitions_.append(self._repetition(rep, ti, angles, smooth, velocity))
+            self.repetitions_.append(self._repetition(rep, ti, angles, velocity))
+        # the filter's shift of the onsets is common to both joints (it cancels in the
+        # lead); its median over every rise puts the onsets on the true time scale
+        shift_s = float(np.median(self._shifts)) if self._shifts else 0.0
+        for r in self.repetitions_:
+            for k in ("hip", "lumbar"):
+                if r[f"{k}_onset_s"] is not None:
+                    r[f"{k}_onset_s"] = number(r[f"{k}_onset_s"] + shift_s)
+            if r["time_to_peak_hip_ext_vel_s"] is not None:
+                r["time_to_peak_hip_ext_vel_s"] = number(r["time_to_peak_hip_ext_vel_s"] - shift_s)
         leads = [r["hip_lead_ms"] for r in self.repetitions_ if r["hip_lead_ms"] is not None]
         self.hip_lead_ms_median_ = median_or_none(leads)
         if "hip_lead_ms_median" not in self.unavailable_ and self.hip_lead_ms_median_ is None:
@@ -352,37 +364,76 @@ class HipDrive(Algorithm):
         for k, v in onsets.items():
             self.series_[f"{k}_onsets_s"] = np.array(v, dtype=np.float64)
 
+    def _estimate(
+        self,
+        t: NDArray[np.float64],
+        flexion_deg: NDArray[np.float64],
+        search: NDArray[np.bool_],
+        fit_end_s: float,
+        rate_hz: float,
+    ) -> tuple[float, float, float] | None:
+        """(onset_s, duration_s, residual) of the rise of ``flexion_deg`` as the metric
+        sees it: low-passed at ``fit_lowpass_hz``, from its peak in ``search`` to its
+        trough before ``fit_end_s``."""
+        smooth = lowpass(flexion_deg, self.fit_lowpass_hz, rate_hz)
+        peak = int(np.flatnonzero(search)[0] + np.argmax(smooth[search]))
+        window_ = (t >= t[peak]) & (t <= fit_end_s)
+        if window_.sum() < 5:
+            return None
+        return fit_rise_onset(t[window_], smooth[window_], self.fit_band)
+
     def _joint_onset(
         self,
         t: NDArray[np.float64],
-        smooth_deg: NDArray[np.float64],
+        raw_deg: NDArray[np.float64],
+        flexion_deg: NDArray[np.float64],
+        search: NDArray[np.bool_],
+        fit_end_s: float,
         v: NDArray[np.float64],
-    ) -> tuple[float | None, str | None]:
-        """(onset_s, None) or (None, the reason this joint's rise gives no onset)."""
-        excursion = float(smooth_deg[0] - np.min(smooth_deg))
-        if excursion < self.min_excursion_deg or float(np.max(v)) < self.min_velocity_deg_s:
-            return None, "no extension"
-        fit = fit_rise_onset(t, smooth_deg, self.fit_band)
-        if fit is None:
-            return None, "rise could not be fitted"
-        onset_s, duration_s, residual = fit
+    ) -> tuple[tuple[float, float] | None, str | None]:
+        """((onset_s, filter_shift_s), None) or (None, the reason this rise gives no onset).
+
+        ``onset_s`` comes from the ``fit_lowpass_hz`` signal: robust to artefact, but the
+        filter moves it earlier by an amount set by the repetition's context (the same for
+        both joints, so the lead keeps it out). ``filter_shift_s`` is that shift as seen
+        here: the minimum-jerk fit of the ``lowpass_hz`` signal from its own peak, minus
+        ``onset_s`` (noisy per rise; the task uses its median).
+        """
         rate_hz = rate_of(t)
-        shift_s, duration_s = filter_correction(
-            round(duration_s, 3), round(rate_hz, 1), self.fit_lowpass_hz, tuple(self.fit_band)
-        )
-        onset_s -= shift_s
+        excursion = float(np.max(flexion_deg[search]) - np.min(flexion_deg[search]))
+        if excursion < self.min_excursion_deg or float(np.max(v[search])) < (
+            self.min_velocity_deg_s
+        ):
+            return None, "no extension"
+        seen = self._estimate(t, raw_deg, search, fit_end_s, rate_hz)
+        if seen is None:
+            return None, "rise could not be fitted"
+        onset_s, duration_s, residual = seen
         if residual > self.max_fit_residual:
             return None, "rise is not one smooth extension"
+        # the filter's effect on a rise of this duration in a quiet context: it tracks the
+        # noise of the fitted duration, so it also steadies the lead
+        clean_shift_s, duration_s = filter_correction(
+            round(duration_s, 3), round(rate_hz, 1), self.fit_lowpass_hz, tuple(self.fit_band)
+        )
+        onset_s -= clean_shift_s
         if not self.min_duration_s <= duration_s <= self.max_duration_s:
             return None, f"implausible rise duration {duration_s:.2f} s"
-        return onset_s, None
+        near = search & (t >= onset_s - 0.3 * duration_s) & (t <= onset_s + 0.5 * duration_s)
+        shift_s = 0.0
+        if near.sum() >= 3:
+            peak = int(np.flatnonzero(near)[0] + np.argmax(flexion_deg[near]))
+            window_ = (t >= t[peak]) & (t <= fit_end_s)
+            fine = fit_rise_onset(t[window_], flexion_deg[window_], self.fit_band)
+            if fine is not None and abs(fine[0] - onset_s) < duration_s:
+                shift_s = fine[0] - onset_s
+        return (onset_s, shift_s), None
 
     def _repetition(
         self,
         rep: Repetition,
         t: NDArray[np.float64],
         angles: dict[str, NDArray[np.float64]],
-        smooth: dict[str, NDArray[np.float64]],
         velocity: dict[str, NDArray[np.float64]],
     ) -> dict[str, Any]:
         # Each joint's rise starts at its own flexion peak, which may sit a little before
@@ -410,18 +461,22 @@ class HipDrive(Algorithm):
                 continue
             a = angles[k][rise]
             excursion[k] = max(0.0, float(a[0] - np.min(a)))
-            # the fit's rise starts at the smooth signal's own peak
-            peak = int(np.flatnonzero(search)[0] + np.argmax(smooth[k][search]))
-            fit_rise = search.copy()
-            fit_rise[:peak] = False
-            onset, reason = None, "rise too short"
-            if fit_rise.sum() >= 5:
-                onset, reason = self._joint_onset(
-                    t[fit_rise], smooth[k][fit_rise], velocity[k][fit_rise]
-                )
+            # the smoothing spreads the rise past the repetition's end: the fit runs on to
+            # the smooth signal's own trough (the next descent, if any, starts after it)
+            found, reason = self._joint_onset(
+                t,
+                self._raw_deg[k],
+                angles[k],
+                search,
+                rep.end_s + 1.0 / self.fit_lowpass_hz,
+                velocity[k],
+            )
             if reason is not None:
                 reasons.append(f"{joint}: {reason}")
-            out[f"{k}_onset_s"] = number(onset)
+            if found is not None:
+                # raw onset; the task's common filter shift is added in _time_repetitions
+                out[f"{k}_onset_s"] = found[0]
+                self._shifts.append(found[1])
         hip_on, lumbar_on = out["hip_onset_s"], out["lumbar_onset_s"]
         valid = hip_on is not None and lumbar_on is not None
         out["hip_lead_ms"] = number(1000.0 * (lumbar_on - hip_on), 1) if valid else None
