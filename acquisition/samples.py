@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from hipscope.base import tasks as task_registry
 from hipscope.base.errors import HipscopeError
 
 PLACEMENTS: tuple[str, ...] = (
@@ -20,15 +21,8 @@ PLACEMENTS: tuple[str, ...] = (
     "foot_left",
     "foot_right",
 )
-TASK_KINDS: tuple[str, ...] = (
-    "static",
-    "gait",
-    "single_leg_stance",
-    "hip_hinge",
-    "hip_bridge",
-    "squat",
-    "lunge",
-)
+TASK_KINDS: tuple[str, ...] = task_registry.kind_names()
+"""The built-in task kinds; validation asks the registry (``hipscope.base.tasks``)."""
 SIDES: tuple[str, ...] = ("left", "right", "")
 
 
@@ -124,8 +118,7 @@ class Task:
     end_s: float
 
     def __post_init__(self) -> None:
-        if self.kind not in TASK_KINDS:
-            raise HipscopeError(f"task kind {self.kind!r} is not one of {', '.join(TASK_KINDS)}")
+        task_registry.get(self.kind)  # refuses unknown kinds, naming the known ones
         if self.side not in SIDES:
             raise HipscopeError(f"task side {self.side!r} must be 'left', 'right' or ''")
         if not (np.isfinite(self.start_s) and np.isfinite(self.end_s)):

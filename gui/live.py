@@ -14,6 +14,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from hipscope.base import tasks as task_registry
 from hipscope.gui import theme
 from hipscope.gui.hub import DataHub, default_kinematics_factory, kit_kinematics_factory
 from hipscope.gui.monitor import MonitorWindow, task_title
@@ -26,16 +27,15 @@ from hipscope.gui.worker import (
     acquisition_rate_hz,
 )
 
-# (shortcut key, kind, side, button text)
-TASK_BUTTONS: tuple[tuple[str, str, str, str], ...] = (
-    ("1", "static", "", "Static"),
-    ("2", "single_leg_stance", "left", "SLS Left"),
-    ("3", "single_leg_stance", "right", "SLS Right"),
-    ("4", "hip_hinge", "", "Hinge"),
-    ("5", "hip_bridge", "", "Bridge"),
-    ("6", "squat", "", "Squat"),
-    ("7", "gait", "", "Gait"),
-)
+
+def task_buttons() -> tuple[tuple[str, str, str, str], ...]:
+    """(shortcut key, kind, side, button text) of every button the task registry defines."""
+    return tuple(
+        (button.shortcut, record.kind, button.side, button.label)
+        for record in task_registry.task_kinds()
+        for button in record.buttons
+    )
+
 
 CHIP_COLOURS = {"good": theme.GOOD, "warn": theme.WARN, "bad": theme.BAD}
 
@@ -89,7 +89,7 @@ class LiveWindow(MonitorWindow):
         bar.addWidget(self.calibrate_button)
         bar.addSeparator()
         self.task_buttons: dict[tuple[str, str], QtWidgets.QPushButton] = {}
-        for key, kind, side, text in TASK_BUTTONS:
+        for key, kind, side, text in task_buttons():
             button = QtWidgets.QPushButton(f"{key}  {text}")
             button.setCheckable(True)
             button.setToolTip(f"Start / end a {task_title(kind, side)} task ({key}); Esc ends")
@@ -175,7 +175,7 @@ class LiveWindow(MonitorWindow):
         if self.bridge.call("end_task"):
             self.task_rows += 1
         self._sync_task_buttons()
-        if kind == "static":
+        if task_registry.get(kind).calibration.standing:
             self.calibrate()
         self.status.showMessage(f"task ended: {task_title(kind, side)}")
 

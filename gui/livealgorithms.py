@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from hipscope.base import tasks as task_registry
 from hipscope.gui.hub import DataHub
 
 
@@ -48,6 +49,7 @@ def live_hip_drive(
         lumbar_flexion_rad=angles.get("lumbar_flexion"),
         start_s=float(time_s[0]),
         end_s=now_s,
+        start_posture=task_registry.get(kind).option("start_posture", "extended"),
     )
     leads = [r.get("hip_lead_ms") for r in drive.repetitions_]
     last = next((v for v in reversed(leads) if v is not None), None)

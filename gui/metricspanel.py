@@ -1,9 +1,11 @@
 """Live metrics of the running task, computed from the hub's angle buffers.
 
-Single-leg stance: current and peak pelvic drop (positive = free side lower) and trunk lean
-from vertical towards the stance side.
-Hinge / bridge / squat: repetitions and the hip lead of the last one (the hip-drive
-algorithm on the task's buffered angles). Gait: running step-time symmetry index.
+Which metrics a task shows follows its kind's family in the task registry
+(``hipscope.base.tasks``). Single-leg stance: current and peak pelvic drop (positive = free
+side lower) and trunk lean from vertical towards the stance side. Repetitions (hinge,
+bridge, squat): repetitions and the hip lead of the last one (the hip-drive algorithm on
+the task's buffered angles). Walking: running step-time symmetry index. Kinds recorded
+without metrics (lunge) show the posture only.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
+from hipscope.base import tasks as task_registry
 from hipscope.gui.hub import DataHub
 
 log = logging.getLogger(__name__)
@@ -86,24 +89,35 @@ def gait_metrics(hub: DataHub, state: TaskState, now_s: float) -> list[LiveMetri
     ]
 
 
-def static_metrics(hub: DataHub, state: TaskState, now_s: float) -> list[LiveMetric]:
+def static_metrics(
+    hub: DataHub, state: TaskState, now_s: float, *, clock: str = "standing"
+) -> list[LiveMetric]:
     return [
         LiveMetric("pelvis obliquity", _deg(hub.latest_angle("pelvis_obliquity")), "°"),
         LiveMetric("pelvis tilt", _deg(hub.latest_angle("pelvis_tilt")), "°"),
         LiveMetric("trunk on pelvis", _deg(hub.latest_angle("lumbar_flexion")), "°"),
-        LiveMetric("standing", now_s - state.start_s, "s"),
+        LiveMetric(clock, now_s - state.start_s, "s"),
     ]
 
 
+def recorded_metrics(hub: DataHub, state: TaskState, now_s: float) -> list[LiveMetric]:
+    """A kind recorded without metrics: the posture and the time only."""
+    return static_metrics(hub, state, now_s, clock="recorded, no metrics")
+
+
 def compute(hub: DataHub, state: TaskState, now_s: float) -> list[LiveMetric]:
-    """The live metrics shown for the running task."""
-    if state.kind == "single_leg_stance":
+    """The live metrics shown for the running task (by its kind's family)."""
+    record = task_registry.find(state.kind)
+    family = record.family if record is not None else "recorded"
+    if family == "stance":
         return stance_metrics(hub, state, now_s)
-    if state.kind in ("hip_hinge", "hip_bridge", "squat", "lunge"):
+    if family == "repetitions":
         return repetition_metrics(hub, state, now_s)
-    if state.kind == "gait":
+    if family == "gait":
         return gait_metrics(hub, state, now_s)
-    return static_metrics(hub, state, now_s)
+    if family == "standing":
+        return static_metrics(hub, state, now_s)
+    return recorded_metrics(hub, state, now_s)
 
 
 def _mean_angle(hub: DataHub, stem: str) -> float:

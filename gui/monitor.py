@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from hipscope.base import tasks as task_registry
 from hipscope.gui import metricspanel
 from hipscope.gui.hub import DISPLAY_ANGLES, DataHub
 from hipscope.gui.metricspanel import MetricsPanel, TaskState
@@ -21,20 +22,11 @@ from hipscope.gui.panels import AngleTraces, SensorTraces
 from hipscope.gui.stickfigure import StickFigure
 
 REDRAW_MS = 33
-TASK_LABELS = {
-    "static": "Static",
-    "single_leg_stance": "Single-leg stance",
-    "hip_hinge": "Hip hinge",
-    "hip_bridge": "Hip bridge",
-    "squat": "Squat",
-    "gait": "Gait",
-    "lunge": "Lunge",
-}
 
 
 def task_title(kind: str, side: str) -> str:
-    label = TASK_LABELS.get(kind, kind)
-    return f"{label} — {side}" if side else label
+    """The task's one title (from the task registry), with the side."""
+    return task_registry.title(kind, side)
 
 
 class MonitorWindow(QtWidgets.QMainWindow):

@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PySide6 import QtWidgets
 
+from hipscope.base import tasks as task_registry
 from hipscope.gui import theme
 from hipscope.gui.hub import DataHub
 from hipscope.gui.plots import TracePlot, TraceSpec, make_layout_widget
@@ -51,12 +52,13 @@ ANGLE_PLOTS: tuple[tuple[str, tuple[float, float], tuple[TraceSpec, ...]], ...] 
 
 DEFAULT_ANGLE_RANGES = tuple(y_range for _, y_range, _ in ANGLE_PLOTS)
 _BENDING = ((-30.0, 70.0), (-30.0, 110.0), (-30.0, 70.0))
-TASK_ANGLE_RANGES: dict[str, tuple[tuple[float, float], ...]] = {
-    "hip_hinge": _BENDING,
-    "hip_bridge": _BENDING,
-    "squat": _BENDING,
-    "lunge": _BENDING,
-}
+
+
+def task_angle_ranges(kind: str) -> tuple[tuple[float, float], ...]:
+    """Y ranges of the angle plots for a task kind (wide for bending kinds)."""
+    record = task_registry.find(kind)
+    return _BENDING if record is not None and record.bending else DEFAULT_ANGLE_RANGES
+
 
 PLACEMENT_TITLES = {
     "pelvis": "Pelvis",
@@ -163,7 +165,7 @@ class AngleTraces(QtWidgets.QWidget):
 
     def set_task(self, kind: str) -> None:
         """Fixed Y ranges per task: hinges need room for large tilts, stance for small drops."""
-        ranges = TASK_ANGLE_RANGES.get(kind, DEFAULT_ANGLE_RANGES)
+        ranges = task_angle_ranges(kind)
         if ranges == self.ranges:
             return
         self.ranges = ranges

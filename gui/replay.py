@@ -17,6 +17,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from hipscope.acquisition.recording import RecordingFile, open_recording
 from hipscope.acquisition.samples import PLACEMENTS, SampleBatch, Task
+from hipscope.base import tasks as task_registry
 from hipscope.gui import theme
 from hipscope.gui.hub import DataHub
 from hipscope.gui.monitor import MonitorWindow, task_title
@@ -97,7 +98,7 @@ class ReplaySource:
     def calibration_period(self) -> tuple[float, float]:
         """The static task (or the first seconds) used as the standing reference."""
         for task in self.tasks:
-            if task.kind == "static":
+            if task_registry.get(task.kind).calibration.standing:
                 end = min(task.end_s, task.start_s + CALIBRATION_MAX_S)
                 return task.start_s, end
         return self.start_s, min(self.end_s, self.start_s + 3.0)
@@ -140,7 +141,7 @@ class Timeline(pg.PlotWidget):
         plot.getAxis("bottom").setLabel("session time", units="s")
         self.regions: list[pg.LinearRegionItem] = []
         for task in source.tasks:
-            colour = QtGui.QColor(theme.TASK_COLOURS.get(task.kind, theme.MUTED))
+            colour = QtGui.QColor(theme.task_colour(task.kind))
             colour.setAlpha(90)
             region = pg.LinearRegionItem(
                 values=(task.start_s, task.end_s), movable=False, brush=pg.mkBrush(colour)

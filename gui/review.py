@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -19,23 +18,26 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from hipscope.base import tasks as task_registry
 from hipscope.base.errors import HipscopeError
 from hipscope.gui import theme
+from hipscope.processing.contract import (
+    GaitMetrics,
+    HipDriveMetrics,
+    MetricsDocument,
+    Repetition,
+    SingleLegStanceMetrics,
+    TaskResult,
+    as_document,
+    write_metrics,
+)
 
-HEADLINES: dict[str, tuple[str, ...]] = {
-    "static": ("pelvis_tilt_mean_deg", "pelvis_obliquity_mean_deg", "sway_rms_m_s2"),
-    "single_leg_stance": (
-        "pelvic_drop_mean_deg",
-        "pelvic_drop_peak_deg",
-        "trunk_lean_mean_deg",
-        "hold_s",
-    ),
-    "hip_hinge": ("valid_rep_count", "rep_count", "hip_lead_ms_median", "hip_lead_verdict"),
-    "hip_bridge": ("valid_rep_count", "rep_count", "hip_lead_ms_median", "hip_lead_verdict"),
-    "squat": ("valid_rep_count", "rep_count", "hip_lead_ms_median", "hip_lead_verdict"),
-    "lunge": ("rep_count",),
-    "gait": ("step_time_si_pct", "cadence_steps_min", "thigh_rom_si_pct", "stride_regularity"),
-}
+
+def headlines(kind: str) -> tuple[str, ...]:
+    """The headline metric keys of a task kind (its task-registry record's)."""
+    record = task_registry.find(kind)
+    return record.headline_metrics if record is not None else ()
+
 
 # (metric label, key for the left-stance / left value, key for the right, key of the SI or None)
 GAIT_PAIRS: tuple[tuple[str, str, str, str | None], ...] = (
@@ -106,57 +108,60 @@ def fmt_pm(value: Any, key: str) -> str:
     return f"{text} {extra}" if extra else text
 
 
-def task_name(task: Mapping[str, Any]) -> str:
-    from hipscope.gui.monitor import task_title
-
-    return task_title(str(task.get("kind", "")), str(task.get("side", "")))
+def task_name(task: TaskResult) -> str:
+    return task.title
 
 
-def left_right_rows(doc: Mapping[str, Any]) -> list[tuple[str, Any, Any, str, str]]:
+def left_right_rows(document: MetricsDocument) -> list[tuple[str, Any, Any, str, str]]:
     """Rows (metric, left, right, difference or SI text, key) comparing the sides."""
     rows: list[tuple[str, Any, Any, str, str]] = []
-    tasks = doc.get("tasks", [])
     stance = {
-        t.get("side"): t.get("metrics", {}) for t in tasks if t.get("kind") == "single_leg_stance"
+        t.side: t.metrics
+        for t in document.tasks
+        if isinstance(t.metrics, SingleLegStanceMetrics) and t.side
     }
     if stance:
-        left, right = stance.get("left", {}), stance.get("right", {})
+        empty = SingleLegStanceMetrics()
+        left, right = stance.get("left", empty), stance.get("right", empty)
         for key in STANCE_KEYS:
             name = label(key)[0]
-            lv, rv = left.get(key), right.get(key)
+            lv, rv = getattr(left, key), getattr(right, key)
             diff = "–"
-            if isinstance(lv, int | float) and isinstance(rv, int | float):
+            if lv is not None and rv is not None:
                 diff = f"L−R {fmt(float(lv) - float(rv), key)}"
             rows.append((f"SLS: {name}", lv, rv, diff, key))
-    for task in tasks:
-        if task.get("kind") != "gait":
-            continue
-        metrics = task.get("metrics", {})
+    gait = next((t.metrics for t in document.tasks if isinstance(t.metrics, GaitMetrics)), None)
+    if gait is not None:
         for name, lkey, rkey, si_key in GAIT_PAIRS:
-            si = fmt(metrics.get(si_key), si_key) if si_key else "–"
+            si = fmt(getattr(gait, si_key), si_key) if si_key else "–"
             rows.append(
                 (
                     f"Gait: {name}",
-                    metrics.get(lkey),
-                    metrics.get(rkey),
+                    getattr(gait, lkey),
+                    getattr(gait, rkey),
                     f"SI {si}" if si_key else "–",
                     lkey,
                 )
             )
-        break
     return rows
 
 
-def repetition_rows(doc: Mapping[str, Any]) -> list[tuple[int, str, int, dict[str, Any]]]:
-    """(task index, task name, repetition number, repetition dict) for every repetition."""
+def repetition_rows(document: MetricsDocument) -> list[tuple[int, str, int, Repetition]]:
+    """(task index, task name, repetition number, repetition) for every repetition."""
     rows = []
-    for index, task in enumerate(doc.get("tasks", [])):
-        for number, rep in enumerate(task.get("metrics", {}).get("repetitions") or [], start=1):
-            rows.append((index, task_name(task), number, rep))
+    for index, task in enumerate(document.tasks):
+        if isinstance(task.metrics, HipDriveMetrics):
+            for number, rep in enumerate(task.metrics.repetitions, start=1):
+                rows.append((index, task.title, number, rep))
     return rows
 
 
-def metrics_csv(doc: Mapping[str, Any]) -> str:
+def _task_values(task: TaskResult) -> dict[str, Any]:
+    """The task's metrics as the analyser set them (JSON-ready, the model's order)."""
+    return task.metrics.model_dump(mode="json", exclude_unset=True)
+
+
+def metrics_csv(document: MetricsDocument) -> str:
     """Long-format CSV: one row per task metric (and per repetition field)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -173,24 +178,18 @@ def metrics_csv(doc: Mapping[str, Any]) -> str:
             "unavailable",
         ]
     )
-    for index, task in enumerate(doc.get("tasks", [])):
-        base = [
-            index,
-            task.get("kind", ""),
-            task.get("side", ""),
-            task.get("start_s"),
-            task.get("end_s"),
-        ]
-        unavailable = task.get("unavailable", {}) or {}
-        for key, value in (task.get("metrics", {}) or {}).items():
+    for index, task in enumerate(document.tasks):
+        base = [index, task.kind, task.side, task.start_s, task.end_s]
+        values = _task_values(task)
+        for key, value in values.items():
             if key == "repetitions" and isinstance(value, list):
                 for number, rep in enumerate(value, start=1):
                     for rkey, rvalue in rep.items():
                         writer.writerow([*base, number, rkey, _csv_value(rvalue), ""])
                 continue
-            writer.writerow([*base, "", key, _csv_value(value), unavailable.get(key, "")])
-        for key, reason in unavailable.items():
-            if key not in (task.get("metrics", {}) or {}):
+            writer.writerow([*base, "", key, _csv_value(value), task.unavailable.get(key, "")])
+        for key, reason in task.unavailable.items():
+            if key not in values:
                 writer.writerow([*base, "", key, "", reason])
     return out.getvalue()
 
@@ -205,13 +204,13 @@ def _csv_value(value: Any) -> str:
     return str(value)
 
 
-def export(doc: Mapping[str, Any], path: str | Path) -> Path:
+def export(document: MetricsDocument | Mapping[str, Any], path: str | Path) -> Path:
     """Write the metrics as JSON (``.json``) or long CSV (``.csv``)."""
     out = Path(path)
     if out.suffix.lower() == ".json":
-        out.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        write_metrics(as_document(document), out)
     elif out.suffix.lower() == ".csv":
-        out.write_text(metrics_csv(doc), encoding="utf-8")
+        out.write_text(metrics_csv(as_document(document)), encoding="utf-8")
     else:
         raise HipscopeError(f"cannot export to {out.name}: expected a .json or .csv file name")
     return out
@@ -264,7 +263,8 @@ class ReviewPanel(QtWidgets.QWidget):
         self.setObjectName("reviewPanel")
         self.seek = seek
         self.cursor = cursor
-        self.doc: dict[str, Any] | None = None
+        self.doc: dict[str, Any] | None = None  # the document as JSON-ready data
+        self.document: MetricsDocument | None = None
         self.analysis: Any = None
         self._signals = _Signals()
         self._signals.done.connect(self._on_done)
@@ -349,25 +349,25 @@ class ReviewPanel(QtWidgets.QWidget):
             self.state_label.setStyleSheet(f"color: {theme.BAD};")
             return
         self.analysis = analysis
-        self.show_doc(analysis.to_dict())
+        self.show_doc(analysis.to_document())
 
     # -- tables -----------------------------------------------------------------------------
-    def show_doc(self, doc: dict[str, Any]) -> None:
-        """Fill every table from a metrics document (the JSON contract)."""
-        self.doc = doc
-        recording = doc.get("recording", {})
-        athlete = recording.get("athlete") or "athlete"
-        n_tasks = len(doc.get("tasks", []))
-        duration = fmt(recording.get("duration_s"), "duration_s")
-        self.state_label.setText(f"{athlete} · {n_tasks} tasks · {duration}")
+    def show_doc(self, document: MetricsDocument | Mapping[str, Any]) -> None:
+        """Fill every table from a metrics document (validated by the contract)."""
+        doc = self.document = as_document(document)
+        self.doc = doc.to_dict()
+        athlete = doc.recording.athlete or "athlete"
+        duration = fmt(doc.recording.duration_s, "duration_s")
+        self.state_label.setText(f"{athlete} · {len(doc.tasks)} tasks · {duration}")
         self.state_label.setStyleSheet("")
         task_rows = []
-        for task in doc.get("tasks", []):
-            metrics = task.get("metrics", {}) or {}
-            keys = HEADLINES.get(str(task.get("kind")), ())
-            parts = [f"{label(k)[0]} {fmt_pm(metrics.get(k), k)}" for k in keys if k in metrics]
-            when = f"{fmt(task.get('start_s'))}–{fmt(task.get('end_s'))} s"
-            task_rows.append([task_name(task), when, "\n".join(parts) or "–"])
+        for task in doc.tasks:
+            values = _task_values(task)
+            parts = [
+                f"{label(k)[0]} {fmt_pm(values[k], k)}" for k in headlines(task.kind) if k in values
+            ]
+            when = f"{fmt(task.start_s)}–{fmt(task.end_s)} s"
+            task_rows.append([task.title, when, "\n".join(parts) or "–"])
         _fill(self.tasks_table, task_rows)
         self.tasks_table.resizeRowsToContents()
         _fill(
@@ -382,7 +382,7 @@ class ReviewPanel(QtWidgets.QWidget):
             [
                 [task, str(number)]
                 + [
-                    fmt(rep.get(k), k)
+                    fmt(getattr(rep, k), k)
                     for k in (
                         "hip_lead_ms",
                         "hip_onset_s",
@@ -400,34 +400,35 @@ class ReviewPanel(QtWidgets.QWidget):
         if task_rows:
             self.show_task(self._task_at_cursor(doc))
 
-    def _task_at_cursor(self, doc: Mapping[str, Any]) -> int:
+    def _task_at_cursor(self, document: MetricsDocument) -> int:
         if self.cursor is None:
             return 0
         now = self.cursor()
-        for index, task in enumerate(doc.get("tasks", [])):
-            if task.get("start_s", math.inf) <= now <= task.get("end_s", -math.inf):
+        for index, task in enumerate(document.tasks):
+            start = task.start_s if task.start_s is not None else math.inf
+            end = task.end_s if task.end_s is not None else -math.inf
+            if start <= now <= end:
                 return index
         return 0
 
     def show_task(self, index: int) -> None:
-        if self.doc is None:
+        if self.document is None:
             return
-        task = self.doc["tasks"][index]
-        metrics = task.get("metrics", {}) or {}
-        unavailable = task.get("unavailable", {}) or {}
+        task = self.document.tasks[index]
+        values = _task_values(task)
         rows = []
-        for key, value in metrics.items():
+        for key, value in values.items():
             if key == "repetitions":
                 rows.append(["Repetitions (see tab)", str(len(value or [])), ""])
                 continue
             name, _, _ = label(key)
-            rows.append([name, fmt_pm(value, key), unavailable.get(key, "")])
-        for key, reason in unavailable.items():
-            if key not in metrics:
+            rows.append([name, fmt_pm(value, key), task.unavailable.get(key, "")])
+        for key, reason in task.unavailable.items():
+            if key not in values:
                 rows.append([label(key)[0], "–", reason])
         _fill(self.detail_table, rows)
         self.plot_series(index)
-        self.tabs.setTabText(2, f"Detail: {task_name(task)}")
+        self.tabs.setTabText(2, f"Detail: {task.title}")
 
     def plot_series(self, index: int) -> int:
         """Plot the selected task's analysis series (angles, velocities; events as lines)."""
@@ -459,18 +460,19 @@ class ReviewPanel(QtWidgets.QWidget):
 
     def _task_selected(self) -> None:
         rows = {i.row() for i in self.tasks_table.selectedItems()}
-        if not rows or self.doc is None:
+        if not rows or self.document is None:
             return
         index = min(rows)
         self.show_task(index)
-        if self.seek is not None:
-            self.seek(float(self.doc["tasks"][index]["start_s"]))
+        start_s = self.document.tasks[index].start_s
+        if self.seek is not None and start_s is not None:
+            self.seek(start_s)
 
     # -- export -----------------------------------------------------------------------------
     def export(self, path: str | Path) -> Path:
-        if self.doc is None:
+        if self.document is None:
             raise HipscopeError("no metrics to export yet (the analysis has not finished)")
-        return export(self.doc, path)
+        return export(self.document, path)
 
     def _export_dialog(self, suffix: str) -> None:
         stem = self.source_path.with_suffix("") if self.source_path else Path("metrics")

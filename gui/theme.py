@@ -5,6 +5,8 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6 import QtGui, QtWidgets
 
+from hipscope.base import tasks as task_registry
+
 BACKGROUND = "#15171c"
 PANEL = "#1d2027"
 FOREGROUND = "#d8dce4"
@@ -22,15 +24,12 @@ LEFT = "#4fb3ff"
 RIGHT = "#ff9f43"
 SERIES: tuple[str, ...] = ("#e8e36b", "#c58cff", "#5ee0d0", "#ff7eb6")
 
-TASK_COLOURS: dict[str, str] = {
-    "static": "#7f8c9d",
-    "gait": "#3ecf7a",
-    "single_leg_stance": "#4fb3ff",
-    "hip_hinge": "#ff9f43",
-    "hip_bridge": "#c58cff",
-    "squat": "#e8e36b",
-    "lunge": "#ff7eb6",
-}
+
+def task_colour(kind: str) -> str:
+    """A task kind's colour from its registry record (muted for unknown kinds)."""
+    record = task_registry.find(kind)
+    return record.colour if record is not None else MUTED
+
 
 FONT_FAMILY = "DejaVu Sans"
 FONT_POINT_SIZE = 10

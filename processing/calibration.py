@@ -44,6 +44,7 @@ from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
 from hipscope.acquisition.samples import Task
+from hipscope.base import tasks as task_registry
 from hipscope.base.errors import HipscopeError
 from hipscope.base.rotations import from_rotation, quat_conjugate, quat_multiply, to_rotation
 from hipscope.processing.angles import finite_rows, row_chunks
@@ -65,19 +66,23 @@ NOMINAL_SENSOR_SEGMENT: dict[str, NDArray[np.float64]] = {
 }
 """Rotation matrices R_sensor_segment of the nominal mounting per placement."""
 
-FUNCTIONAL_TASKS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "pelvis": (("hip_hinge", "squat", "hip_bridge"),),
-    "trunk": (("hip_hinge", "squat", "hip_bridge"),),
-}
-"""Task kinds whose angular velocity gives the mediolateral axis, in tiers tried in order."""
-# Gait first: in a single-leg stance the pelvis drops while the free thigh lifts, which
-# tilts the principal axis; the hinge barely moves the thighs.
-_LIMB_TASKS: tuple[tuple[str, ...], ...] = (
-    ("gait",),
-    ("squat", "lunge", "hip_bridge"),
-    ("single_leg_stance",),
-    ("hip_hinge",),
-)
+TRUNK_LIKE_PLACEMENTS = ("pelvis", "trunk")
+
+
+def functional_tiers(placement: str) -> tuple[tuple[str, ...], ...]:
+    """Task kinds whose angular velocity gives the mediolateral axis, in tiers tried in
+    order; each kind's tier is its registry record's calibration role. For the limbs gait
+    comes first: in a single-leg stance the pelvis drops while the free thigh lifts, which
+    tilts the principal axis; the hinge barely moves the thighs."""
+    role = "trunk_axis_tier" if placement in TRUNK_LIKE_PLACEMENTS else "limb_axis_tier"
+    tiers: dict[int, list[str]] = {}
+    for record in task_registry.task_kinds():
+        tier = getattr(record.calibration, role)
+        if tier is not None:
+            tiers.setdefault(tier, []).append(record.kind)
+    return tuple(tuple(tiers[tier]) for tier in sorted(tiers))
+
+
 _MISSING_SENSOR_COST = 1e3
 
 _UP_WORLD = np.array([0.0, 0.0, 1.0])
@@ -479,7 +484,7 @@ class Calibrator:
         score = sum(np.where(np.isfinite(v), v, 0.0) for v in per_sensor.values())
         score = np.where(missing < len(placements), score + _MISSING_SENSOR_COST * missing, np.inf)
         starts = time_s[: n_total - n + 1]
-        static = [t for t in tasks if t.kind == "static"]
+        static = [t for t in tasks if task_registry.get(t.kind).calibration.standing]
         allowed = np.zeros_like(score, dtype=bool)
         ends = starts + self.window_s
         ascending = self._ascending
@@ -680,7 +685,7 @@ class Calibrator:
         rate_hz = (len(time_s) - 1) / (time_s[-1] - time_s[0]) if len(time_s) > 1 else 1.0
         finite_q = finite_rows(q_fusion_sensor)
         rejected: list[str] = []
-        for tier in FUNCTIONAL_TASKS.get(placement, _LIMB_TASKS):
+        for tier in functional_tiers(placement):
             mask = np.zeros(len(time_s), dtype=bool)
             used = []
             for task in tasks:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hipscope.base import tasks as task_registry
 from hipscope.base.errors import HipscopeError
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def session_tables(analysis: SessionAnalysis) -> dict[str, list[dict[str, Any]]]
             "task_start_s": round(task.start_s, 4),
             "task_end_s": round(task.end_s, 4),
         }
-        if task.kind == "gait":
+        if task_registry.get(task.kind).family == "gait":
             tables.setdefault("gait", []).append({**lead, **_scalars(result.metrics)})
             for row in result.rows:
                 tables.setdefault("gait_steps", []).append({**lead, **_scalars(row)})

@@ -1,8 +1,11 @@
-"""A recording -> kinematics -> events -> metrics per task, and the JSON metrics contract.
+"""A recording -> kinematics -> events -> metrics per task, written through the contract.
 
 ``analyze_recording`` is the one per-recording unit: the CLI (`hipscope analyze`), the
-report and `hipscope batch` all go through it. Missing sensors never crash an analysis:
-each metric that cannot be computed is ``None`` with a reason in ``unavailable``.
+report and `hipscope batch` all go through it. Each task row goes to the analyser its kind's
+record names (``hipscope.base.tasks``); kinds without one are "recorded, no metrics". The
+result becomes a ``MetricsDocument`` of ``processing/contract.py``. Missing sensors never
+crash an analysis: each metric that cannot be computed is ``None`` with a reason in
+``unavailable``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from numpy.typing import NDArray
 from hipscope.acquisition.recorder import software_name
 from hipscope.acquisition.recording import Recording, load_recording
 from hipscope.acquisition.samples import Task
+from hipscope.base import tasks as task_registry
+from hipscope.base.errors import HipscopeError
 from hipscope.processing.config import AnalysisConfig
+from hipscope.processing.contract import FORMAT, FORMAT_VERSION, MetricsDocument, build_document
 from hipscope.processing.events.gait import GaitEvents
 from hipscope.processing.events.refine import refine_gait_events
 from hipscope.processing.kinematics import SessionKinematics, compute_kinematics
@@ -26,9 +32,8 @@ from hipscope.processing.metrics.common import number, window
 from hipscope.processing.metrics.pelvic_stability import sway_measures
 from hipscope.processing.metrics.step_asymmetry import apply_step_asymmetry
 
-FORMAT = "hipscope-metrics"
-FORMAT_VERSION = 1
-REPETITION_KINDS = ("hip_hinge", "hip_bridge", "squat")
+__all__ = ["FORMAT", "FORMAT_VERSION", "SessionAnalysis", "TaskAnalysis", "analyze_recording"]
+
 CONTEXT_S = 5.0
 """Signal kept around each task for filters to settle, s."""
 
@@ -68,7 +73,11 @@ class SessionAnalysis:
     """The algorithms (and so the parameters) the tasks were analysed with."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON metrics contract, format_version 1 (NaN never appears: None instead)."""
+        """The metrics document as JSON-ready data (NaN never appears: None instead)."""
+        return self.to_document().to_dict()
+
+    def to_document(self) -> MetricsDocument:
+        """The metrics document of the contract (``processing/contract.py``), validated."""
         rec = self.recording
         sensors = {}
         for placement, sensor in rec.sensors.items():
@@ -87,11 +96,9 @@ class SessionAnalysis:
                     for g in sensor.gaps()
                 ],
             }
-        return {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "software": software_name(),
-            "recording": {
+        return build_document(
+            software=software_name(),
+            recording={
                 "path": str(rec.path),
                 "file_name": Path(rec.path).name,
                 "session_id": rec.session_id,
@@ -100,10 +107,10 @@ class SessionAnalysis:
                 "duration_s": number(rec.duration_s, 3),
                 "sensors": sensors,
             },
-            "calibration": self.kinematics.calibration.to_dict(),
-            "parameters": self.config.parameters(),
-            "tasks": [t.to_dict() for t in self.tasks],
-        }
+            calibration=self.kinematics.calibration.to_dict(),
+            tasks=[t.to_dict() for t in self.tasks],
+            parameters=self.config.parameters(),
+        )
 
 
 class _Context:
@@ -153,7 +160,8 @@ class _Context:
 def _standing_reference(kin: SessionKinematics, tasks: tuple[Task, ...]) -> dict[str, float]:
     """Median angles over the first static task (0 when there is none: angles are already
     relative to the calibration's standing posture)."""
-    static = next((t for t in tasks if t.kind == "static"), None)
+    standing = {r.kind for r in task_registry.task_kinds() if r.calibration.standing}
+    static = next((t for t in tasks if t.kind in standing), None)
     if static is None:
         return {}
     mask = window(kin.time_s, static.start_s, static.end_s)
@@ -266,7 +274,7 @@ def _analyze_repetitions(ctx: _Context) -> TaskAnalysis:
         lumbar_flexion_rad=ctx.angle("lumbar_flexion"),
         start_s=task.start_s,
         end_s=task.end_s,
-        start_posture="flexed" if task.kind == "hip_bridge" else "extended",
+        start_posture=task_registry.get(task.kind).option("start_posture", "extended"),
     )
     rows = [{"rep": i + 1, **r} for i, r in enumerate(drive.repetitions_)]
     return TaskAnalysis(task, drive.metrics_, dict(drive.unavailable_), drive.series_, rows)
@@ -370,25 +378,38 @@ def _world_vertical_rate(
     return out
 
 
-def _analyze_other(ctx: _Context) -> TaskAnalysis:
+RECORDED_ONLY = "recorded, no metrics"
+"""The reason every view gives for a task kind without an analyser."""
+
+
+def _analyze_recorded(ctx: _Context) -> TaskAnalysis:
     return TaskAnalysis(
         ctx.task,
         {"duration_s": number(ctx.task.end_s - ctx.task.start_s, 3)},
-        {"metrics": f"no metrics are defined for {ctx.task.kind} tasks yet"},
+        {"metrics": RECORDED_ONLY},
     )
 
 
-ANALYZERS: dict[str, Callable[[_Context], TaskAnalysis]] = {
-    "static": _analyze_static,
-    "single_leg_stance": _analyze_single_leg_stance,
-    "gait": _analyze_gait,
-    **{kind: _analyze_repetitions for kind in REPETITION_KINDS},
-}
+Analyser = Callable[[_Context], TaskAnalysis]
+
+
+def analyser_for(kind: str) -> Analyser:
+    """The analyser the kind's registry record names (recorded-only without one)."""
+    record = task_registry.get(kind)
+    if record.analyser is None:
+        return _analyze_recorded
+    analyser = task_registry.resolve(record.analyser)
+    if not callable(analyser):
+        raise HipscopeError(
+            f"task kind {kind!r}: analyser {record.analyser!r} is not callable"
+        )
+    return analyser
 
 
 def _left_right(tasks: list[TaskAnalysis]) -> None:
     """Add the left-minus-right difference of single-leg-stance pelvic drop to each stance."""
-    stances = [t for t in tasks if t.task.kind == "single_leg_stance"]
+    stance_kinds = set(task_registry.kind_names("stance"))
+    stances = [t for t in tasks if t.task.kind in stance_kinds]
     means = {}
     for side in ("left", "right"):
         values = [t.metrics.get("pelvic_drop_mean_deg") for t in stances if t.task.side == side]
@@ -426,8 +447,7 @@ def analyze_recording(
     n = max(len(recording.tasks), 1)
     for i, task in enumerate(recording.tasks):
         report(f"task {i + 1}/{n}: {task.label}", 0.6 + 0.4 * i / n)
-        ctx = _Context(kin, task, reference, config)
-        analyses.append(ANALYZERS.get(task.kind, _analyze_other)(ctx))
+        analyses.append(analyser_for(task.kind)(_Context(kin, task, reference, config)))
     _left_right(analyses)
     report("done", 1.0)
     return SessionAnalysis(recording, kin, analyses, config)

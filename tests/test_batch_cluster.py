@@ -171,7 +171,7 @@ def test_trends_page_from_the_table(library: dict[str, Any], tmp_path: Path) -> 
     )
     assert code == 0
     html = html_path.read_text()
-    assert ANN not in html and "Ann &lt;b&gt;&quot;&amp;amp;" in html
+    assert ANN not in html and "Ann &lt;b&gt;&#34;&amp;amp;" in html  # markupsafe: " -> &#34;
     assert html.count("<svg") >= 3 and "<script" not in html.lower()
     assert hipscope.cli.main(["trends", str(library["out"]), "--out", str(html_path)]) == 1
 

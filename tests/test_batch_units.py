@@ -98,14 +98,35 @@ def test_flatten_edge_cases() -> None:
     assert "peak_hip_ext_vel_deg_s_median" not in flat
 
 
+def _contract_doc(athlete: str, created: str, tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    """A minimal document that passes the metrics contract."""
+    return {
+        "format": "hipscope-metrics",
+        "format_version": 1,
+        "software": "hipscope test",
+        "recording": {
+            "path": "s.h5",
+            "file_name": "s.h5",
+            "session_id": created[:10],
+            "athlete": athlete,
+            "created_utc": created,
+            "duration_s": 60.0,
+            "sensors": {},
+        },
+        "calibration": {"method": "static task"},
+        "tasks": [{"start_s": 0.0, "end_s": 3.0, **task} for task in tasks],
+    }
+
+
 def test_recording_without_tasks_and_clashing_keys() -> None:
-    base = {"recording": {"athlete": "A", "created_utc": "2026-01-02T03:04:05+00:00"}}
-    (row,) = task_rows({**base, "tasks": []})
+    (row,) = task_rows(_contract_doc("A", "2026-01-02T03:04:05+00:00", []))
     assert row["athlete"] == "A" and row["kind"] is None and row["task_index"] is None
-    (row,) = task_rows(
-        {**base, "tasks": [{"kind": "static", "side": "", "metrics": {"kind": "x"}}]}
-    )
-    assert row["kind"] == "static" and row["metric_kind"] == "x"
+    # a kind without its own metrics model may carry any scalar, even a clashing key
+    lunge = {"kind": "lunge", "side": "", "metrics": {"kind": "x"}}
+    (row,) = task_rows(_contract_doc("A", "2026-01-02T03:04:05+00:00", [lunge]))
+    assert row["kind"] == "lunge" and row["metric_kind"] == "x"
+    with pytest.raises(HipscopeError, match=r"tasks\[0\]\.metrics\.kind' is not a field"):
+        task_rows(_contract_doc("A", "2026", [{**lunge, "kind": "static"}]))
 
 
 def test_discover_files_folders_globs(tmp_path: Path) -> None:
@@ -256,9 +277,10 @@ def test_cli_refuses_bad_input_with_one_line(
 
 
 def _fake_doc(athlete: str, created: str, drop_left_deg: float) -> dict[str, Any]:
-    return {
-        "recording": {"athlete": athlete, "created_utc": created, "session_id": created[:10]},
-        "tasks": [
+    return _contract_doc(
+        athlete,
+        created,
+        [
             {"kind": "static", "side": "", "metrics": {"duration_s": 3.0}, "unavailable": {}},
             {
                 "kind": "single_leg_stance",
@@ -267,7 +289,7 @@ def _fake_doc(athlete: str, created: str, drop_left_deg: float) -> dict[str, Any
                 "unavailable": {},
             },
         ],
-    }
+    )
 
 
 def test_trends_from_a_table_latest_sessions_and_athlete_choice(tmp_path: Path) -> None:

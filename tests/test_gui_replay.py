@@ -140,7 +140,7 @@ def test_replay_window_shows_tasks_plays_and_computes_drop(
 
     window.request_seek(30.0)  # scrub into gait: the next tick seeks
     qtbot.waitUntil(lambda: abs(window.position_s - 30.0) < 1e-9, timeout=2000)
-    qtbot.waitUntil(lambda: window.metrics.title.text().startswith("Gait"), timeout=2000)
+    qtbot.waitUntil(lambda: window.metrics.title.text().startswith("Walking"), timeout=2000)
     window.seek(6.0)
     window.next_task()  # jumps to the single-leg stance
     qtbot.waitUntil(lambda: window.position_s == 12.0, timeout=2000)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from hipscope.base.errors import HipscopeError
+from hipscope.processing.contract import GaitMetrics, TaskResult, parse_tasks
 from hipscope.processing.report import plots
 from hipscope.processing.report.html import ReportInput, render_report, write_report
 from hipscope.processing.report.traces import stance_trace, step_series
@@ -104,11 +105,13 @@ def test_user_strings_are_escaped(doc: dict[str, Any], name: str) -> None:
     doc["recording"]["session_id"] = name
     doc["recording"]["file_name"] = name
     doc["recording"]["sensors"]["pelvis"]["device_name"] = name
+    doc["recording"]["sensors"][name] = doc["recording"]["sensors"]["pelvis"]
     doc["calibration"]["notes"] = [name]
+    doc["calibration"]["mediolateral_axis_source"] = {name: name}
     doc["tasks"].append(
         {
-            "kind": name,
-            "side": name,
+            "kind": "lunge",
+            "side": "",
             "start_s": 1.0,
             "end_s": 2.0,
             "metrics": {"note": name},
@@ -145,17 +148,29 @@ def test_degenerate_documents_render(doc: dict[str, Any]) -> None:
     empty["tasks"] = []
     assert "No tasks" in render_report(empty)
     sparse = copy.deepcopy(doc)
-    sparse["recording"] = {}
-    sparse.pop("calibration")
+    sparse["recording"]["sensors"] = {}
     for task in sparse["tasks"]:
         task["metrics"] = {}
         task["unavailable"] = {}
-    render_report(sparse)
-    nulls = copy.deepcopy(doc)
-    for task in nulls["tasks"]:
-        task["metrics"] = None
-        task["unavailable"] = None
-    render_report(nulls)
+    assert "No sensor information" in render_report(sparse)
+
+
+def test_documents_breaking_the_contract_are_refused(doc: dict[str, Any]) -> None:
+    """The contract names the field; a hostile task kind never reaches the page."""
+    cases = [
+        (("recording",), {}, "field 'recording.path' is missing"),
+        (("tasks", 0, "metrics"), None, "field 'tasks[0].metrics'"),
+        (("tasks", 0, "kind"), "<script>", "field 'tasks[0].kind' must be one of static"),
+        (("tasks", 3, "metrics", "rep_count"), "5", "expected an integer, got '5'"),
+    ]
+    for path, value, message in cases:
+        bad = copy.deepcopy(doc)
+        target: Any = bad
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        with pytest.raises(HipscopeError, match=re.escape(message)):
+            render_report(bad)
 
 
 def test_bad_documents_are_refused(doc: dict[str, Any], tmp_path: Path) -> None:
@@ -193,11 +208,11 @@ def test_plots_come_from_kinematics_when_series_are_missing(doc: dict[str, Any])
     hinge = next(t for t in doc["tasks"] if t["kind"] == "hip_hinge")
     n_reps = len(hinge["metrics"]["repetitions"])
     assert html.count('<div class="rep">') == n_reps
-    trace = stance_trace(left, None, kin)
+    trace = stance_trace(_typed(left), None, kin)
     assert trace is not None
     assert np.nanmax(trace.pelvic_drop_deg) == pytest.approx(3.0)  # left stance: +obliquity
     right = stance_trace(
-        _sls(doc, "right"),
+        _typed(_sls(doc, "right")),
         None,
         SimpleNamespace(
             time_s=time_s, angles_rad={"pelvis_obliquity": -obliquity - np.radians(1.0)}
@@ -207,10 +222,18 @@ def test_plots_come_from_kinematics_when_series_are_missing(doc: dict[str, Any])
     assert np.nanmin(right.pelvic_drop_deg) == pytest.approx(1.0)  # right stance: −obliquity
 
 
+def _typed(task: dict[str, Any]) -> TaskResult:
+    """One task of the JSON document as the contract's typed task."""
+    (typed,) = parse_tasks([task])
+    return typed
+
+
 def test_series_take_precedence_over_kinematics(doc: dict[str, Any]) -> None:
     left = _sls(doc, "left")
     series_t = np.linspace(left["start_s"], left["end_s"], 50)
-    trace = stance_trace(left, {"time_s": series_t, "pelvic_drop_deg": np.full(50, 6.5)}, None)
+    trace = stance_trace(
+        _typed(left), {"time_s": series_t, "pelvic_drop_deg": np.full(50, 6.5)}, None
+    )
     assert trace is not None
     assert trace.time_s[0] == pytest.approx(0.0)
     assert np.all(trace.pelvic_drop_deg == 6.5)
@@ -220,12 +243,14 @@ def test_step_series_from_contacts() -> None:
     # left steps 0.6 s, right steps 0.5 s, alternating; a pause splits the walk
     left_ic = [0.5, 1.6, 2.7, 20.5]
     right_ic = [1.0, 2.1, 3.2, 21.0]
-    steps = step_series({"initial_contacts_left_s": left_ic, "initial_contacts_right_s": right_ic})
+    steps = step_series(
+        GaitMetrics(initial_contacts_left_s=left_ic, initial_contacts_right_s=right_ic)
+    )
     assert steps is not None
     np.testing.assert_allclose(steps.step_time_s["left"], [0.6, 0.6])
     np.testing.assert_allclose(steps.step_time_s["right"], [0.5, 0.5, 0.5, 0.5])
     np.testing.assert_allclose(steps.contact_time_s["left"], [1.6, 2.7])
-    assert step_series({"initial_contacts_left_s": None}) is None
+    assert step_series(GaitMetrics(initial_contacts_left_s=left_ic)) is None
 
 
 def test_write_report_creates_folders_and_reports_unwritable(

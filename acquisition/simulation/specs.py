@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from hipscope.base import tasks as task_registry
 from hipscope.base.errors import HipscopeError
 
 
@@ -103,7 +104,8 @@ class SingleLegStanceSpec:
         )
 
 
-REPETITION_KINDS: tuple[str, ...] = ("hip_hinge", "hip_bridge", "squat")
+REPETITION_KINDS: tuple[str, ...] = task_registry.kind_names("repetitions")
+"""The repetition kinds of the task registry (the simulator has a movement for each)."""
 
 
 @dataclass(frozen=True)
@@ -156,9 +158,10 @@ class RepetitionSpec:
     variability: float = 0.0
 
     def __post_init__(self) -> None:
+        kinds = task_registry.kind_names("repetitions")
         _check(
-            self.kind in REPETITION_KINDS,
-            f"RepetitionSpec.kind must be one of {', '.join(REPETITION_KINDS)}, got {self.kind!r}",
+            self.kind in kinds,
+            f"RepetitionSpec.kind must be one of {', '.join(kinds)}, got {self.kind!r}",
         )
         _check(self.reps >= 1, f"RepetitionSpec.reps must be >= 1, got {self.reps}")
         _check(

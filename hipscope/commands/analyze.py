@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from hipscope.processing.config import AnalysisConfig
+    from hipscope.processing.contract import MetricsDocument, TaskResult
     from hipscope.processing.pipeline import SessionAnalysis
 
 CONFIG_HELP = (
@@ -38,62 +39,73 @@ def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
     return f"{value}{unit}"
 
 
-def _task_summary(task: dict[str, Any]) -> str:
-    m = task["metrics"]
-    kind = task["kind"]
-    if kind == "static":
+def _task_summary(task: TaskResult) -> str:
+    from hipscope.processing.contract import (
+        GaitMetrics,
+        HipDriveMetrics,
+        SingleLegStanceMetrics,
+        StaticMetrics,
+    )
+
+    m = task.metrics
+    if isinstance(m, StaticMetrics):
         return (
-            f"pelvis tilt {_fmt(m.get('pelvis_tilt_mean_deg'), '°')}, "
-            f"sway {_fmt(m.get('sway_rms_m_s2'), ' m/s²', 3)}"
+            f"pelvis tilt {_fmt(m.pelvis_tilt_mean_deg, '°')}, "
+            f"sway {_fmt(m.sway_rms_m_s2, ' m/s²', 3)}"
         )
-    if kind == "single_leg_stance":
+    if isinstance(m, SingleLegStanceMetrics):
         return (
-            f"pelvic drop {_fmt(m.get('pelvic_drop_mean_deg'), '°')} "
-            f"(peak {_fmt(m.get('pelvic_drop_peak_deg'), '°')}), "
-            f"trunk lean from vertical {_fmt(m.get('trunk_lean_mean_deg'), '°')}, "
-            f"sway {_fmt(m.get('sway_rms_m_s2'), ' m/s²', 3)}, "
-            f"hold {_fmt(m.get('hold_s'), ' s')}"
+            f"pelvic drop {_fmt(m.pelvic_drop_mean_deg, '°')} "
+            f"(peak {_fmt(m.pelvic_drop_peak_deg, '°')}), "
+            f"trunk lean from vertical {_fmt(m.trunk_lean_mean_deg, '°')}, "
+            f"sway {_fmt(m.sway_rms_m_s2, ' m/s²', 3)}, "
+            f"hold {_fmt(m.hold_s, ' s')}"
         )
-    if kind in ("hip_hinge", "hip_bridge", "squat"):
+    if isinstance(m, HipDriveMetrics):
         return (
-            f"{_fmt(m.get('rep_count'))} reps ({_fmt(m.get('valid_rep_count'))} valid), "
-            f"hip lead {_fmt(m.get('hip_lead_ms_median'), ' ms', 0)} (median, "
-            f"{m.get('hip_lead_verdict') or 'unclear'}), "
-            f"hip share {_fmt(m.get('hip_share_pct_median'), '%', 0)}"
+            f"{_fmt(m.rep_count)} reps ({_fmt(m.valid_rep_count)} valid), "
+            f"hip lead {_fmt(m.hip_lead_ms_median, ' ms', 0)} (median, "
+            f"{m.hip_lead_verdict or 'unclear'}), "
+            f"hip share {_fmt(m.hip_share_pct_median, '%', 0)}"
         )
-    if kind == "gait":
+    if isinstance(m, GaitMetrics):
         return (
-            f"step L {_fmt(m.get('step_time_left_s'), ' s', 3)} / "
-            f"R {_fmt(m.get('step_time_right_s'), ' s', 3)} "
-            f"(SI {_fmt(m.get('step_time_si_pct'), '%')}), "
-            f"cadence {_fmt(m.get('cadence_steps_min'), '/min', 0)}, "
-            f"thigh ROM L {_fmt(m.get('thigh_rom_left_deg'), '°')} / "
-            f"R {_fmt(m.get('thigh_rom_right_deg'), '°')}"
+            f"step L {_fmt(m.step_time_left_s, ' s', 3)} / "
+            f"R {_fmt(m.step_time_right_s, ' s', 3)} "
+            f"(SI {_fmt(m.step_time_si_pct, '%')}), "
+            f"cadence {_fmt(m.cadence_steps_min, '/min', 0)}, "
+            f"thigh ROM L {_fmt(m.thigh_rom_left_deg, '°')} / "
+            f"R {_fmt(m.thigh_rom_right_deg, '°')}"
         )
-    return f"duration {_fmt(m.get('duration_s'), ' s')}"
+    record = task.record
+    recorded = " (recorded, no metrics)" if record is not None and not record.has_metrics else ""
+    return f"duration {_fmt(m.duration_s, ' s')}{recorded}"
 
 
-def summary_tables(doc: dict[str, Any]) -> tuple[Table, Table]:
+def summary_tables(document: MetricsDocument | dict[str, Any]) -> tuple[Table, Table]:
     """Per-task key metrics, and left vs right."""
     from rich.table import Table
 
-    rec = doc["recording"]
-    title = f"{rec['file_name']} — {rec['athlete'] or 'unnamed athlete'}, {rec['duration_s']:.0f} s"
+    from hipscope.processing.contract import GaitMetrics, SingleLegStanceMetrics, as_document
+
+    doc = as_document(document)
+    rec = doc.recording
+    duration = f"{rec.duration_s:.0f} s" if rec.duration_s is not None else "–"
+    title = f"{rec.file_name} — {rec.athlete or 'unnamed athlete'}, {duration}"
     tasks = Table(title=title, title_justify="left")
     tasks.add_column("#", justify="right")
     tasks.add_column("task")
     tasks.add_column("time s", justify="right")
     tasks.add_column("key metrics")
     tasks.add_column("not available", style="dim")
-    for i, task in enumerate(doc["tasks"], start=1):
-        label = task["kind"] + (f" ({task['side']})" if task["side"] else "")
-        missing = ", ".join(sorted(task["unavailable"]))
+    for i, task in enumerate(doc.tasks, start=1):
+        missing = ", ".join(sorted(task.unavailable))
         tasks.add_row(
             str(i),
-            label,
-            f"{task['start_s']:.1f}–{task['end_s']:.1f}",
+            task.title,
+            f"{_fmt(task.start_s)}–{_fmt(task.end_s)}",
             _task_summary(task),
-            missing if len(missing) < 60 else f"{len(task['unavailable'])} metrics",
+            missing if len(missing) < 60 else f"{len(task.unavailable)} metrics",
         )
 
     sides = Table(title="left vs right", title_justify="left")
@@ -101,23 +113,23 @@ def summary_tables(doc: dict[str, Any]) -> tuple[Table, Table]:
     sides.add_column("left", justify="right")
     sides.add_column("right", justify="right")
     sides.add_column("difference / SI", justify="right")
-    stance = {t["side"]: t["metrics"] for t in doc["tasks"] if t["kind"] == "single_leg_stance"}
+    stance = {t.side: t.metrics for t in doc.tasks if isinstance(t.metrics, SingleLegStanceMetrics)}
     if stance:
-        left, right = stance.get("left", {}), stance.get("right", {})
-        diff = (left or right).get("pelvic_drop_lr_diff_deg")
+        empty = SingleLegStanceMetrics()
+        left, right = stance.get("left", empty), stance.get("right", empty)
         sides.add_row(
             "pelvic drop, mean (stance side)",
-            _fmt(left.get("pelvic_drop_mean_deg"), "°"),
-            _fmt(right.get("pelvic_drop_mean_deg"), "°"),
-            _fmt(diff, "°"),
+            _fmt(left.pelvic_drop_mean_deg, "°"),
+            _fmt(right.pelvic_drop_mean_deg, "°"),
+            _fmt(left.pelvic_drop_lr_diff_deg or right.pelvic_drop_lr_diff_deg, "°"),
         )
         sides.add_row(
             "trunk lean towards stance",
-            _fmt(left.get("trunk_lean_mean_deg"), "°"),
-            _fmt(right.get("trunk_lean_mean_deg"), "°"),
+            _fmt(left.trunk_lean_mean_deg, "°"),
+            _fmt(right.trunk_lean_mean_deg, "°"),
             "",
         )
-    for gait in (t["metrics"] for t in doc["tasks"] if t["kind"] == "gait"):
+    for gait in (t.metrics for t in doc.tasks if isinstance(t.metrics, GaitMetrics)):
         for label, key, unit, digits in (
             ("step time", "step_time", " s", 3),
             ("stance time", "stance_time", " s", 3),
@@ -125,15 +137,15 @@ def summary_tables(doc: dict[str, Any]) -> tuple[Table, Table]:
         ):
             sides.add_row(
                 label,
-                _fmt(gait.get(f"{key}_left_s"), unit, digits),
-                _fmt(gait.get(f"{key}_right_s"), unit, digits),
-                _fmt(gait.get(f"{key}_si_pct"), "%"),
+                _fmt(getattr(gait, f"{key}_left_s"), unit, digits),
+                _fmt(getattr(gait, f"{key}_right_s"), unit, digits),
+                _fmt(getattr(gait, f"{key}_si_pct"), "%"),
             )
         sides.add_row(
             "thigh range of motion",
-            _fmt(gait.get("thigh_rom_left_deg"), "°"),
-            _fmt(gait.get("thigh_rom_right_deg"), "°"),
-            _fmt(gait.get("thigh_rom_si_pct"), "%"),
+            _fmt(gait.thigh_rom_left_deg, "°"),
+            _fmt(gait.thigh_rom_right_deg, "°"),
+            _fmt(gait.thigh_rom_si_pct, "%"),
         )
     return tasks, sides
 
@@ -176,10 +188,9 @@ def register(app: typer.Typer) -> None:
         config_path: Annotated[Path | None, typer.Option("--config", help=CONFIG_HELP)] = None,
     ) -> None:
         """Analyse one recording: hip drive, pelvic stability and gait symmetry per task."""
-        import json
-
         from rich.console import Console
 
+        from hipscope.processing.contract import write_metrics
         from hipscope.processing.fusion import FUSION_METHODS
 
         if fusion not in FUSION_METHODS:
@@ -188,7 +199,7 @@ def register(app: typer.Typer) -> None:
         if not file.exists():
             raise HipscopeError(f"{file}: no such file")
         analysis = analyze_with_progress(file, fusion, config)
-        doc = analysis.to_dict()
+        doc = analysis.to_document()
         console = Console()
         for table in summary_tables(doc):
             if table.row_count:
@@ -199,11 +210,7 @@ def register(app: typer.Typer) -> None:
                 f"[green]parameters[/] {config_path} ({digest})", highlight=False, soft_wrap=True
             )
         if json_out is not None:
-            try:
-                json_out.parent.mkdir(parents=True, exist_ok=True)
-                json_out.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
-            except OSError as error:
-                raise HipscopeError(f"{json_out}: cannot write ({error.strerror})") from error
+            write_metrics(doc, json_out)
             console.print(f"[green]metrics[/] {json_out}")
         if csv_dir is not None:
             from hipscope.processing.exports import write_csv_tables

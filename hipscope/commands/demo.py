@@ -91,41 +91,41 @@ def _warn_on_timing(recording: Path, speed: float, console: Any) -> None:
 
 def _summary_rows(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(task, key numbers, left vs right) for the rich table."""
-    from hipscope.processing.report.labels import TASK_TITLES
+    from hipscope.processing.contract import (
+        GaitMetrics,
+        HipDriveMetrics,
+        SingleLegStanceMetrics,
+        as_document,
+    )
 
     def num(value: Any, fmt: str) -> str:
         return "–" if value is None else format(value, fmt)
 
     rows = []
-    for task in doc.get("tasks", []):
-        kind, side, m = task["kind"], task.get("side") or "", task.get("metrics") or {}
-        title = TASK_TITLES.get(kind, kind) + (f" ({side})" if side else "")
-        if kind == "single_leg_stance":
+    for task in as_document(doc).tasks:
+        m = task.metrics
+        if isinstance(m, SingleLegStanceMetrics):
             key = (
-                f"pelvic drop {num(m.get('pelvic_drop_mean_deg'), '.1f')}° mean, "
-                f"trunk lean {num(m.get('trunk_lean_mean_deg'), '.1f')}°"
+                f"pelvic drop {num(m.pelvic_drop_mean_deg, '.1f')}° mean, "
+                f"trunk lean {num(m.trunk_lean_mean_deg, '.1f')}°"
             )
-            lr = f"L−R drop {num(m.get('pelvic_drop_lr_diff_deg'), '+.1f')}°"
-        elif kind in ("hip_hinge", "hip_bridge", "squat"):
+            lr = f"L−R drop {num(m.pelvic_drop_lr_diff_deg, '+.1f')}°"
+        elif isinstance(m, HipDriveMetrics):
             key = (
-                f"{num(m.get('rep_count'), 'd')} reps, hip lead "
-                f"{num(m.get('hip_lead_ms_median'), '+.0f')} ms "
-                f"({m.get('hip_lead_verdict') or 'unclear'})"
+                f"{num(m.rep_count, 'd')} reps, hip lead {num(m.hip_lead_ms_median, '+.0f')} ms "
+                f"({m.hip_lead_verdict or 'unclear'})"
             )
             lr = ""
-        elif kind == "gait":
+        elif isinstance(m, GaitMetrics):
             key = (
-                f"cadence {num(m.get('cadence_steps_min'), '.0f')}/min, step SI "
-                f"{num(m.get('step_time_si_pct'), '+.1f')} %"
+                f"cadence {num(m.cadence_steps_min, '.0f')}/min, step SI "
+                f"{num(m.step_time_si_pct, '+.1f')} %"
             )
-            lr = (
-                f"step {num(m.get('step_time_left_s'), '.3f')} / "
-                f"{num(m.get('step_time_right_s'), '.3f')} s"
-            )
+            lr = f"step {num(m.step_time_left_s, '.3f')} / {num(m.step_time_right_s, '.3f')} s"
         else:
-            key = f"{num(task.get('end_s', 0) - task.get('start_s', 0), '.1f')} s"
+            key = f"{num((task.end_s or 0.0) - (task.start_s or 0.0), '.1f')} s"
             lr = ""
-        rows.append((title, key, lr))
+        rows.append((task.title, key, lr))
     return rows
 
 

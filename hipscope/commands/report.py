@@ -16,9 +16,9 @@ def _analysis_source(file: Path, fusion: str) -> object:
         raise HipscopeError(f"{file}: no such file")
     suffix = file.suffix.lower()
     if suffix == ".json":
-        from hipscope.processing.report.html import load_metrics_json
+        from hipscope.processing.contract import read_metrics
 
-        return load_metrics_json(file)
+        return read_metrics(file)
     if suffix not in (".h5", ".hdf5"):
         raise HipscopeError(f"{file}: expected a recording (.h5) or a metrics file (.json)")
     from hipscope.commands.analyze import analyze_with_progress

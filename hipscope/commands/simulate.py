@@ -7,26 +7,27 @@ from typing import Annotated, Any
 
 import typer
 
+from hipscope.base import tasks as task_registry
 from hipscope.base.errors import HipscopeError
 
 
 def _truth_text(row: dict[str, Any]) -> str:
-    kind = row["kind"]
-    if kind == "static":
+    family = task_registry.get(row["kind"]).family
+    if family == "standing":
         return f"quiet standing, sway {row['sway_m_s2']:.2f} m/s² RMS"
-    if kind == "single_leg_stance":
+    if family == "stance":
         return (
             f"pelvic drop {row['pelvic_drop_deg']:.1f}°, trunk lean {row['trunk_lean_deg']:.1f}°, "
             f"hold {row['hold_s']:.1f} s ({row['hold_start_s']:.2f}–{row['hold_end_s']:.2f}), "
             f"sway {row['sway_m_s2']:.2f} m/s²"
         )
-    if kind in ("hip_hinge", "hip_bridge", "squat"):
+    if family == "repetitions":
         leads = ", ".join(f"{r['hip_lead_ms']:.0f}" for r in row["reps"])
         return (
             f"{len(row['reps'])} reps, hip lead {row['hip_lead_mean_ms']:.0f} ms mean "
             f"(per rep: {leads} ms)"
         )
-    if kind == "gait":
+    if family == "gait":
         n = len(row["initial_contacts_left_s"]) + len(row["initial_contacts_right_s"])
         return (
             f"step L/R {row['step_time_left_s']:.3f}/{row['step_time_right_s']:.3f} s "

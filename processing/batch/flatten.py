@@ -1,4 +1,4 @@
-"""One metrics document (the JSON contract, format_version 1) -> tidy rows, one per task.
+"""One metrics document (``processing/contract.py``) -> tidy rows, one per task.
 
 Every scalar metric (number, string, bool, null) becomes a column under its own key. Lists
 are not spread into columns: per-repetition tables (``repetitions``) are summarised by the
@@ -15,6 +15,8 @@ import math
 import statistics
 from collections.abc import Mapping
 from typing import Any
+
+from hipscope.processing.contract import MetricsDocument, as_document
 
 RECORDING_COLUMNS = (
     "session_id",
@@ -100,56 +102,53 @@ def flatten_metrics(metrics: Mapping[str, Any]) -> dict[str, Scalar]:
     return out
 
 
-def _recording_columns(doc: Mapping[str, Any]) -> dict[str, Scalar]:
-    rec = doc.get("recording") or {}
-    sensors = rec.get("sensors") or {}
-    created = str(rec.get("created_utc") or "")
-    lost = [_finite(s.get("lost_samples")) for s in sensors.values() if isinstance(s, Mapping)]
-    calibration = doc.get("calibration") or {}
+def _recording_columns(doc: MetricsDocument) -> dict[str, Scalar]:
+    rec = doc.recording
+    created = rec.created_utc
     return {
-        "session_id": str(rec.get("session_id") or ""),
-        "athlete": str(rec.get("athlete") or ""),
+        "session_id": rec.session_id,
+        "athlete": rec.athlete,
         "created_utc": created,
         "created_date": created[:10] if len(created) >= 10 else None,
-        "recording_duration_s": _finite(rec.get("duration_s")),
-        "placements": ",".join(sorted(sensors)),
-        "lost_samples": int(sum(v for v in lost if v is not None)),
-        "calibration_method": calibration.get("method")
-        if isinstance(calibration, Mapping)
-        else None,
+        "recording_duration_s": rec.duration_s,
+        "placements": ",".join(sorted(rec.sensors)),
+        "lost_samples": sum(sensor.lost_samples for sensor in rec.sensors.values()),
+        "calibration_method": doc.calibration.method,
     }
 
 
-def task_rows(doc: Mapping[str, Any]) -> list[dict[str, Scalar]]:
+def task_rows(document: MetricsDocument | Mapping[str, Any]) -> list[dict[str, Scalar]]:
     """Rows of one recording's metrics document: one per task, in the recording's order.
 
-    A recording without task rows gives one row whose task columns are null, so every
-    analysed file appears in the table. Metric keys that clash with the fixed columns are
-    prefixed ``metric_``.
+    The document passes the metrics contract first (a dict that breaks it gives one
+    ``MetricsError`` line). A recording without task rows gives one row whose task columns
+    are null, so every analysed file appears in the table. Metric keys that clash with the
+    fixed columns are prefixed ``metric_``.
     """
+    doc = as_document(document)
     base = _recording_columns(doc)
     fixed = set(RECORDING_COLUMNS) | set(TASK_COLUMNS) | set(TRAILING_COLUMNS)
-    tasks = [t for t in doc.get("tasks") or [] if isinstance(t, Mapping)]
-    if not tasks:
+    if not doc.tasks:
         return [{**base, **dict.fromkeys(TASK_COLUMNS)}]
     rows = []
-    for index, task in enumerate(tasks):
-        start, end = _finite(task.get("start_s")), _finite(task.get("end_s"))
+    for index, task in enumerate(doc.tasks):
+        start, end = task.start_s, task.end_s
         row: dict[str, Scalar] = {
             **base,
             "task_index": index,
-            "kind": task.get("kind"),
-            "side": task.get("side") or "",
+            "kind": task.kind,
+            "side": task.side,
             "start_s": start,
             "end_s": end,
             "task_duration_s": None if start is None or end is None else round(end - start, 4),
         }
-        for key, value in flatten_metrics(task.get("metrics") or {}).items():
+        metrics = task.metrics.model_dump(mode="json", exclude_unset=True)
+        for key, value in flatten_metrics(metrics).items():
             row[f"metric_{key}" if key in fixed else key] = value
-        unavailable = task.get("unavailable") or {}
+        unavailable = task.unavailable
         row["unavailable"] = "; ".join(f"{k}: {v}" for k, v in sorted(unavailable.items()))
         row["task_json"] = json.dumps(
-            {"metrics": task.get("metrics") or {}, "unavailable": unavailable},
+            {"metrics": metrics, "unavailable": unavailable},
             allow_nan=False,
             separators=(",", ":"),
         )

@@ -1,19 +1,26 @@
 """One athlete's metrics over time from a batch table, as the report's history page.
 
-The table's ``task_json`` column holds each task's complete metrics, so every session is
-rebuilt as a metrics document and summarised by ``hipscope.processing.report.compare`` — the same
-trend values, charts, styling and escaping as ``hipscope compare``, without re-analysing.
+The table's ``task_json`` column holds each task's complete metrics, so every session's
+tasks are rebuilt through the metrics contract and summarised by
+``hipscope.processing.report.compare``: the same trend values, charts, styling and escaping
+as ``hipscope compare``, without re-analysing.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hipscope.base.errors import HipscopeError
-from hipscope.processing.report.compare import SessionSummary, render_comparison, summarize
+from hipscope.processing.contract import parse_tasks
+from hipscope.processing.report.compare import (
+    SessionSummary,
+    render_comparison,
+    summarize_tasks,
+)
 
 REQUIRED_COLUMNS = (
     "path",
@@ -24,6 +31,8 @@ REQUIRED_COLUMNS = (
     "task_index",
     "kind",
     "side",
+    "start_s",
+    "end_s",
     "task_json",
 )
 
@@ -47,40 +56,66 @@ def read_table_rows(table_path: str | Path) -> list[dict[str, Any]]:
     return pq.read_table(path, columns=list(REQUIRED_COLUMNS)).to_pylist()
 
 
-def session_documents(rows: Sequence[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    """(source path, metrics document) per recording content, tasks in recording order."""
-    docs: dict[str, tuple[str, dict[str, Any]]] = {}
+@dataclass
+class _Session:
+    source: str
+    athlete: str
+    created_utc: str
+    session_id: str
+    tasks: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+
+def session_summaries(
+    rows: Sequence[dict[str, Any]], table: str | Path = "batch table"
+) -> list[SessionSummary]:
+    """One summary per recording content; each task's metrics pass the metrics contract
+    (a row that breaks it gives one line naming the table, the file and the field)."""
+    sessions: dict[str, _Session] = {}
     for row in rows:
         key = row["content_hash"] or row["path"]
-        if key not in docs:
-            docs[key] = (
+        session = sessions.setdefault(
+            key,
+            _Session(
                 str(row["path"]),
-                {
-                    "recording": {
-                        "athlete": row["athlete"] or "",
-                        "created_utc": row["created_utc"] or "",
-                        "session_id": row["session_id"] or "",
-                    },
-                    "tasks": [],
-                },
-            )
+                row["athlete"] or "",
+                row["created_utc"] or "",
+                row["session_id"] or "",
+            ),
+        )
         if row["task_index"] is None or row["kind"] is None:
             continue
         try:
             detail = json.loads(row["task_json"] or "{}")
         except ValueError:
             detail = {}
-        docs[key][1]["tasks"].append(
-            {
-                "index": row["task_index"],
-                "kind": row["kind"],
-                "side": row["side"] or "",
-                "metrics": detail.get("metrics") or {},
-            }
+        detail = detail if isinstance(detail, dict) else {}
+        session.tasks.append(
+            (
+                int(row["task_index"]),
+                {
+                    "kind": row["kind"],
+                    "side": row["side"] or "",
+                    "start_s": row["start_s"],
+                    "end_s": row["end_s"],
+                    "metrics": detail.get("metrics") or {},
+                    "unavailable": detail.get("unavailable") or {},
+                },
+            )
         )
-    for _, doc in docs.values():
-        doc["tasks"].sort(key=lambda t: t["index"])
-    return list(docs.values())
+    summaries = []
+    for session in sessions.values():
+        ordered = [task for _, task in sorted(session.tasks, key=lambda item: item[0])]
+        tasks = parse_tasks(ordered, f"{table} ({Path(session.source).name})")
+        summaries.append(
+            summarize_tasks(
+                tasks,
+                source=session.source,
+                athlete=session.athlete,
+                created_utc=session.created_utc,
+                session_id=session.session_id,
+            )
+        )
+    return summaries
 
 
 def _choose_athlete(names: Sequence[str], wanted: str | None, table: Path) -> str:
@@ -103,15 +138,12 @@ def athlete_sessions(
     table_path: str | Path, athlete: str | None = None, *, last: int | None = None
 ) -> tuple[str, list[SessionSummary]]:
     """(athlete name, the athlete's sessions oldest first; the last ``last`` when > 0)."""
-    rows = read_table_rows(table_path)
-    docs = session_documents(rows)
-    names = sorted({doc["recording"]["athlete"] for _, doc in docs})
+    every = session_summaries(read_table_rows(table_path), table_path)
+    names = sorted({s.athlete for s in every})
     if not names:
         raise HipscopeError(f"{table_path}: the batch table holds no sessions")
     name = _choose_athlete(names, athlete, Path(table_path))
-    sessions = [
-        summarize(doc, source) for source, doc in docs if doc["recording"]["athlete"] == name
-    ]
+    sessions = [s for s in every if s.athlete == name]
     sessions.sort(key=lambda s: (s.created_utc, Path(s.source).name))
     if last is not None and last > 0:
         sessions = sessions[-last:]

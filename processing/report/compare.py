@@ -12,20 +12,32 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from html import escape
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
+from hipscope.base import tasks as task_registry
 from hipscope.base.errors import HipscopeError
+from hipscope.processing.contract import (
+    GaitMetrics,
+    HipDriveMetrics,
+    MetricsDocument,
+    SingleLegStanceMetrics,
+    TaskResult,
+    as_document,
+    read_metrics,
+)
 from hipscope.processing.report import plots
-from hipscope.processing.report.html import REP_KINDS, _Citer, load_metrics_json
-from hipscope.processing.report.labels import TASK_TITLES, format_value
+from hipscope.processing.report.html import _Citer
+from hipscope.processing.report.labels import format_value
 from hipscope.processing.report.references import (
     NO_NORM_TEXT,
     Verdict,
     reference_for,
 )
 from hipscope.processing.report.style import CSS
+from hipscope.processing.report.templating import render
 
 RECORDING_SUFFIXES = (".h5", ".hdf5")
 
@@ -73,10 +85,35 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def summarize(doc: Mapping[str, Any], source: str) -> SessionSummary:
-    """Pull the trend values out of one metrics document (the JSON contract)."""
-    rec = doc.get("recording") or {}
-    values: dict[str, float | None] = {}
+STANCE_TRENDS = (
+    "pelvic_drop_peak_deg",
+    "pelvic_drop_mean_deg",
+    "trunk_lean_mean_deg",
+    "sway_rms_m_s2",
+)
+GAIT_TRENDS = ("step_time_si_pct", "cadence_steps_min", "thigh_rom_si_pct", "stride_regularity")
+
+
+def _repetition_kinds() -> tuple[str, ...]:
+    return tuple(r.kind for r in task_registry.task_kinds() if r.report_section == "repetitions")
+
+
+def summarize(document: MetricsDocument | Mapping[str, Any], source: str) -> SessionSummary:
+    """Pull the trend values out of one metrics document (validated by the contract)."""
+    doc = as_document(document, source)
+    return summarize_tasks(
+        doc.tasks,
+        source=source,
+        athlete=doc.recording.athlete,
+        created_utc=doc.recording.created_utc,
+        session_id=doc.recording.session_id,
+    )
+
+
+def summarize_tasks(
+    tasks: Sequence[TaskResult], *, source: str, athlete: str, created_utc: str, session_id: str
+) -> SessionSummary:
+    """The trend values of one session's task results."""
     collected: dict[str, list[float]] = {}
 
     def add(key: str, value: Any) -> None:
@@ -84,41 +121,27 @@ def summarize(doc: Mapping[str, Any], source: str) -> SessionSummary:
         if number is not None:
             collected.setdefault(key, []).append(number)
 
-    for task in doc.get("tasks") or []:
-        if not isinstance(task, Mapping):
-            continue
-        kind, side = task.get("kind"), task.get("side")
-        metrics = task.get("metrics") or {}
-        if kind == "single_leg_stance" and side in ("left", "right"):
-            for key in (
-                "pelvic_drop_peak_deg",
-                "pelvic_drop_mean_deg",
-                "trunk_lean_mean_deg",
-                "sway_rms_m_s2",
-            ):
-                add(f"{key}:{side}", metrics.get(key))
-        elif kind in REP_KINDS:
-            add(f"hip_lead_ms_median:{kind}", metrics.get("hip_lead_ms_median"))
-        elif kind == "gait":
-            for key in (
-                "step_time_si_pct",
-                "cadence_steps_min",
-                "thigh_rom_si_pct",
-                "stride_regularity",
-            ):
-                add(key, metrics.get(key))
-    values = {key: _mean(numbers) for key, numbers in collected.items()}
+    for task in tasks:
+        metrics = task.metrics
+        if isinstance(metrics, SingleLegStanceMetrics) and task.side in ("left", "right"):
+            for key in STANCE_TRENDS:
+                add(f"{key}:{task.side}", getattr(metrics, key))
+        elif isinstance(metrics, HipDriveMetrics):
+            add(f"hip_lead_ms_median:{task.kind}", metrics.hip_lead_ms_median)
+        elif isinstance(metrics, GaitMetrics):
+            for key in GAIT_TRENDS:
+                add(key, getattr(metrics, key))
     return SessionSummary(
         source=source,
-        athlete=str(rec.get("athlete") or ""),
-        created_utc=str(rec.get("created_utc") or ""),
-        session_id=str(rec.get("session_id") or ""),
-        values=values,
+        athlete=athlete,
+        created_utc=created_utc,
+        session_id=session_id,
+        values={key: _mean(numbers) for key, numbers in collected.items()},
     )
 
 
 def load_session(
-    path: str | Path, *, analyze: Callable[[Path], dict[str, Any]] | None = None
+    path: str | Path, *, analyze: Callable[[Path], Any] | None = None
 ) -> SessionSummary:
     """One session from a recording (analysed with the pipeline) or a metrics JSON file."""
     path = Path(path)
@@ -129,9 +152,9 @@ def load_session(
             from hipscope.processing.pipeline import analyze_file
 
             analyze = analyze_file
-        doc = analyze(path)
+        doc = as_document(analyze(path), str(path))
     elif path.suffix.lower() == ".json":
-        doc = load_metrics_json(path)
+        doc = read_metrics(path)
     else:
         raise HipscopeError(f"{path}: expected a recording (.h5) or a metrics file (.json)")
     return summarize(doc, str(path))
@@ -171,11 +194,11 @@ def trend_rows(sessions: Sequence[SessionSummary]) -> list[TrendRow]:
         )
     for side in ("left", "right"):
         rows.append(TrendRow(f"sway_rms_m_s2:{side}", f"Sway RMS, standing on {side}", "m/s²", 3))
-    for kind in REP_KINDS:
+    for kind in _repetition_kinds():
         rows.append(
             TrendRow(
                 f"hip_lead_ms_median:{kind}",
-                f"Hip lead, {TASK_TITLES.get(kind, kind).lower()}",
+                f"Hip lead, {task_registry.title(kind).lower()}",
                 "ms",
                 0,
             )
@@ -200,10 +223,10 @@ def _series(sessions: Sequence[SessionSummary], key: str) -> list[float]:
     return [v if (v := s.values.get(key)) is not None else math.nan for s in sessions]
 
 
-def _charts(sessions: Sequence[SessionSummary]) -> str:
+def _charts(sessions: Sequence[SessionSummary]) -> list[Markup]:
     x = list(range(len(sessions)))
     axes_kw = {"x_ticks": _ticks(sessions), "x_label": "session"}
-    figs: list[str] = []
+    figs: list[Markup] = []
     left = _series(sessions, "pelvic_drop_peak_deg:left")
     right = _series(sessions, "pelvic_drop_peak_deg:right")
     if any(math.isfinite(v) for v in left + right):
@@ -229,17 +252,17 @@ def _charts(sessions: Sequence[SessionSummary]) -> str:
             )
         )
     lead_points = []
-    colors = {
-        "hip_hinge": plots.HIP_COLOR,
-        "hip_bridge": plots.LUMBAR_COLOR,
-        "squat": plots.NEUTRAL_COLOR,
-    }
-    for kind in REP_KINDS:
+    colors = (plots.HIP_COLOR, plots.LUMBAR_COLOR, plots.NEUTRAL_COLOR, plots.LEFT_COLOR)
+    for number, kind in enumerate(_repetition_kinds()):
         values = _series(sessions, f"hip_lead_ms_median:{kind}")
         if any(math.isfinite(v) for v in values):
             lead_points.append(
                 plots.Points(
-                    x, values, TASK_TITLES.get(kind, kind).lower(), colors[kind], joined=True
+                    x,
+                    values,
+                    task_registry.title(kind).lower(),
+                    colors[number % len(colors)],
+                    joined=True,
                 )
             )
     if lead_points:
@@ -267,9 +290,7 @@ def _charts(sessions: Sequence[SessionSummary]) -> str:
                 height=250,
             )
         )
-    if not figs:
-        return ""
-    return '<div class="figs">' + "".join(f"<figure>{f}</figure>" for f in figs) + "</div>"
+    return figs
 
 
 def _signed(change: float, decimals: int) -> str:
@@ -277,60 +298,42 @@ def _signed(change: float, decimals: int) -> str:
     return "0" + text[2:] if float(text) == 0.0 else text.replace("-", "−")
 
 
-def _change_cell(
-    change: float | None, row: TrendRow, citer: _Citer, *, small: bool
-) -> tuple[str, str]:
-    """(css classes, html) of a change; pelvic-drop changes beyond the MDC are marked."""
+def _change(change: float | None, row: TrendRow, citer: _Citer) -> dict[str, Any]:
+    """A change as text, with its css classes and citation: pelvic-drop changes beyond the
+    minimal detectable change are marked."""
     if change is None:
-        return "", ""
+        return {"css": "", "change": "", "cite": ""}
     mdc_ref = reference_for("pelvic_drop_change_deg")
     verdict: Verdict = "neutral"
     if row.mdc is not None and mdc_ref is not None:
         verdict = mdc_ref.judge(change)
-    text = escape(_signed(change, row.decimals))
-    text = f'<span class="refnote">{text}</span>' if small else text
+    text = _signed(change, row.decimals)
     if verdict == "watch" and mdc_ref is not None:
-        return " asym watch", text + citer.mark(mdc_ref.citations)
-    return "", text
+        return {"css": " asym watch", "change": text, "cite": citer.mark(mdc_ref.citations)}
+    return {"css": "", "change": text, "cite": ""}
 
 
-def _table(sessions: Sequence[SessionSummary], citer: _Citer) -> str:
-    rows = trend_rows(sessions)
-    head = "".join(f'<th class="num">{escape(s.label)}</th>' for s in sessions)
-    if len(sessions) > 1:
-        head += '<th class="num">First → last</th>'
+def _table_rows(sessions: Sequence[SessionSummary], citer: _Citer) -> list[dict[str, Any]]:
     body = []
-    for row in rows:
+    for row in trend_rows(sessions):
         cells = []
         previous: float | None = None
         first: float | None = None
         for session in sessions:
             value = session.values.get(row.key)
-            text = format_value(value, row.decimals, row.unit)
-            css = "num"
+            cell = {"value": format_value(value, row.decimals, row.unit), "css": "", "change": ""}
             if value is not None and previous is not None:
-                extra_css, change_html = _change_cell(value - previous, row, citer, small=True)
-                css += extra_css
-                text += "<br>" + change_html
+                cell.update(_change(value - previous, row, citer))
             if value is not None:
                 previous = value
                 first = value if first is None else first
-            cells.append(f'<td class="{css}">{text}</td>')
+            cells.append(cell)
+        total = None
         if len(sessions) > 1:
-            total = previous - first if previous is not None and first is not None else None
-            extra_css, change_html = _change_cell(total, row, citer, small=False)
-            cells.append(f'<td class="num{extra_css}"><b>{change_html or "–"}</b></td>')
-        body.append(f"<tr><td>{escape(row.name)}</td>{''.join(cells)}</tr>")
-    if not body:
-        return "<p>No comparable measures in these sessions.</p>"
-    mdc_ref = reference_for("pelvic_drop_change_deg")
-    return (
-        # many sessions make a wide table: it scrolls sideways instead of running off the page
-        f'<div class="scroll-x"><table><thead><tr><th>Measure</th>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>"
-        f'<p class="refnote">Small numbers: change from the previous session. {NO_NORM_TEXT}'
-        f"{citer.mark(mdc_ref.citations) if mdc_ref else ''}</p>"
-    )
+            change = previous - first if previous is not None and first is not None else None
+            total = _change(change, row, citer)
+        body.append({"name": row.name, "cells": cells, "total": total})
+    return body
 
 
 def render_comparison(sessions: Sequence[SessionSummary], *, athlete: str | None = None) -> str:
@@ -341,45 +344,34 @@ def render_comparison(sessions: Sequence[SessionSummary], *, athlete: str | None
     names = sorted({s.athlete for s in ordered if s.athlete})
     name = athlete if athlete is not None else (names[0] if len(names) == 1 else "")
     citer = _Citer()
-    warning = ""
-    if len(names) > 1 and athlete is None:
-        warning = (
-            '<p class="refnote quality-watch">These sessions name different athletes: '
-            + escape(", ".join(names))
-            + ".</p>"
-        )
-    source_rows = "".join(
-        f'<tr><td>{escape(s.label)}</td><td class="long">{escape(Path(s.source).name)}</td>'
-        f'<td class="long">{escape(s.session_id)}</td><td class="long">{escape(s.athlete)}</td>'
-        "</tr>"
-        for s in ordered
-    )
-    sources = (
-        "<section><h2>Sessions</h2><table><thead><tr><th>Date</th><th>File</th><th>Session</th>"
-        f"<th>Athlete</th></tr></thead><tbody>{source_rows}</tbody></table></section>"
-    )
     charts = _charts(ordered)
-    table = _table(ordered, citer)
-    title = f"hipscope history — {name}" if name else "hipscope history"
-    first, last = ordered[0].label, ordered[-1].label
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
-        '<header class="top"><div class="inner"><div><div class="kicker">hipscope session '
-        f'history</div><h1 class="long">{escape(name) if name else "Session history"}</h1></div>'
-        f"<dl><dt>Sessions</dt><dd>{len(ordered)}</dd><dt>From</dt><dd>{escape(first)}</dd>"
-        f"<dt>To</dt><dd>{escape(last)}</dd></dl></div></header><main>"
-        + '<section id="trends"><h2>Trends</h2><p class="lead">Key measures per session, '
-        "oldest first.</p>"
-        + warning
-        + charts
-        + table
-        + "</section>"
-        + sources
-        + citer.html()
-        + "<footer>Generated by hipscope. A movement screen supports coaching decisions; it is "
-        "not a medical diagnosis.</footer></main></body></html>\n"
+    rows = _table_rows(ordered, citer)
+    mdc_ref = reference_for("pelvic_drop_change_deg")
+    mdc_cite = citer.mark(mdc_ref.citations) if rows and mdc_ref else ""
+    return str(
+        render(
+            "compare.html.j2",
+            title=f"hipscope history — {name}" if name else "hipscope history",
+            css=Markup(CSS),
+            athlete=name,
+            first=ordered[0].label,
+            last=ordered[-1].label,
+            other_athletes=names if len(names) > 1 and athlete is None else [],
+            charts=charts,
+            sessions=[
+                {
+                    "label": s.label,
+                    "file_name": Path(s.source).name,
+                    "session_id": s.session_id,
+                    "athlete": s.athlete,
+                }
+                for s in ordered
+            ],
+            rows=rows,
+            no_norm=NO_NORM_TEXT,
+            mdc_cite=mdc_cite,
+            references=citer.html(),
+        )
     )
 
 

@@ -1,28 +1,40 @@
 """The coaching report: one self-contained HTML file from a session analysis.
 
-``render_report`` accepts a ``SessionAnalysis`` (from ``hipscope.processing.pipeline``), or the
-metrics JSON of the contract (``format: hipscope-metrics``) as a dict. With a
+``render_report`` accepts a ``SessionAnalysis`` (from ``hipscope.processing.pipeline``), a
+``MetricsDocument`` of the contract (``processing/contract.py``), a metrics JSON file or its
+dict; everything is validated by the contract on the way in. With a
 ``SessionAnalysis`` the plots use the task series (or the session kinematics); a bare JSON
 still gives every table and the step-time plot. Styles and plots (SVG) are inline, there is
-no JavaScript, and every string that came from a user or a file is escaped.
+no JavaScript. The markup lives in jinja2 templates (``processing/report/templates/``) with
+autoescaping: this module computes what to show, every string that came from a user or a
+file reaches the page as text, and only hipscope's own SVG charts are ``Markup``.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from html import escape
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from markupsafe import Markup
 
+from hipscope.base import tasks as task_registry
 from hipscope.base.errors import HipscopeError
+from hipscope.processing.contract import (
+    GaitMetrics,
+    HipDriveMetrics,
+    MetricsDocument,
+    SingleLegStanceMetrics,
+    TaskMetrics,
+    TaskResult,
+    as_document,
+)
 from hipscope.processing.report import plots
-from hipscope.processing.report.labels import TASK_TITLES, format_value, label_for
+from hipscope.processing.report.labels import format_value, label_for
 from hipscope.processing.report.references import (
     CITATIONS,
     NO_NORM_TEXT,
@@ -32,6 +44,7 @@ from hipscope.processing.report.references import (
     verdict_for,
 )
 from hipscope.processing.report.style import CSS
+from hipscope.processing.report.templating import render
 from hipscope.processing.report.traces import (
     RepTrace,
     StanceTrace,
@@ -39,9 +52,8 @@ from hipscope.processing.report.traces import (
     stance_trace,
     step_series,
 )
-from hipscope.processing.uncertainty import plus_minus, study_note
+from hipscope.processing.uncertainty import plus_minus
 
-REP_KINDS = ("hip_hinge", "hip_bridge", "squat")
 SLS_KEYS = (
     "pelvic_drop_peak_deg",
     "pelvic_drop_mean_deg",
@@ -91,6 +103,7 @@ REP_COLUMNS = (
     "hip_ext_deg",
     "lumbar_ext_deg",
     "hip_share_pct",
+    "rejected",
 )
 
 
@@ -103,56 +116,33 @@ REP_HEADERS = {
     "hip_ext_deg": "Hip ext. (°)",
     "lumbar_ext_deg": "Back ext. (°)",
     "hip_share_pct": "Hip share (%)",
+    "rejected": "Not used because",
 }
 
 
 @dataclass(frozen=True)
 class ReportInput:
-    """What the report draws from: the metrics document, per-task series and kinematics."""
+    """What the report draws from: the validated metrics document, per-task series and
+    kinematics."""
 
-    doc: Mapping[str, Any]
+    document: MetricsDocument
     series: Sequence[Mapping[str, Any] | None]
     kinematics: Any | None = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.document, MetricsDocument):
+            object.__setattr__(self, "document", as_document(self.document))
+
 
 def report_input(source: Any) -> ReportInput:
-    """Normalise a ``SessionAnalysis``, a metrics dict or a metrics JSON path."""
-    if isinstance(source, str | Path):
-        return ReportInput(load_metrics_json(source), [])
-    if isinstance(source, Mapping):
-        _check_doc(source, "metrics")
-        return ReportInput(source, [])
-    to_dict = getattr(source, "to_dict", None)
-    if callable(to_dict):
-        doc = to_dict()
-        _check_doc(doc, "analysis")
-        series = [getattr(task, "series", None) for task in getattr(source, "tasks", [])]
-        return ReportInput(doc, series, getattr(source, "kinematics", None))
-    raise HipscopeError(f"cannot build a report from {type(source).__name__}")
-
-
-def load_metrics_json(path: str | Path) -> dict[str, Any]:
-    """Read a metrics JSON file (``hipscope analyze --json``) and check its format."""
-    path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise HipscopeError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise HipscopeError(f"{path}: not a metrics JSON file ({error})") from None
-    _check_doc(doc, str(path))
-    return doc
-
-
-def _check_doc(doc: Any, where: str) -> None:
-    if not isinstance(doc, Mapping) or doc.get("format") != "hipscope-metrics":
-        raise HipscopeError(f"{where}: field 'format' must be 'hipscope-metrics'")
-    if doc.get("format_version") != 1:
-        raise HipscopeError(
-            f"{where}: field 'format_version' must be 1, got {doc.get('format_version')!r}"
-        )
-    if not isinstance(doc.get("tasks"), list):
-        raise HipscopeError(f"{where}: field 'tasks' must be a list")
+    """Normalise a ``SessionAnalysis``, a ``MetricsDocument``, a metrics dict or a metrics
+    JSON path; the contract validates each (one-line ``MetricsError`` otherwise)."""
+    if hasattr(source, "to_document") and hasattr(source, "tasks"):
+        series = [getattr(task, "series", None) for task in source.tasks]
+        return ReportInput(source.to_document(), series, getattr(source, "kinematics", None))
+    if not isinstance(source, MetricsDocument | Mapping | str | Path):
+        raise HipscopeError(f"cannot build a report from {type(source).__name__}")
+    return ReportInput(as_document(source), [])
 
 
 # --------------------------------------------------------------------------- small pieces
@@ -165,67 +155,25 @@ def _num(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _verdict_badge(verdict: Verdict, text: str | None = None) -> str:
-    words = {"typical": "within reference", "watch": "outside reference", "neutral": "no norm"}
-    return f'<span class="verdict {verdict}">{escape(text or words[verdict])}</span>'
-
-
 class _Citer:
     """Numbers citations in order of first use, for ``[n]`` marks and the reference list."""
 
     def __init__(self) -> None:
         self.order: list[str] = []
 
-    def mark(self, keys: Sequence[str]) -> str:
-        marks = []
+    def mark(self, keys: Sequence[str]) -> Markup:
+        numbers = []
         for key in keys:
             if key not in CITATIONS:
                 continue
             if key not in self.order:
                 self.order.append(key)
-            n = self.order.index(key) + 1
-            marks.append(f'<a href="#ref-{n}">{n}</a>')
-        return f"<sup>[{', '.join(marks)}]</sup>" if marks else ""
+            numbers.append(self.order.index(key) + 1)
+        return render("cite.html.j2", numbers=numbers).strip()
 
-    def html(self) -> str:
-        if not self.order:
-            return ""
-        items = "".join(
-            f'<li id="ref-{n}">{escape(CITATIONS[key].full)}</li>'
-            for n, key in enumerate(self.order, start=1)
-        )
-        return (
-            '<section id="references"><h2>References</h2><p class="lead">Each source below '
-            "is quoted, with what it applies to, in hipscope's docs/REFERENCES.md. Where no "
-            'published norm exists, none is shown.</p><ol class="refs">' + items + "</ol></section>"
-        )
-
-
-def _pm(key: str, decimals: int, unit: str) -> str:
-    """ " ± x" (hipscope's own 95 % error from the simulation study) as HTML, or ""."""
-    text = plus_minus(key, decimals, unit)
-    return f' <span class="pm" title="{escape(study_note())}">{escape(text)}</span>' if text else ""
-
-
-def _pm_text(key: str, decimals: int, unit: str) -> str:
-    text = plus_minus(key, decimals, unit)
-    return f" {text}" if text else ""
-
-
-def _lead_summary(metrics: Mapping[str, Any]) -> str:
-    """Plain text: the median lead, its spread, how many reps, and the verdict."""
-    lead = _num(metrics.get("hip_lead_ms_median"))
-    if lead is None:
-        return "Hip lead could not be measured."
-    valid, count = metrics.get("valid_rep_count"), metrics.get("rep_count")
-    q1, q3 = _num(metrics.get("hip_lead_ms_q1")), _num(metrics.get("hip_lead_ms_q3"))
-    zone = _num(metrics.get("hip_lead_zone_ms"))
-    spread = f", quartiles {q1:+.0f} to {q3:+.0f} ms" if q1 is not None and q3 is not None else ""
-    verdict = metrics.get("hip_lead_verdict") or "unclear"
-    reps = f"{valid} of {count} repetitions" if valid is not None else f"{count} repetitions"
-    within = f" (within ±{zone:.0f} ms of 0 is unclear)" if zone is not None else ""
-    text = f"Median hip lead {lead:+.0f} ms over {reps}{spread}: {verdict}{within}."
-    return text.replace("-", "−")
+    def html(self) -> Markup:
+        items = [(n, CITATIONS[key].full) for n, key in enumerate(self.order, start=1)]
+        return render("references.html.j2", items=items)
 
 
 def _fmt(key: str, value: Any) -> str:
@@ -237,146 +185,165 @@ def _when(iso: str) -> str:
     try:
         moment = datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
     except ValueError:
-        return escape(str(iso))
-    return escape(moment.strftime("%d %b %Y, %H:%M UTC" if moment.tzinfo else "%d %b %Y, %H:%M"))
+        return str(iso)
+    return moment.strftime("%d %b %Y, %H:%M UTC" if moment.tzinfo else "%d %b %Y, %H:%M")
 
 
-def _task_time(task: Mapping[str, Any]) -> str:
-    start, end = _num(task.get("start_s")), _num(task.get("end_s"))
-    if start is None or end is None:
-        return ""
-    return f'<span class="when">{start:.1f}–{end:.1f} s</span>'
+def _times(task: TaskResult) -> tuple[float | None, float | None]:
+    return _num(task.start_s), _num(task.end_s)
 
 
-def _unavailable(*tasks: Mapping[str, Any] | None) -> str:
+def _values(metrics: TaskMetrics) -> dict[str, Any]:
+    """A task's metrics as the analyser set them, in the model's field order (for the
+    tables that show every measure)."""
+    return metrics.model_dump(mode="json", exclude_unset=True)
+
+
+def _unavailable(*tasks: TaskResult | None) -> list[tuple[str, str]]:
     """The "not available" reasons of one or more tasks, each distinct line once."""
-    lines: list[str] = []
+    lines: list[tuple[str, str]] = []
     for task in tasks:
-        missing = (task or {}).get("unavailable") or {}
-        if not isinstance(missing, Mapping):
-            continue
-        for key, reason in missing.items():
-            line = f"<li>{escape(label_for(str(key)).name)}: {escape(str(reason))}</li>"
+        for key, reason in (task.unavailable if task is not None else {}).items():
+            line = (label_for(key).name, reason)
             if line not in lines:
                 lines.append(line)
-    if not lines:
-        return ""
-    items = "".join(lines)
-    return f'<p class="refnote">Not available:</p><ul class="unavailable">{items}</ul>'
+    return lines
 
 
-def _other_metrics(
-    metrics: Mapping[str, Any], shown: set[str], title: str = "More measures"
-) -> str:
-    rest = {k: v for k, v in metrics.items() if k not in shown and not isinstance(v, dict)}
-    rest = {
-        k: v for k, v in rest.items() if not (isinstance(v, list) and v and isinstance(v[0], dict))
-    }
-    if not rest:
-        return ""
-    rows = "".join(
-        f'<tr><td>{escape(label_for(k).name)}</td><td class="num">{_fmt(k, v)}</td></tr>'
-        for k, v in rest.items()
-    )
-    return (
-        f"<details><summary>{escape(title)}</summary><table><tbody>" + rows + "</tbody></table>"
-        "</details>"
-    )
+def _other_metrics(metrics: TaskMetrics | None, shown: set[str]) -> list[tuple[str, str]]:
+    """(name, value) of the metrics a section does not show in its own tables."""
+    if metrics is None:
+        return []
+    rows = []
+    for key, value in _values(metrics).items():
+        if key in shown or isinstance(value, dict):
+            continue
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            continue
+        rows.append((label_for(key).name, _fmt(key, value)))
+    return rows
 
 
 # --------------------------------------------------------------------------- sections
 
 
-def _header(doc: Mapping[str, Any], athlete: str) -> str:
-    rec = doc.get("recording") or {}
+def _header_rows(doc: MetricsDocument) -> list[tuple[str, str]]:
+    rec = doc.recording
     rows = [
-        ("Recorded", _when(rec.get("created_utc", ""))),
-        ("Duration", format_value(_num(rec.get("duration_s")), 0, "s")),
-        ("Session", escape(str(rec.get("session_id", "")))),
-        ("File", escape(str(rec.get("file_name") or rec.get("path") or ""))),
+        ("Recorded", _when(rec.created_utc)),
+        ("Duration", format_value(_num(rec.duration_s), 0, "s")),
+        ("Session", rec.session_id),
+        ("File", rec.file_name or rec.path),
     ]
-    dl = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows if v)
-    name = escape(athlete) if athlete else "Unnamed athlete"
-    return (
-        '<header class="top"><div class="inner"><div><div class="kicker">hipscope movement '
-        f'screen</div><h1 class="long">{name}</h1></div><dl>{dl}</dl></div></header>'
-    )
+    return [(k, v) for k, v in rows if v]
 
 
-def _glance(doc: Mapping[str, Any], citer: _Citer) -> str:
-    cards: list[str] = []
-    tasks = doc.get("tasks") or []
-    left, right = _first_sls_pair(tasks)
+def _cite_if_judged(metric: str, verdict: Verdict, citer: _Citer) -> Markup | str:
+    """The citation mark of the norm that coloured a number (nothing for a neutral one)."""
+    ref = reference_for(metric)
+    return citer.mark(ref.citations) if ref is not None and verdict != "neutral" else ""
+
+
+def _glance(doc: MetricsDocument, citer: _Citer) -> list[dict[str, Any]]:
+    cards: list[dict[str, Any]] = []
+    left, right = _first_sls_pair(doc.tasks)
     if left or right:
-        lv = _num(((left or {}).get("metrics") or {}).get("pelvic_drop_mean_deg"))
-        rv = _num(((right or {}).get("metrics") or {}).get("pelvic_drop_mean_deg"))
+        # one definition of the left-right difference: the mean drops over the steady holds
+        lv = _stance(left).pelvic_drop_mean_deg
+        rv = _stance(right).pelvic_drop_mean_deg
         verdict: Verdict = "neutral"
         note = "Mean drop of the free side over the steady hold, standing on each leg."
+        cite, after = Markup(""), ""
         if lv is not None and rv is not None:
             verdict = verdict_for("pelvic_drop_lr_diff_deg", lv - rv)
+            difference = f"{lv - rv:+.1f}°".replace("-", "−")
             note = (
-                f"Mean drop over the steady hold; left − right {lv - rv:+.1f}°"
-                f"{_pm_text('pelvic_drop_lr_diff_deg', 1, '°')}. "
+                f"Mean drop over the steady hold; left − right {difference}"
+                f"{_pm('pelvic_drop_lr_diff_deg', 1, '°')}. "
                 f"{reference_text('pelvic_drop_lr_diff_deg')}"
-            ).replace("-", "−")
-        cards.append(
-            _card(
-                "Pelvic drop (single-leg stance)",
-                f'<span class="lr l">L</span> {format_value(lv, 1, "°")} &nbsp; '
-                f'<span class="lr r">R</span> {format_value(rv, 1, "°")}'
-                + _pm("pelvic_drop_mean_deg", 1, "°"),
-                note,
-                verdict,
             )
+            cite = _cite_if_judged("pelvic_drop_lr_diff_deg", verdict, citer)
+        cards.append(
+            {
+                "what": "Pelvic drop (single-leg stance)",
+                "left": _with_pm(lv, "pelvic_drop_mean_deg", 1, "°"),
+                "right": _with_pm(rv, "pelvic_drop_mean_deg", 1, "°"),
+                "note": note,
+                "cite": cite,
+                "note_after": after,
+                "verdict": verdict,
+            }
         )
-    for task in tasks:
-        kind = task.get("kind")
-        if kind in REP_KINDS:
-            metrics = task.get("metrics") or {}
-            lead = _num(metrics.get("hip_lead_ms_median"))
-            if lead is None:
-                text, note = "–", "Hip lead could not be measured."
-            else:
-                text = format_value(lead, 0, "ms") + _pm("hip_lead_ms_median", 0, "ms")
-                note = escape(_lead_summary(metrics))
-            cards.append(_card(f"Hip lead ({TASK_TITLES.get(kind, kind)})", text, note, "neutral"))
-    for task in tasks:
-        if task.get("kind") == "gait":
-            si = _num((task.get("metrics") or {}).get("step_time_si_pct"))
-            verdict = verdict_for("step_time_si_pct", si)
-            note = f"Step-time symmetry index. {reference_text('step_time_si_pct')}"
-            value = format_value(si, 1, "%") + (_pm("step_time_si_pct", 1, "%") if si else "")
-            cards.append(_card("Walking rhythm", value, note, verdict))
+    for task in doc.tasks:
+        if _section(task.kind) == "repetitions" and isinstance(task.metrics, HipDriveMetrics):
+            lead = task.metrics.hip_lead_ms_median
+            text = _with_pm(lead, "hip_lead_ms_median", 0, "ms")
+            note = _lead_summary(task.metrics)
+            cards.append(_card(f"Hip lead ({task.title})", text, note, "neutral"))
+    for task in doc.tasks:
+        if _section(task.kind) == "gait" and isinstance(task.metrics, GaitMetrics):
+            si = task.metrics.step_time_si_pct
+            card = _card(
+                "Walking rhythm",
+                _with_pm(si, "step_time_si_pct", 1, "%"),
+                f"Step-time symmetry index. {reference_text('step_time_si_pct')}",
+                verdict_for("step_time_si_pct", si),
+            )
+            card["cite"] = _cite_if_judged("step_time_si_pct", card["verdict"], citer)
+            cards.append(card)
             break
-    sensors = (doc.get("recording") or {}).get("sensors") or {}
+    sensors = doc.recording.sensors
     if sensors:
-        lost = sum(int(_num(s.get("lost_samples")) or 0) for s in sensors.values())
-        gaps = sum(_gap_count(s.get("gaps")) for s in sensors.values())
+        lost = sum(s.lost_samples for s in sensors.values())
+        gaps = sum(len(s.gaps) for s in sensors.values())
         verdict = "typical" if lost == 0 and gaps == 0 else "watch"
-        text = f"{len(sensors)} sensors"
-        received = sum(int(_num(s.get("n_samples")) or 0) for s in sensors.values())
+        received = sum(s.n_samples for s in sensors.values())
         note = (
             "Complete data, no lost samples."
             if verdict == "typical"
             else f"{lost} samples lost ({_share(lost, received)}) in {gaps} gaps — see data "
             "quality."
         )
-        cards.append(_card("Data quality", escape(text), note, verdict))
-    if not cards:
-        return ""
-    return (
-        '<section id="glance"><h2>At a glance</h2><p class="lead">Grey: no published norm; '
-        "compare sides and sessions. Green or red only against a published norm quoted in "
-        "docs/REFERENCES.md, or for data quality (all samples arrived or not).</p>"
-        '<div class="cards">' + "".join(cards) + "</div></section>"
-    )
+        cards.append(_card("Data quality", f"{len(sensors)} sensors", note, verdict))
+    return cards
 
 
-def _card(what: str, value_html: str, note_html: str, verdict: Verdict) -> str:
-    return (
-        f'<div class="card {verdict}"><div class="what">{escape(what)}</div>'
-        f'<div class="value">{value_html}</div><div class="note">{note_html}</div></div>'
-    )
+def _pm(key: str, decimals: int, unit: str) -> str:
+    """ " ± x": hipscope's own 95 % error from the simulation study, or ""."""
+    text = plus_minus(key, decimals, unit)
+    return f" {text}" if text else ""
+
+
+def _with_pm(value: Any, key: str, decimals: int, unit: str) -> str:
+    """A value with its " ± x" where the study covers the metric (not beside a dash)."""
+    text = format_value(value, decimals, unit)
+    return text + _pm(key, decimals, unit) if value is not None else text
+
+
+def _lead_summary(metrics: HipDriveMetrics) -> str:
+    """The median lead, its spread, how many reps gave it, and the verdict."""
+    lead = metrics.hip_lead_ms_median
+    if lead is None:
+        return "Hip lead could not be measured."
+    valid, count = metrics.valid_rep_count, metrics.rep_count
+    q1, q3, zone = metrics.hip_lead_ms_q1, metrics.hip_lead_ms_q3, metrics.hip_lead_zone_ms
+    spread = f", quartiles {q1:+.0f} to {q3:+.0f} ms" if q1 is not None and q3 is not None else ""
+    reps = f"{valid} of {count} repetitions" if valid is not None else f"{count} repetitions"
+    within = f" (within ±{zone:.0f} ms of 0 is unclear)" if zone is not None else ""
+    verdict = metrics.hip_lead_verdict or "unclear"
+    text = f"Median hip lead {lead:+.0f} ms over {reps}{spread}: {verdict}{within}."
+    return text.replace("-", "−")
+
+
+def _card(what: str, value: str, note: str, verdict: Verdict) -> dict[str, Any]:
+    return {
+        "what": what,
+        "value": value,
+        "note": note,
+        "cite": Markup(""),
+        "note_after": "",
+        "verdict": verdict,
+    }
 
 
 def _share(lost: int, received: int) -> str:
@@ -388,119 +355,71 @@ def _share(lost: int, received: int) -> str:
     return f"{share:.1f} %" if share >= 0.1 or share == 0 else f"{share:.2f} %"
 
 
-def _gap_count(gaps: Any) -> int:
-    if isinstance(gaps, list):
-        return len(gaps)
-    value = _num(gaps)
-    return int(value) if value is not None else 0
+def _quality(doc: MetricsDocument) -> Markup:
+    sensors = []
+    for placement, info in doc.recording.sensors.items():
+        gaps = len(info.gaps)
+        sensors.append(
+            {
+                "placement": placement.replace("_", " "),
+                "device": info.device_name,
+                "profile": info.profile,
+                "rate": format_value(_num(info.rate_hz), 1, "Hz"),
+                "samples": format_value(info.n_samples, 0),
+                "complete": info.lost_samples == 0 and gaps == 0,
+                "lost": info.lost_samples,
+                "share": _share(info.lost_samples, info.n_samples),
+                "gaps": gaps,
+            }
+        )
+    cal = doc.calibration
+    axis_sources = [(k.replace("_", " "), v) for k, v in cal.mediolateral_axis_source.items()]
+    calibration = {
+        "method": cal.method,
+        "window_s": _num(cal.window_s),
+        "window_start_s": _num(cal.window_start_s),
+        "window_end_s": _num(cal.window_end_s),
+        "misalignment": [
+            (k.replace("_", " "), format_value(_num(v), 1, "°"))
+            for k, v in cal.misalignment_deg.items()
+        ],
+        "notes": cal.notes,
+        "more": [("Mediolateral axis source", axis_sources)] if axis_sources else [],
+    }
+    return render("quality.html.j2", sensors=sensors, calibration=calibration)
 
 
-def _quality(doc: Mapping[str, Any]) -> str:
-    rec = doc.get("recording") or {}
-    sensors = rec.get("sensors") or {}
-    rows = []
-    for placement, info in sensors.items():
-        info = info or {}
-        lost = int(_num(info.get("lost_samples")) or 0)
-        n_samples = int(_num(info.get("n_samples")) or 0)
-        gaps = _gap_count(info.get("gaps"))
-        status = (
-            '<span class="quality-ok">complete</span>'
-            if lost == 0 and gaps == 0
-            else f'<span class="quality-watch">{lost} lost ({_share(lost, n_samples)}) in '
-            f"{gaps} gap(s)</span>"
-        )
-        rows.append(
-            f"<tr><td>{escape(str(placement).replace('_', ' '))}</td>"
-            f'<td class="long">{escape(str(info.get("device_name", "")))}</td>'
-            f"<td>{escape(str(info.get('profile', '')))}</td>"
-            f'<td class="num">{format_value(_num(info.get("rate_hz")), 1, "Hz")}</td>'
-            f'<td class="num">{format_value(info.get("n_samples"), 0)}</td>'
-            f"<td>{status}</td></tr>"
-        )
-    table = (
-        "<table><thead><tr><th>Placement</th><th>Device</th><th>Profile</th>"
-        '<th class="num">Rate</th><th class="num">Samples</th><th>Lost samples</th></tr>'
-        "</thead><tbody>" + "".join(rows) + "</tbody></table>"
-        if rows
-        else "<p>No sensor information.</p>"
-    )
-    cal = doc.get("calibration") or {}
-    cal_html = ""
-    if isinstance(cal, Mapping) and cal:
-        items = []
-        method = cal.get("method")
-        if method:
-            window = _num(cal.get("window_s"))
-            w0, w1 = _num(cal.get("window_start_s")), _num(cal.get("window_end_s"))
-            where = f", {w0:.1f}–{w1:.1f} s" if w0 is not None and w1 is not None else ""
-            items.append(
-                f"<li>Method: <b>{escape(str(method))}</b>"
-                + (f" ({window:.1f} s window{where})" if window is not None else "")
-                + "</li>"
-            )
-        mis = cal.get("misalignment_deg")
-        if isinstance(mis, Mapping) and mis:
-            parts = ", ".join(
-                f"{escape(str(k).replace('_', ' '))} {format_value(_num(v), 1, '°')}"
-                for k, v in mis.items()
-            )
-            items.append(f"<li>Sensor mounting corrected by: {parts}</li>")
-        notes = cal.get("notes")
-        if isinstance(notes, str) and notes:
-            notes = [notes]
-        if isinstance(notes, list):
-            items.extend(f"<li>{escape(str(n))}</li>" for n in notes)
-        for key, value in cal.items():
-            if key in (
-                "method",
-                "window_s",
-                "window_start_s",
-                "window_end_s",
-                "misalignment_deg",
-                "notes",
-            ):
-                continue
-            name = escape(str(key).replace("_", " ").capitalize())
-            if isinstance(value, str | int | float | bool) or value is None:
-                items.append(f"<li>{name}: {format_value(value, 2)}</li>")
-            elif isinstance(value, Mapping):
-                parts = "; ".join(
-                    f"{escape(str(k).replace('_', ' '))}: {format_value(v, 2)}"
-                    for k, v in value.items()
-                )
-                items.append(f"<li>{name}: {parts}</li>")
-        cal_html = "<h3>Calibration</h3><ul>" + "".join(items) + "</ul>"
-    return (
-        '<section id="quality"><h2>Sensors and data quality</h2><p class="lead">Lost samples '
-        "are counted from the sensors' sequence numbers and never filled in.</p>"
-        + table
-        + cal_html
-        + "</section>"
-    )
+def _section(kind: str) -> task_registry.ReportSection:
+    """The report section of a task kind (its registry record's; generic if unknown)."""
+    record = task_registry.find(kind)
+    return record.report_section if record is not None else "generic"
+
+
+def _stance(task: TaskResult | None) -> SingleLegStanceMetrics:
+    """A stance task's metrics (empty for a missing side)."""
+    if task is not None and isinstance(task.metrics, SingleLegStanceMetrics):
+        return task.metrics
+    return SingleLegStanceMetrics()
 
 
 def _first_sls_pair(
-    tasks: Sequence[Mapping[str, Any]],
-) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
-    left = next(
-        (t for t in tasks if t.get("kind") == "single_leg_stance" and t.get("side") == "left"), None
-    )
-    right = next(
-        (t for t in tasks if t.get("kind") == "single_leg_stance" and t.get("side") == "right"),
-        None,
-    )
+    tasks: Sequence[TaskResult],
+) -> tuple[TaskResult | None, TaskResult | None]:
+    stances = [t for t in tasks if _section(t.kind) == "stance"]
+    left = next((t for t in stances if t.side == "left"), None)
+    right = next((t for t in stances if t.side == "right"), None)
     return left, right
 
 
-def _sls_pairs(
-    indexed: list[tuple[int, Mapping[str, Any]]],
-) -> list[tuple[tuple[int, Mapping[str, Any]] | None, tuple[int, Mapping[str, Any]] | None]]:
-    lefts = [it for it in indexed if it[1].get("side") == "left"]
-    rights = [it for it in indexed if it[1].get("side") == "right"]
-    others = [it for it in indexed if it[1].get("side") not in ("left", "right")]
+Indexed = tuple[int, TaskResult]
+
+
+def _sls_pairs(indexed: list[Indexed]) -> list[tuple[Indexed | None, Indexed | None]]:
+    lefts = [it for it in indexed if it[1].side == "left"]
+    rights = [it for it in indexed if it[1].side == "right"]
+    others = [it for it in indexed if it[1].side not in ("left", "right")]
     n = max(len(lefts), len(rights))
-    pairs: list[tuple[Any, Any]] = [
+    pairs: list[tuple[Indexed | None, Indexed | None]] = [
         (lefts[i] if i < len(lefts) else None, rights[i] if i < len(rights) else None)
         for i in range(n)
     ]
@@ -509,15 +428,21 @@ def _sls_pairs(
 
 
 def _sls_section(
-    pair: tuple[Any, Any], data: ReportInput, citer: _Citer, number: int, total: int
-) -> str:
-    (li, left), (ri, right) = (pair[0] or (None, None)), (pair[1] or (None, None))
-    lm = (left or {}).get("metrics") or {}
-    rm = (right or {}).get("metrics") or {}
-    title = "Single-leg stance" + (f" ({number} of {total})" if total > 1 else "")
+    pair: tuple[Indexed | None, Indexed | None],
+    data: ReportInput,
+    citer: _Citer,
+    number: int,
+    total: int,
+) -> Markup:
+    li, left = pair[0] if pair[0] is not None else (None, None)
+    ri, right = pair[1] if pair[1] is not None else (None, None)
+    lm, rm = _stance(left), _stance(right)
+    either = left if left is not None else right
+    kind = either.kind if either is not None else "single_leg_stance"
+    title = task_registry.title(kind) + (f" ({number} of {total})" if total > 1 else "")
     rows = []
     for key in SLS_KEYS:
-        lv, rv = lm.get(key), rm.get(key)
+        lv, rv = getattr(lm, key), getattr(rm, key)
         if (
             lv is None
             and rv is None
@@ -525,36 +450,26 @@ def _sls_section(
         ):
             continue
         label = label_for(key)
-        ln, rn = _num(lv), _num(rv)
-        diff = ln - rn if ln is not None and rn is not None else None
+        diff = lv - rv if lv is not None and rv is not None else None
         # one definition of the left-right difference: the mean drops over the holds
         verdict: Verdict = (
             verdict_for("pelvic_drop_lr_diff_deg", diff)
             if key == "pelvic_drop_mean_deg"
             else "neutral"
         )
-        diff_html = format_value(diff, label.decimals, label.unit) if diff is not None else "–"
         rows.append(
-            f'<tr class="{verdict if verdict == "watch" else ""}"><td>{escape(label.name)}</td>'
-            f'<td class="num left">{format_value(lv, label.decimals, label.unit)}'
-            f"{_pm(key, label.decimals, label.unit) if lv is not None else ''}</td>"
-            f'<td class="num right">{format_value(rv, label.decimals, label.unit)}'
-            f"{_pm(key, label.decimals, label.unit) if rv is not None else ''}</td>"
-            f'<td class="num asym {verdict}">{diff_html}</td>'
-            f'<td class="bars">{plots.lr_bars(ln, rn, highlight=verdict == "watch")}</td>'
-            f'<td class="meaning">{escape(label.meaning)}</td></tr>'
+            {
+                "name": label.name,
+                "left": _with_pm(lv, key, label.decimals, label.unit),
+                "right": _with_pm(rv, key, label.decimals, label.unit),
+                "diff": "–" if diff is None else format_value(diff, label.decimals, label.unit),
+                "cite": _cite_if_judged("pelvic_drop_lr_diff_deg", verdict, citer),
+                "verdict": verdict,
+                "bars": plots.lr_bars(_num(lv), _num(rv), highlight=verdict == "watch"),
+                "meaning": label.meaning,
+            }
         )
-    table = (
-        '<table><thead><tr><th>Measure</th><th class="num left">Standing on left</th>'
-        '<th class="num right">Standing on right</th><th class="num">Left − right</th>'
-        '<th class="bars"></th><th>What it means</th></tr></thead><tbody>'
-        + "".join(rows)
-        + "</tbody></table>"
-    )
-    note = (
-        f'<p class="refnote">{NO_NORM_TEXT} Sway RMS and path follow Mancini et al.'
-        f"{citer.mark(('mancini2012',))}.</p>"
-    )
+    sway_cite = citer.mark(("mancini2012",))
     traces = []
     for index, task in ((li, left), (ri, right)):
         if task is None:
@@ -562,51 +477,39 @@ def _sls_section(
         series = data.series[index] if index is not None and index < len(data.series) else None
         trace = stance_trace(task, series, data.kinematics)
         if trace is not None:
-            traces.append(
-                (
-                    trace,
-                    lm.get("pelvic_drop_peak_deg")
-                    if task is left
-                    else rm.get("pelvic_drop_peak_deg"),
-                )
-            )
-    figs = _stance_figures(traces) or _no_plot_note(data)
-    missing = _unavailable(left, right)
-    when = " ".join(_task_time(t) for t in (left, right) if t is not None)
-    return (
-        f'<section class="task sls"><h2>{escape(title)}{when}</h2><p class="lead">Standing on '
-        "one leg: does the pelvis stay level, and does the trunk lean to compensate? The "
-        "drop is measured on the free (lifted) side.</p>"
-        + table
-        + note
-        + figs
-        + missing
-        + _other_metrics(lm, set(SLS_KEYS) | SLS_HIDDEN, "More measures, standing on left")
-        + _other_metrics(rm, set(SLS_KEYS) | SLS_HIDDEN, "More measures, standing on right")
-        + "</section>"
+            traces.append((trace, _stance(task).pelvic_drop_peak_deg))
+    figures = _stance_figures(traces)
+    return render(
+        "stance.html.j2",
+        title=title,
+        times=[_times(t) for t in (left, right) if t is not None],
+        rows=rows,
+        no_norm=NO_NORM_TEXT,
+        sway_cite=sway_cite,
+        figures=figures,
+        no_plot=Markup("") if figures else _no_plot_note(data),
+        missing=_unavailable(left, right),
+        more_left=_other_metrics(left.metrics if left else None, set(SLS_KEYS) | SLS_HIDDEN),
+        more_right=_other_metrics(right.metrics if right else None, set(SLS_KEYS) | SLS_HIDDEN),
     )
 
 
-def _no_plot_note(data: ReportInput) -> str:
+def _no_plot_note(data: ReportInput) -> Markup:
     """Why a section has no plot: a metrics file carries numbers, not time series."""
-    if data.kinematics is None and not any(data.series):
-        return (
-            '<p class="refnote">Plots need the recording: this report was made from a metrics '
-            "file (run <code>hipscope report</code> on the .h5 recording to see them).</p>"
-        )
-    return ""
+    return render("no_plot.html.j2", show=data.kinematics is None and not any(data.series))
 
 
-def _stance_figures(traces: list[tuple[StanceTrace, Any]]) -> str:
+def _stance_figures(traces: list[tuple[StanceTrace, Any]]) -> list[tuple[Markup, bool]]:
+    """(chart, has trunk lean) per stance trace."""
     if not traces:
-        return ""
+        return []
     all_values = np.concatenate(
         [t.pelvic_drop_deg for t, _ in traces]
         + [t.trunk_lean_deg for t, _ in traces if t.trunk_lean_deg is not None]
     )
     finite = all_values[np.isfinite(all_values)]
     if finite.size == 0:
-        return ""
+        return []
     lo, hi = float(min(finite.min(), -2.0)), float(max(finite.max(), 6.0))
     pad = 0.08 * (hi - lo)
     figs = []
@@ -658,78 +561,57 @@ def _stance_figures(traces: list[tuple[StanceTrace, Any]]) -> str:
             width=540,
             height=240,
         )
-        lean = (
-            " and trunk lean towards the stance leg (dashed)"
-            if trace.trunk_lean_deg is not None
-            else ""
-        )
-        figs.append(
-            f"<figure>{svg}<figcaption>Free-side pelvic drop relative to quiet standing "
-            f"(0 = level as in standing){lean}. Vertical dashed lines: the steady hold "
-            "analysed.</figcaption></figure>"
-        )
-    return '<div class="figs">' + "".join(figs) + "</div>"
+        figs.append((svg, trace.trunk_lean_deg is not None))
+    return figs
 
 
-def _rep_section(index: int, task: Mapping[str, Any], data: ReportInput, citer: _Citer) -> str:
-    kind = str(task.get("kind"))
-    metrics = task.get("metrics") or {}
+def _rep_section(index: int, task: TaskResult, data: ReportInput, citer: _Citer) -> Markup:
+    metrics = task.metrics if isinstance(task.metrics, HipDriveMetrics) else HipDriveMetrics()
     ref = reference_for("hip_lead_ms_median")
-    lead = _num(metrics.get("hip_lead_ms_median"))
-    summary_rows = []
+    lead = metrics.hip_lead_ms_median
+    summary = []
     for key in REP_SUMMARY:
         label = label_for(key)
-        extra = ""
-        if key == "hip_lead_ms_median" and ref is not None:
-            extra = " " + escape(ref.text) + citer.mark(ref.citations)
-        summary_rows.append(
-            f"<tr><td>{escape(label.name)}</td>"
-            f'<td class="num">{_fmt(key, metrics.get(key))}'
-            f"{_pm(key, label.decimals, label.unit) if metrics.get(key) is not None else ''}</td>"
-            f'<td class="meaning">{escape(label.meaning)}{extra}</td></tr>'
+        with_ref = key == "hip_lead_ms_median" and ref is not None
+        summary.append(
+            {
+                "name": label.name,
+                "value": _with_pm(getattr(metrics, key), key, label.decimals, label.unit),
+                "meaning": label.meaning,
+                "reference": ref.text if with_ref and ref is not None else "",
+                "cite": citer.mark(ref.citations) if with_ref and ref is not None else "",
+            }
         )
-    reps = metrics.get("repetitions") or []
-    rep_rows = []
-    for n, rep in enumerate(reps if isinstance(reps, list) else [], start=1):
-        if not isinstance(rep, Mapping):
-            continue
-        # one repetition's lead is within its own noise (docs/VALIDATION.md): no verdict
-        rejected = rep.get("rejected")
-        tag = f'<span class="tag">not used: {escape(str(rejected))}</span>' if rejected else ""
-        cells = "".join(
-            f'<td class="num">{format_value(rep.get(k), label_for(k).decimals)}</td>'
-            for k in REP_COLUMNS
-        )
-        rep_rows.append(f'<tr><td class="num">{n}</td>{cells}<td>{tag}</td></tr>')
-    header = "".join(f'<th class="num">{escape(REP_HEADERS[k])}</th>' for k in REP_COLUMNS)
-    rep_table = (
-        f'<h3>Repetitions</h3><table><thead><tr><th class="num">#</th>{header}<th></th></tr>'
-        "</thead><tbody>" + "".join(rep_rows) + "</tbody></table>"
-        if rep_rows
-        else "<p>No repetitions found.</p>"
-    )
+    reps = []
+    for n, rep in enumerate(metrics.repetitions, start=1):
+        # one repetition's lead is within its own noise (docs/VALIDATION.md): no per-rep
+        # verdict; a rejected repetition says why
+        tag = ""
+        cells = [format_value(getattr(rep, k), label_for(k).decimals) for k in REP_COLUMNS]
+        reps.append({"number": n, "cells": cells, "tag": tag})
     series = data.series[index] if index < len(data.series) else None
-    traces = rep_traces(task, series, data.kinematics)
-    figs = _rep_figures(traces) or (_no_plot_note(data) if reps else "")
+    traces = _rep_figures(rep_traces(task, series, data.kinematics))
     lead_text = f" {_lead_summary(metrics)}" if lead is not None else ""
-    return (
-        f'<section class="task repsec"><h2>{escape(TASK_TITLES.get(kind, kind))}'
-        f'{_task_time(task)}</h2><p class="lead">Hip drive: in the rising phase, does hip '
-        "extension (thigh on pelvis) start before the lower back (trunk on pelvis)?"
-        f"{escape(lead_text)}</p><table><tbody>"
-        + "".join(summary_rows)
-        + "</tbody></table>"
-        + rep_table
-        + figs
-        + _unavailable(task)
-        + _other_metrics(metrics, set(REP_SUMMARY) | {"repetitions"})
-        + "</section>"
+    start_s, end_s = _times(task)
+    return render(
+        "repetitions.html.j2",
+        title=task.title,
+        start_s=start_s,
+        end_s=end_s,
+        lead_text=lead_text,
+        summary=summary,
+        headers=[REP_HEADERS[k] for k in REP_COLUMNS],
+        reps=reps,
+        traces=traces,
+        no_plot=_no_plot_note(data) if reps and not traces else Markup(""),
+        missing=_unavailable(task),
+        more=_other_metrics(task.metrics, set(REP_SUMMARY) | {"repetitions"}),
     )
 
 
-def _rep_figures(traces: list[RepTrace]) -> str:
+def _rep_figures(traces: list[RepTrace]) -> list[dict[str, Any]]:
     if not traces:
-        return ""
+        return []
     angle = np.concatenate([np.r_[t.hip_flexion_deg, t.lumbar_flexion_deg] for t in traces])
     vel = np.concatenate([np.r_[t.hip_ext_vel_deg_s, t.lumbar_ext_vel_deg_s] for t in traces])
     a_rng = _padded_range(angle)
@@ -781,14 +663,8 @@ def _rep_figures(traces: list[RepTrace]) -> str:
             if trace.lumbar_onset_s is None
             else f" — hip lead {trace.lumbar_onset_s * 1000:+.0f} ms".replace("-", "−")
         )
-        cells.append(
-            f'<div class="rep"><h4>Rep {trace.index}{escape(lead)}</h4>{top}{bottom}</div>'
-        )
-    return (
-        '<h3>Each repetition</h3><p class="refnote">Top: flexion angles (down = extending). '
-        "Bottom: extension speed (up = extending). Vertical lines: onset of hip (green) and "
-        'lower-back (purple) extension.</p><div class="repgrid">' + "".join(cells) + "</div>"
-    )
+        cells.append({"index": trace.index, "lead": lead, "top": top, "bottom": bottom})
+    return cells
 
 
 def _padded_range(values: np.ndarray) -> tuple[float, float] | None:
@@ -800,54 +676,43 @@ def _padded_range(values: np.ndarray) -> tuple[float, float] | None:
     return lo - pad, hi + pad
 
 
-def _gait_section(task: Mapping[str, Any], citer: _Citer) -> str:
-    metrics = task.get("metrics") or {}
-    rows = []
+def _gait_section(task: TaskResult, citer: _Citer) -> Markup:
+    metrics = task.metrics if isinstance(task.metrics, GaitMetrics) else GaitMetrics()
+    sides = []
     for lkey, rkey in GAIT_LR:
         label = label_for(lkey)
-        ln, rn = _num(metrics.get(lkey)), _num(metrics.get(rkey))
-        rows.append(
-            f"<tr><td>{escape(label.name)}</td>"
-            f'<td class="num left">{_fmt(lkey, metrics.get(lkey))}</td>'
-            f'<td class="num right">{_fmt(rkey, metrics.get(rkey))}</td>'
-            f'<td class="bars">{plots.lr_bars(ln, rn)}</td>'
-            f'<td class="meaning">{escape(label.meaning)}</td></tr>'
+        lv, rv = getattr(metrics, lkey), getattr(metrics, rkey)
+        sides.append(
+            {
+                "name": label.name,
+                "left": _fmt(lkey, lv),
+                "right": _fmt(rkey, rv),
+                "bars": plots.lr_bars(_num(lv), _num(rv)),
+                "meaning": label.meaning,
+            }
         )
-    lr_table = (
-        '<table><thead><tr><th>Measure</th><th class="num left">Left</th>'
-        '<th class="num right">Right</th><th class="bars"></th><th>What it means</th></tr>'
-        "</thead><tbody>" + "".join(rows) + "</tbody></table>"
-    )
-    srows = []
+    session = []
     for key in GAIT_SESSION:
         label = label_for(key)
-        value = metrics.get(key)
+        value = getattr(metrics, key)
         ref = reference_for(key)
-        verdict: Verdict = ref.judge(_num(value)) if ref is not None else "neutral"
-        ref_html = escape(ref.text) + citer.mark(ref.citations) if ref is not None else NO_NORM_TEXT
-        badge = (
-            _verdict_badge(verdict)
-            if ref is not None and ref.upper_abs is not None and _num(value) is not None
-            else ""
+        verdict: Verdict = verdict_for(key, _num(value))
+        session.append(
+            {
+                "name": label.name,
+                "value": _fmt(key, value),
+                "verdict": verdict,
+                "badge": ref is not None and ref.upper_abs is not None and _num(value) is not None,
+                "meaning": label.meaning,
+                "reference": reference_text(key),
+                "cite": citer.mark(ref.citations) if ref is not None else "",
+            }
         )
-        srows.append(
-            f'<tr class="{"watch" if verdict == "watch" else ""}"><td>{escape(label.name)}</td>'
-            f'<td class="num">{_fmt(key, value)}</td><td>{badge}</td>'
-            f'<td class="meaning">{escape(label.meaning)}</td>'
-            f'<td class="refnote">{ref_html}</td></tr>'
-        )
-    session_table = (
-        '<h3>Rhythm and symmetry</h3><table><thead><tr><th>Measure</th><th class="num">Value'
-        "</th><th></th><th>What it means</th><th>Reference</th></tr></thead><tbody>"
-        + "".join(srows)
-        + "</tbody></table>"
-        + f'<p class="refnote">Symmetry index SI = 100 (L − R) / (0.5 (L + R))'
-        f"{citer.mark(('siebers2021',))}: 0 = symmetric, positive = left larger.</p>"
-    )
+    si_cite = citer.mark(("siebers2021",))
     steps = step_series(metrics)
-    fig = ""
+    steps_svg = None
     if steps is not None:
-        svg = plots.line_chart(
+        steps_svg = plots.line_chart(
             points=[
                 plots.Points(
                     steps.contact_time_s["left"],
@@ -870,50 +735,46 @@ def _gait_section(task: Mapping[str, Any], citer: _Citer) -> str:
             width=700,
             height=250,
         )
-        fig = (
-            f'<div class="figs"><figure>{svg}<figcaption>Each point is one step, ending at '
-            "that foot's initial contact. Two separate bands mean one side's steps are "
-            "consistently longer.</figcaption></figure></div>"
-        )
-    return (
-        f'<section class="task gait"><h2>Walking{_task_time(task)}</h2><p class="lead">Gait '
-        "symmetry: is the rhythm even between left and right, and do both thighs swing "
-        "the same?</p>"
-        + lr_table
-        + session_table
-        + fig
-        + _unavailable(task)
-        + _other_metrics(
-            metrics, {k for pair in GAIT_LR for k in pair} | set(GAIT_SESSION) | GAIT_HIDDEN
-        )
-        + "</section>"
+    start_s, end_s = _times(task)
+    return render(
+        "gait.html.j2",
+        title=task.title,
+        start_s=start_s,
+        end_s=end_s,
+        sides=sides,
+        session=session,
+        si_cite=si_cite,
+        steps_svg=steps_svg,
+        missing=_unavailable(task),
+        more=_other_metrics(
+            task.metrics, {k for pair in GAIT_LR for k in pair} | set(GAIT_SESSION) | GAIT_HIDDEN
+        ),
     )
 
 
-def _generic_section(task: Mapping[str, Any]) -> str:
-    kind = str(task.get("kind", ""))
-    metrics = task.get("metrics") or {}
-    rows = "".join(
-        f'<tr><td>{escape(label_for(k).name)}</td><td class="num">{_fmt(k, v)}</td>'
-        f'<td class="meaning">{escape(label_for(k).meaning)}</td></tr>'
-        for k, v in metrics.items()
+def _generic_section(task: TaskResult) -> Markup:
+    rows = [
+        (label_for(k).name, _fmt(k, v), label_for(k).meaning)
+        for k, v in _values(task.metrics).items()
         if not isinstance(v, dict | list)
-    )
-    side = str(task.get("side") or "")
-    title = TASK_TITLES.get(kind, kind.replace("_", " ").capitalize())
-    if side:
-        title += f" — {side}"
+    ]
+    record = task.record
     lead = (
         "Reference posture for everything else: angles are measured relative to this standing."
-        if kind == "static"
+        if _section(task.kind) == "reference"
+        else "Recorded, no metrics: hipscope does not analyse this task kind yet."
+        if record is not None and not record.has_metrics
         else ""
     )
-    return (
-        f'<section class="task generic"><h2>{escape(title)}{_task_time(task)}</h2>'
-        + (f'<p class="lead">{escape(lead)}</p>' if lead else "")
-        + (f"<table><tbody>{rows}</tbody></table>" if rows else "<p>No measures.</p>")
-        + _unavailable(task)
-        + "</section>"
+    start_s, end_s = _times(task)
+    return render(
+        "generic.html.j2",
+        title=task.title,
+        start_s=start_s,
+        end_s=end_s,
+        lead=lead,
+        rows=rows,
+        missing=_unavailable(task),
     )
 
 
@@ -923,47 +784,46 @@ def _generic_section(task: Mapping[str, Any]) -> str:
 def render_report(source: Any, *, athlete: str | None = None) -> str:
     """The complete HTML report as a string (see the module docstring for ``source``)."""
     data = source if isinstance(source, ReportInput) else report_input(source)
-    doc = data.doc
-    rec = doc.get("recording") or {}
-    name = athlete if athlete is not None else str(rec.get("athlete") or "")
+    doc = data.document
+    name = athlete if athlete is not None else doc.recording.athlete
     citer = _Citer()
-    tasks: list[Mapping[str, Any]] = [t for t in doc.get("tasks") or [] if isinstance(t, Mapping)]
-    body: list[str] = [_glance(doc, citer)]
-    sls = [(i, t) for i, t in enumerate(tasks) if t.get("kind") == "single_leg_stance"]
+    cards = _glance(doc, citer)
+    sections: list[Markup] = []
+    sls = [(i, t) for i, t in enumerate(doc.tasks) if _section(t.kind) == "stance"]
     sls_done = False
-    static: list[str] = []
-    for index, task in enumerate(tasks):
-        kind = task.get("kind")
-        if kind == "single_leg_stance":
+    static: list[Markup] = []
+    for index, task in enumerate(doc.tasks):
+        section = _section(task.kind)
+        if section == "stance":
             if not sls_done:
                 pairs = _sls_pairs(sls)
                 for number, pair in enumerate(pairs, start=1):
-                    body.append(_sls_section(pair, data, citer, number, len(pairs)))
+                    sections.append(_sls_section(pair, data, citer, number, len(pairs)))
                 sls_done = True
-        elif kind in REP_KINDS:
-            body.append(_rep_section(index, task, data, citer))
-        elif kind == "gait":
-            body.append(_gait_section(task, citer))
-        elif kind == "static":
+        elif section == "repetitions":
+            sections.append(_rep_section(index, task, data, citer))
+        elif section == "gait":
+            sections.append(_gait_section(task, citer))
+        elif section == "reference":
             static.append(_generic_section(task))  # the reference posture: after the screens
         else:
-            body.append(_generic_section(task))
-    body.extend(static)
-    if not tasks:
-        body.append("<section><h2>No tasks</h2><p>This recording has no task rows.</p></section>")
-    body.append(_quality(doc))
-    body.append(citer.html())
-    software = escape(str(doc.get("software", "hipscope")))
-    title = f"hipscope report — {name}" if name else "hipscope report"
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
-        + _header(doc, name)
-        + "<main>"
-        + "".join(body)
-        + f"<footer>Generated by {software}. A movement screen supports coaching decisions; "
-        "it is not a medical diagnosis.</footer></main></body></html>\n"
+            sections.append(_generic_section(task))
+    sections.extend(static)
+    quality = _quality(doc)
+    return str(
+        render(
+            "report.html.j2",
+            title=f"hipscope report — {name}" if name else "hipscope report",
+            css=Markup(CSS),
+            athlete=name,
+            header_rows=_header_rows(doc),
+            cards=cards,
+            sections=sections,
+            has_tasks=bool(doc.tasks),
+            quality=quality,
+            references=citer.html(),
+            software=doc.software,
+        )
     )
 
 

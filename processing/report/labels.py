@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from html import escape
 
 
 @dataclass(frozen=True)
@@ -234,7 +233,8 @@ def label_for(key: str) -> MetricLabel:
 
 
 def format_value(value: object, decimals: int = 2, unit: str = "") -> str:
-    """A metric value as escaped HTML text; None/NaN show as an en dash."""
+    """A metric value as display text (the templates escape it); None/NaN show as an en
+    dash."""
     if value is None:
         return "–"
     if isinstance(value, bool):
@@ -249,10 +249,10 @@ def format_value(value: object, decimals: int = 2, unit: str = "") -> str:
             text = text.lstrip("-")  # no "−0.0"
     elif isinstance(value, list | tuple):
         if len(value) > 8:
-            return escape(f"{len(value)} values")
+            return f"{len(value)} values"
         return ", ".join(format_value(v, decimals) for v in value)
     else:
         text = str(value)
     text = text.replace("-", "−") if isinstance(value, int | float) else text
     sep = "" if unit in ("°", "%", "") else "\u202f"
-    return escape(f"{text}{sep}{unit}" if unit else text)
+    return f"{text}{sep}{unit}" if unit else text

@@ -1,19 +1,22 @@
 """Small self-contained SVG charts for the HTML report (no JavaScript, no network).
 
 `line_chart` draws lines, points, vertical markers and horizontal reference bands on one
-pair of axes and returns an ``<svg>`` element as a string. Every text that reaches the SVG
-is escaped, so labels may come from users.
+pair of axes and returns an ``<svg>`` element as ``markupsafe.Markup``, which the report
+templates embed as is. Every text that reaches the SVG goes through markupsafe's
+``escape`` first, so labels may come from users; the clip-path id is derived from the
+chart's content, so the same chart gives the same bytes in every process.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from html import escape
 
 import numpy as np
+from markupsafe import Markup, escape
 from numpy.typing import ArrayLike, NDArray
 
 LEFT_COLOR = "#1f6fb4"
@@ -24,7 +27,6 @@ NEUTRAL_COLOR = "#5b6770"
 BAND_COLOR = "#2e9e5b"
 
 _MAX_POINTS = 700
-_CLIP_IDS = itertools.count(1)
 _FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
 
 
@@ -160,8 +162,8 @@ def line_chart(
     title: str = "",
     width: int = 560,
     height: int = 230,
-) -> str:
-    """One chart as an inline ``<svg>`` string (sized by ``width``/``height`` in px)."""
+) -> Markup:
+    """One chart as inline ``<svg>`` markup (sized by ``width``/``height`` in px)."""
     axes = axes or Axes()
     margin_left, margin_right, margin_top, margin_bottom = 56, 14, 30 if title else 14, 44
     legend_items = [
@@ -202,7 +204,7 @@ def line_chart(
         return margin_top + (1.0 - (np.asarray(value) - y_lo) / (y_hi - y_lo)) * plot_h
 
     parts: list[str] = []
-    label = escape(title or axes.y_label or "chart", quote=True)
+    label = escape(title or axes.y_label or "chart")
     parts.append(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="{label}" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
@@ -215,7 +217,7 @@ def line_chart(
             f'<text x="{margin_left}" y="18" font-size="13" font-weight="bold" '
             f'fill="#1d2830">{escape(title)}</text>'
         )
-    clip_id = f"clip{next(_CLIP_IDS)}"
+    clip_id = CLIP_PLACEHOLDER
     parts.append(
         f'<clipPath id="{clip_id}"><rect x="{margin_left}" y="{margin_top}" '
         f'width="{plot_w}" height="{plot_h}"/></clipPath>'
@@ -327,7 +329,19 @@ def line_chart(
             parts.append(f'<text x="{lx + 18}" y="{ly}" fill="#1d2830">{escape(text)}</text>')
             lx += 26 + 6.3 * len(text)
     parts.append("</svg>")
-    return "".join(parts)
+    return _with_clip_id("".join(parts))
+
+
+CLIP_PLACEHOLDER = "clip-@@"
+
+
+def _with_clip_id(svg: str) -> Markup:
+    """Name the chart's clip path after its content: the same chart gives the same bytes in
+    every process (a counter would not), and different charts on a page get different ids
+    (identical charts share an identical clip path, so sharing its id is harmless)."""
+    digest = hashlib.sha256(svg.encode("utf-8")).hexdigest()[:12]
+    # every text in the chart went through markupsafe's escape on the way in
+    return Markup(svg.replace(CLIP_PLACEHOLDER, f"clip-{digest}"))
 
 
 def _paths(px: NDArray[np.float64], py: NDArray[np.float64]) -> list[str]:
@@ -356,10 +370,10 @@ def _shape(shape: str, cx: float, cy: float, r: float, color: str) -> str:
     return f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="{color}"/>'
 
 
-def _empty_svg(text: str, width: int, height: int) -> str:
-    return (
+def _empty_svg(text: str, width: int, height: int) -> Markup:
+    return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart empty" role="img" '
-        f'aria-label="{escape(text, quote=True)}" width="{width}" height="{height // 3}" '
+        f'aria-label="{escape(text)}" width="{width}" height="{height // 3}" '
         f'viewBox="0 0 {width} {height // 3}" font-family="{_FONT}" font-size="12">'
         f'<rect x="0" y="0" width="{width}" height="{height // 3}" fill="#f6f8f9"/>'
         f'<text x="{width / 2:.0f}" y="{height / 6 + 4:.0f}" text-anchor="middle" '
@@ -374,11 +388,11 @@ def lr_bars(
     width: int = 120,
     height: int = 26,
     highlight: bool = False,
-) -> str:
+) -> Markup:
     """A tiny pair of horizontal bars comparing a left and a right value (same scale)."""
     values = [v for v in (left, right) if v is not None and math.isfinite(v)]
     if not values:
-        return ""
+        return Markup("")
     scale = max(abs(v) for v in values) or 1.0
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="lrbars" width="{width}" '
@@ -397,4 +411,4 @@ def lr_bars(
             f'fill-opacity="{opacity}"/>'
         )
     parts.append("</svg>")
-    return "".join(parts)
+    return Markup("".join(parts))

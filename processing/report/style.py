@@ -68,7 +68,6 @@ svg.chart { border: 1px solid var(--line); border-radius: 4px; background: #fff;
 .rep { border: 1px solid var(--line); border-radius: 6px; padding: 6px; }
 .rep svg.chart { border: none; }
 .rep h4 { margin: 2px 4px 4px; font-size: 14px; }
-.pm { color: #6b6b6b; font-size: 0.85em; white-space: nowrap; }
 .tag { display: inline-block; white-space: nowrap; padding: 0 6px; border-radius: 3px;
        font-size: 12px; font-weight: bold; }
 .tag.hips { background: #e1f2e6; color: #1b6b32; } .tag.back { background: #efe5f5;

@@ -2,18 +2,26 @@
 
 The pipeline's ``TaskAnalysis.series`` is the first choice; when a series is missing (an
 older pipeline, a metrics JSON without arrays) the traces are rebuilt from the session
-kinematics and the task's metrics, so the report always shows what the data allow.
+kinematics and the task's typed metrics (``processing/contract.py``), so the report always
+shows what the data allow.
 Everything returned is in display units (degrees, seconds relative to the task start).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from hipscope.processing.contract import (
+    GaitMetrics,
+    HipDriveMetrics,
+    SingleLegStanceMetrics,
+    TaskResult,
+)
 
 Array = NDArray[np.float64]
 
@@ -83,14 +91,17 @@ def _window(kin: Any, start_s: float, end_s: float) -> NDArray[np.bool_]:
 
 
 def stance_trace(
-    task: Mapping[str, Any], series: Mapping[str, Any] | None, kinematics: Any | None
+    task: TaskResult, series: Mapping[str, Any] | None, kinematics: Any | None
 ) -> StanceTrace | None:
-    """The pelvic-drop trace of one single-leg-stance task (dict from the JSON contract)."""
-    side = str(task.get("side", ""))
-    start_s = float(task["start_s"])
-    metrics = task.get("metrics") or {}
-    hold_start = _number(metrics.get("hold_start_s"))
-    hold_end = _number(metrics.get("hold_end_s"))
+    """The pelvic-drop trace of one single-leg-stance task."""
+    side = task.side
+    if task.start_s is None or task.end_s is None:
+        return None
+    start_s, end_s = task.start_s, task.end_s
+    metrics = task.metrics
+    stance = metrics if isinstance(metrics, SingleLegStanceMetrics) else None
+    hold_start = _number(stance.hold_start_s) if stance else None
+    hold_end = _number(stance.hold_end_s) if stance else None
     time_s = drop_deg = lean_deg = None
     if series:
         time_s = _first(series, "time_s", "t_s")
@@ -107,7 +118,7 @@ def stance_trace(
     if time_s is None and kinematics is not None:
         obliquity = kinematics.angles_rad.get("pelvis_obliquity")
         if obliquity is not None and side in ("left", "right"):
-            mask = _window(kinematics, start_s, float(task["end_s"]))
+            mask = _window(kinematics, start_s, end_s)
             sign = 1.0 if side == "left" else -1.0
             time_s = np.asarray(kinematics.time_s, dtype=float)[mask] - start_s
             drop_deg = sign * np.degrees(np.asarray(obliquity, dtype=float)[mask])
@@ -140,7 +151,7 @@ def _hip_flexion_rad(kinematics: Any) -> Array | None:
 
 
 def rep_traces(
-    task: Mapping[str, Any],
+    task: TaskResult,
     series: Mapping[str, Any] | None,
     kinematics: Any | None,
     *,
@@ -148,9 +159,9 @@ def rep_traces(
     after_s: float = 1.6,
 ) -> list[RepTrace]:
     """Per-repetition hip and lumbar traces aligned on each hip-extension onset."""
-    metrics = task.get("metrics") or {}
-    reps = metrics.get("repetitions") or []
-    if not isinstance(reps, Sequence) or not reps:
+    metrics = task.metrics
+    reps = metrics.repetitions if isinstance(metrics, HipDriveMetrics) else []
+    if not reps:
         return []
     time_s = hip = lumbar = hip_vel = lumbar_vel = None
     if series:
@@ -184,10 +195,8 @@ def rep_traces(
         lumbar_vel = -np.gradient(lumbar) / dt
     traces: list[RepTrace] = []
     for index, rep in enumerate(reps, start=1):
-        if not isinstance(rep, Mapping):
-            continue
-        hip_onset = _number(rep.get("hip_onset_s"))
-        lumbar_onset = _number(rep.get("lumbar_onset_s"))
+        hip_onset = _number(rep.hip_onset_s)
+        lumbar_onset = _number(rep.lumbar_onset_s)
         anchor = hip_onset if hip_onset is not None else lumbar_onset
         if anchor is None:
             continue
@@ -210,11 +219,11 @@ def rep_traces(
     return traces
 
 
-def step_series(metrics: Mapping[str, Any], *, max_step_s: float = 2.0) -> StepSeries | None:
+def step_series(metrics: GaitMetrics, *, max_step_s: float = 2.0) -> StepSeries | None:
     """Step times from the initial contacts: a left step ends at a left contact and starts
     at the previous right contact (and vice versa); pauses longer than ``max_step_s`` skip."""
-    left = _array(metrics.get("initial_contacts_left_s"))
-    right = _array(metrics.get("initial_contacts_right_s"))
+    left = _array(metrics.initial_contacts_left_s)
+    right = _array(metrics.initial_contacts_right_s)
     if left is None or right is None:
         return None
     contacts = np.concatenate([left, right])
