@@ -9,7 +9,7 @@ A kit is a TOML file (see ``firmware_configs/example_kit.toml``)::
     placement = "pelvis"
     name = "HIPSCOPE-PELVIS"           # advertised name, and/or
     address = "C0:11:22:33:44:01"      # Bluetooth address
-    profile = "hipscope_open"          # a firmware_configs/<id>.toml
+    profile = "hipscope_open"          # a profile NAME (built-in or $HIPSCOPE_PROFILE_DIR)
     mounting = "nominal"               # or { x = "up", z = "backward" }, or "unknown"
 
 Errors raise ``KitError`` naming the file and key, e.g.
@@ -18,18 +18,20 @@ Errors raise ``KitError`` naming the file and key, e.g.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy.spatial.transform import Rotation
 
+from hipscope.acquisition.profile_schema import validation_message
 from hipscope.acquisition.profiles import load_profile
 from hipscope.acquisition.samples import PLACEMENTS
+from hipscope.acquisition.tomlfile import read_toml
 from hipscope.base.errors import KitError, ProfileError
 from hipscope.base.rotations import from_rotation
 
@@ -221,58 +223,73 @@ def _mounting(value: Any, placement: str, filename: str, key: str) -> tuple[dict
     return dict(value), False
 
 
+class _SensorModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    placement: str
+    profile: str
+    name: str = ""
+    address: str = ""
+    mounting: str | dict[str, str] | None = None
+    rate_hz: Annotated[float, Field(gt=0)] | None = None
+
+
+class _SessionModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    rate_hz: Annotated[float, Field(gt=0)] | None = None
+
+
+class _KitModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    name: str | None = None
+    session: _SessionModel = _SessionModel()
+    sensor: list[_SensorModel] = Field(min_length=1)
+
+
+def _schema_error(fn: str, error: ValidationError) -> KitError:
+    first = error.errors(include_url=False)[0]
+    if tuple(first["loc"])[:1] == ("sensor",) and first["type"] in ("too_short", "missing"):
+        return _fail(fn, "sensor", "expected at least one [[sensor]] table")
+    if first["type"] == "extra_forbidden":
+        where = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in first["loc"])
+        where = where.replace(".[", "[")
+        parent = tuple(str(p) for p in first["loc"][:-1])
+        known = {
+            (): "name, session, sensor",
+            ("session",): "rate_hz",
+        }.get(parent, "placement, profile, name, address, mounting, rate_hz")
+        return _fail(fn, where, f"unknown key (expected {known})")
+    return KitError(validation_message(fn, error))
+
+
 def parse_kit(data: Mapping[str, Any], source: Path) -> Kit:
     """Validate a parsed kit table (``source`` names the file in error messages)."""
     fn = source.name
-    for key in data:
-        if key not in ("name", "session", "sensor"):
-            raise _fail(fn, key, "unknown key (expected name, session, sensor)")
-    name = data.get("name", source.stem)
-    if not isinstance(name, str):
-        raise _fail(fn, "name", f"expected a string, got {name!r}")
-    session = data.get("session", {})
-    if not isinstance(session, dict):
-        raise _fail(fn, "session", f"expected a table, got {session!r}")
-    for key in session:
-        if key != "rate_hz":
-            raise _fail(fn, f"session.{key}", "unknown key (expected rate_hz)")
-    rate = session.get("rate_hz")
-    if rate is not None and (
-        isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0
-    ):
-        raise _fail(fn, "session.rate_hz", f"expected a positive number, got {rate!r}")
-    sensors = data.get("sensor")
-    if not isinstance(sensors, list) or not sensors:
-        raise _fail(fn, "sensor", "expected at least one [[sensor]] table")
+    try:
+        model = _KitModel.model_validate(dict(data))
+    except ValidationError as error:
+        raise _schema_error(fn, error) from None
+    name = model.name if model.name is not None else source.stem
+    rate = model.session.rate_hz
     devices: list[KitDevice] = []
     seen: dict[str, str] = {}
-    for i, entry in enumerate(sensors):
+    for i, entry in enumerate(model.sensor):
         key = f"sensor[{i}]"
-        if not isinstance(entry, dict):
-            raise _fail(fn, key, f"expected a table, got {entry!r}")
-        known = ("placement", "profile", "name", "address", "mounting", "rate_hz")
-        for field_name in entry:
-            if field_name not in known:
-                raise _fail(fn, f"{key}.{field_name}", f"unknown key (expected {', '.join(known)})")
-        placement = entry.get("placement")
+        placement = entry.placement
         if placement not in PLACEMENTS:
             raise _fail(
                 fn,
                 f"{key}.placement",
                 f"unknown placement {placement!r} (expected one of {', '.join(PLACEMENTS)})",
             )
-        profile_id = entry.get("profile")
-        if not isinstance(profile_id, str):
-            raise _fail(fn, f"{key}.profile", f"expected a profile id string, got {profile_id!r}")
+        profile_id = entry.profile
         try:
             profile = load_profile(profile_id)
         except ProfileError as error:
             raise _fail(fn, f"{key}.profile", str(error)) from None
-        dev_name = entry.get("name", "")
-        address = entry.get("address", "")
-        if not isinstance(dev_name, str) or not isinstance(address, str):
-            raise _fail(fn, key, "name and address must be strings")
-        dev_name, address = dev_name.strip(), address.strip().upper()
+        dev_name, address = entry.name.strip(), entry.address.strip().upper()
         if not dev_name and not address:
             raise _fail(fn, key, "needs a name or an address to find the device")
         for label, ident in (("placement", placement), ("name", dev_name), ("address", address)):
@@ -282,20 +299,20 @@ def parse_kit(data: Mapping[str, Any], source: Path) -> Kit:
             if tag in seen:
                 raise _fail(fn, f"{key}.{label}", f"{ident!r} is already used by {seen[tag]}")
             seen[tag] = key
-        dev_rate = entry.get("rate_hz", rate if rate is not None else profile.default_rate_hz)
-        if isinstance(dev_rate, bool) or not isinstance(dev_rate, int | float):
-            raise _fail(fn, f"{key}.rate_hz", f"expected a number, got {dev_rate!r}")
+        dev_rate = entry.rate_hz if entry.rate_hz is not None else rate
+        if dev_rate is None:
+            dev_rate = profile.default_rate_hz
         if float(dev_rate) not in profile.rates_hz:
-            where = f"{key}.rate_hz" if "rate_hz" in entry else "session.rate_hz"
+            where = f"{key}.rate_hz" if entry.rate_hz is not None else "session.rate_hz"
             rates = ", ".join(f"{r:g}" for r in profile.rates_hz)
             raise _fail(
                 fn, where, f"{dev_rate:g} Hz is not supported by {profile_id} (supported: {rates})"
             )
-        unknown = entry.get("mounting") == "unknown"
+        unknown = entry.mounting == "unknown"
         mounting, nominal = (
             ({}, False)
             if unknown
-            else _mounting(entry.get("mounting"), placement, fn, f"{key}.mounting")
+            else _mounting(entry.mounting, placement, fn, f"{key}.mounting")
         )
         devices.append(
             KitDevice(
@@ -314,17 +331,9 @@ def parse_kit(data: Mapping[str, Any], source: Path) -> Kit:
 
 
 def load_kit(path: str | Path) -> Kit:
-    """Read and validate a kit file."""
+    """Read and validate a kit file (a regular file of at most 256 kB, UTF-8 TOML).
+
+    Each sensor's ``profile`` is a profile NAME (see ``load_profile``), never a path.
+    """
     source = Path(path)
-    try:
-        with source.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise KitError(f"{source}: no such kit file") from None
-    except IsADirectoryError:
-        raise KitError(f"{source}: is a directory, expected a kit .toml file") from None
-    except tomllib.TOMLDecodeError as error:
-        raise KitError(f"{source.name}: not valid TOML ({error})") from None
-    except OSError as error:
-        raise KitError(f"{source}: cannot read ({error.strerror})") from None
-    return parse_kit(data, source)
+    return parse_kit(read_toml(source, what="kit", error=KitError), source)

@@ -31,6 +31,7 @@ from bleak.exc import BleakDeviceNotFoundError, BleakError
 
 from hipscope.acquisition.clock import ClockMapper
 from hipscope.acquisition.decoders import assembler_for
+from hipscope.acquisition.families import family_of
 from hipscope.acquisition.profiles import SensorProfile
 from hipscope.acquisition.samples import SampleBatch
 from hipscope.base.errors import DecodeError, HipscopeError, LinkError
@@ -112,6 +113,8 @@ class SensorLink:
         self.placement = placement
         self.device = device
         self.profile = profile
+        self.base_profile = profile
+        """The profile as configured; ``profile`` is the variant the connected device needs."""
         self.on_batch = on_batch
         self.clock = clock
         self.rate_hz = float(rate_hz if rate_hz is not None else profile.default_rate_hz)
@@ -172,11 +175,13 @@ class SensorLink:
         self._assembler.reset()
         try:
             self.mtu = int(client.mtu_size)
-            for char, payload in self.profile.writes("set_rate", self.rate_hz):
-                await _write(client, char, payload)
+            prepared = await family_of(self.base_profile).prepare(self.base_profile, client)
+            if prepared is not self.profile:  # e.g. the board model selects a register set
+                self.profile = prepared
+                self._assembler = assembler_for(prepared, self.rate_hz)
+            await _write_steps(client, self.profile, "set_rate", self.rate_hz)
             await client.start_notify(self.profile.data_uuid, self._on_notify)
-            for char, payload in self.profile.writes("start", self.rate_hz):
-                await _write(client, char, payload)
+            await _write_steps(client, self.profile, "start", self.rate_hz)
         except BaseException:
             self._client = None
             with contextlib.suppress(Exception):
@@ -306,6 +311,17 @@ class SensorLink:
             "disconnect_times_s": np.array(self.disconnect_times_s, dtype=np.float64),
             "reconnect_times_s": np.array(self.reconnect_times_s, dtype=np.float64),
         }
+
+
+async def _write_steps(
+    client: BleakClient, profile: SensorProfile, action: str, rate_hz: float
+) -> None:
+    """The writes of one control action, pausing where the profile says (e.g. WitMotion's
+    100 ms between unlock, rate and save)."""
+    for step in profile.write_steps(action, rate_hz):
+        await _write(client, step.char_uuid, step.payload)
+        if step.wait_s > 0.0:
+            await asyncio.sleep(step.wait_s)
 
 
 async def _write(client: BleakClient, uuid: str, payload: bytes) -> None:

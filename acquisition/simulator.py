@@ -365,15 +365,21 @@ def simulate(
             biases[p] = bias
         else:
             biases[p] = np.zeros(3)
-        samples[p] = SampleBatch(time_s, acc, gyr, mag, np.arange(n, dtype=np.uint32))
+        samples[p] = SampleBatch(
+            time_s,
+            acc.astype(np.float32),
+            gyr.astype(np.float32),
+            None if mag is None else mag.astype(np.float32),
+            np.arange(n, dtype=np.uint32),
+        )
 
     tasks: list[Task] = []
     truth: list[dict[str, Any]] = []
     for placed in timeline.placed:
         row = placed.motion.truth(placed.start_s)
-        tasks.append(
-            Task(str(row["kind"]), str(row["side"]), float(row["start_s"]), float(row["end_s"]))
-        )  # type: ignore[arg-type]
+        start_s = float(row["start_s"])  # type: ignore[arg-type]
+        end_s = float(row["end_s"])  # type: ignore[arg-type]
+        tasks.append(Task(str(row["kind"]), str(row["side"]), start_s, end_s))
         truth.append(row)
     return SimulatedSession(
         rate_hz=float(rate_hz),

@@ -262,7 +262,7 @@ class ReviewPanel(QtWidgets.QWidget):
         super().__init__()
         self.setObjectName("reviewPanel")
         self.seek = seek
-        self.cursor = cursor
+        self.cursor_s = cursor
         self.doc: dict[str, Any] | None = None  # the document as JSON-ready data
         self.document: MetricsDocument | None = None
         self.analysis: Any = None
@@ -401,9 +401,9 @@ class ReviewPanel(QtWidgets.QWidget):
             self.show_task(self._task_at_cursor(doc))
 
     def _task_at_cursor(self, document: MetricsDocument) -> int:
-        if self.cursor is None:
+        if self.cursor_s is None:
             return 0
-        now = self.cursor()
+        now = self.cursor_s()
         for index, task in enumerate(document.tasks):
             start = task.start_s if task.start_s is not None else math.inf
             end = task.end_s if task.end_s is not None else -math.inf

@@ -221,6 +221,11 @@ def _ascending(values: NDArray[np.float64]) -> bool:
     return bool(np.isfinite(values).all() and np.all(values[1:] >= values[:-1]))
 
 
+def _grid_rate_hz(time_s: NDArray[np.float64]) -> float:
+    """The grid's rate from its typical step (the grid may leave out long empty gaps)."""
+    return 1.0 / float(np.median(np.diff(time_s))) if len(time_s) > 1 else 1.0
+
+
 def _without_vertical_rate(
     q_fusion_sensor: NDArray[np.float64], gyr_rad_s: NDArray[np.float64], mask: NDArray[np.bool_]
 ) -> NDArray[np.float64]:
@@ -469,7 +474,7 @@ class Calibrator:
         if not placements:
             raise HipscopeError("calibration: no sensors to calibrate")
         n_total = len(time_s)
-        rate_hz = (n_total - 1) / (time_s[-1] - time_s[0]) if n_total > 1 else 1.0
+        rate_hz = _grid_rate_hz(time_s)
         n = max(2, round(self.window_s * rate_hz))
         if n_total < n:
             raise HipscopeError(
@@ -682,7 +687,7 @@ class Calibrator:
             reference = "walking"
         axis_source = "nominal mounting"
         ratio = 0.0
-        rate_hz = (len(time_s) - 1) / (time_s[-1] - time_s[0]) if len(time_s) > 1 else 1.0
+        rate_hz = _grid_rate_hz(time_s)
         finite_q = finite_rows(q_fusion_sensor)
         rejected: list[str] = []
         for tier in functional_tiers(placement):

@@ -42,6 +42,7 @@ from pydantic import (
 )
 
 from hipscope.base import tasks as task_registry
+from hipscope.base.atomic import atomic_write_text
 from hipscope.base.errors import HipscopeError
 
 FORMAT: Final = "hipscope-metrics"
@@ -469,7 +470,12 @@ def read_metrics(path: str | Path) -> MetricsDocument:
         ) from None
     except ValueError as error:
         raise MetricsError(f"{path}: {error}") from None
-    return parse_metrics(raw, str(path))
+    except RecursionError:
+        raise MetricsError(f"{path}: nested too deeply to be a metrics file") from None
+    try:
+        return parse_metrics(raw, str(path))
+    except RecursionError:
+        raise MetricsError(f"{path}: nested too deeply to be a metrics file") from None
 
 
 def _refuse_constant(name: str) -> Any:
@@ -481,7 +487,7 @@ def write_metrics(document: MetricsDocument, path: str | Path) -> Path:
     out = Path(path)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(document.to_json(), encoding="utf-8")
+        atomic_write_text(out, document.to_json())
     except OSError as error:
         raise MetricsError(f"{out}: cannot write the metrics ({error.strerror})") from None
     return out

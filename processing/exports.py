@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hipscope.base import tasks as task_registry
+from hipscope.base.atomic import atomic_open
 from hipscope.base.errors import HipscopeError
 
 if TYPE_CHECKING:
@@ -35,6 +36,15 @@ LEADING = (
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
+def spreadsheet_text(text: str) -> str:
+    """Text a spreadsheet shows as text: a leading = + - @ tab or CR (a formula such as
+    ``=HYPERLINK(...)`` or ``=cmd|...``) gets an apostrophe in front. The one guard of every
+    CSV hipscope writes (``hipscope analyze --csv`` and ``hipscope batch --csv``)."""
+    if text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
@@ -42,10 +52,7 @@ def _cell(value: Any) -> Any:
         return str(value).lower()
     if isinstance(value, int | float):
         return value
-    text = str(value)
-    if text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
+    return spreadsheet_text(str(value))
 
 
 def _scalars(values: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +94,7 @@ def write_table(path: Path, rows: Sequence[dict[str, Any]]) -> None:
         for key in row:
             if key not in columns:
                 columns.append(key)
-    with path.open("w", newline="", encoding="utf-8-sig") as handle:
+    with atomic_open(path, "w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle, quoting=csv.QUOTE_NONNUMERIC)
         writer.writerow(columns)
         for row in rows:

@@ -254,7 +254,9 @@ class OrientationFilter:
                 raise HipscopeError("9D fusion (use_mag=True) needs mag_ut in every update")
             mag = _vectors("mag_ut", mag_ut, n)
         out = np.full((n, 4), np.nan)
-        finite = np.isfinite(gyr).all(axis=1) & np.isfinite(acc).all(axis=1)
+        finite: NDArray[np.bool_] = np.asarray(
+            np.isfinite(gyr).all(axis=1) & np.isfinite(acc).all(axis=1)
+        )
         if mag is not None:
             finite &= np.isfinite(mag).all(axis=1)
         if not finite.any():

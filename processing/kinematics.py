@@ -48,12 +48,69 @@ class SessionKinematics:
 
     def index_of(self, time_s: float) -> int:
         """Nearest grid index of a session time (clipped to the grid)."""
-        i = round((time_s - float(self.time_s[0])) * self.rate_hz)
-        return int(np.clip(i, 0, len(self.time_s) - 1))
+        t = self.time_s
+        i = int(np.clip(np.searchsorted(t, time_s), 1, max(len(t) - 1, 1)))
+        if len(t) < 2:
+            return 0
+        return i - 1 if abs(time_s - t[i - 1]) <= abs(t[i] - time_s) else i
+
+
+LONG_GAP_S = 10.0
+"""A stretch longer than this in which no sensor has a sample (a clock jump, a pause) is
+left out of the grid, so memory follows the samples rather than the time span."""
+
+MAX_GRID_POINTS_PER_SAMPLE = 20
+"""The grid may hold at most this many points per recorded sample (plus a base of
+``MAX_GRID_BASE_POINTS``); sparser data is refused instead of filling memory with NaN."""
+MAX_GRID_BASE_POINTS = 1_000_000
+
+
+def covered_spans(
+    recording: Recording, long_gap_s: float = LONG_GAP_S
+) -> list[tuple[float, float]]:
+    """(start_s, end_s) of the stretches where some sensor has data, sorted and disjoint;
+    stretches closer than ``long_gap_s`` are joined."""
+    spans: list[tuple[float, float]] = []
+    for sensor in recording.sensors.values():
+        t = sensor.samples.time_s
+        if len(t) == 0:
+            continue
+        breaks = np.flatnonzero(np.diff(t) > long_gap_s)
+        starts = np.concatenate(([t[0]], t[breaks + 1]))
+        ends = np.concatenate((t[breaks], [t[-1]]))
+        spans.extend(zip(starts.tolist(), ends.tolist(), strict=True))
+    spans.sort()
+    merged: list[tuple[float, float]] = []
+    for start, end in spans:
+        if merged and start - merged[-1][1] <= long_gap_s:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _grid_over(
+    spans: list[tuple[float, float]], origin_s: float, rate_hz: float
+) -> list[NDArray[np.int64]]:
+    """Grid indices k (time ``origin_s + k / rate_hz``) of each span, plus one index after
+    every span but the last: a row inside the gap where every sensor is NaN, so filters
+    see the break instead of two samples a day apart."""
+    pieces: list[NDArray[np.int64]] = []
+    for i, (start, end) in enumerate(spans):
+        k0 = int(np.ceil((start - origin_s) * rate_hz - 1e-9)) if i else 0
+        k1 = int(np.floor((end - origin_s) * rate_hz + 1e-9))
+        last = k1 + 1 if i < len(spans) - 1 else k1
+        pieces.append(np.arange(k0, max(k0, last) + 1, dtype=np.int64))
+    return pieces
 
 
 def session_grid(recording: Recording, rate_hz: float | None) -> tuple[NDArray[np.float64], float]:
-    """Uniform grid over the recording; the rate defaults to the highest sensor rate."""
+    """Uniform grid over the recording; the rate defaults to the highest sensor rate.
+
+    Stretches longer than ``LONG_GAP_S`` without any sample are left out (one NaN row marks
+    each), so the grid is uniform within each covered stretch; a grid far larger than the
+    samples it holds is refused.
+    """
     if rate_hz is None:
         rates = [
             s.nominal_rate_hz if s.nominal_rate_hz > 0 else s.rate_hz
@@ -65,9 +122,38 @@ def session_grid(recording: Recording, rate_hz: float | None) -> tuple[NDArray[n
         rate_hz = float(max(rates))
     if not (np.isfinite(rate_hz) and rate_hz > 0):
         raise HipscopeError(f"kinematics rate_hz must be a positive number, got {rate_hz}")
-    start, end = recording.start_s, recording.end_s
-    n = int(np.floor((end - start) * rate_hz + 1e-9)) + 1
-    return start + np.arange(n) / rate_hz, float(rate_hz)
+    spans = covered_spans(recording)
+    n_samples = sum(s.n_samples for s in recording.sensors.values())
+    n_grid = sum(int(np.floor((end - start) * rate_hz + 1e-9)) + 2 for start, end in spans)
+    if n_grid > MAX_GRID_POINTS_PER_SAMPLE * n_samples + MAX_GRID_BASE_POINTS:
+        raise HipscopeError(
+            f"{recording.path}: {n_samples} samples spread over "
+            f"{sum(end - start for start, end in spans):.0f} s of recording would need a "
+            f"{n_grid}-point {rate_hz:g} Hz grid; the time stamps are too sparse to analyse"
+        )
+    origin = spans[0][0] if spans else recording.start_s
+    k = np.concatenate(_grid_over(spans, origin, rate_hz)) if spans else np.zeros(1, np.int64)
+    return origin + k / rate_hz, float(rate_hz)
+
+
+def _fine_grid(
+    grid_s: NDArray[np.float64], rate_hz: float, fine_rate_hz: float
+) -> NDArray[np.float64]:
+    """A ``fine_rate_hz`` grid over the same covered stretches as the ``rate_hz`` grid; each
+    stretch ends on its coarse grid's last point (the NaN row marking a left-out gap)."""
+    breaks = np.flatnonzero(np.diff(grid_s) > 1.5 / rate_hz)
+    starts = np.concatenate(([grid_s[0]], grid_s[breaks + 1]))
+    ends = np.concatenate((grid_s[breaks], [grid_s[-1]]))
+    pieces: list[NDArray[np.float64]] = []
+    for start, end in zip(starts, ends, strict=True):
+        n = int(np.floor((end - start) * fine_rate_hz + 1e-9)) + 1
+        piece = start + np.arange(n) / fine_rate_hz
+        pieces.append(
+            piece
+            if end - piece[-1] < 1e-9 or len(pieces) == len(starts) - 1
+            else np.append(piece, end)
+        )
+    return np.concatenate(pieces)
 
 
 def resample(
@@ -215,8 +301,7 @@ def _fuse_sensor(
     native = sensor.nominal_rate_hz if sensor.nominal_rate_hz > 0 else sensor.rate_hz
     fine_s, fine_rate = grid_s, rate_hz
     if native > 1.05 * rate_hz:
-        n = int(np.floor((grid_s[-1] - grid_s[0]) * native + 1e-9)) + 1
-        fine_s, fine_rate = grid_s[0] + np.arange(n) / native, float(native)
+        fine_s, fine_rate = _fine_grid(grid_s, rate_hz, float(native)), float(native)
     mag: NDArray[np.float64] | None = None
     if fine_s is grid_s and grid_data is not None:
         gyr, acc = grid_data

@@ -31,6 +31,7 @@ from hipscope.processing.kinematics import SessionKinematics, compute_kinematics
 from hipscope.processing.metrics.common import number, window
 from hipscope.processing.metrics.pelvic_stability import sway_measures
 from hipscope.processing.metrics.step_asymmetry import apply_step_asymmetry
+from hipscope.processing.quality import screen_samples, with_notes
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "SessionAnalysis", "TaskAnalysis", "analyze_recording"]
 
@@ -412,8 +413,8 @@ def _left_right(tasks: list[TaskAnalysis]) -> None:
     stances = [t for t in tasks if t.task.kind in stance_kinds]
     means = {}
     for side in ("left", "right"):
-        values = [t.metrics.get("pelvic_drop_mean_deg") for t in stances if t.task.side == side]
-        values = [v for v in values if v is not None]
+        drops = [t.metrics.get("pelvic_drop_mean_deg") for t in stances if t.task.side == side]
+        values = [float(v) for v in drops if v is not None]
         if values:
             means[side] = float(np.mean(values))
     for t in stances:
@@ -441,7 +442,8 @@ def analyze_recording(
         report("reading recording", 0.0)
         recording = load_recording(recording)
     report("fusion and calibration", 0.05)
-    kin = compute_kinematics(recording, fusion=fusion)
+    screened, quality_notes = screen_samples(recording)
+    kin = with_notes(compute_kinematics(screened, fusion=fusion), quality_notes)
     reference = _standing_reference(kin, recording.tasks)
     analyses = []
     n = max(len(recording.tasks), 1)

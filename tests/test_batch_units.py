@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,10 +19,18 @@ from hipscope.acquisition.simulator import (
     StaticSpec,
     simulate,
 )
-from hipscope.base.errors import HipscopeError
+from hipscope.base.errors import HipscopeError, RecordingError
 from hipscope.processing.batch.discover import discover_recordings
 from hipscope.processing.batch.flatten import REPETITION_SUMMARIES, flatten_metrics, task_rows
-from hipscope.processing.batch.store import PartStore, TablePaths, content_hash, file_state, merge
+from hipscope.processing.batch.run import analyze_task
+from hipscope.processing.batch.store import (
+    PartStore,
+    TablePaths,
+    content_hash,
+    file_state,
+    merge,
+    write_table,
+)
 from hipscope.processing.pipeline import analyze_file
 
 PROTOCOL = [
@@ -146,6 +155,53 @@ def test_discover_files_folders_globs(tmp_path: Path) -> None:
         discover_recordings([f"{tmp_path}/*.nothing"])
 
 
+def test_broken_symlinks_and_fifos_are_found_and_fail_visibly(tmp_path: Path) -> None:
+    """Self-looping and dangling symlinks (and a FIFO, whose hash would block) are not
+    skipped: they are discovered and get an error instead of a content hash."""
+    (tmp_path / "good.h5").write_bytes(b"x")
+    (tmp_path / "loop.h5").symlink_to("loop.h5")
+    (tmp_path / "dangling.h5").symlink_to("gone.h5")
+    os.mkfifo(tmp_path / "fifo.h5")
+    found = discover_recordings([tmp_path])
+    assert [p.name for p in found] == ["dangling.h5", "fifo.h5", "good.h5", "loop.h5"]
+    states = {p.name: file_state(p, {}, rehash=False) for p in found}
+    assert states["good.h5"].content_hash is not None
+    assert "broken symlink (No such file or directory)" in str(states["dangling.h5"].error)
+    assert "broken symlink (Too many levels of symbolic links)" in str(states["loop.h5"].error)
+    assert str(states["fifo.h5"].error).endswith("fifo.h5: is not a regular file")
+    # named one by one, too (a broken link used to abort the batch as "no such file")
+    assert len(discover_recordings([tmp_path / "loop.h5", tmp_path / "dangling.h5"])) == 2
+
+
+def test_batch_csv_guards_formulas_like_analyze_csv(tmp_path: Path) -> None:
+    """One guard for every CSV: text cells starting = + - @ get an apostrophe; numbers stay."""
+    import csv
+
+    import pyarrow as pa
+
+    from hipscope.processing.exports import spreadsheet_text
+
+    table = pa.table(
+        {
+            "athlete": ['=HYPERLINK("http://evil.example","x")', "Jane", None],
+            "session_id": ["=cmd|' /C calc'!A0", "@SUM(A1)", "-2+3"],
+            "value": [-1.5, 2.0, 3.0],
+        }
+    )
+    parquet, csv_path = tmp_path / "t.parquet", tmp_path / "t.csv"
+    write_table(table, parquet, csv_path=csv_path)
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["athlete"] for r in rows] == ['\'=HYPERLINK("http://evil.example","x")', "Jane", ""]
+    assert [r["session_id"] for r in rows] == ["'=cmd|' /C calc'!A0", "'@SUM(A1)", "'-2+3"]
+    assert [r["value"] for r in rows] == ["-1.5", "2", "3"]
+    assert spreadsheet_text("=1+1") == "'=1+1" and spreadsheet_text("a=1") == "a=1"
+    # the Parquet table keeps the text exactly
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(parquet).column("athlete").to_pylist()[0].startswith("=HYPERLINK")
+
+
 @pytest.mark.skipif(shutil.which("b2sum") is None, reason="coreutils b2sum not installed")
 def test_content_hash_matches_coreutils_b2sum(tmp_path: Path) -> None:
     path = tmp_path / "blob.bin"
@@ -194,12 +250,33 @@ def test_merge_mixed_types_and_errors(tmp_path: Path) -> None:
     states = [file_state(p, {}, rehash=False) for p in (a, b, c)]
     store.put(states[0].content_hash, {"status": "ok", "rows": [{"kind": "gait", "v": 1}]})
     store.put(states[1].content_hash, {"status": "ok", "rows": [{"kind": "gait", "v": "x"}]})
-    store.put(states[2].content_hash, {"status": "error", "error_type": "E", "error": "c.h5: bad"})
+    store.put(states[2].content_hash, {"status": "error", "error_type": "E", "error": "bad"})
     results, errors = merge(states, store)
     assert results.num_rows == 2 and errors.num_rows == 1
     assert results.column("v").to_pylist() == ["1", "x"]  # mixed kinds fall back to text
     assert results.column_names[0] == "path"
-    assert errors.to_pylist()[0]["error"] == "c.h5: bad"
+    assert errors.to_pylist()[0]["error"] == f"{c}: bad"  # every error row names its file
+
+
+def test_twin_bad_files_each_get_the_error_under_their_own_name(tmp_path: Path) -> None:
+    """Byte-identical files share one cached part; its error must name the file it is
+    reported for, also after the file it was found under is gone."""
+    store = PartStore(tmp_path / "parts", "hipscope 0", "p")
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    for p in (a, b):
+        p.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 64)
+    states = [file_state(p, {}, rehash=False) for p in (a, b)]
+    assert states[0].content_hash == states[1].content_hash
+    part = analyze_task(str(a), _raise(RecordingError(a, "not an HDF5 file")))
+    store.put(states[0].content_hash, part)
+    _, errors = merge(states, store)
+    assert [r["error"] for r in errors.to_pylist()] == [
+        f"{a}: not an HDF5 file",
+        f"{b}: not an HDF5 file",
+    ]
+    a.unlink()
+    _, errors = merge([file_state(b, {}, rehash=False)], store)
+    assert errors.to_pylist()[0]["error"] == f"{b}: not an HDF5 file"
 
 
 class _Future:

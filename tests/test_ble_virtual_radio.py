@@ -183,20 +183,21 @@ async def test_loss_is_seeded_and_every_dropped_payload_is_kept() -> None:
 
 async def test_connection_interval_delivers_in_bursts() -> None:
     async with _kit(
-        placements=("pelvis",), profile="movella_dot", rate_hz=120.0, connection_interval_s=0.05
+        placements=("pelvis",), profile="nordic_thingy52", rate_hz=200.0,
+        connection_interval_s=0.05,
     ) as env:
-        profile = load_profile("movella_dot")
+        profile = load_profile("nordic_thingy52")
         client = await _connect(env, "pelvis")
         arrivals: list[float] = []
         loop = asyncio.get_running_loop()
         await client.start_notify(profile.data_uuid, lambda _c, _d: arrivals.append(loop.time()))
-        for char, payload in profile.writes("start", 120.0):
+        for char, payload in profile.writes("start", 200.0):
             await client.write_gatt_char(char, payload, response=True)
         await asyncio.sleep(1.0)
         await client.disconnect()
     times = np.array(arrivals)
     bursts = np.split(times, np.flatnonzero(np.diff(times) > 0.025) + 1)
-    # 120 notifications/s through 50 ms connection events: ~6 per event, ~20 events/s.
+    # 200 notifications/s through 50 ms connection events: ~10 per event, ~20 events/s.
     assert len(times) > 80
     assert 10 <= len(bursts) <= 25
     assert np.median([len(b) for b in bursts]) >= 4

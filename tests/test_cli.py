@@ -67,3 +67,36 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for command in ("demo", "record", "scan", "live", "replay", "analyze", "report", "info"):
         assert command in out
+
+
+def test_a_bug_is_one_line_with_its_own_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception hipscope did not raise on purpose still ends in one line (exit 70, told
+    apart from bad input); HIPSCOPE_TRACEBACK=1 lets it through for debugging."""
+    import hipscope.acquisition.recording as recording_module
+    from hipscope.cli import INTERNAL_ERROR_EXIT, TRACEBACK_ENV
+
+    def broken(path: object) -> None:
+        raise RuntimeError("h5py said [/] no\nsecond line")
+
+    monkeypatch.setattr(recording_module, "load_recording", broken)
+    path = tmp_path / "s.h5"
+    assert main(["info", str(path)]) == INTERNAL_ERROR_EXIT
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("internal error: RuntimeError: h5py said [/] no (a bug")
+    assert len(err.splitlines()) == 1
+    monkeypatch.setenv(TRACEBACK_ENV, "1")
+    with pytest.raises(RuntimeError, match="h5py said"):
+        main(["info", str(path)])
+
+
+def test_error_line_shows_markup_and_control_characters_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "[bold]x[/] \x1b]0;title\x07.h5"
+    assert main(["info", str(path)]) == 1
+    err = capsys.readouterr().err.strip()
+    shown = str(path).replace("\x1b", "\\x1b").replace("\x07", "\\x07")
+    assert err == f"error: {shown}: no such file"
+    assert "[bold]x[/]" in err and "\x1b" not in err

@@ -27,7 +27,7 @@ DEG = math.pi / 180.0
 
 def _metamotion(acc_lsb_per_g: float, gyr_lsb_per_dps: float):  # type: ignore[no-untyped-def]
     profile = load_profile("mbientlab_metamotion")
-    params = {"acc_lsb_per_g": acc_lsb_per_g, "gyr_lsb_per_dps": gyr_lsb_per_dps}
+    params = {**profile.params, "acc_lsb_per_g": acc_lsb_per_g, "gyr_lsb_per_dps": gyr_lsb_per_dps}
     return dataclasses.replace(profile, params=params)
 
 

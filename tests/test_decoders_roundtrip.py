@@ -125,8 +125,8 @@ def test_encoder_saturates_like_a_device() -> None:
 
 
 def test_encoder_refusals() -> None:
-    with pytest.raises(HipscopeError, match="no encoder for profile 'movesense'"):
-        encoder_for("movesense")
+    with pytest.raises(HipscopeError, match=r"samples_per_packet must be 1\.\.12, got 13"):
+        encoder_for("witmotion_wt901ble", samples_per_packet=13)
     with pytest.raises(HipscopeError, match="do not fit one notification"):
         encode_hipscope_open(
             np.zeros((13, 3)),

@@ -148,7 +148,7 @@ def test_malformed_profiles_name_file_and_key(tmp_path: Path, edit: str, message
 
 
 def test_rate_codes_must_cover_every_rate(tmp_path: Path) -> None:
-    text = (PROFILE_DIR / "witmotion_wt901ble.toml").read_text().replace('"200" = "0a"\n', "")
+    text = (PROFILE_DIR / "witmotion_wt901ble.toml").read_text().replace('"200" = "0b"\n', "")
     path = tmp_path / "wit.toml"
     path.write_text(text)
     with pytest.raises(
@@ -170,7 +170,7 @@ def test_parse_profile_reports_wrong_types() -> None:
         (
             "mbientlab_metamotion",
             "acc_lsb_per_g = 4096.0 => acc_lsb_per_g = 0",
-            r"params.acc_lsb_per_g: expected a positive",
+            r"params.acc_lsb_per_g: input should be greater than 0, got 0",
         ),
         (
             "movesense",
@@ -179,8 +179,8 @@ def test_parse_profile_reports_wrong_types() -> None:
         ),
         (
             "movesense",
-            'samples_per_packet = 8 => samples_per_packet = "8"',
-            r"params.samples_per_packet",
+            '"104" = 8 => "104" = "8"',
+            r"params.samples_per_packet.104: expected an integer, got '8'",
         ),
         (
             "hipscope_open",

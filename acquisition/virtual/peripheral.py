@@ -26,12 +26,16 @@ from bumble.core import AdvertisingData
 from bumble.device import Connection, Device
 from numpy.typing import ArrayLike
 
+from hipscope.acquisition.families import family_of
 from hipscope.acquisition.profiles import SensorProfile, uuid_bytes
 from hipscope.acquisition.samples import SampleBatch
 from hipscope.acquisition.virtual.radio import VirtualLink, new_device
 from hipscope.base.errors import HipscopeError
 
 logger = logging.getLogger(__name__)
+
+DEVICE_INFORMATION_SERVICE = "0000180a-0000-1000-8000-00805f9b34fb"
+
 
 class Encoder(Protocol):
     """What a virtual sensor needs from ``acquisition.virtual.encoders.PacketEncoder``."""
@@ -147,9 +151,10 @@ class VirtualSensor:
         chars: list[gatt.Characteristic[bytes]] = []
         self._data_char: gatt.Characteristic[bytes] | None = None
         seen: dict[bytes, gatt.Characteristic[bytes]] = {}
+        reads = dict(family_of(self.profile).virtual_reads(self.profile))
         for role, uuid_text in self.profile.characteristics.items():
             key = uuid_bytes(uuid_text)
-            if key in seen:
+            if key in seen or role in reads:
                 continue
             if role == "data":
                 char = gatt.Characteristic(
@@ -172,6 +177,17 @@ class VirtualSensor:
         if self._data_char is None:
             raise HipscopeError(f"profile {self.profile.id} has no data characteristic")
         self.device.add_service(gatt.Service(self.profile.service_uuid, chars))
+        if reads:  # e.g. the board model a family reads after connecting (Device Information)
+            info = [
+                gatt.Characteristic(
+                    self.profile.characteristics[role],
+                    props.READ,
+                    gatt.Characteristic.READABLE,
+                    value,
+                )
+                for role, value in reads.items()
+            ]
+            self.device.add_service(gatt.Service(DEVICE_INFORMATION_SERVICE, info))
 
     def _writer(self, uuid_text: str) -> Callable[[Connection, bytes], None]:
         def on_write(_connection: Connection, value: bytes) -> None:
@@ -248,18 +264,20 @@ class VirtualSensor:
 
     # -- lifecycle -------------------------------------------------------------------------
     def advertising_data(self) -> bytes:
-        """Flags, complete local name and the family's service UUID in one payload (the
-        virtual controller sends no separate scan response, so everything goes here)."""
-        ad_type, raw = _service_uuid_ad(self.profile.service_uuid)
-        return bytes(
-            AdvertisingData(
-                [
-                    (AdvertisingData.FLAGS, bytes([0x06])),
-                    (AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode()),
-                    (ad_type, raw),
-                ]
-            )
-        )
+        """Flags, complete local name, the service the family advertises and its
+        manufacturer data, as the real device sends them, in one payload (the virtual
+        controller sends no separate scan response, so everything goes here)."""
+        advertised = self.profile.advertised_services or (self.profile.service_uuid,)
+        ad_type, raw = _service_uuid_ad(advertised[0])
+        fields: list[tuple[int, bytes]] = [
+            (AdvertisingData.FLAGS, bytes([0x06])),
+            (AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode()),
+            (ad_type, raw),
+        ]
+        if self.profile.company_ids:
+            company = self.profile.company_ids[0].to_bytes(2, "little")
+            fields.append((AdvertisingData.MANUFACTURER_SPECIFIC_DATA, company))
+        return bytes(AdvertisingData(fields))
 
     async def start(self) -> None:
         """Power on, advertise and start sampling."""

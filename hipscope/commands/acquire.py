@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hipscope.base.errors import HipscopeError
+from hipscope.base.text import terminal_text
 
 if TYPE_CHECKING:
     from hipscope.acquisition.runner import LiveAcquisition
@@ -41,7 +42,9 @@ def _scan(virtual: bool, timeout_s: float) -> list[tuple[str, str, str, int]]:
         rows = []
         for device, adv in found:
             name = adv.local_name or device.name or ""
-            profile = match_profile(name, adv.service_uuids)
+            profile = match_profile(
+                name, adv.service_uuids, manufacturer_data=adv.manufacturer_data
+            )
             rows.append((name, device.address, profile.id if profile else "", adv.rssi))
         return sorted(rows, key=lambda row: (-row[3], row[0]))
 
@@ -69,7 +72,7 @@ def _status_table(live: LiveAcquisition, title: str) -> Any:
         else:
             link = "[green]ok[/]" if st.connected else "[red]lost[/]"
         table.add_row(
-            placement,
+            terminal_text(placement),
             link,
             f"{st.rate_hz:.1f}",
             str(st.samples),
@@ -100,8 +103,13 @@ def register(app: typer.Typer) -> None:
         for column in ("name", "address", "profile", "RSSI dBm"):
             table.add_column(column, justify="right" if column == "RSSI dBm" else "left")
         for name, address, profile, rssi in rows:
-            table.add_row(name, address, profile or "[dim]unknown[/]", str(rssi))
-        Console().print(table)
+            table.add_row(
+                terminal_text(name),
+                terminal_text(address),
+                terminal_text(profile) if profile else "[dim]unknown[/]",
+                str(rssi),
+            )
+        Console(emoji=False).print(table)
 
     @app.command()
     def record(
@@ -152,7 +160,7 @@ def register(app: typer.Typer) -> None:
 
         from hipscope.acquisition.runner import LiveAcquisition, VirtualOptions
 
-        console = Console()
+        console = Console(emoji=False)
         if kit is None and not virtual:
             raise HipscopeError("give --kit KIT.toml, --virtual, or both (to rehearse a kit)")
         if protocol not in (None, "screen", "none"):
@@ -168,12 +176,13 @@ def register(app: typer.Typer) -> None:
         guided = protocol == "screen" and not virtual
         if virtual:
             from hipscope.acquisition.profiles import load_profile
-            from hipscope.acquisition.virtual.encoders import ENCODABLE
+            from hipscope.acquisition.virtual.encoders import encodable_profiles
 
             family = load_profile(profile)
-            if family.id not in ENCODABLE:
+            encodable = encodable_profiles()
+            if family.id not in encodable:
                 raise HipscopeError(
-                    f"--profile {profile}: virtual sensors speak {', '.join(ENCODABLE)}"
+                    f"--profile {profile}: virtual sensors speak {', '.join(encodable)}"
                 )
             if rate is not None and rate not in family.rates_hz:
                 supported = ", ".join(f"{r:g}" for r in family.rates_hz)
@@ -228,7 +237,7 @@ def _run_live(console: Any, live: LiveAcquisition, out: Path, guided: bool) -> N
             if isinstance(error, HipscopeError):
                 raise error
             raise HipscopeError(f"could not connect the kit: {error or 'timed out'}")
-        console.print(f"[green]recording[/] to {out}  (Ctrl-C stops)")
+        console.print(f"[green]recording[/] to {terminal_text(out)}  (Ctrl-C stops)")
         steps = list(GUIDED_SCREEN) if guided else []
         step_end_s = 0.0
         prompt = ""
@@ -274,9 +283,13 @@ def _summary(console: Any, out: Path) -> None:
         raise HipscopeError(f"{out}: no recording was written")
     recording = load_recording(out)
     console.print()
-    console.print(f"[bold]{out}[/]: {recording.duration_s:.1f} s, {len(recording.tasks)} task(s)")
+    console.print(
+        f"[bold]{terminal_text(out)}[/]: {recording.duration_s:.1f} s, "
+        f"{len(recording.tasks)} task(s)"
+    )
     for placement, sensor in recording.sensors.items():
         console.print(
-            f"  {placement:12s} {len(sensor.samples):7d} samples  {sensor.rate_hz:6.1f} Hz  "
+            f"  {terminal_text(placement):12s} {len(sensor.samples):7d} samples  "
+            f"{sensor.rate_hz:6.1f} Hz  "
             f"lost {sensor.lost_samples}"
         )

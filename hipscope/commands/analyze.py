@@ -86,12 +86,13 @@ def summary_tables(document: MetricsDocument | dict[str, Any]) -> tuple[Table, T
     """Per-task key metrics, and left vs right."""
     from rich.table import Table
 
+    from hipscope.base.text import terminal_text as txt
     from hipscope.processing.contract import GaitMetrics, SingleLegStanceMetrics, as_document
 
     doc = as_document(document)
     rec = doc.recording
     duration = f"{rec.duration_s:.0f} s" if rec.duration_s is not None else "–"
-    title = f"{rec.file_name} — {rec.athlete or 'unnamed athlete'}, {duration}"
+    title = f"{txt(rec.file_name)} — {txt(rec.athlete or 'unnamed athlete')}, {duration}"
     tasks = Table(title=title, title_justify="left")
     tasks.add_column("#", justify="right")
     tasks.add_column("task")
@@ -99,7 +100,7 @@ def summary_tables(document: MetricsDocument | dict[str, Any]) -> tuple[Table, T
     tasks.add_column("key metrics")
     tasks.add_column("not available", style="dim")
     for i, task in enumerate(doc.tasks, start=1):
-        missing = ", ".join(sorted(task.unavailable))
+        missing = txt(", ".join(sorted(task.unavailable)))
         tasks.add_row(
             str(i),
             task.title,
@@ -190,6 +191,7 @@ def register(app: typer.Typer) -> None:
         """Analyse one recording: hip drive, pelvic stability and gait symmetry per task."""
         from rich.console import Console
 
+        from hipscope.base.text import terminal_text as txt
         from hipscope.processing.contract import write_metrics
         from hipscope.processing.fusion import FUSION_METHODS
 
@@ -200,18 +202,20 @@ def register(app: typer.Typer) -> None:
             raise HipscopeError(f"{file}: no such file")
         analysis = analyze_with_progress(file, fusion, config)
         doc = analysis.to_document()
-        console = Console()
+        console = Console(emoji=False)
         for table in summary_tables(doc):
             if table.row_count:
                 console.print(table)
         if config is not None:
             digest = config.parameters_hash()
             console.print(
-                f"[green]parameters[/] {config_path} ({digest})", highlight=False, soft_wrap=True
+                f"[green]parameters[/] {txt(config_path)} ({digest})",
+                highlight=False,
+                soft_wrap=True,
             )
         if json_out is not None:
             write_metrics(doc, json_out)
-            console.print(f"[green]metrics[/] {json_out}")
+            console.print(f"[green]metrics[/] {txt(json_out)}")
         if csv_dir is not None:
             from hipscope.processing.exports import write_csv_tables
 
@@ -223,5 +227,5 @@ def register(app: typer.Typer) -> None:
                 csv_dir / f"{stem}_angles.csv", analysis.recording, analysis.kinematics
             )
             console.print(
-                f"[green]csv[/]     {csv_dir} ({len(written) + (angles is not None)} tables)"
+                f"[green]csv[/]     {txt(csv_dir)} ({len(written) + (angles is not None)} tables)"
             )

@@ -110,13 +110,14 @@ def register(app: typer.Typer) -> None:
             TimeRemainingColumn,
         )
 
+        from hipscope.base.text import terminal_text as txt
         from hipscope.commands.analyze import load_config
         from hipscope.processing.batch import run_batch
 
         if workers is not None and workers < 1:
             raise HipscopeError(f"--workers must be at least 1, got {workers}")
         config = load_config(config_path)
-        console = Console()
+        console = Console(emoji=False)
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -146,7 +147,7 @@ def register(app: typer.Typer) -> None:
             f"{summary.n_failed} in the errors table[/]"
         )
         for path, reason in summary.errors[:10]:
-            console.print(f"  [red]✗[/] {reason or path}", highlight=False, soft_wrap=True)
+            console.print(f"  [red]✗[/] {txt(reason or path)}", highlight=False, soft_wrap=True)
         if len(summary.errors) > 10:
             console.print(f"  ... and {len(summary.errors) - 10} more")
         if summary.n_failed_earlier:
@@ -157,12 +158,14 @@ def register(app: typer.Typer) -> None:
         if config is not None:
             digest = config.parameters_hash()
             console.print(
-                f"[green]parameters[/] {config_path} ({digest})", highlight=False, soft_wrap=True
+                f"[green]parameters[/] {txt(config_path)} ({digest})",
+                highlight=False,
+                soft_wrap=True,
             )
-        console.print(f"[green]table[/]  {summary.table_path} ({summary.n_rows} task rows)")
-        console.print(f"[green]errors[/] {summary.errors_path} ({summary.n_failed} files)")
+        console.print(f"[green]table[/]  {txt(summary.table_path)} ({summary.n_rows} task rows)")
+        console.print(f"[green]errors[/] {txt(summary.errors_path)} ({summary.n_failed} files)")
         if summary.csv_path is not None:
-            console.print(f"[green]csv[/]    {summary.csv_path}")
+            console.print(f"[green]csv[/]    {txt(summary.csv_path)}")
 
     @app.command()
     def trends(
@@ -190,6 +193,7 @@ def register(app: typer.Typer) -> None:
         """An athlete's metrics over time from a batch table: pelvic drop, hip lead, gait SI."""
         from rich.console import Console
 
+        from hipscope.base.text import terminal_text as txt
         from hipscope.processing.batch.trends import write_trends
 
         if last < 0:
@@ -197,4 +201,4 @@ def register(app: typer.Typer) -> None:
         written, shown, total = write_trends(table, out, athlete=athlete, last=last)
         note = f"{shown} sessions" if shown == total else f"the last {shown} of {total} sessions"
         hint = "" if shown == total else "; --last 0 shows all"
-        Console().print(f"[green]trends[/] {written} ({note}{hint})")
+        Console(emoji=False).print(f"[green]trends[/] {txt(written)} ({note}{hint})")

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from hipscope.base.errors import HipscopeError
+from hipscope.base.text import terminal_text
 
 DEFAULT_SPEED = 8.0
 """Simulated seconds per wall-clock second: the ~92 s screen streams in ~12 s."""
@@ -81,7 +82,9 @@ def _warn_on_timing(recording: Path, speed: float, console: Any) -> None:
         counted_s = (int(samples.seq[-1]) - int(samples.seq[0])) / sensor.nominal_rate_hz
         clock_s = float(samples.time_s[-1] - samples.time_s[0])
         if counted_s > 0 and abs(clock_s / counted_s - 1.0) > 0.02:
-            stretched.append(f"{placement} {clock_s:.1f} s for {counted_s:.1f} s of samples")
+            stretched.append(
+                f"{terminal_text(placement)} {clock_s:.1f} s for {counted_s:.1f} s of samples"
+            )
     if stretched:
         console.print(
             f"[yellow]warning[/]: session clock off the sample counters ({'; '.join(stretched)})"
@@ -192,6 +195,7 @@ def run_demo(
     streamed_s = time.perf_counter() - started
     _warn_on_timing(recording, speed, console)
 
+    from hipscope.base.atomic import atomic_write_text
     from hipscope.processing.pipeline import analyze_recording
     from hipscope.processing.report.html import write_report
 
@@ -200,7 +204,10 @@ def run_demo(
         doc = analysis.to_dict()
     paths = {"recording": recording}
     paths["json"] = folder / "metrics.json"
-    paths["json"].write_text(json.dumps(doc, indent=2, allow_nan=False), encoding="utf-8")
+    try:
+        atomic_write_text(paths["json"], json.dumps(doc, indent=2, allow_nan=False))
+    except OSError as error:
+        raise HipscopeError(f"{paths['json']}: cannot write ({error.strerror})") from None
     csv_folder = folder / "csv"
     try:
         tables = _write_csv(analysis, csv_folder)
@@ -225,6 +232,7 @@ def _print_summary(
 ) -> None:
     from rich.table import Table
 
+    txt = terminal_text
     table = Table(title="Screen results", title_justify="left")
     table.add_column("task", style="bold")
     table.add_column("key numbers")
@@ -238,12 +246,12 @@ def _print_summary(
         f"{len(sensors)} sensors, {doc['recording']['duration_s']:.0f} s recorded, "
         f"{lost} samples lost; streamed in {streamed_s:.1f} s, done in {total_s:.1f} s"
     )
-    console.print(f"[green]recording[/] {paths['recording']}")
-    console.print(f"[green]metrics[/]   {paths['json']}")
+    console.print(f"[green]recording[/] {txt(paths['recording'])}")
+    console.print(f"[green]metrics[/]   {txt(paths['json'])}")
     if tables:
-        console.print(f"[green]csv[/]       {paths['csv']} ({len(tables)} tables)")
-    console.print(f"[green]report[/]    {paths['report']}")
-    console.print(f"open {paths['report'].resolve().as_uri()} in a browser", highlight=False)
+        console.print(f"[green]csv[/]       {txt(paths['csv'])} ({len(tables)} tables)")
+    console.print(f"[green]report[/]    {txt(paths['report'])}")
+    console.print(f"open {txt(paths['report'].resolve().as_uri())} in a browser", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

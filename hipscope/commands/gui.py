@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from hipscope.base.errors import HipscopeError
+from hipscope.base.text import visible_text
 
 
 def _check_screenshot(screenshot: Path | None) -> None:
@@ -61,7 +62,7 @@ def register(app: typer.Typer) -> None:
         if acquisition.error is not None:
             raise HipscopeError(f"acquisition stopped: {acquisition.error}")
         if screenshot is not None:
-            typer.echo(f"screenshot: {screenshot}")
+            typer.echo(f"screenshot: {visible_text(screenshot)}")
         raise typer.Exit(code)
 
     @app.command()
@@ -78,7 +79,7 @@ def register(app: typer.Typer) -> None:
 
         code = run_replay(file, screenshot=screenshot, at_s=at)
         if screenshot is not None:
-            typer.echo(f"screenshot: {screenshot}")
+            typer.echo(f"screenshot: {visible_text(screenshot)}")
         raise typer.Exit(code)
 
     @app.command()
@@ -97,5 +98,5 @@ def register(app: typer.Typer) -> None:
 
         code = run_replay(file, screenshot=screenshot, at_s=at, review=True)
         if screenshot is not None:
-            typer.echo(f"screenshot: {screenshot}")
+            typer.echo(f"screenshot: {visible_text(screenshot)}")
         raise typer.Exit(code)

@@ -17,13 +17,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show a recording's sensors, rates, durations, sample counts, gaps and tasks."""
         from hipscope.acquisition.recording import load_recording
+        from hipscope.base.text import terminal_text as txt
 
         recording = load_recording(file)
-        console = Console()
-        console.print(f"[bold]{recording.path}[/]", highlight=False)
+        console = Console(emoji=False)
+        console.print(f"[bold]{txt(recording.path)}[/]", highlight=False)
         console.print(
-            f"session [cyan]{recording.session_id}[/]  athlete [cyan]{recording.athlete or '-'}"
-            f"[/]  created {recording.created_utc or '-'}  software {recording.software or '-'}",
+            f"session [cyan]{txt(recording.session_id)}[/]  athlete "
+            f"[cyan]{txt(recording.athlete or '-')}[/]  created {txt(recording.created_utc or '-')}"
+            f"  software {txt(recording.software or '-')}",
             highlight=False,
         )
         sensors = Table(title="Sensors", title_justify="left")
@@ -39,9 +41,9 @@ def register(app: typer.Typer) -> None:
             gaps = sensor.gaps()
             has_seq = sensor.samples.seq is not None
             sensors.add_row(
-                placement,
-                sensor.device_name or sensor.device_address or "-",
-                sensor.profile or "-",
+                txt(placement),
+                txt(sensor.device_name or sensor.device_address or "-"),
+                txt(sensor.profile or "-"),
                 _rate(sensor.rate_hz, sensor.nominal_rate_hz),
                 str(sensor.n_samples),
                 f"{sensor.duration_s:.1f}",
@@ -53,7 +55,7 @@ def register(app: typer.Typer) -> None:
         for placement, sensor in recording.sensors.items():
             for gap in sensor.gaps()[:10]:
                 console.print(
-                    f"  gap in {placement}: {gap.lost_samples} sample(s) lost between "
+                    f"  gap in {txt(placement)}: {gap.lost_samples} sample(s) lost between "
                     f"{gap.start_s:.3f} s and {gap.end_s:.3f} s",
                     highlight=False,
                 )
@@ -63,8 +65,8 @@ def register(app: typer.Typer) -> None:
         for i, task in enumerate(recording.tasks, start=1):
             tasks.add_row(
                 str(i),
-                task.kind,
-                task.side or "-",
+                txt(task.kind),
+                txt(task.side or "-"),
                 f"{task.start_s:.2f}",
                 f"{task.end_s:.2f}",
                 f"{task.end_s - task.start_s:.2f}",

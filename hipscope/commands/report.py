@@ -26,6 +26,20 @@ def _analysis_source(file: Path, fusion: str) -> object:
     return analyze_with_progress(file, fusion)
 
 
+def _print_pdf_atomically(html: Path) -> Path:
+    """The report as PDF next to it; an earlier PDF stays until the new one is complete."""
+    from hipscope.base.atomic import atomic_path
+    from hipscope.processing.report.chromium import print_pdf
+
+    target = html.with_suffix(".pdf")
+    try:
+        with atomic_path(target) as temp:
+            print_pdf(html, temp)
+    except OSError as error:
+        raise HipscopeError(f"{target}: cannot write the PDF ({error.strerror})") from None
+    return target
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def report(
@@ -51,17 +65,16 @@ def register(app: typer.Typer) -> None:
         """Write the coaching report of one session: metrics, left vs right, plots."""
         from rich.console import Console
 
+        from hipscope.base.text import terminal_text as txt
         from hipscope.processing.report.html import write_report
 
         source = _analysis_source(file, fusion)
         written = write_report(source, out or file.with_suffix(".html"), athlete=athlete)
-        console = Console()
-        console.print(f"[green]report[/] {written}")
+        console = Console(emoji=False)
+        console.print(f"[green]report[/] {txt(written)}")
         if pdf:
-            from hipscope.processing.report.chromium import print_pdf
-
-            pdf_path = print_pdf(written, written.with_suffix(".pdf"))
-            console.print(f"[green]pdf[/]    {pdf_path}")
+            pdf_path = _print_pdf_atomically(written)
+            console.print(f"[green]pdf[/]    {txt(pdf_path)}")
 
     @app.command()
     def compare(
@@ -80,7 +93,8 @@ def register(app: typer.Typer) -> None:
         """Compare sessions over time: pelvic drop left/right, hip lead, step symmetry."""
         from rich.console import Console
 
+        from hipscope.base.text import terminal_text as txt
         from hipscope.processing.report.compare import write_comparison
 
         written = write_comparison(files, out, athlete=athlete)
-        Console().print(f"[green]comparison[/] {written} ({len(files)} sessions)")
+        Console(emoji=False).print(f"[green]comparison[/] {txt(written)} ({len(files)} sessions)")

@@ -9,6 +9,7 @@ import typer
 
 from hipscope.base import tasks as task_registry
 from hipscope.base.errors import HipscopeError
+from hipscope.base.text import terminal_text
 
 
 def _truth_text(row: dict[str, Any]) -> str:
@@ -35,6 +36,31 @@ def _truth_text(row: dict[str, Any]) -> str:
             f"{row['thigh_rom_left_deg']:.0f}/{row['thigh_rom_right_deg']:.0f}°, {n} contacts"
         )
     return ""
+
+
+def _write_atomically(sim: Any, out: Path, athlete: str, truth_path: Path | None) -> None:
+    """The recording and its truth file, each complete or not there (a replaced file stays
+    as it was until its successor is whole)."""
+    import json
+    import os
+
+    from hipscope.base.atomic import atomic_path, atomic_write_text
+    from hipscope.base.errors import RecordingError
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(out) as temp:
+            sim.write(temp, athlete=athlete)
+        if truth_path is not None:
+            atomic_write_text(truth_path, json.dumps(sim.truth_dict(), indent=1))
+    except OSError as error:
+        where = error.filename or out
+        raise HipscopeError(f"{where}: cannot write ({error.strerror})") from None
+    except RecordingError as error:  # the writer could not create the (temporary) file
+        cause = error.__cause__
+        if isinstance(cause, OSError) and cause.errno:
+            raise HipscopeError(f"{out}: cannot write ({os.strerror(cause.errno)})") from None
+        raise
 
 
 def register(app: typer.Typer) -> None:
@@ -116,12 +142,12 @@ def register(app: typer.Typer) -> None:
             with_mag=mag,
             soft_tissue_deg=soft_tissue,
         )
-        out.unlink(missing_ok=True)
-        sim.write(out, athlete=athlete, truth_path=truth_path if truth else None)
+        _write_atomically(sim, out, athlete, truth_path if truth else None)
 
-        console = Console()
+        console = Console(emoji=False)
         table = Table(
-            title=f"{out}  ({sim.duration_s:.1f} s, {rate:g} Hz, seed {seed})", title_justify="left"
+            title=f"{terminal_text(out)}  ({sim.duration_s:.1f} s, {rate:g} Hz, seed {seed})",
+            title_justify="left",
         )
         for column in ("task", "start s", "end s", "truth"):
             table.add_column(column, justify="right" if column.endswith(" s") else "left")
@@ -131,4 +157,4 @@ def register(app: typer.Typer) -> None:
         mounting = ", ".join(f"{p} {a:.1f}°" for p, a in sim.misalignment_deg.items())
         console.print(f"sensors: {', '.join(sim.samples)}; misalignment {mounting}")
         if truth:
-            console.print(f"truth: {truth_path}")
+            console.print(f"truth: {terminal_text(truth_path)}")

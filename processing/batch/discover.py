@@ -13,7 +13,18 @@ _GLOB_CHARS = set("*?[")
 
 
 def _is_recording(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in RECORDING_SUFFIXES
+    """A recording's name that is not a folder: regular files, and also broken symlinks,
+    FIFOs and the like, which then fail visibly in the errors table instead of vanishing."""
+    return path.suffix.lower() in RECORDING_SUFFIXES and not path.is_dir()
+
+
+def _absolute(path: Path) -> Path:
+    """The resolved path; a dangling or self-looping symlink stays as named (absolute)."""
+    try:
+        resolved = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11)
+        return path.absolute()
+    return resolved
 
 
 def discover_recordings(paths: Iterable[str | Path]) -> list[Path]:
@@ -21,7 +32,8 @@ def discover_recordings(paths: Iterable[str | Path]) -> list[Path]:
 
     A file is taken as given (whatever its suffix: a foreign file then fails visibly in the
     errors table); a folder contributes every ``*.h5`` / ``*.hdf5`` below it (hidden
-    folders and files skipped); a pattern with ``*``, ``?`` or ``[`` is expanded (``**``
+    folders and files skipped; broken symlinks and other non-regular files included, so
+    they land in the errors table); a pattern with ``*``, ``?`` or ``[`` is expanded (``**``
     recursive) and the matches treated like the above. A name matching nothing is an error.
     """
     found: set[Path] = set()
@@ -35,13 +47,13 @@ def discover_recordings(paths: Iterable[str | Path]) -> list[Path]:
                 if match.is_dir():
                     found.update(_walk(match))
                 elif _is_recording(match):
-                    found.add(match.resolve())
+                    found.add(_absolute(match))
             continue
         path = Path(text)
         if path.is_dir():
             found.update(_walk(path))
-        elif path.is_file():
-            found.add(path.resolve())
+        elif path.exists() or path.is_symlink():
+            found.add(_absolute(path))
         else:
             raise HipscopeError(f"{path}: no such file or folder")
     return sorted(found)
@@ -54,5 +66,5 @@ def _walk(folder: Path) -> list[Path]:
         if any(part.startswith(".") for part in relative):
             continue
         if _is_recording(path):
-            out.append(path.resolve())
+            out.append(_absolute(path))
     return out

@@ -100,7 +100,9 @@ def analyze_task(path: str, analyze: Analyze | None = None) -> dict[str, Any]:
     start, start_cpu = time.perf_counter(), time.process_time()
     try:
         if analyze is None:
-            from hipscope.processing.pipeline import analyze_file as analyze
+            from hipscope.processing.pipeline import analyze_file
+
+            analyze = analyze_file
         doc = analyze(Path(path))
         rows = task_rows(doc)
     except HipscopeError as error:
@@ -108,6 +110,7 @@ def analyze_task(path: str, analyze: Analyze | None = None) -> dict[str, Any]:
             "status": "error",
             "error_type": type(error).__name__,
             "error": _one_line(str(error)) or f"{path}: {type(error).__name__}",
+            "error_path": path,
             "analysed_utc": _now_utc(),
         }
     except Exception as error:  # a bug or a file the reader let through: one file's failure
@@ -116,6 +119,7 @@ def analyze_task(path: str, analyze: Analyze | None = None) -> dict[str, Any]:
             "status": "error",
             "error_type": type(error).__name__,
             "error": f"{path}: {type(error).__name__}" + (f": {message}" if message else ""),
+            "error_path": path,
             "analysed_utc": _now_utc(),
         }
     return {
@@ -174,6 +178,7 @@ def _submit(
     """Futures keyed by Dask key for (key, path) jobs, as queued data-producer tasks."""
     futures: dict[str, Any] = {}
     extra = () if analyze is None else (analyze,)
+    graph: Callable[[Sequence[tuple[str, str]]], dict[str, Any]] | None
     try:  # dask's own marker for root tasks (used by its readers); not a public API yet
         from dask._task_spec import Task
 
@@ -218,6 +223,7 @@ def _outcome(future: Any, path: Path, software: str) -> dict[str, Any]:
         "status": "error",
         "error_type": error_type,
         "error": f"{path}: {reason}",
+        "error_path": str(path),
         "analysed_utc": _now_utc(),
     }
 

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 from typing import Any
 
+from hipscope.base.atomic import atomic_path, atomic_write_bytes
 from hipscope.base.errors import HipscopeError
 from hipscope.processing.batch.flatten import RECORDING_COLUMNS, TASK_COLUMNS, TRAILING_COLUMNS
 
@@ -102,18 +102,6 @@ class TablePaths:
         return cls(table, Path(f"{stem}.errors.parquet"), Path(f"{stem}.parts"))
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class PartStore:
     """Per-content part files for one software version.
 
@@ -157,7 +145,8 @@ class PartStore:
             allow_nan=False,
         )
         try:
-            _atomic_write_bytes(self.path_for(digest), data.encode("utf-8"))
+            self.folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.path_for(digest), data.encode("utf-8"))
         except OSError as error:
             raise HipscopeError(
                 f"{self.folder}: cannot write a part file ({error.strerror})"
@@ -189,15 +178,22 @@ def previous_states(paths: TablePaths) -> dict[str, tuple[int, int, str]]:
 
 
 def file_state(path: Path, known: Mapping[str, tuple[int, int, str]], *, rehash: bool) -> FileState:
-    """Stat the file; hash it unless size and mtime match the earlier run (and not rehash)."""
+    """Stat the file; hash it unless size and mtime match the earlier run (and not rehash).
+
+    A dangling or looping symlink, or anything but a regular file (a FIFO would block the
+    hash), gets an error instead of a hash: it is listed in the errors table."""
     try:
         stat = path.stat()
+        if not S_ISREG(stat.st_mode):
+            problem = "is a folder" if S_ISDIR(stat.st_mode) else "is not a regular file"
+            return FileState(path, stat.st_size, stat.st_mtime_ns, None, f"{path}: {problem}")
         previous = known.get(str(path))
         if not rehash and previous and previous[:2] == (stat.st_size, stat.st_mtime_ns):
             return FileState(path, stat.st_size, stat.st_mtime_ns, previous[2])
         return FileState(path, stat.st_size, stat.st_mtime_ns, content_hash(path))
     except OSError as error:
-        return FileState(path, -1, -1, None, f"{path}: cannot read ({error.strerror})")
+        what = "broken symlink" if path.is_symlink() else "cannot read"
+        return FileState(path, -1, -1, None, f"{path}: {what} ({error.strerror})")
 
 
 def _column(values: list[Any]) -> Any:
@@ -223,25 +219,50 @@ def rows_table(rows: Sequence[Mapping[str, Any]], leading: Iterable[str]) -> Any
     return pa.table({name: _column([row.get(name) for row in rows]) for name in order})
 
 
+def spreadsheet_safe(table: Any) -> Any:
+    """The table with every text cell passed through the CSV formula guard
+    (``hipscope.processing.exports.spreadsheet_text``), for the CSV copy only."""
+    import pyarrow as pa
+
+    from hipscope.processing.exports import spreadsheet_text
+
+    columns = []
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            values = [None if v is None else spreadsheet_text(v) for v in column.to_pylist()]
+            column = pa.array(values, type=column.type)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
 def write_table(table: Any, path: Path, *, csv_path: Path | None = None) -> None:
-    """Write a pyarrow table as Parquet (atomically) and optionally as CSV."""
+    """Write a pyarrow table as Parquet and optionally as CSV, each atomically (a failed
+    write leaves the earlier file as it was)."""
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            pq.write_table(table, tmp)
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        with atomic_path(path) as temp:
+            pq.write_table(table, temp)
         if csv_path is not None:
             csv_path.parent.mkdir(parents=True, exist_ok=True)
-            pcsv.write_csv(table, csv_path)
+            with atomic_path(csv_path) as temp:
+                pcsv.write_csv(spreadsheet_safe(table), temp)
     except OSError as error:
         raise HipscopeError(f"{error.filename or path}: cannot write ({error.strerror})") from None
+
+
+def error_text(state: FileState, part: Mapping[str, Any]) -> str | None:
+    """A cached error as it applies to this file: parts are shared by every file with the
+    same content, so the path the error was found under is replaced by this file's."""
+    error = part.get("error")
+    if not isinstance(error, str):
+        return error
+    found_as = part.get("error_path")
+    if isinstance(found_as, str) and found_as:
+        error = error.replace(found_as, str(state.path))
+    return error if str(state.path) in error else f"{state.path}: {error}"
 
 
 def file_columns(state: FileState, part: Mapping[str, Any]) -> dict[str, Any]:
@@ -275,7 +296,7 @@ def merge(
                 rows.append({**columns, **timing, **row})
         else:
             errors.append(
-                {**columns, "error_type": part.get("error_type"), "error": part.get("error")}
+                {**columns, "error_type": part.get("error_type"), "error": error_text(state, part)}
             )
     leading = (*FILE_COLUMNS, *RECORDING_COLUMNS, *TASK_COLUMNS)
     return rows_table(rows, leading), rows_table(errors, ERROR_COLUMNS)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hipscope.base.atomic import atomic_write_text
 from hipscope.base.errors import HipscopeError
 from hipscope.processing.contract import parse_tasks
 from hipscope.processing.report.compare import (
@@ -170,7 +171,7 @@ def write_trends(
     out = Path(out_path)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(html, encoding="utf-8")
+        atomic_write_text(out, html)
     except OSError as error:
         raise HipscopeError(f"{out}: cannot write the trends page ({error.strerror})") from None
     return out, len(sessions), len(every)

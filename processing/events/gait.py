@@ -524,9 +524,10 @@ def detect_gait_events(
         )
         ic_time = found.ic_time_s_
         if has_thighs:
+            assert thigh_sagittal_left_rad is not None and thigh_sagittal_right_rad is not None
             ic_side = sides_from_thighs(
                 t, ic_time, thigh_sagittal_left_rad, thigh_sagittal_right_rad
-            )  # type: ignore[arg-type]
+            )
             source = "pelvis contacts, thigh sides"
         else:
             ic_side = found.ic_side_

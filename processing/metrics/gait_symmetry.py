@@ -100,8 +100,8 @@ class GaitSymmetry(Algorithm):
 
         ic, side = events.ic_time_s, events.ic_side
         known = side != ""
-        steps = {s: [] for s in SIDES}
-        strides = {s: [] for s in SIDES}
+        steps: dict[str, list[float]] = {s: [] for s in SIDES}
+        strides: dict[str, list[float]] = {s: [] for s in SIDES}
         for k in range(ic.shape[0]):
             entry: dict[str, Any] = {"side": str(side[k]), "contact_s": number(ic[k])}
             step = None
@@ -110,7 +110,11 @@ class GaitSymmetry(Algorithm):
                 if dt <= self.max_step_s:
                     step = dt
                     steps[side[k]].append(dt)
-            same = np.flatnonzero((side[:k] == side[k]) & known[:k]) if known[k] else []
+            same = (
+                np.flatnonzero((side[:k] == side[k]) & known[:k])
+                if known[k]
+                else np.empty(0, dtype=np.intp)
+            )
             stride = None
             if len(same):
                 dt = ic[k] - ic[same[-1]]
@@ -172,8 +176,8 @@ class GaitSymmetry(Algorithm):
 
     def _stance_swing(self, events: GaitEvents, *, steps_available: bool) -> None:
         m, un = self.metrics_, self.unavailable_
-        stance = {s: [] for s in SIDES}
-        swing = {s: [] for s in SIDES}
+        stance: dict[str, list[float]] = {s: [] for s in SIDES}
+        swing: dict[str, list[float]] = {s: [] for s in SIDES}
         for s in SIDES:
             ics = events.initial_contacts(s)
             fcs = events.final_contacts(s)

@@ -18,6 +18,7 @@ from typing import Any
 from markupsafe import Markup
 
 from hipscope.base import tasks as task_registry
+from hipscope.base.atomic import atomic_write_text
 from hipscope.base.errors import HipscopeError
 from hipscope.processing.contract import (
     GaitMetrics,
@@ -225,7 +226,7 @@ def _series(sessions: Sequence[SessionSummary], key: str) -> list[float]:
 
 def _charts(sessions: Sequence[SessionSummary]) -> list[Markup]:
     x = list(range(len(sessions)))
-    axes_kw = {"x_ticks": _ticks(sessions), "x_label": "session"}
+    ticks = _ticks(sessions)
     figs: list[Markup] = []
     left = _series(sessions, "pelvic_drop_peak_deg:left")
     right = _series(sessions, "pelvic_drop_peak_deg:right")
@@ -244,7 +245,11 @@ def _charts(sessions: Sequence[SessionSummary]) -> list[Markup]:
                     ),
                 ],
                 axes=plots.Axes(
-                    y_label="pelvic drop peak (°)", zero_line=True, y_min_span=6.0, **axes_kw
+                    y_label="pelvic drop peak (°)",
+                    zero_line=True,
+                    y_min_span=6.0,
+                    x_ticks=ticks,
+                    x_label="session",
                 ),
                 title="Pelvic drop in single-leg stance",
                 width=540,
@@ -270,7 +275,11 @@ def _charts(sessions: Sequence[SessionSummary]) -> list[Markup]:
             plots.line_chart(
                 points=lead_points,
                 axes=plots.Axes(
-                    y_label="hip lead (ms)", zero_line=True, y_min_span=100.0, **axes_kw
+                    y_label="hip lead (ms)",
+                    zero_line=True,
+                    y_min_span=100.0,
+                    x_ticks=ticks,
+                    x_label="session",
                 ),
                 title="Hip lead (positive = hips first)",
                 width=540,
@@ -283,7 +292,11 @@ def _charts(sessions: Sequence[SessionSummary]) -> list[Markup]:
             plots.line_chart(
                 points=[plots.Points(x, si, "step-time SI", plots.NEUTRAL_COLOR, joined=True)],
                 axes=plots.Axes(
-                    y_label="step-time SI (%)", zero_line=True, y_min_span=12.0, **axes_kw
+                    y_label="step-time SI (%)",
+                    zero_line=True,
+                    y_min_span=12.0,
+                    x_ticks=ticks,
+                    x_label="session",
                 ),
                 title="Walking: step-time symmetry",
                 width=540,
@@ -388,7 +401,7 @@ def write_comparison(
     out = Path(out_path)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(html, encoding="utf-8")
+        atomic_write_text(out, html)
     except OSError as error:
         raise HipscopeError(f"{out}: cannot write the comparison ({error.strerror})") from None
     return out

@@ -23,6 +23,7 @@ import numpy as np
 from markupsafe import Markup
 
 from hipscope.base import tasks as task_registry
+from hipscope.base.atomic import atomic_write_text
 from hipscope.base.errors import HipscopeError
 from hipscope.processing.contract import (
     GaitMetrics,
@@ -238,10 +239,10 @@ def _header_rows(doc: MetricsDocument) -> list[tuple[str, str]]:
     return [(k, v) for k, v in rows if v]
 
 
-def _cite_if_judged(metric: str, verdict: Verdict, citer: _Citer) -> Markup | str:
+def _cite_if_judged(metric: str, verdict: Verdict, citer: _Citer) -> Markup:
     """The citation mark of the norm that coloured a number (nothing for a neutral one)."""
     ref = reference_for(metric)
-    return citer.mark(ref.citations) if ref is not None and verdict != "neutral" else ""
+    return citer.mark(ref.citations) if ref is not None and verdict != "neutral" else Markup("")
 
 
 def _glance(doc: MetricsDocument, citer: _Citer) -> list[dict[str, Any]]:
@@ -833,7 +834,7 @@ def write_report(source: Any, out_path: str | Path, *, athlete: str | None = Non
     html = render_report(source, athlete=athlete)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(html, encoding="utf-8")
+        atomic_write_text(out, html)
     except OSError as error:
         raise HipscopeError(f"{out}: cannot write the report ({error.strerror})") from None
     return out

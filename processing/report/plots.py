@@ -166,10 +166,9 @@ def line_chart(
     """One chart as inline ``<svg>`` markup (sized by ``width``/``height`` in px)."""
     axes = axes or Axes()
     margin_left, margin_right, margin_top, margin_bottom = 56, 14, 30 if title else 14, 44
+    series: list[Line | Points] = [*lines, *points]
     legend_items = [
-        (item.label, item.color, isinstance(item, Points))
-        for item in (*lines, *points)
-        if item.label
+        (item.label, item.color, isinstance(item, Points)) for item in series if item.label
     ]
     legend_items += [(b.label, b.color, False) for b in bands if b.label]
     if legend_items:
@@ -177,8 +176,8 @@ def line_chart(
     plot_w = width - margin_left - margin_right
     plot_h = height - margin_top - margin_bottom
 
-    xs = [_as_float(item.x) for item in (*lines, *points)]
-    ys = [_as_float(item.y) for item in (*lines, *points)]
+    xs = [_as_float(item.x) for item in series]
+    ys = [_as_float(item.y) for item in series]
     x_span = axes.x_range or _finite_range([*xs, np.array([m.x for m in markers], dtype=float)])
     y_extra = [np.array([b.low, b.high]) for b in bands]
     if axes.zero_line:
@@ -248,13 +247,13 @@ def line_chart(
         values = nice_ticks(x_lo, x_hi, 6)
         x_tick_list = [(v, _fmt_tick(v, values)) for v in values]
     for value, text in x_tick_list:
-        x = float(sx(value))
+        tx = float(sx(value))
         parts.append(
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{margin_top}" y2="{margin_top + plot_h}" '
+            f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{margin_top}" y2="{margin_top + plot_h}" '
             f'stroke="#eef1f4" stroke-width="1"/>'
         )
         parts.append(
-            f'<text x="{x:.1f}" y="{margin_top + plot_h + 15}" text-anchor="middle" '
+            f'<text x="{tx:.1f}" y="{margin_top + plot_h + 15}" text-anchor="middle" '
             f'fill="#4a5560">{escape(text)}</text>'
         )
     if axes.zero_line and y_lo < 0 < y_hi:
@@ -282,44 +281,45 @@ def line_chart(
     for marker in markers:
         if not math.isfinite(marker.x):
             continue
-        x = float(sx(marker.x))
+        mx = float(sx(marker.x))
         dash = f' stroke-dasharray="{marker.dash}"' if marker.dash else ""
         parts.append(
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{margin_top}" y2="{margin_top + plot_h}" '
+            f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{margin_top}" y2="{margin_top + plot_h}" '
             f'stroke="{marker.color}" stroke-width="1.4"{dash}/>'
         )
     for line in lines:
-        x, y = _decimate(_as_float(line.x), _as_float(line.y))
+        line_x, line_y = _decimate(_as_float(line.x), _as_float(line.y))
         dash = f' stroke-dasharray="{line.dash}"' if line.dash else ""
-        for path in _paths(np.asarray(sx(x)), np.asarray(sy(y))):
+        for path in _paths(np.asarray(sx(line_x)), np.asarray(sy(line_y))):
             parts.append(
                 f'<polyline points="{path}" fill="none" stroke="{line.color}" '
                 f'stroke-width="{line.width}" stroke-linejoin="round"{dash}/>'
             )
     for group in points:
-        x, y = _as_float(group.x), _as_float(group.y)
-        px, py = np.asarray(sx(x)), np.asarray(sy(y))
+        px, py = np.asarray(sx(_as_float(group.x))), np.asarray(sy(_as_float(group.y)))
         if group.joined:
             for path in _paths(px, py):
                 parts.append(
                     f'<polyline points="{path}" fill="none" stroke="{group.color}" '
                     f'stroke-width="1.2" stroke-opacity="0.7"/>'
                 )
-        for cx, cy in zip(px, py, strict=True):
-            if np.isfinite(cx) and np.isfinite(cy):
-                parts.append(_shape(group.shape, float(cx), float(cy), group.radius, group.color))
+        for point_x, point_y in zip(px, py, strict=True):
+            if np.isfinite(point_x) and np.isfinite(point_y):
+                parts.append(
+                    _shape(group.shape, float(point_x), float(point_y), group.radius, group.color)
+                )
     parts.append("</g>")
     for marker in markers:
         if marker.label and math.isfinite(marker.x):
-            x = float(sx(marker.x))
+            label_x = float(sx(marker.x))
             anchor = "end" if marker.anchor == "end" else "start"
             dx = -3 if anchor == "end" else 3
             parts.append(
-                f'<text x="{x + dx:.1f}" y="{margin_top + 11}" font-size="10" '
+                f'<text x="{label_x + dx:.1f}" y="{margin_top + 11}" font-size="10" '
                 f'text-anchor="{anchor}" fill="{marker.color}">{escape(marker.label)}</text>'
             )
     if legend_items:
-        lx = margin_left
+        lx: float = margin_left
         ly = margin_top - 10
         for text, color, is_point in legend_items:
             if is_point:
