@@ -19,6 +19,7 @@ shorter than half a roll-over period is harmless.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import deque
 from typing import NamedTuple
@@ -28,6 +29,8 @@ from numpy.typing import NDArray
 
 from hipscope.acquisition.decoders import DecodedPacket
 from hipscope.base.errors import HipscopeError
+
+log = logging.getLogger(__name__)
 
 
 class ClockGap(NamedTuple):
@@ -355,3 +358,196 @@ class ClockMapper:
             xs = np.array([p[0] for p in points])
             ys = np.array([p[1] for p in points])
             self._offset = float(np.median(ys - self._scale * xs))
+
+
+def lower_envelope_line(
+    x: NDArray[np.float64], y: NDArray[np.float64]
+) -> tuple[float, float] | None:
+    """The line ``y = a + b x`` below every point that hugs them most closely.
+
+    Minimises the summed vertical distance to the points subject to lying below all of them
+    (the LP is solved by the lower convex hull: the optimum is the hull edge above the mean
+    of ``x``). For receive times against device time it is the "minimum latency" line: every
+    packet arrives at or after it. Returns ``(a, b)``, or None with fewer than 2 distinct x.
+    """
+    order = np.argsort(x, kind="stable")
+    xs, ys = np.asarray(x, dtype=np.float64)[order], np.asarray(y, dtype=np.float64)[order]
+    hull: list[int] = []
+    for i in range(xs.shape[0]):
+        while len(hull) >= 2:
+            o, a = hull[-2], hull[-1]
+            cross = (xs[a] - xs[o]) * (ys[i] - ys[o]) - (ys[a] - ys[o]) * (xs[i] - xs[o])
+            if cross > 0:
+                break
+            hull.pop()
+        if hull and xs[hull[-1]] == xs[i]:
+            continue  # same x, higher or equal y: not on the lower hull
+        hull.append(i)
+    if len(hull) < 2:
+        return None
+    hx, hy = xs[hull], ys[hull]
+    edge = int(np.clip(np.searchsorted(hx, xs.mean()) - 1, 0, len(hull) - 2))
+    slope = float((hy[edge + 1] - hy[edge]) / (hx[edge + 1] - hx[edge]))
+    return float(hy[edge] - slope * hx[edge]), slope
+
+
+class SessionTiming:
+    """Receive times of one sensor's packets, kept to re-time its recording at the end.
+
+    Each live ``ClockMapper`` estimates a sensor's clock from arrivals seen so far, on its
+    own; under CPU load (and at simulated speeds above 1, where a millisecond of host delay
+    is several session milliseconds) the estimates of different sensors settle on different
+    latencies, which is inter-sensor skew. At the end of a recording the whole session is
+    known: the lower envelope of (sample counter, receive time) over all of it is each
+    sensor's minimum-latency line, and the minimum latency is common to every sensor of a
+    session (same host, same radio), so the lines put all sensors on one clock.
+
+    Points are the packets' last samples against the host's monotonic clock (the session
+    clock's origin may still move while sensors start), thinned to the earliest arrival per
+    block of ``block_samples`` counter values (the lower envelope only needs those).
+    ``t0_monotonic_s`` and ``time_scale`` turn the result into session time.
+    """
+
+    def __init__(
+        self,
+        nominal_rate_hz: float,
+        counter_bits: int,
+        *,
+        max_rate_error: float = 0.1,
+        block_samples: int = 16,
+    ) -> None:
+        self.max_rate_error = max_rate_error
+        self.period_s = 1.0 / float(nominal_rate_hz)
+        self.wrap = 1 << int(counter_bits)
+        self.block_samples = block_samples
+        self._k_last: int | None = None
+        self._raw_last = 0
+        self.fell_behind = False
+        """The last ``line`` found arrivals implying an impossible rate: the host could not
+        keep up, and the nominal rate was used."""
+        self.last_mapped_s = math.nan
+        """Session time the live mapping gave the newest sample (``note_mapped``)."""
+        self.lags_s: deque[float] = deque(maxlen=64)
+        """Recent arrival minus live-mapped time of each packet's last sample (session s)."""
+        self._k: list[int] = []
+        self._host: list[float] = []
+        self._block = -1
+
+    def add(self, seq: NDArray[np.uint32], host_time_s: float) -> None:
+        """A fresh packet's counters (already cleared of repeats) and its receive time
+        (``time.monotonic()``)."""
+        if len(seq) == 0:
+            return
+        raw = int(seq[-1])
+        if self._k_last is None:
+            k = raw
+        else:
+            k = self._k_last + (raw - self._raw_last) % self.wrap
+        self._k_last, self._raw_last = k, raw
+        block = k // self.block_samples
+        residual = host_time_s - k * self.period_s
+        if block == self._block:
+            if residual < self._host[-1] - self._k[-1] * self.period_s:
+                self._k[-1], self._host[-1] = k, host_time_s
+            return
+        self._block = block
+        self._k.append(k)
+        self._host.append(host_time_s)
+
+    def note_mapped(self, last_mapped_s: float, arrival_s: float) -> None:
+        """The live mapping of the newest packet: its last sample's time and its arrival
+        (both session clock), for the live skew and lag."""
+        self.last_mapped_s = float(last_mapped_s)
+        self.lags_s.append(float(arrival_s) - float(last_mapped_s))
+
+    @property
+    def n_points(self) -> int:
+        return len(self._k)
+
+    def live_offset_s(
+        self, t0_monotonic_s: float, time_scale: float = 1.0, recent_points: int = 800
+    ) -> float:
+        """How far the live mapping puts the newest sample from this sensor's recent
+        minimum-latency line (session s; NaN before there is one). Differences between
+        sensors are the live inter-sensor skew."""
+        if self._k_last is None or not math.isfinite(self.last_mapped_s):
+            return math.nan
+        k = np.asarray(self._k[-recent_points:], dtype=np.float64)
+        if len(k) < 8 or (k[-1] - k[0]) * self.period_s < 5.0:
+            return math.nan
+        host = np.asarray(self._host[-recent_points:], dtype=np.float64)
+        fit = lower_envelope_line(k, (host - t0_monotonic_s) * time_scale)
+        if fit is None:
+            return math.nan
+        return self.last_mapped_s - (fit[0] + fit[1] * self._k_last)
+
+    def line(
+        self,
+        t0_monotonic_s: float,
+        time_scale: float = 1.0,
+        min_span_s: float = 10.0,
+    ) -> tuple[float, float] | None:
+        """``(a, b)`` with session time = a + b * counter, or None when not enough is known."""
+        if len(self._k) < 8:
+            return None
+        k = np.asarray(self._k, dtype=np.float64)
+        if (k[-1] - k[0]) * self.period_s < min_span_s:
+            return None
+        session_s = (np.asarray(self._host, dtype=np.float64) - t0_monotonic_s) * time_scale
+        fit = lower_envelope_line(k, session_s)
+        self.fell_behind = False
+        rate_error = math.inf if fit is None else abs(fit[1] / self.period_s - 1.0)
+        if rate_error <= self.max_rate_error:
+            return fit
+        # Over a short span a few ms of arrival jitter tilt the line by more than a crystal
+        # could: that is uncertainty, not a host falling behind.
+        span_s = (k[-1] - k[0]) * self.period_s
+        self.fell_behind = rate_error > max(self.max_rate_error, 0.05 / span_s)
+        # Arrivals fell steadily behind (or ran ahead of) the counter by more than any
+        # sensor's rate error: the host could not keep up, so arrival times carry no rate
+        # information. The counter at the nominal rate is then the best clock there is,
+        # anchored at the earliest arrival relative to it.
+        log.info("arrivals imply a sample period off the nominal %.6f s; using the nominal",
+                 self.period_s)
+        return float(np.min(session_s - self.period_s * k)), self.period_s
+
+    def retime(
+        self,
+        seq: NDArray[np.integer],
+        live_time_s: NDArray[np.float64],
+        max_shift_s: float,
+        t0_monotonic_s: float,
+        time_scale: float = 1.0,
+    ) -> NDArray[np.float64] | None:
+        """Session times for recorded rows (their raw counters and live times), or None.
+
+        The rows' counters are unwrapped from the first row, whose wrap count is the one
+        that lands nearest its live time. None (keep the live times) without a line, with
+        repeated counters, or when the line moves any row by more than ``max_shift_s``
+        (something the counters cannot explain). A device that restarted its counter must
+        not be re-timed (the caller checks ``ClockMapper.resets``).
+        """
+        fit = self.line(t0_monotonic_s, time_scale)
+        if fit is None or len(seq) == 0:
+            log.info("not enough packets to align (%d points)", len(self._k))
+            return None
+        a, b = fit
+        steps = np.diff(seq.astype(np.int64)) % self.wrap
+        if len(steps) and (steps == 0).any():
+            log.warning("repeated sample counters in the recording; the streamed times are kept")
+            return None
+        k0_raw = int(seq[0])
+        k_expected = (float(live_time_s[0]) - a) / b
+        k0 = k0_raw + round((k_expected - k0_raw) / self.wrap) * self.wrap
+        k = k0 + np.concatenate([[0], np.cumsum(steps)])
+        times = a + b * k.astype(np.float64)
+        shift = np.abs(times - live_time_s)
+        if not np.all(shift <= max_shift_s):
+            log.warning(
+                "alignment would move recorded samples by up to %.3f s (row %d); "
+                "the streamed times are kept",
+                float(shift.max()),
+                int(shift.argmax()),
+            )
+            return None
+        return times

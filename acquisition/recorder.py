@@ -2,15 +2,32 @@
 
 All datasets are created up front, then the file switches to SWMR mode: appended rows
 become visible to a reader (and survive a killed writer) at every flush. Flushes happen at
-least every ``flush_interval_s`` while data arrives, and on every task row.
+least every ``flush_interval_s`` while data arrives, and on every task row (a task's row is
+written when it starts, with ``end_s`` NaN, and completed when it ends).
+
+A full disk never reaches HDF5: before every flush the recorder checks that the new chunks
+it would allocate, plus a fixed headroom for metadata and closing, fit in the free space.
+When they do not, it writes the rows that fit into chunks already allocated, closes the
+file cleanly and raises ``DiskFullError`` saying how much was saved. A write that fails
+anyway (another program filled the disk between the check and the write) closes the file
+and raises ``RecordingError``; the HDF5 library is not touched again after such a failure,
+because an HDF5 file that failed a write cannot be used safely.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import gc
 import logging
+import math
+import os
+import re
+import shutil
+import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +36,7 @@ from typing import Any
 
 import h5py
 import numpy as np
+from numpy.typing import NDArray
 
 from hipscope.acquisition.samples import PLACEMENTS, SampleBatch, Task
 from hipscope.base.errors import RecordingError
@@ -28,6 +46,57 @@ log = logging.getLogger(__name__)
 FORMAT_NAME = "hipscope-recording"
 FORMAT_VERSION = 1
 _TASK_TEXT_BYTES = 32
+_TASK_CHUNK_ROWS = 64
+DISK_HEADROOM_BYTES = 256 * 1024
+"""Free space kept for metadata growth and a clean close (measured: a 4-sensor file needs
+under 40 kB of metadata beyond its chunks)."""
+
+
+class DiskFullError(RecordingError):
+    """The disk filled up: the recording was closed cleanly with everything that fit."""
+
+
+def _first_line(error: BaseException) -> str:
+    """HDF5 errors span lines (with a timestamp and buffer address): keep the operation and
+    the system's reason ("No space left on device")."""
+    text = str(error).strip()
+    if not text:
+        return type(error).__name__
+    first = text.splitlines()[0].split(" (", 1)[0]
+    reason = re.search(r"error message = '([^']*)'", text)
+    return f"{first}: {reason.group(1)}" if reason else first
+
+
+@contextlib.contextmanager
+def _quiet_hdf5_releases() -> Iterator[None]:
+    """After a failed write h5py reports every object it releases as an "Exception ignored"
+    traceback on stderr; log those instead (the failure itself is raised once, clearly)."""
+    previous = sys.unraisablehook
+
+    def log_release(unraisable: Any) -> None:
+        log.debug("HDF5 release after a failed write: %s", unraisable.exc_value)
+
+    sys.unraisablehook = log_release
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+
+
+_ABANDONED: list[h5py.File | h5py.Dataset] = []
+"""Files whose write failed. HDF5 cannot close such a file: the close, or the library's own
+clean-up at exit, crashes the process (HDF5 1.14, SWMR). They are kept out of the garbage
+collector, and a process that holds one ends without the library's clean-up."""
+
+
+def _end_without_hdf5_cleanup() -> None:
+    if _ABANDONED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
+
+
+atexit.register(_end_without_hdf5_cleanup)
 
 
 def software_name() -> str:
@@ -57,12 +126,22 @@ class _SensorWriter:
 
     def __init__(self, group: h5py.Group, meta: SensorMeta, chunk_rows: int) -> None:
         self.meta = meta
+        self.chunk_rows = chunk_rows
         self.pending: list[SampleBatch] = []
         self.rows = 0
         self.last_time_s = -np.inf
+        self.first_written_s = math.nan
+        self.last_written_s = math.nan
         self.datasets: dict[str, h5py.Dataset] = {
+            # NaN fill: rows whose extent reached the file but whose data never did (a write
+            # that failed half-way) read as NaN, and the reader drops them as unwritten.
             "time_s": group.create_dataset(
-                "time_s", shape=(0,), maxshape=(None,), dtype="f8", chunks=(chunk_rows,)
+                "time_s",
+                shape=(0,),
+                maxshape=(None,),
+                dtype="f8",
+                chunks=(chunk_rows,),
+                fillvalue=np.nan,
             ),
             "acc_m_s2": group.create_dataset(
                 "acc_m_s2", shape=(0, 3), maxshape=(None, 3), dtype="f4", chunks=(chunk_rows, 3)
@@ -114,14 +193,45 @@ class _SensorWriter:
             return batch
         return batch.take(increasing)
 
-    def write_pending(self) -> None:
+    @property
+    def pending_rows(self) -> int:
+        return sum(len(batch) for batch in self.pending)
+
+    @property
+    def row_bytes(self) -> int:
+        return sum(
+            int(np.prod(d.shape[1:], dtype=np.int64)) * d.dtype.itemsize
+            for d in self.datasets.values()
+        )
+
+    @property
+    def allocated_rows(self) -> int:
+        """Rows that fit in the chunks already on disk (HDF5 allocates a chunk on write)."""
+        return math.ceil(self.rows / self.chunk_rows) * self.chunk_rows
+
+    def bytes_to_write(self, rows: int) -> int:
+        """New file space that appending ``rows`` rows allocates (whole chunks)."""
+        new_chunks = math.ceil((self.rows + rows) / self.chunk_rows) - math.ceil(
+            self.rows / self.chunk_rows
+        )
+        return new_chunks * self.chunk_rows * self.row_bytes
+
+    def write_pending(self, max_rows: int | None = None) -> int:
+        """Append the queued rows (at most ``max_rows``; the rest are discarded).
+
+        Returns how many queued rows were discarded.
+        """
         if not self.pending:
-            return
+            return 0
         batch = SampleBatch.concat(self.pending)
         self.pending.clear()
+        discarded = 0
+        if max_rows is not None and len(batch) > max_rows:
+            discarded = len(batch) - max_rows
+            batch = batch.take(slice(0, max_rows))
         n = len(batch)
         if n == 0:
-            return
+            return discarded
         start, stop = self.rows, self.rows + n
         columns: dict[str, np.ndarray | None] = {
             "time_s": batch.time_s,
@@ -134,7 +244,11 @@ class _SensorWriter:
             values = columns[name]  # keep_valid let no batch lacking a declared column through
             dataset.resize(stop, axis=0)
             dataset[start:stop] = values
+        if start == 0:
+            self.first_written_s = float(batch.time_s[0])
         self.rows = stop
+        self.last_written_s = float(batch.time_s[-1])
+        return discarded
 
 
 class Recorder:
@@ -183,11 +297,42 @@ class Recorder:
         if self.path.exists():
             raise RecordingError(self.path, "file exists; refusing to overwrite a recording")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writers: dict[str, _SensorWriter] = {}
+        self._task_datasets: dict[str, h5py.Dataset] = {}
         try:
             # A small per-dataset chunk cache (a few chunks) keeps memory flat over hours.
             self._file = h5py.File(self.path, "w", libver="latest", rdcc_nbytes=256 * 1024)
         except OSError as error:
-            raise RecordingError(self.path, f"cannot create file ({error})") from error
+            self.path.unlink(missing_ok=True)
+            raise RecordingError(self.path, f"cannot create file ({_first_line(error)})") from None
+        try:
+            self._create_layout(sensors, session_id, athlete, chunk_rows)
+            self._file.swmr_mode = True
+            self._file.flush()
+        except (OSError, RuntimeError) as error:
+            with contextlib.suppress(OSError, RuntimeError):
+                self._file.close()
+            self.path.unlink(missing_ok=True)
+            raise RecordingError(self.path, f"cannot create file ({_first_line(error)})") from None
+        self._task_rows: list[list[Any]] = []  # [kind, side, start_s, end_s]; NaN end: open
+        self._task_rows_on_disk = 0
+        self._first_dirty_task = 0
+        self._open_task: int | None = None
+        self._extra_attrs: dict[str, dict[str, Any]] = {}
+        self.dropped_rows: dict[str, int] = dict.fromkeys(placements, 0)
+        self.discarded_rows = 0
+        self.fsyncs = 0
+        """Rows that arrived after the disk filled (never written)."""
+        self._last_flush = time.monotonic()
+        self._closed = False
+
+    def _create_layout(
+        self,
+        sensors: Sequence[SensorMeta],
+        session_id: str | None,
+        athlete: str,
+        chunk_rows: int,
+    ) -> None:
         root = self._file
         root.attrs["format"] = FORMAT_NAME
         root.attrs["format_version"] = np.int64(FORMAT_VERSION)
@@ -196,7 +341,7 @@ class Recorder:
         root.attrs["athlete"] = athlete
         root.attrs["software"] = software_name()
         sensors_group = root.create_group("sensors")
-        self._writers: dict[str, _SensorWriter] = {}
+        self._writers = {}
         for meta in sensors:
             group = sensors_group.create_group(meta.placement)
             group.attrs["device_name"] = meta.device_name
@@ -207,19 +352,11 @@ class Recorder:
         tasks = root.create_group("tasks")
         text = h5py.string_dtype("utf-8", _TASK_TEXT_BYTES)
         self._task_datasets = {
-            "start_s": tasks.create_dataset("start_s", (0,), "f8", maxshape=(None,), chunks=(64,)),
-            "end_s": tasks.create_dataset("end_s", (0,), "f8", maxshape=(None,), chunks=(64,)),
-            "kind": tasks.create_dataset("kind", (0,), text, maxshape=(None,), chunks=(64,)),
-            "side": tasks.create_dataset("side", (0,), text, maxshape=(None,), chunks=(64,)),
+            name: tasks.create_dataset(
+                name, (0,), dtype, maxshape=(None,), chunks=(_TASK_CHUNK_ROWS,)
+            )
+            for name, dtype in (("kind", text), ("side", text), ("start_s", "f8"), ("end_s", "f8"))
         }
-        self._n_tasks = 0
-        self._pending_tasks: list[Task] = []
-        self._extra_attrs: dict[str, dict[str, Any]] = {}
-        self.dropped_rows: dict[str, int] = dict.fromkeys(placements, 0)
-        self._file.swmr_mode = True
-        self._file.flush()
-        self._last_flush = time.monotonic()
-        self._closed = False
 
     @property
     def placements(self) -> tuple[str, ...]:
@@ -232,6 +369,25 @@ class Recorder:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def open_task(self) -> tuple[str, str, float] | None:
+        """(kind, side, start_s) of the task in progress, if any."""
+        if self._open_task is None:
+            return None
+        kind, side, start_s, _ = self._task_rows[self._open_task]
+        return (kind, side, start_s)
+
+    def saved_summary(self) -> str:
+        """How much the file holds, in words (for the one line that ends a session)."""
+        rows = sum(w.rows for w in self._writers.values())
+        starts = [w.first_written_s for w in self._writers.values() if w.rows]
+        ends = [w.last_written_s for w in self._writers.values() if w.rows]
+        span_s = max(ends) - min(starts) if starts else 0.0
+        return (
+            f"{span_s:.1f} s saved ({rows} samples from {len(self._writers)} sensor(s), "
+            f"{len(self._task_rows)} task row(s))"
+        )
 
     def append(self, placement: str, batch: SampleBatch) -> int:
         """Queue a batch; returns how many rows were kept (the rest are counted as dropped)."""
@@ -256,11 +412,35 @@ class Recorder:
         return len(kept)
 
     def add_task(self, task: Task) -> None:
-        """Record one task row; it reaches the file at once."""
+        """Record one finished task row; it reaches the file at once."""
         if self._closed:
             raise RecordingError(self.path, "recorder is closed")
-        self._pending_tasks.append(task)
+        self._task_rows.append([task.kind, task.side, task.start_s, task.end_s])
         self.flush()
+
+    def start_task(self, kind: str, side: str, start_s: float) -> None:
+        """Write an open task row now (``end_s`` NaN) so a killed recorder keeps its label."""
+        if self._closed:
+            raise RecordingError(self.path, "recorder is closed")
+        if self._open_task is not None:
+            raise RecordingError(self.path, "a task is already open; end it first")
+        Task(kind, side, start_s, start_s)  # validates kind, side and start
+        self._open_task = len(self._task_rows)
+        self._task_rows.append([kind, side, float(start_s), math.nan])
+        self.flush()
+
+    def end_task(self, end_s: float) -> Task | None:
+        """Complete the open task row (None when no task is open)."""
+        if self._open_task is None:
+            return None
+        index, self._open_task = self._open_task, None
+        row = self._task_rows[index]
+        row[3] = max(float(end_s), row[2])
+        self._first_dirty_task = min(self._first_dirty_task, index)
+        task = Task(row[0], row[1], row[2], row[3])
+        if not self._closed:
+            self.flush()
+        return task
 
     def set_sensor_attrs(self, placement: str, **attrs: Any) -> None:
         """Attributes (e.g. lost-sample counts) written to the sensor's group at close."""
@@ -272,39 +452,134 @@ class Recorder:
         if time.monotonic() - self._last_flush >= self.flush_interval_s:
             self.flush()
 
+    def _fsync(self) -> None:
+        """Push the flushed bytes from the OS cache to the disk (power loss)."""
+        handle = self._file.id.get_vfd_handle()
+        if isinstance(handle, int):
+            os.fsync(handle)
+        self.fsyncs += 1
+
+    def _free_bytes(self) -> int | None:
+        try:
+            return shutil.disk_usage(self.path.parent).free
+        except OSError:
+            return None
+
     def flush(self) -> None:
-        """Write everything queued and make it durable for SWMR readers."""
+        """Write everything queued and make it durable for SWMR readers.
+
+        Raises ``DiskFullError`` (the file is then closed and readable) when the queued rows
+        do not fit on the disk, ``RecordingError`` when a write fails.
+        """
         if self._closed:
             return
-        for writer in self._writers.values():
-            writer.write_pending()
-        if self._pending_tasks:
-            n = len(self._pending_tasks)
-            start, stop = self._n_tasks, self._n_tasks + n
-            for name, dataset in self._task_datasets.items():
-                dataset.resize(stop, axis=0)
-                dataset[start:stop] = [getattr(t, name) for t in self._pending_tasks]
-            self._n_tasks = stop
-            self._pending_tasks.clear()
-        self._file.flush()
+        needed = sum(w.bytes_to_write(w.pending_rows) for w in self._writers.values())
+        if needed:
+            free = self._free_bytes()
+            if free is not None and needed + DISK_HEADROOM_BYTES > free:
+                self._stop_on_full_disk(free)
+        failure = ""
+        with _quiet_hdf5_releases():
+            try:
+                for writer in self._writers.values():
+                    writer.write_pending()
+                self._write_tasks()
+                self._file.flush()
+                self._fsync()
+            except (OSError, RuntimeError) as error:
+                failure = _first_line(error)  # the traceback (and its HDF5 objects) goes here
+            if failure:
+                self._abandon(failure)
         self._last_flush = time.monotonic()
 
+    def _write_tasks(self) -> None:
+        rows = self._task_rows
+        first = min(self._first_dirty_task, self._task_rows_on_disk)
+        if first >= len(rows):
+            return
+        stop = len(rows)
+        for column, dataset in enumerate(self._task_datasets.values()):
+            if dataset.shape[0] != stop:
+                dataset.resize(stop, axis=0)
+            dataset[first:stop] = [row[column] for row in rows[first:stop]]
+        self._task_rows_on_disk = stop
+        self._first_dirty_task = stop
+
+    def _stop_on_full_disk(self, free_bytes: int) -> None:
+        """Write what fits in chunks already on disk, close cleanly, raise DiskFullError."""
+        failure = ""
+        with _quiet_hdf5_releases():
+            try:
+                for writer in self._writers.values():
+                    self.discarded_rows += writer.write_pending(
+                        writer.allocated_rows - writer.rows
+                    )
+                if self._open_task is not None:
+                    ends = [w.last_written_s for w in self._writers.values() if w.rows]
+                    self.end_task(max(ends) if ends else self._task_rows[self._open_task][2])
+                self._write_tasks()
+                self._file.flush()
+            except (OSError, RuntimeError) as error:
+                failure = _first_line(error)
+            if failure:
+                self._abandon(failure)
+        self.close()
+        raise DiskFullError(
+            self.path,
+            f"disk full ({free_bytes // 1024} kB free): recording stopped; "
+            f"{self.saved_summary()}; {self.discarded_rows} later sample(s) did not fit",
+        )
+
+    def _abandon(self, reason: str) -> None:
+        """A write failed: stop without touching the file again (HDF5 cannot close it)."""
+        self._closed = True
+        for writer in self._writers.values():
+            writer.pending.clear()
+        # Keep every HDF5 handle alive (see _ABANDONED): releasing one reaches the failed file.
+        _ABANDONED.extend(d for w in self._writers.values() for d in w.datasets.values())
+        _ABANDONED.extend(self._task_datasets.values())
+        for writer in self._writers.values():
+            writer.datasets.clear()
+        self._task_datasets.clear()
+        _ABANDONED.append(self._file)
+        with _quiet_hdf5_releases():
+            gc.collect()
+        raise RecordingError(
+            self.path,
+            f"write failed ({reason}); recording stopped; the file keeps what was flushed "
+            f"before: {self.saved_summary()}",
+        ) from None
+
     def close(self) -> None:
-        """Flush, close, then store the per-sensor attributes gathered during the session."""
+        """Flush, close, then store the per-sensor attributes gathered during the session.
+
+        A task still open is closed at the last sample written.
+        """
         if self._closed:
             return
+        if self._open_task is not None:
+            ends = [w.last_time_s for w in self._writers.values() if w.rows or w.pending]
+            start_s = self._task_rows[self._open_task][2]
+            self.end_task(max([*ends, start_s]))
         self.flush()
         self._file.close()
         self._closed = True
         extra = {p: a for p, a in self._extra_attrs.items() if a}
         dropped = {p: n for p, n in self.dropped_rows.items() if n}
         if extra or dropped:
-            with h5py.File(self.path, "r+") as file:
-                for placement, count in dropped.items():
-                    file["sensors"][placement].attrs["dropped_rows"] = np.int64(count)
-                for placement, attrs in extra.items():
-                    for key, value in attrs.items():
-                        file["sensors"][placement].attrs[key] = value
+            try:
+                with h5py.File(self.path, "r+") as file:
+                    for placement, count in dropped.items():
+                        file["sensors"][placement].attrs["dropped_rows"] = np.int64(count)
+                    for placement, attrs in extra.items():
+                        for key, value in attrs.items():
+                            file["sensors"][placement].attrs[key] = value
+            except (OSError, RuntimeError) as error:
+                raise RecordingError(
+                    self.path,
+                    f"cannot store the session counters ({_first_line(error)}); "
+                    "the samples and tasks are saved",
+                ) from None
 
     def __enter__(self) -> Recorder:
         return self
@@ -316,3 +591,25 @@ class Recorder:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def retime_recording(
+    path: Path,
+    retime: Callable[[str, NDArray[np.uint32], NDArray[np.float64]], NDArray[np.float64] | None],
+    method: Callable[[str], str],
+) -> list[str]:
+    """Replace sensors' ``time_s`` with ``retime(placement, seq, time_s)`` where it returns
+    times (a closed recording; sensors without ``seq`` are left alone). Returns the
+    placements re-timed; each gets the attribute ``time_alignment = method(placement)``."""
+    done = []
+    with h5py.File(path, "r+") as file:
+        for placement, group in file["sensors"].items():
+            if "seq" not in group:
+                continue
+            times = retime(placement, group["seq"][()], group["time_s"][()])
+            if times is None:
+                continue
+            group["time_s"][...] = times
+            group.attrs["time_alignment"] = method(placement)
+            done.append(placement)
+    return done

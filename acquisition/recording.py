@@ -1,13 +1,26 @@
 """Read hipscope recordings (HDF5 format version 1) and refuse anything else clearly.
 
-Two ways in: ``load_recording`` reads and validates everything into a ``Recording``;
-``open_recording`` validates the structure and reads slices on demand (replaying an
-hour-long file). Every refusal is a ``RecordingError`` whose message names the file and
-says what is wrong in one line.
+Two ways in, one opening path: ``load_recording`` reads everything into a ``Recording``;
+``open_recording`` checks the same things and then reads slices on demand (replaying an
+hour-long file). Both go through ``RecordingFile``, which, before reading any sample:
+
+- opens only regular files, mapping every h5py/HDF5 error to one line;
+- refuses soft and external links (another file's data must never be analysed as this one);
+- checks every dataset's declared size against the file's size, so a small file that
+  declares gigabytes is refused instead of allocated;
+- checks the values (finite, time strictly increasing) block by block, in bounded memory.
+
+Every refusal is a ``RecordingError`` whose message names the file and says what is wrong
+in one line. What the reader repairs instead of refusing (an open task row left by a killed
+recorder, rows a failed write never filled, task rows outside the recording) is listed in
+``notes`` and logged.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +35,18 @@ from hipscope.acquisition.recorder import FORMAT_NAME, FORMAT_VERSION
 from hipscope.acquisition.samples import PLACEMENTS, SampleBatch, Task
 from hipscope.base.errors import HipscopeError, RecordingError
 
+log = logging.getLogger(__name__)
+
 _SENSOR_ATTRS = ("device_name", "device_address", "profile", "nominal_rate_hz")
 _TASK_FIELDS = ("start_s", "end_s", "kind", "side")
+DECLARED_SIZE_RATIO = 16
+"""Datasets may declare at most this many times the file's size (room for compression)..."""
+DECLARED_SIZE_BASE_BYTES = 64 * 1024 * 1024
+"""...plus this much (small files with generous chunking)."""
+CHECK_BLOCK_ROWS = 1 << 18
+HDF5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError)
+"""What h5py raises on damaged files (RuntimeError for broken metadata, KeyError for
+dangling names, OSError for I/O and format errors)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +117,8 @@ class Recording:
     software: str
     sensors: dict[str, SensorData]
     tasks: tuple[Task, ...]
+    notes: tuple[str, ...] = ()
+    """What the reader repaired (open task rows, unwritten rows, tasks outside the data)."""
 
     @property
     def start_s(self) -> float:
@@ -119,7 +144,7 @@ def _text(value: Any) -> str:
 
 
 class RecordingFile:
-    """An open recording: structure validated, samples read on demand.
+    """An open recording: structure, sizes and values checked, samples read on demand.
 
     Use as a context manager; ``read`` returns the samples of one placement, optionally
     limited to a time window, without reading the rest of the file.
@@ -127,15 +152,23 @@ class RecordingFile:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._file = _open_h5(self.path)
+        self._file = open_hdf5(self.path)
         self._time_cache: dict[str, NDArray[np.float64]] = {}
+        self._rows: dict[str, int] = {}
+        self.notes: list[str] = []
         try:
-            self.header = self._check_root()
-            self._sensors = self._check_sensors()
-            self.tasks = self._read_tasks()
+            with hdf5_errors(self.path):
+                self.header = self._check_root()
+                self._sensors = self._check_sensors()
+                self._check_declared_size()
+                for placement in self._sensors:
+                    self._check_values(placement)
+                self.tasks = self._read_tasks()
         except BaseException:
             self._file.close()
             raise
+        for note in self.notes:
+            log.warning("%s: %s", self.path, note)
 
     def _fail(self, problem: str) -> RecordingError:
         return RecordingError(self.path, problem)
@@ -151,10 +184,15 @@ class RecordingFile:
             raise self._fail(
                 f"not a hipscope recording (format is {fmt!r}, expected {FORMAT_NAME!r})"
             )
-        try:
-            version = int(np.asarray(attrs.get("format_version")).item())
-        except (TypeError, ValueError):
-            raise self._fail("format_version attribute missing or not an integer") from None
+        if "format_version" not in attrs:
+            raise self._fail("format_version attribute missing")
+        raw = np.asarray(attrs["format_version"])
+        if raw.shape != () or raw.dtype.kind not in "iu":
+            shown = _text(raw) if raw.dtype.kind in "SUO" else repr(raw.tolist())
+            raise self._fail(
+                f"format_version is {shown[:40]}, expected the integer {FORMAT_VERSION}"
+            )
+        version = int(raw)
         if version != FORMAT_VERSION:
             raise self._fail(
                 f"unsupported format_version {version} "
@@ -166,25 +204,40 @@ class RecordingFile:
             header.setdefault(key, "")
         return header
 
+    def _member(self, group: h5py.Group, name: str, where: str) -> Any:
+        """``group[name]``, refusing soft and external links (checked before following)."""
+        link = group.get(name, getlink=True)
+        if link is None:
+            return None
+        if isinstance(link, h5py.ExternalLink):
+            raise self._fail(
+                f"{where}/{name} is an external link to {link.filename}:{link.path}; "
+                "links to other files are refused"
+            )
+        if isinstance(link, h5py.SoftLink):
+            raise self._fail(f"{where}/{name} is a soft link to {link.path}; links are refused")
+        return group[name]
+
     def _dataset(self, group: h5py.Group, name: str, where: str) -> h5py.Dataset:
-        item = group.get(name)
+        item = self._member(group, name, where)
         if not isinstance(item, h5py.Dataset):
             raise self._fail(f"missing dataset {where}/{name}")
         return item
 
     def _check_sensors(self) -> dict[str, h5py.Group]:
-        group = self._file.get("sensors")
+        group = self._member(self._file, "sensors", "")
         if not isinstance(group, h5py.Group):
             raise self._fail("missing group /sensors")
         if len(group) == 0:
             raise self._fail("/sensors holds no sensor")
         sensors: dict[str, h5py.Group] = {}
-        for placement, sensor in group.items():
+        for placement in list(group.keys()):
             where = f"/sensors/{placement}"
             if placement not in PLACEMENTS:
                 raise self._fail(
                     f"unknown placement {placement!r} (expected one of {', '.join(PLACEMENTS)})"
                 )
+            sensor = self._member(group, placement, "/sensors")
             if not isinstance(sensor, h5py.Group):
                 raise self._fail(f"{where} is not a group")
             time_s = self._dataset(sensor, "time_s", where)
@@ -207,11 +260,95 @@ class RecordingFile:
                     raise self._fail(f"{where}/seq has shape {seq.shape}, expected ({n},)")
                 if seq.dtype.kind not in "iu":
                     raise self._fail(f"{where}/seq has dtype {seq.dtype}, expected uint32")
+            if "nominal_rate_hz" in sensor.attrs:
+                rate = np.asarray(sensor.attrs["nominal_rate_hz"])
+                if not (
+                    rate.shape == ()
+                    and rate.dtype.kind in "fiu"
+                    and math.isfinite(float(rate))
+                    and float(rate) >= 0
+                ):
+                    shown = _text(rate) if rate.dtype.kind in "SUO" else repr(rate.tolist())
+                    raise self._fail(
+                        f"{where} attribute nominal_rate_hz is {shown[:40]!r}, "
+                        "expected a rate in Hz (a number >= 0)"
+                    )
             sensors[placement] = sensor
         return sensors
 
+    def _datasets(self) -> Iterator[tuple[str, h5py.Dataset]]:
+        for placement, sensor in self._sensors.items():
+            for name in ("time_s", "acc_m_s2", "gyr_rad_s", "mag_ut", "seq"):
+                if name in sensor:
+                    yield f"/sensors/{placement}/{name}", sensor[name]
+        tasks = self._member(self._file, "tasks", "")
+        if isinstance(tasks, h5py.Group):
+            for name in _TASK_FIELDS:
+                item = self._member(tasks, name, "/tasks")
+                if isinstance(item, h5py.Dataset):
+                    yield f"/tasks/{name}", item
+
+    def _check_declared_size(self) -> None:
+        """Refuse datasets that declare far more data than the file can hold, before any
+        read allocates it (a 1 MB file declaring 10 GB)."""
+        file_bytes = self.path.stat().st_size
+        limit = DECLARED_SIZE_RATIO * file_bytes + DECLARED_SIZE_BASE_BYTES
+        total = 0
+        for where, dataset in self._datasets():
+            declared = int(np.prod(dataset.shape, dtype=np.float64)) * dataset.dtype.itemsize
+            total += declared
+            if total > limit:
+                raise self._fail(
+                    f"{where} declares shape {dataset.shape} ({_size(declared)}); datasets "
+                    f"declaring {_size(total)} cannot be real in a {_size(file_bytes)} file"
+                )
+
+    def _check_values(self, placement: str) -> None:
+        """Time finite and strictly increasing, vectors finite; read in bounded blocks.
+
+        Trailing rows whose time is NaN are rows a failed write never filled (the recorder
+        writes NaN as time's fill value); they are dropped with a note.
+        """
+        where = f"/sensors/{placement}"
+        sensor = self._sensors[placement]
+        time_s = np.asarray(sensor["time_s"][()], dtype=np.float64)
+        n = time_s.shape[0]
+        finite = np.isfinite(time_s)
+        if n and not finite[-1]:
+            written = int(np.flatnonzero(finite)[-1]) + 1 if finite.any() else 0
+            if np.isnan(time_s[written:]).all():
+                self.notes.append(
+                    f"{where}: {n - written} trailing row(s) were never written "
+                    "(the recorder stopped during a write); ignored"
+                )
+                time_s = time_s[:written]
+                finite = finite[:written]
+                n = written
+        if not finite.all():
+            row = int(np.flatnonzero(~finite)[0])
+            raise self._fail(f"{where}/time_s holds NaN or inf (first at row {row})")
+        steps = np.diff(time_s)
+        if len(steps) and not (steps > 0).all():
+            row = int(np.flatnonzero(steps <= 0)[0]) + 1
+            raise self._fail(
+                f"{where}/time_s is not strictly increasing "
+                f"(row {row}: {float(time_s[row])!r} after {float(time_s[row - 1])!r})"
+            )
+        self._rows[placement] = n
+        self._time_cache[placement] = time_s
+        for name in ("acc_m_s2", "gyr_rad_s", "mag_ut"):
+            if name not in sensor:
+                continue
+            dataset = sensor[name]
+            for first in range(0, n, CHECK_BLOCK_ROWS):
+                block = dataset[first : min(n, first + CHECK_BLOCK_ROWS)]
+                bad = ~np.isfinite(block).all(axis=1)
+                if bad.any():
+                    row = first + int(np.flatnonzero(bad)[0])
+                    raise self._fail(f"{where}/{name} holds NaN or inf (first at row {row})")
+
     def _read_tasks(self) -> tuple[Task, ...]:
-        group = self._file.get("tasks")
+        group = self._member(self._file, "tasks", "")
         if group is None:
             return ()
         if not isinstance(group, h5py.Group):
@@ -226,20 +363,41 @@ class RecordingFile:
         if len(set(lengths.values())) > 1:
             shown = ", ".join(f"{k}={v}" for k, v in lengths.items())
             raise self._fail(f"task rows of unequal length ({shown})")
+        data_start_s, data_end_s = self._data_span()
         tasks = []
         for i in range(lengths["start_s"]):
             try:
-                tasks.append(
-                    Task(
-                        kind=_text(columns["kind"][i]),
-                        side=_text(columns["side"][i]),
-                        start_s=float(columns["start_s"][i]),
-                        end_s=float(columns["end_s"][i]),
+                kind = _text(columns["kind"][i])
+                side = _text(columns["side"][i])
+                start_s = float(columns["start_s"][i])
+                end_s = float(columns["end_s"][i])
+                if math.isnan(end_s) and math.isfinite(start_s):
+                    # An open row: the recorder writes it when a task starts and completes
+                    # it when the task ends; a killed recorder leaves it open.
+                    end_s = max(start_s, data_end_s)
+                    self.notes.append(
+                        f"/tasks row {i} ({kind}) was still open when recording stopped; "
+                        f"closed at the last sample ({end_s:.2f} s)"
                     )
-                )
+                task = Task(kind=kind, side=side, start_s=start_s, end_s=end_s)
             except (HipscopeError, ValueError, TypeError) as error:
                 raise self._fail(f"/tasks row {i}: {error}") from None
+            if data_end_s > data_start_s and (
+                task.end_s <= data_start_s or task.start_s >= data_end_s
+            ):
+                self.notes.append(
+                    f"/tasks row {i} ({task.label}, {task.start_s:.2f}-{task.end_s:.2f} s) "
+                    f"lies outside the recorded samples ({data_start_s:.2f}-{data_end_s:.2f} s):"
+                    " it has no data to analyse"
+                )
+            tasks.append(task)
         return tuple(tasks)
+
+    def _data_span(self) -> tuple[float, float]:
+        times = [t for t in self._time_cache.values() if len(t)]
+        if not times:
+            return (0.0, 0.0)
+        return (float(min(t[0] for t in times)), float(max(t[-1] for t in times)))
 
     @property
     def placements(self) -> tuple[str, ...]:
@@ -247,11 +405,12 @@ class RecordingFile:
 
     def sensor_info(self, placement: str) -> dict[str, Any]:
         sensor = self._group(placement)
-        info: dict[str, Any] = {key: _attr(sensor, key) for key in sensor.attrs}
+        with hdf5_errors(self.path):
+            info: dict[str, Any] = {key: _attr(sensor, key) for key in sensor.attrs}
         for key in _SENSOR_ATTRS:
             info.setdefault(key, 0.0 if key == "nominal_rate_hz" else "")
         info["nominal_rate_hz"] = float(info["nominal_rate_hz"] or 0.0)
-        info["n_samples"] = int(sensor["time_s"].shape[0])
+        info["n_samples"] = self._rows[placement]
         info["has_mag"] = "mag_ut" in sensor
         info["has_seq"] = "seq" in sensor
         return info
@@ -263,7 +422,8 @@ class RecordingFile:
             raise self._fail(f"no sensor at placement {placement!r}") from None
 
     def time_range(self, placement: str) -> tuple[float, float]:
-        time_s = self._group(placement)["time_s"]
+        self._group(placement)
+        time_s = self._time_cache[placement]
         if time_s.shape[0] == 0:
             return (0.0, 0.0)
         return (float(time_s[0]), float(time_s[-1]))
@@ -273,34 +433,22 @@ class RecordingFile:
     ) -> SampleBatch:
         """Samples of one placement with ``start_s <= time_s <= end_s`` (all when omitted)."""
         sensor = self._group(placement)
-        time_ds = sensor["time_s"]
-        first, last = 0, time_ds.shape[0]
-        if start_s is not None or end_s is not None:
-            time_all = self._time_index(placement, time_ds)
-            if start_s is not None:
-                first = int(np.searchsorted(time_all, start_s, side="left"))
-            if end_s is not None:
-                last = int(np.searchsorted(time_all, end_s, side="right"))
-            last = max(first, last)
-            time_s = time_all[first:last]
-        else:
-            time_s = time_ds[()]
+        time_all = self._time_cache[placement]
+        first, last = 0, time_all.shape[0]
+        if start_s is not None:
+            first = int(np.searchsorted(time_all, start_s, side="left"))
+        if end_s is not None:
+            last = int(np.searchsorted(time_all, end_s, side="right"))
+        last = max(first, last)
         rows = slice(first, last)
-        return SampleBatch(
-            time_s=np.asarray(time_s, dtype=np.float64),
-            acc_m_s2=sensor["acc_m_s2"][rows],
-            gyr_rad_s=sensor["gyr_rad_s"][rows],
-            mag_ut=sensor["mag_ut"][rows] if "mag_ut" in sensor else None,
-            seq=sensor["seq"][rows] if "seq" in sensor else None,
-        )
-
-    def _time_index(self, placement: str, time_ds: h5py.Dataset) -> NDArray[np.float64]:
-        """The placement's whole time axis, read once (again only if the file grew)."""
-        cached = self._time_cache.get(placement)
-        if cached is None or cached.shape[0] != time_ds.shape[0]:
-            cached = np.asarray(time_ds[()], dtype=np.float64)
-            self._time_cache[placement] = cached
-        return cached
+        with hdf5_errors(self.path, f"/sensors/{placement}: cannot read data"):
+            return SampleBatch(
+                time_s=time_all[first:last],
+                acc_m_s2=sensor["acc_m_s2"][rows],
+                gyr_rad_s=sensor["gyr_rad_s"][rows],
+                mag_ut=sensor["mag_ut"][rows] if "mag_ut" in sensor else None,
+                seq=sensor["seq"][rows] if "seq" in sensor else None,
+            )
 
     def close(self) -> None:
         self._file.close()
@@ -320,6 +468,13 @@ class RecordingFile:
         return iter(self._sensors)
 
 
+def _size(n_bytes: float) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.1f} {unit}"
+    return f"{int(n_bytes)} bytes"
+
+
 def _attr(group: h5py.Group, key: str) -> Any:
     value = group.attrs[key]
     if isinstance(value, bytes | str):
@@ -329,93 +484,87 @@ def _attr(group: h5py.Group, key: str) -> Any:
     return value
 
 
-def _open_h5(path: Path) -> h5py.File:
-    if not path.exists():
-        raise RecordingError(path, "no such file")
-    if path.is_dir():
-        raise RecordingError(path, "is a folder, not a recording file")
-    if not h5py.is_hdf5(path):
-        raise RecordingError(path, "not an HDF5 file")
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0].rstrip(" (") if text else type(error).__name__
+
+
+@contextlib.contextmanager
+def hdf5_errors(path: Path, context: str = "damaged file") -> Iterator[None]:
+    """Turn whatever h5py raises on a damaged file into one ``RecordingError`` line."""
+    try:
+        yield
+    except HipscopeError:
+        raise
+    except HDF5_ERRORS as error:
+        raise RecordingError(
+            path, f"{context} ({type(error).__name__}: {_first_line(error)})"
+        ) from None
+
+
+def open_hdf5(path: Path) -> h5py.File:
+    """Open an HDF5 file for reading, or refuse it in one line (the one opening path)."""
+    try:
+        if not path.exists():
+            raise RecordingError(path, "no such file")
+        if path.is_dir():
+            raise RecordingError(path, "is a folder, not a recording file")
+        if not path.is_file():
+            raise RecordingError(path, "not a regular file")
+        if not h5py.is_hdf5(path):
+            raise RecordingError(path, "not an HDF5 file")
+    except OSError as error:
+        raise RecordingError(path, f"cannot read ({_first_line(error)})") from None
     try:
         return h5py.File(path, "r")
-    except OSError as error:
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+    except HDF5_ERRORS as error:
+        first = _first_line(error)
     if "truncated" in first:
         raise RecordingError(path, f"cannot open HDF5 file (truncated: {first})")
     try:
         # A writer still running (or killed) in SWMR mode leaves the file readable only
         # through SWMR: that is how a crashed session's recording is recovered.
         return h5py.File(path, "r", swmr=True)
-    except OSError:
+    except HDF5_ERRORS:
         raise RecordingError(path, f"cannot open HDF5 file (damaged: {first})") from None
 
 
 def open_recording(path: str | Path) -> RecordingFile:
-    """Open a recording for on-demand reading (validates structure, not every value)."""
+    """Open a recording for on-demand reading (every check of ``load_recording`` passed)."""
     return RecordingFile(path)
-
-
-def _check_values(path: Path, placement: str, batch: SampleBatch) -> None:
-    where = f"/sensors/{placement}"
-    time_s = batch.time_s
-    if len(time_s) and not np.isfinite(time_s).all():
-        raise RecordingError(path, f"{where}/time_s holds NaN or inf")
-    steps = np.diff(time_s)
-    if len(steps) and not (steps > 0).all():
-        row = int(np.flatnonzero(steps <= 0)[0]) + 1
-        raise RecordingError(
-            path,
-            f"{where}/time_s is not strictly increasing "
-            f"(row {row}: {time_s[row]!r} after {time_s[row - 1]!r})",
-        )
-    for name in ("acc_m_s2", "gyr_rad_s", "mag_ut"):
-        values = getattr(batch, name)
-        if values is not None and len(values) and not np.isfinite(values).all():
-            row = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])
-            raise RecordingError(path, f"{where}/{name} holds NaN or inf (first at row {row})")
 
 
 def load_recording(path: str | Path) -> Recording:
     """Read and validate a whole recording."""
     path = Path(path)
-    try:
-        with RecordingFile(path) as file:
-            sensors: dict[str, SensorData] = {}
-            for placement in file.placements:
-                info = file.sensor_info(placement)
-                try:
-                    batch = file.read(placement)
-                except (OSError, ValueError) as error:
-                    raise RecordingError(
-                        path, f"/sensors/{placement}: cannot read data ({error})"
-                    ) from None
-                _check_values(path, placement, batch)
-                attrs = {
-                    k: v
-                    for k, v in info.items()
-                    if k not in (*_SENSOR_ATTRS, "n_samples", "has_mag", "has_seq")
-                }
-                sensors[placement] = SensorData(
-                    placement=placement,
-                    device_name=str(info["device_name"]),
-                    device_address=str(info["device_address"]),
-                    profile=str(info["profile"]),
-                    nominal_rate_hz=float(info["nominal_rate_hz"]),
-                    samples=batch,
-                    attrs=attrs,
-                )
-            header = file.header
-            return Recording(
-                path=path,
-                format_version=int(header["format_version"]),
-                created_utc=str(header["created_utc"]),
-                session_id=str(header["session_id"]),
-                athlete=str(header["athlete"]),
-                software=str(header["software"]),
-                sensors=sensors,
-                tasks=file.tasks,
+    with RecordingFile(path) as file:
+        sensors: dict[str, SensorData] = {}
+        for placement in file.placements:
+            info = file.sensor_info(placement)
+            batch = file.read(placement)
+            attrs = {
+                k: v
+                for k, v in info.items()
+                if k not in (*_SENSOR_ATTRS, "n_samples", "has_mag", "has_seq")
+            }
+            sensors[placement] = SensorData(
+                placement=placement,
+                device_name=str(info["device_name"]),
+                device_address=str(info["device_address"]),
+                profile=str(info["profile"]),
+                nominal_rate_hz=float(info["nominal_rate_hz"]),
+                samples=batch,
+                attrs=attrs,
             )
-    except RecordingError:
-        raise
-    except (OSError, KeyError, ValueError, TypeError) as error:
-        raise RecordingError(path, f"damaged file ({type(error).__name__}: {error})") from None
+        header = file.header
+        return Recording(
+            path=path,
+            format_version=int(header["format_version"]),
+            created_utc=str(header["created_utc"]),
+            session_id=str(header["session_id"]),
+            athlete=str(header["athlete"]),
+            software=str(header["software"]),
+            sensors=sensors,
+            tasks=file.tasks,
+            notes=tuple(file.notes),
+        )

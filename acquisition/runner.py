@@ -1,8 +1,10 @@
 """Live acquisition on its own thread: one asyncio loop owns every BLE client.
 
-Qt-free, so the command line, the demo and the GUI drive acquisition the same way::
+Qt-free, so the command line, the demo and the GUI drive acquisition the same way. The
+sensors come from a ``SensorSource`` (``acquisition/sources.py``): a real kit or a virtual
+one; the runner knows nothing about either::
 
-    live = LiveAcquisition(virtual=VirtualOptions(speed=1.0), out_path=Path("x.h5"))
+    live = LiveAcquisition(KitSource(Path("kit.toml")), out_path=Path("x.h5"))
     live.add_consumer(lambda placement, batch: ...)   # called on the acquisition thread
     live.start()
     live.wait_connected(10.0)
@@ -21,45 +23,22 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from hipscope.acquisition.link import SensorStatus
 from hipscope.acquisition.samples import SampleBatch, Task
-from hipscope.acquisition.session import Session, devices_from_kit, rates_from_kit
+from hipscope.acquisition.session import Session
+from hipscope.acquisition.sources import SensorSource, SourceSetup
 from hipscope.base.errors import HipscopeError
 
 logger = logging.getLogger(__name__)
 
 Consumer = Callable[[str, SampleBatch], None]
-DEFAULT_PLACEMENTS: tuple[str, ...] = ("pelvis", "trunk", "thigh_left", "thigh_right")
 PROTOCOLS: tuple[str, ...] = ("screen",)
 STATUS_INTERVAL_S = 0.1
 END_GRACE_S = 0.25
-
-
-@dataclass(frozen=True)
-class VirtualOptions:
-    """A virtual kit instead of real sensors.
-
-    ``placements`` (default pelvis, trunk, thighs); ``profile``: sensor family of every
-    virtual sensor (default ``hipscope_open``); ``rate_hz``: sampling rate (default 100);
-    ``speed``: simulated seconds per second (default 1); ``loss_fraction``: notifications
-    the radio drops (default 0); ``seed`` (default 0); ``protocol``: simulated protocol,
-    ``"screen"`` or a sequence of simulator task specs (``hipscope.acquisition.simulator``);
-    ``connection_interval_s``: radio batching (default 7.5 ms).
-    """
-
-    placements: tuple[str, ...] = DEFAULT_PLACEMENTS
-    profile: str = "hipscope_open"
-    rate_hz: float = 100.0
-    speed: float = 1.0
-    loss_fraction: float = 0.0
-    seed: int = 0
-    protocol: str | Sequence[Any] = "screen"
-    connection_interval_s: float = 0.0075
 
 
 class LiveAcquisition:
@@ -67,21 +46,17 @@ class LiveAcquisition:
 
     Parameters
     ----------
-    kit_path:
-        Kit file naming the real sensors (``hipscope.acquisition.kit.load_kit``).
-    virtual:
-        Use a virtual kit instead. With ``kit_path`` too, the virtual sensors impersonate
-        the kit file's devices (names, addresses, families, rates): a rehearsal of the
-        real-kit path without hardware.
+    source:
+        Where the sensors come from (``KitSource``, ``VirtualSource``).
     out_path:
         Record from the moment the sensors are connected (None: no recording until
         ``start_recording``).
     athlete:
         Stored in the recording.
     protocol:
-        ``"screen"``: with a virtual kit, the simulated protocol writes the task rows as its
-        timeline passes each task's end and the session ends with the protocol (unless
-        ``duration_s`` is given). With real sensors the caller marks tasks.
+        ``"screen"``: a source with a scripted protocol (the virtual kit) writes the task
+        rows as its timeline passes each task's end and the session ends with the protocol
+        (unless ``duration_s`` is given). With real sensors the caller marks tasks.
     duration_s:
         Stop after this many session seconds of recording (None: run until ``stop``).
     scan_timeout_s:
@@ -90,23 +65,21 @@ class LiveAcquisition:
 
     def __init__(
         self,
+        source: SensorSource,
         *,
-        kit_path: Path | None = None,
-        virtual: VirtualOptions | None = None,
         out_path: Path | None = None,
         athlete: str = "",
         protocol: str | None = None,
         duration_s: float | None = None,
         scan_timeout_s: float = 10.0,
     ) -> None:
-        if kit_path is None and virtual is None:
-            raise HipscopeError("give a kit file or the virtual kit (or both to rehearse a kit)")
+        if not isinstance(source, SensorSource):
+            raise HipscopeError("LiveAcquisition needs a sensor source (a kit or a virtual kit)")
         if protocol is not None and protocol not in PROTOCOLS:
             raise HipscopeError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
         if duration_s is not None and not duration_s > 0:
             raise HipscopeError(f"duration must be positive, got {duration_s}")
-        self.kit_path = kit_path
-        self.virtual = virtual
+        self.source = source
         self.out_path = out_path
         self.athlete = athlete
         self.protocol = protocol
@@ -116,12 +89,11 @@ class LiveAcquisition:
         self.recording_paths: list[Path] = []
         self.tasks: list[Task] = []
         self.planned_tasks: tuple[Task, ...] = ()
-        """The virtual protocol's tasks on the session clock (empty without one)."""
+        """The source's scripted tasks on the session clock (empty without a script)."""
         self._consumers: list[Consumer] = []
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._session: Session | None = None
-        self._env: Any = None
         self._stop: asyncio.Event | None = None
         self._connected = threading.Event()
         self._stop_requested = threading.Event()
@@ -228,17 +200,6 @@ class LiveAcquisition:
     def stop_recording(self) -> Path | None:
         return self._call(lambda: self._require_session().stop_recording(), timeout_s=30.0)
 
-    def cut_link(self, placement: str) -> None:
-        """Radio loss on one virtual sensor (it stays silent until ``restore_link``)."""
-        if self.virtual is None:
-            raise HipscopeError("cut_link works on the virtual kit only")
-        self._call(lambda: self._env.cut(placement))
-
-    def restore_link(self, placement: str) -> None:
-        if self.virtual is None:
-            raise HipscopeError("restore_link works on the virtual kit only")
-        self._call(lambda: self._env.restore(placement))
-
     def _require_session(self) -> Session:
         if self._session is None:
             raise HipscopeError("acquisition is not running")
@@ -259,59 +220,21 @@ class LiveAcquisition:
         self._loop = asyncio.get_running_loop()
         if self._stop_requested.is_set():  # stop() came before the loop existed
             self._stop.set()
-        if self.virtual is not None:
-            from hipscope.acquisition.virtual.kit import VirtualKit
-
-            options = self.virtual
-            settings = {
-                "speed": options.speed,
-                "loss_fraction": options.loss_fraction,
-                "seed": options.seed,
-                "connection_interval_s": options.connection_interval_s,
-                "protocol": _simulator_protocol(options.protocol),
-                # A protocol-driven session ends with the simulated data; otherwise replay.
-                "loop": self.protocol != "screen" or self.duration_s is not None,
-            }
-            if self.kit_path is not None:
-                from hipscope.acquisition.kit import load_kit
-
-                kit = load_kit(self.kit_path)
-                virtual_kit = VirtualKit.from_kit(kit, **settings)
-                devices, rates = devices_from_kit(kit), rates_from_kit(kit)
-            else:
-                virtual_kit = VirtualKit(
-                    placements=options.placements,
-                    profile=options.profile,
-                    rate_hz=options.rate_hz,
-                    **settings,
-                )
-                devices, rates = virtual_kit.session_devices, virtual_kit.rates_hz
-            async with virtual_kit as env:
-                self._env = env
-                env.add_cleanup(lambda: self._close_session())
-                session = Session(
-                    devices,
-                    scanner_backend=env.scanner_backend,
-                    client_backend=env.client_backend,
-                    scan_timeout_s=self.scan_timeout_s,
-                    rate_hz=rates,
-                    time_scale=env.speed,
-                    t0_monotonic_s=env.session_t0,
-                )
-                await self._drive(session, env)
-        else:
-            from hipscope.acquisition.kit import load_kit
-
-            assert self.kit_path is not None
-            kit = load_kit(self.kit_path)
+        # A scripted session ends with its script; otherwise the script replays.
+        repeat = self.protocol != "screen" or self.duration_s is not None
+        async with self.source.open(on_close=self._close_session, repeat=repeat) as setup:
             session = Session(
-                devices_from_kit(kit),
+                setup.devices,
+                scanner_backend=setup.scanner_backend,
+                client_backend=setup.client_backend,
                 scan_timeout_s=self.scan_timeout_s,
-                rate_hz=rates_from_kit(kit),
+                rate_hz=setup.rates_hz,
+                time_scale=setup.time_scale,
+                t0_monotonic_s=setup.t0_monotonic_s,
             )
-            await self._drive(session, None)
+            await self._drive(session, setup)
 
-    async def _drive(self, session: Session, env: Any) -> None:
+    async def _drive(self, session: Session, setup: SourceSetup) -> None:
         assert self._stop is not None
         self._session = session
         session.add_consumer(self._dispatch)
@@ -324,9 +247,9 @@ class LiveAcquisition:
             start_s = max(session.session_time_s(), 0.0)  # virtual kits start sampling at 0
             self._refresh_status()
             self._connected.set()
-            planned = list(env.tasks) if env is not None and self.protocol == "screen" else []
+            planned = list(setup.planned_tasks) if self.protocol == "screen" else []
             self.planned_tasks = tuple(planned)
-            protocol_end_s = env.duration_s if planned else None
+            protocol_end_s = setup.protocol_end_s if planned else None
             end_s = math.inf
             if self.duration_s is not None:
                 end_s = start_s + self.duration_s
@@ -337,6 +260,8 @@ class LiveAcquisition:
             # Samples up to the end are still on their way when the clock passes it.
             stop_s = end_s + END_GRACE_S * session.time_scale
             while not self._stop.is_set():
+                if session.recording_error is not None:
+                    raise session.recording_error  # full disk: the file is closed and readable
                 now_s = session.session_time_s()
                 while planned and planned[0].end_s <= now_s:
                     self._write_planned(session, planned.pop(0), start_s)
@@ -394,12 +319,3 @@ class LiveAcquisition:
         snapshot = session.status()
         with self._lock:
             self._status = snapshot
-
-
-def _simulator_protocol(protocol: str | Sequence[Any] | None) -> Any:
-    """The simulator's task specs (None: the simulator's default, the screen)."""
-    if protocol is None or protocol == "screen":
-        return None
-    if isinstance(protocol, str):
-        raise HipscopeError(f"unknown simulated protocol {protocol!r}; expected 'screen'")
-    return list(protocol)

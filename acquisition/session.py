@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -24,18 +25,34 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from numpy.typing import NDArray
 
+from hipscope.acquisition.clock import SessionTiming
 from hipscope.acquisition.kit import Kit
 from hipscope.acquisition.link import SensorLink, SensorStatus
 from hipscope.acquisition.profiles import SensorProfile, load_profile
-from hipscope.acquisition.recorder import Recorder, SensorMeta
+from hipscope.acquisition.recorder import Recorder, SensorMeta, retime_recording
 from hipscope.acquisition.samples import SampleBatch, Task
-from hipscope.base.errors import HipscopeError, LinkError
+from hipscope.base.errors import HipscopeError, LinkError, RecordingError
 
 logger = logging.getLogger(__name__)
 
 Consumer = Callable[[str, SampleBatch], None]
 BACKLOG_BATCHES = 2000
 BACKLOG_S = 1.0
+SKEW_REFRESH_S = 1.0
+
+
+@dataclass(frozen=True)
+class LiveStatus(SensorStatus):
+    """A link's status plus what the session knows about it (NaN/None: not known)."""
+
+    skew_ms: float = math.nan
+    """Live timing of this sensor against the session's median sensor (ms, data clock)."""
+    latency_ms: float = math.nan
+    """Recent delay of packets beyond the link's fastest (real ms)."""
+    rssi_dbm: int | None = None
+    """Advertised signal strength when the sensor was found."""
+    battery_pct: float | None = None
+    """Battery level, for families whose profile reports one."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +190,16 @@ class Session:
         self.recording_end_s = float("inf")
         """Session time after which samples no longer reach the recorder."""
         self.consumer_errors = 0
+        self.rssi_dbm: dict[str, int] = {}
+        """Signal strength of each sensor's advertisements while it was found (dBm)."""
+        self._skews_s: dict[str, float] = {}
+        self._skew_at = -math.inf
+        self.timings: dict[str, SessionTiming] = {}
+        """Per sensor with a sample counter: its receive times, to align the recording."""
+        self.aligned: list[str] = []
+        """Placements whose recorded times the last recording's alignment replaced."""
+        self.recording_error: RecordingError | None = None
+        """Why the recording stopped early (full disk, failed write), if it did."""
 
     # -- clock -----------------------------------------------------------------------------
     @property
@@ -194,6 +221,7 @@ class Session:
             for entry in self.devices:
                 if entry.placement not in found and entry.matches(device, adv):
                     found[entry.placement] = device
+                    self.rssi_dbm[entry.placement] = int(adv.rssi)
             if len(found) == len(self.devices):
                 done.set()
 
@@ -223,6 +251,17 @@ class Session:
                 connect_timeout_s=self.connect_timeout_s,
                 rediscover=self._rediscover,
             )
+        for entry in self.devices:
+            timing = entry.profile.timing
+            if timing.counter and timing.counter_bits:
+                link = self.links[entry.placement]
+                # Device timestamps mean a crystal clocks the samples: its rate error is
+                # ppm, so arrivals implying more than 200 ppm are a host falling behind.
+                self.timings[entry.placement] = SessionTiming(
+                    link.rate_hz,
+                    timing.counter_bits,
+                    max_rate_error=2e-4 if timing.device_time else 0.1,
+                )
         self._fanout = asyncio.get_running_loop().create_task(self._fan_out(), name="fan-out")
         try:
             results = await asyncio.gather(
@@ -259,6 +298,10 @@ class Session:
         self.consumers.append(consumer)
 
     def _on_batch(self, placement: str, batch: SampleBatch, host_time_s: float) -> None:
+        timing = self.timings.get(placement)
+        if timing is not None and batch.seq is not None:
+            timing.add(batch.seq, time.monotonic())
+            timing.note_mapped(float(batch.time_s[-1]), host_time_s)
         self._queue.append((placement, batch, time.monotonic()))
         self._wake.set()
 
@@ -277,7 +320,8 @@ class Session:
                     batch = batch.take(batch.time_s <= self.recording_end_s)
                     if len(batch) == 0:
                         continue
-                self.recorder.append(placement, batch)
+                with self._recorder_guard():
+                    self.recorder.append(placement, batch)
                 self.latencies_s.append(time.monotonic() - queued_at)
             elif self._backlog is not None:
                 if time.monotonic() - self._connected_at > BACKLOG_S:
@@ -292,6 +336,21 @@ class Session:
                     logger.exception("live consumer failed on %s", placement)
 
     # -- recording -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _recorder_guard(self) -> Iterator[None]:
+        """A recorder that fails (full disk, write error) has closed its file: keep its one
+        line in ``recording_error`` and stop recording; live streaming goes on."""
+        try:
+            yield
+        except RecordingError as error:
+            recorder, self.recorder = self.recorder, None
+            if recorder is not None and not recorder.closed:
+                with contextlib.suppress(HipscopeError):
+                    recorder.close()
+            if self.recording_error is None:
+                self.recording_error = error
+            logger.error("%s", error)
+
     def start_recording(
         self, path: Path | str, *, athlete: str = "", session_id: str | None = None
     ) -> Recorder:
@@ -316,19 +375,24 @@ class Session:
         self.drain()
         recorder = Recorder(path, sensors, session_id=session_id, athlete=athlete)
         backlog, self._backlog = self._backlog, None
-        for placement, batch in backlog or ():
-            recorder.append(placement, batch)
         self.recorder = recorder
+        with self._recorder_guard():
+            for placement, batch in backlog or ():
+                recorder.append(placement, batch)
+            if self._open_task is not None:
+                recorder.start_task(*self._open_task)
         return recorder
 
     def stop_recording(self) -> Path | None:
         """Close the recording (counters go into the sensor attributes); returns its path."""
-        recorder = self.recorder
-        if recorder is None:
+        if self.recorder is None:
             return None
         self.drain()
         if self._open_task is not None:
             self.end_task()
+        recorder = self.recorder
+        if recorder is None:  # the recorder failed while draining
+            return None
         for placement, link in self.links.items():
             recorder.set_sensor_attrs(placement, **link.attrs())
         for entry in self.devices:
@@ -336,16 +400,50 @@ class Session:
                 recorder.set_sensor_attrs(
                     entry.placement, nominal_q_segment_sensor=np.array(entry.q_segment_sensor)
                 )
+        with self._recorder_guard():
+            recorder.close()
         self.recorder = None
-        recorder.close()
+        self._align(recorder.path)
         return recorder.path
+
+    def _alignment_method(self, placement: str) -> str:
+        timing = self.timings.get(placement)
+        if timing is not None and timing.fell_behind:
+            return "session_nominal_rate"  # the host fell behind: counters at nominal rate
+        return "session_lower_envelope"
+
+    def _align(self, path: Path) -> None:
+        """Put every sensor of the closed recording on one clock (``SessionTiming``)."""
+
+        def retime(
+            placement: str, seq: NDArray[np.uint32], time_s: NDArray[np.float64]
+        ) -> NDArray[np.float64] | None:
+            timing = self.timings.get(placement)
+            if timing is None or len(time_s) < 2:
+                return None
+            # A host that fell behind stretches the streamed times by up to a few tens of
+            # per cent; anything beyond that is not a timing error the counters can fix.
+            max_shift_s = 2.0 + 0.3 * float(time_s[-1] - time_s[0])
+            return timing.retime(seq, time_s, max_shift_s, self.t0_monotonic_s, self.time_scale)
+
+        try:
+            self.aligned = retime_recording(path, retime, self._alignment_method)
+        except (OSError, RuntimeError, KeyError) as error:
+            logger.warning("%s: recorded times kept as streamed (%s)", path, error)
 
     def start_task(self, kind: str, side: str = "") -> None:
         """Mark the start of a task now (an open task is ended first)."""
         if self._open_task is not None:
             self.end_task()
         Task(kind, side, 0.0, 0.0)  # validates kind and side now, not at the end
-        self._open_task = (kind, side, self.session_time_s())
+        start_s = self.session_time_s()
+        self._open_task = (kind, side, start_s)
+        if self.recorder is not None:
+            # The open row reaches the file now: a killed recorder keeps the task's label.
+            self.drain()
+            if self.recorder is not None:
+                with self._recorder_guard():
+                    self.recorder.start_task(kind, side, start_s)
 
     def end_task(self) -> Task | None:
         """End the open task now and write its row; None when no task is open."""
@@ -354,18 +452,57 @@ class Session:
         kind, side, start_s = self._open_task
         self._open_task = None
         task = Task(kind, side, start_s, max(start_s, self.session_time_s()))
-        self.add_task(task)
+        self.tasks.append(task)
+        if self.recorder is not None:
+            self.drain()
+        recorder = self.recorder
+        if recorder is not None:
+            with self._recorder_guard():
+                if recorder.open_task is not None:
+                    recorder.end_task(task.end_s)
+                else:  # recording started while the task was under way
+                    recorder.add_task(task)
         return task
 
     def add_task(self, task: Task) -> None:
         self.tasks.append(task)
         if self.recorder is not None:
             self.drain()
-            self.recorder.add_task(task)
+        if self.recorder is not None:
+            with self._recorder_guard():
+                self.recorder.add_task(task)
 
     # -- status / close --------------------------------------------------------------------
     def status(self) -> dict[str, SensorStatus]:
-        return {placement: link.status() for placement, link in self.links.items()}
+        """Each link's status with what a coach can act on (``LiveStatus``)."""
+        now = time.monotonic()
+        if now - self._skew_at >= SKEW_REFRESH_S:
+            self._skew_at = now
+            self._skews_s = self._live_skews_s()
+        out: dict[str, SensorStatus] = {}
+        for placement, link in self.links.items():
+            base = link.status()
+            timing = self.timings.get(placement)
+            lag_s = float(np.median(timing.lags_s)) if timing and timing.lags_s else math.nan
+            out[placement] = LiveStatus(
+                **{f.name: getattr(base, f.name) for f in fields(SensorStatus)},
+                skew_ms=self._skews_s.get(placement, math.nan) * 1e3,
+                latency_ms=lag_s / self.time_scale * 1e3,
+                rssi_dbm=self.rssi_dbm.get(placement),
+            )
+        return out
+
+    def _live_skews_s(self) -> dict[str, float]:
+        """Each sensor's live timing relative to the session's median sensor (session s)."""
+        t0 = self.t0_monotonic_s
+        offsets = {
+            p: t.live_offset_s(t0, self.time_scale) for p, t in self.timings.items()
+        }
+        known = [v for v in offsets.values() if math.isfinite(v)]
+        if len(known) < 2:
+            return {}
+        middle = float(np.median(known))
+        return {p: v - middle for p, v in offsets.items() if math.isfinite(v)}
 
     @property
     def all_connected(self) -> bool:

@@ -91,8 +91,9 @@ async def run_once(
 
 
 def hip_lead_check(speeds: list[float], runs: int, tmp: Path) -> None:
-    from hipscope.acquisition.runner import LiveAcquisition, VirtualOptions
+    from hipscope.acquisition.runner import LiveAcquisition
     from hipscope.acquisition.simulator import RepetitionSpec, StaticSpec, simulate
+    from hipscope.acquisition.virtual.source import VirtualOptions, VirtualSource
     from hipscope.processing.pipeline import analyze_recording
 
     protocol = (StaticSpec(duration_s=4.0),
@@ -110,7 +111,9 @@ def hip_lead_check(speeds: list[float], runs: int, tmp: Path) -> None:
         for run in range(runs):
             path = tmp / f"hl_{speed:g}_{run}.h5"
             live = LiveAcquisition(
-                virtual=VirtualOptions(rate_hz=100.0, speed=speed, seed=3, protocol=protocol),
+                VirtualSource(
+                    VirtualOptions(rate_hz=100.0, speed=speed, seed=3, protocol=protocol)
+                ),
                 out_path=path, protocol="screen",
             )
             live.start()

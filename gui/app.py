@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from hipscope.base.errors import HipscopeError
 from hipscope.gui import theme
+
+if TYPE_CHECKING:
+    from hipscope.acquisition.runner import LiveAcquisition
 
 
 def _choose_platform(offscreen_ok: bool) -> None:
@@ -108,7 +111,7 @@ def run_replay(
 
 
 def run_live(
-    acquisition: Any,
+    acquisition: LiveAcquisition,
     *,
     duration_s: float | None = None,
     screenshot: str | Path | None = None,

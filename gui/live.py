@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -39,6 +39,9 @@ def task_buttons() -> tuple[tuple[str, str, str, str], ...]:
 
 CHIP_COLOURS = {"good": theme.GOOD, "warn": theme.WARN, "bad": theme.BAD}
 
+if TYPE_CHECKING:
+    from hipscope.acquisition.runner import LiveAcquisition
+
 
 def default_recording_path(folder: str | Path = "recordings") -> Path:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
@@ -50,7 +53,7 @@ class LiveWindow(MonitorWindow):
 
     settings_key = "live"
 
-    def __init__(self, acquisition: Any, *, hub: DataHub | None = None) -> None:
+    def __init__(self, acquisition: LiveAcquisition, *, hub: DataHub | None = None) -> None:
         placements = acquisition_placements(acquisition)
         mountings = acquisition_mountings(acquisition)
         hub = hub or DataHub(
@@ -228,6 +231,7 @@ class LiveWindow(MonitorWindow):
             if state is None:
                 continue
             label.setText(state.text)
+            label.setToolTip(state.tooltip)
             label.setStyleSheet(_chip_style(CHIP_COLOURS[state.level]))
         session = self.bridge.session_time_s()
         recording = (

@@ -11,36 +11,70 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from hipscope.acquisition.kit import Kit
+from hipscope.acquisition.sources import SensorSource
 from hipscope.gui.hub import DataHub
+
+if TYPE_CHECKING:
+    from hipscope.acquisition.runner import LiveAcquisition
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PLACEMENTS = ("pelvis", "trunk", "thigh_left", "thigh_right")
 
 
+SKEW_WARN_MS = 10.0
+"""Inter-sensor skew a coach should hear about: timing metrics (hip lead) move by as much."""
+LATENCY_WARN_MS = 150.0
+RSSI_WARN_DBM = -85
+BATTERY_WARN_PCT = 20.0
+
+
 @dataclass(frozen=True)
 class ChipState:
-    """What one sensor's status chip shows."""
+    """What one sensor's status chip shows: what a coach can act on (NaN/None: unknown)."""
 
     placement: str
     connected: bool
     rate_hz: float
     lost_samples: int
-    clock_offset_s: float
+    skew_ms: float
+    latency_ms: float
+    rssi_dbm: int | None
+    battery_pct: float | None
     level: str  # "good" | "warn" | "bad"
+    reasons: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
+        """Compact (four chips share the tool bar): rate and losses only when they matter;
+        the tooltip says why a chip is amber."""
         dot = "●" if self.connected else "○"
-        rate = f"{self.rate_hz:5.0f} Hz" if math.isfinite(self.rate_hz) else "  -- Hz"
-        offset = "--"
-        if math.isfinite(self.clock_offset_s):
-            seconds = self.clock_offset_s
-            offset = f"{seconds:+.2f} s" if abs(seconds) >= 1.0 else f"{1000 * seconds:+.1f} ms"
-        state = "" if self.connected else "  DISCONNECTED"
-        return f"{dot} {self.placement}  {rate}  lost {self.lost_samples}  Δt {offset}{state}"
+        parts = [f"{dot} {self.placement}"]
+        if math.isfinite(self.skew_ms):
+            parts.append(f"skew {round(self.skew_ms):+d} ms")  # never "-0"
+        if math.isfinite(self.latency_ms):
+            parts.append(f"lag {self.latency_ms:.0f} ms")
+        if self.rssi_dbm is not None:
+            parts.append(f"{self.rssi_dbm} dBm")
+        if self.battery_pct is not None:
+            parts.append(f"batt {self.battery_pct:.0f}%")
+        if self.low_rate:
+            parts.append(f"{self.rate_hz:.0f} Hz")
+        if self.lost_samples:
+            parts.append(f"lost {self.lost_samples}")
+        text = " · ".join(parts)
+        return text if self.connected else f"{text} · DISCONNECTED"
+
+    @property
+    def low_rate(self) -> bool:
+        return any(reason.startswith("rate ") for reason in self.reasons)
+
+    @property
+    def tooltip(self) -> str:
+        return "; ".join(self.reasons) or "link healthy"
 
 
 def _get(obj: Any, name: str, default: Any) -> Any:
@@ -49,55 +83,83 @@ def _get(obj: Any, name: str, default: Any) -> Any:
     return getattr(obj, name, default)
 
 
+def _number(value: Any) -> float:
+    try:
+        return math.nan if value is None else float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def chip_states(status: dict[str, Any], nominal_rate_hz: float) -> dict[str, ChipState]:
     """Turn ``LiveAcquisition.status()`` into chip states (tolerant of missing fields)."""
     chips = {}
     for placement, sensor in status.items():
         connected = bool(_get(sensor, "connected", False))
-        rate = float(_get(sensor, "rate_hz", math.nan) or math.nan)
+        rate = _number(_get(sensor, "rate_hz", math.nan)) or math.nan
         lost = int(_get(sensor, "lost_samples", 0) or 0)
-        offset = _get(sensor, "clock_offset_s", math.nan)
-        offset = math.nan if offset is None else float(offset)
+        skew_ms = _number(_get(sensor, "skew_ms", math.nan))
+        latency_ms = _number(_get(sensor, "latency_ms", math.nan))
+        rssi = _get(sensor, "rssi_dbm", None)
+        rssi_dbm = None if rssi is None else int(rssi)
+        battery = _get(sensor, "battery_pct", None)
+        battery_pct = None if battery is None else float(battery)
+        reasons = []
+        if lost > 0:
+            reasons.append(f"{lost} samples lost")
+        if nominal_rate_hz > 0 and math.isfinite(rate) and rate < 0.9 * nominal_rate_hz:
+            reasons.append(f"rate {rate:.0f} Hz below {nominal_rate_hz:.0f} Hz")
+        if math.isfinite(skew_ms) and abs(skew_ms) > SKEW_WARN_MS:
+            reasons.append(f"timing {skew_ms:+.0f} ms off the other sensors")
+        if math.isfinite(latency_ms) and latency_ms > LATENCY_WARN_MS:
+            reasons.append(f"packets {latency_ms:.0f} ms late")
+        if rssi_dbm is not None and rssi_dbm < RSSI_WARN_DBM:
+            reasons.append(f"weak signal ({rssi_dbm} dBm): move closer")
+        if battery_pct is not None and battery_pct < BATTERY_WARN_PCT:
+            reasons.append(f"battery {battery_pct:.0f}%")
         if not connected:
             level = "bad"
-        elif lost > 0 or (
-            nominal_rate_hz > 0 and math.isfinite(rate) and rate < 0.9 * nominal_rate_hz
-        ):
-            level = "warn"
+            reasons.insert(0, "disconnected")
         else:
-            level = "good"
-        chips[placement] = ChipState(placement, connected, rate, lost, offset, level)
+            level = "warn" if reasons else "good"
+        chips[placement] = ChipState(
+            placement, connected, rate, lost, skew_ms, latency_ms, rssi_dbm, battery_pct,
+            level, tuple(reasons),
+        )
     return chips
 
 
-def _kit(acquisition: Any) -> Any:
-    """The kit of a real-sensor acquisition (placements and the requested rate), or None."""
-    path = _get(acquisition, "kit_path", None)
+def _source(acquisition: Any) -> SensorSource | None:
+    source = _get(acquisition, "source", None)
+    return source if isinstance(source, SensorSource) else None
+
+
+def _kit(acquisition: Any) -> Kit | None:
+    """The kit file behind an acquisition (real, or rehearsed by virtual sensors), or None."""
+    source = _source(acquisition)
+    if source is not None:
+        return source.kit  # a bad kit file fails here, before any window exists
+    path = _get(acquisition, "kit_path", None)  # duck-typed acquisitions (tests, tools)
     if path is None:
         return None
     from hipscope.acquisition.kit import load_kit
 
-    return load_kit(path)  # a bad kit file fails here, before any window exists
-
-
-def _owners(acquisition: Any) -> tuple[Any, ...]:
-    return (acquisition, _get(acquisition, "virtual", None), _kit(acquisition))
+    return load_kit(path)
 
 
 def acquisition_mountings(acquisition: Any) -> dict[str, Any]:
-    """The kit's nominal mounting per placement (``q_segment_sensor``); empty when virtual."""
+    """The kit's nominal mounting per placement (``q_segment_sensor``); empty without a kit."""
     kit = _kit(acquisition)
     return {} if kit is None else kit.mountings()
 
 
 def acquisition_placements(acquisition: Any) -> tuple[str, ...]:
-    """The placements a LiveAcquisition will stream (virtual options, kit, or status)."""
-    for owner in _owners(acquisition):
-        if owner is None:
-            continue
-        placements = _get(owner, "placements", None)
-        if placements:
-            return tuple(placements)
+    """The placements an acquisition will stream (its source, else its status)."""
+    source = _source(acquisition)
+    if source is not None and source.placements:
+        return tuple(source.placements)
+    kit = _kit(acquisition)
+    if kit is not None:
+        return tuple(kit.placements)
     try:
         status = acquisition.status()
     except Exception:
@@ -106,14 +168,13 @@ def acquisition_placements(acquisition: Any) -> tuple[str, ...]:
 
 
 def acquisition_rate_hz(acquisition: Any) -> float:
-    """The sample rate fusion is configured with (virtual options or the kit's rate)."""
-    for owner in _owners(acquisition):
-        if owner is None:
-            continue
-        for name in ("rate_hz", "nominal_rate_hz"):
-            rate = _get(owner, name, None)
-            if isinstance(rate, int | float) and rate > 0:
-                return float(rate)
+    """The sample rate fusion is configured with (the source's rate)."""
+    source = _source(acquisition)
+    if source is not None and source.rate_hz > 0:
+        return float(source.rate_hz)
+    kit = _kit(acquisition)
+    if kit is not None and kit.rate_hz:
+        return float(kit.rate_hz)
     return 100.0
 
 
@@ -123,12 +184,12 @@ class AcquisitionBridge:
     Parameters
     ----------
     acquisition
-        B2's ``LiveAcquisition`` (or anything with the same methods).
+        A ``LiveAcquisition`` (or anything with the same methods).
     hub
         Receives every batch through ``on_samples`` from the acquisition thread.
     """
 
-    def __init__(self, acquisition: Any, hub: DataHub) -> None:
+    def __init__(self, acquisition: LiveAcquisition, hub: DataHub) -> None:
         self.acquisition = acquisition
         self.hub = hub
         self.started = False

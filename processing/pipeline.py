@@ -264,7 +264,15 @@ def _mean_hip_flexion(ctx: _Context) -> NDArray[np.float64] | None:
     ]
     if not sides:
         return None
-    return np.nanmean(np.vstack(sides), axis=0) if len(sides) > 1 else sides[0]
+    if len(sides) == 1:
+        return sides[0]
+    # the mean of the sides that have a value (NaN where neither has, without numpy's
+    # "Mean of empty slice" warning over a gap)
+    stacked = np.vstack(sides)
+    finite = np.isfinite(stacked)
+    count = finite.sum(axis=0)
+    total = np.where(finite, stacked, 0.0).sum(axis=0)
+    return np.divide(total, count, out=np.full(count.shape, np.nan), where=count > 0)
 
 
 def _analyze_repetitions(ctx: _Context) -> TaskAnalysis:

@@ -17,9 +17,11 @@ import pytest
 
 from hipscope.acquisition.kit import load_kit
 from hipscope.acquisition.recording import load_recording
-from hipscope.acquisition.runner import LiveAcquisition, VirtualOptions
+from hipscope.acquisition.runner import LiveAcquisition
 from hipscope.acquisition.samples import SampleBatch
 from hipscope.acquisition.simulator import SingleLegStanceSpec, StaticSpec, simulate
+from hipscope.acquisition.sources import KitSource
+from hipscope.acquisition.virtual.source import VirtualOptions, VirtualSource
 from hipscope.base.errors import HipscopeError
 from hipscope.cli import main
 from hipscope.processing.kinematics import recorded_mountings
@@ -30,7 +32,7 @@ SHORT_PROTOCOL = (StaticSpec(duration_s=4.0), SingleLegStanceSpec(side="left", h
 def test_virtual_protocol_writes_task_rows_and_ends_by_itself(tmp_path: Path) -> None:
     path = tmp_path / "screen.h5"
     options = VirtualOptions(rate_hz=100.0, speed=4.0, seed=2, protocol=SHORT_PROTOCOL)
-    live = LiveAcquisition(virtual=options, out_path=path, athlete="A1", protocol="screen")
+    live = LiveAcquisition(VirtualSource(options), out_path=path, athlete="A1", protocol="screen")
     seen: dict[str, int] = {}
     threads: set[str] = set()
 
@@ -72,7 +74,7 @@ def test_marks_tasks_cuts_links_and_stops_cleanly_from_another_thread(tmp_path: 
     options = VirtualOptions(
         placements=("pelvis", "trunk"), rate_hz=100.0, speed=2.0, protocol=SHORT_PROTOCOL
     )
-    live = LiveAcquisition(virtual=options, out_path=path)
+    live = LiveAcquisition(VirtualSource(options), out_path=path)
     with pytest.raises(HipscopeError, match="not running"):
         live.start_task("squat")
     live.start()
@@ -84,10 +86,12 @@ def test_marks_tasks_cuts_links_and_stops_cleanly_from_another_thread(tmp_path: 
     time.sleep(0.5)
     task = live.end_task()
     assert task is not None and task.kind == "squat" and task.end_s > task.start_s
-    live.cut_link("trunk")
+    source = live.source
+    assert isinstance(source, VirtualSource)
+    source.cut("trunk")
     time.sleep(0.3)
     assert not live.status()["trunk"].connected
-    live.restore_link("trunk")
+    source.restore("trunk")
     deadline = time.monotonic() + 2.0
     while not live.status()["trunk"].connected:
         assert time.monotonic() < deadline, "trunk did not reconnect within 2 s"
@@ -105,14 +109,16 @@ def test_marks_tasks_cuts_links_and_stops_cleanly_from_another_thread(tmp_path: 
 
 
 def test_bad_arguments_are_refused() -> None:
-    with pytest.raises(HipscopeError, match="kit file or the virtual kit"):
-        LiveAcquisition()
+    with pytest.raises(HipscopeError, match="sensor source"):
+        LiveAcquisition(object())  # type: ignore[arg-type]
     with pytest.raises(HipscopeError, match="protocol"):
-        LiveAcquisition(virtual=VirtualOptions(), protocol="yoga")
+        LiveAcquisition(VirtualSource(), protocol="yoga")
+    with pytest.raises(HipscopeError, match="simulated protocol"):
+        VirtualSource(VirtualOptions(protocol="yoga"))
 
 
 def test_a_missing_kit_file_ends_the_thread_with_the_error(tmp_path: Path) -> None:
-    live = LiveAcquisition(kit_path=tmp_path / "nope.toml")
+    live = LiveAcquisition(KitSource(tmp_path / "nope.toml"))
     live.start()
     assert not live.wait_connected(5.0)
     assert live.finished
@@ -235,7 +241,8 @@ def test_guided_screen_prompts_and_writes_each_task(
     monkeypatch.setattr(acquire, "GUIDED_SCREEN", steps)
     path = tmp_path / "guided.h5"
     live = LiveAcquisition(
-        virtual=VirtualOptions(placements=("pelvis",), protocol=SHORT_PROTOCOL), out_path=path
+        VirtualSource(VirtualOptions(placements=("pelvis",), protocol=SHORT_PROTOCOL)),
+        out_path=path,
     )
     console = Console(record=True, width=100)
     acquire._run_live(console, live, path, guided=True)
@@ -248,7 +255,7 @@ def test_guided_screen_prompts_and_writes_each_task(
 
 
 def test_stop_right_after_start_returns_promptly_without_a_recording(tmp_path: Path) -> None:
-    live = LiveAcquisition(virtual=VirtualOptions(), out_path=tmp_path / "n.h5")
+    live = LiveAcquisition(VirtualSource(), out_path=tmp_path / "n.h5")
     started = time.monotonic()
     live.start()
     assert live.stop(timeout_s=10.0)
@@ -260,7 +267,7 @@ def test_stop_right_after_start_returns_promptly_without_a_recording(tmp_path: P
 def test_recordings_can_start_and_stop_while_streaming(tmp_path: Path) -> None:
     options = VirtualOptions(placements=("pelvis", "thigh_left"), speed=2.0,
                              protocol=SHORT_PROTOCOL)
-    live = LiveAcquisition(virtual=options)
+    live = LiveAcquisition(VirtualSource(options))
     live.start()
     try:
         assert live.wait_connected(15.0), live.error
@@ -283,3 +290,21 @@ def test_recordings_can_start_and_stop_while_streaming(tmp_path: Path) -> None:
         gap = int(b.seq[0]) - int(a.seq[-1])
         assert 0.4 * 100 <= gap <= 1.0 * 100  # the 0.3 s wall between them (x2, at 100 Hz)
     assert live.recording_paths == [tmp_path / "one.h5", tmp_path / "two.h5"]
+
+
+def test_the_runner_knows_no_simulator() -> None:
+    """The runner takes its sensors from a source; nothing virtual is imported by it."""
+    import ast
+    import inspect
+
+    from hipscope.acquisition import runner
+
+    tree = ast.parse(inspect.getsource(runner))
+    imported = {
+        node.module or ""
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+    } | {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+         for alias in node.names}
+    assert not [name for name in imported if "virtual" in name or "simulator" in name]
+    assert not hasattr(LiveAcquisition, "cut_link")

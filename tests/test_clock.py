@@ -278,3 +278,59 @@ def test_time_from_the_sample_rate_follows_an_inexact_output_data_rate(
     settled = sensor.true_s > 30.0
     assert np.ptp(err[settled]) < 0.008  # a few ms, like the envelope of the latency
     assert np.all(np.diff(times) > 0)
+
+
+def test_lower_envelope_line_hugs_the_fastest_arrivals() -> None:
+    from hipscope.acquisition.clock import lower_envelope_line
+
+    rng = np.random.default_rng(4)
+    x = np.arange(2000) * 0.01
+    latency = rng.exponential(0.02, x.shape[0]) + 0.003  # >= 3 ms, jittery, long tail
+    y = 5.0 + (1 + 40e-6) * x + latency
+    fit = lower_envelope_line(x, y)
+    assert fit is not None
+    a, b = fit
+    assert np.all(y >= a + b * x - 1e-12)  # below every point
+    assert a == pytest.approx(5.003, abs=1e-3)  # the minimum latency, not the mean (23 ms)
+    assert (b - 1) * 1e6 == pytest.approx(40.0, abs=30.0)
+
+
+def test_session_timing_puts_sensors_with_different_jitter_on_one_clock() -> None:
+    """Two sensors sampled on one clock but delivered with different (load-like) delays:
+    their streamed times disagree by tens of ms; re-timed, by well under a millisecond."""
+    from hipscope.acquisition.clock import SessionTiming
+
+    rate_hz, n = 100.0, 6000
+    rng = np.random.default_rng(5)
+    retimed = {}
+    for name, extra_s in (("a", 0.002), ("b", 0.030)):
+        timing = SessionTiming(rate_hz, 16, max_rate_error=2e-4)
+        seq = np.arange(n, dtype=np.int64)
+        arrivals = []
+        for first in range(0, n, 4):  # 4-sample packets
+            last = first + 3
+            host = 100.0 + last / rate_hz + 0.001 + rng.exponential(extra_s)
+            timing.add((seq[first : last + 1] % (1 << 16)).astype(np.uint32), host)
+            arrivals.extend([host] * 4)
+        live = np.asarray(arrivals) - 100.0  # a crude live mapping: arrival times
+        raw = (seq % (1 << 16)).astype(np.uint32)  # the counter wraps inside the session
+        times = timing.retime(raw, live, max_shift_s=2.0, t0_monotonic_s=100.0)
+        assert times is not None and np.all(np.diff(times) > 0)
+        retimed[name] = times - seq / rate_hz
+    skew_ms = abs(np.median(retimed["a"]) - np.median(retimed["b"])) * 1e3
+    assert skew_ms < 0.5
+    assert np.ptp(retimed["b"]) * 1e3 < 0.5  # no drift across the session either
+
+
+def test_session_timing_refuses_what_the_counter_cannot_explain() -> None:
+    from hipscope.acquisition.clock import SessionTiming
+
+    timing = SessionTiming(100.0, 32)
+    for k in range(0, 3000, 5):
+        timing.add(np.arange(k, k + 5, dtype=np.uint32), 10.0 + (k + 4) / 100.0)
+    seq = np.arange(3000, dtype=np.uint32)
+    live = 10.0 + seq / 100.0
+    restarted = seq.copy()
+    restarted[1500:] -= 1500  # a device that restarted its counter mid-session
+    assert timing.retime(restarted, live, max_shift_s=2.0, t0_monotonic_s=0.0) is None
+    assert timing.retime(seq, live, max_shift_s=2.0, t0_monotonic_s=0.0) is not None

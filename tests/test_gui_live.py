@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from hipscope.acquisition.recording import load_recording
-from hipscope.acquisition.runner import LiveAcquisition, VirtualOptions
+from hipscope.acquisition.runner import LiveAcquisition
+from hipscope.acquisition.sources import KitSource
+from hipscope.acquisition.virtual.source import VirtualOptions, VirtualSource
 from hipscope.gui.worker import chip_states
 
 
@@ -26,8 +28,9 @@ def temp_settings(tmp_path: Path) -> None:
 
 def test_chip_states_flag_disconnects_and_losses() -> None:
     status = {
-        "pelvis": {"connected": True, "rate_hz": 99.0, "lost_samples": 0, "clock_offset_s": 0.002},
-        "trunk": {"connected": True, "rate_hz": 99.0, "lost_samples": 12, "clock_offset_s": 3.5},
+        "pelvis": {"connected": True, "rate_hz": 99.0, "lost_samples": 0, "skew_ms": 2.0,
+                   "latency_ms": 12.0, "rssi_dbm": -58},
+        "trunk": {"connected": True, "rate_hz": 99.0, "lost_samples": 12, "skew_ms": -3.5},
         "thigh_left": {
             "connected": False,
             "rate_hz": 0.0,
@@ -44,14 +47,35 @@ def test_chip_states_flag_disconnects_and_losses() -> None:
     chips = chip_states(status, nominal_rate_hz=100.0)
     assert [chips[p].level for p in status] == ["good", "warn", "bad", "warn"]
     assert "DISCONNECTED" in chips["thigh_left"].text
-    assert "+2.0 ms" in chips["pelvis"].text and "+3.50 s" in chips["trunk"].text
+    assert "skew +2 ms" in chips["pelvis"].text and "lag 12 ms" in chips["pelvis"].text
+    assert "-58 dBm" in chips["pelvis"].text and "skew -4 ms" in chips["trunk"].text
+    assert "Δt" not in chips["pelvis"].text  # a raw clock offset means nothing to a coach
+
+
+def test_chip_warns_on_skew_lag_signal_and_battery() -> None:
+    base = {"connected": True, "rate_hz": 100.0, "lost_samples": 0}
+    status = {
+        "pelvis": {**base, "skew_ms": 0.5, "latency_ms": 10.0, "rssi_dbm": -60},
+        "trunk": {**base, "skew_ms": 25.0},
+        "thigh_left": {**base, "latency_ms": 400.0},
+        "thigh_right": {**base, "rssi_dbm": -92, "battery_pct": 9.0},
+    }
+    chips = chip_states(status, nominal_rate_hz=100.0)
+    assert chips["pelvis"].level == "good"
+    assert chips["trunk"].level == "warn" and "+25 ms off" in chips["trunk"].tooltip
+    assert chips["thigh_left"].level == "warn" and "400 ms late" in chips["thigh_left"].tooltip
+    assert chips["thigh_right"].level == "warn"
+    tooltip = chips["thigh_right"].tooltip
+    assert "weak signal" in tooltip and "battery 9%" in tooltip
+    assert "batt 9%" in chips["thigh_right"].text
 
 
 def test_live_window_virtual_kit_tasks_and_cut_link(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from hipscope.gui.live import LiveWindow
 
     out = tmp_path / "live.h5"
-    acquisition = LiveAcquisition(virtual=VirtualOptions(rate_hz=100.0), out_path=out)
+    source = VirtualSource(VirtualOptions(rate_hz=100.0))
+    acquisition = LiveAcquisition(source, out_path=out)
     window = LiveWindow(acquisition)
     qtbot.addWidget(window)
     window.show()
@@ -95,7 +119,7 @@ def test_live_window_virtual_kit_tasks_and_cut_link(qtbot, tmp_path: Path) -> No
 
         # a forced disconnect must not freeze the window: the timer keeps redrawing and the
         # other sensors keep arriving
-        acquisition.cut_link("thigh_left")
+        source.cut("thigh_left")
         pelvis_t = window.hub.raw["pelvis"].last_time_s()
         counts = []
         for _ in range(8):
@@ -130,6 +154,6 @@ def test_real_kit_window_takes_placements_and_rate_from_the_kit_file(tmp_path: P
         'name = "DOT-P"\n\n[[sensor]]\nplacement = "thigh_right"\nprofile = "movella_dot"\n'
         'name = "DOT-R"\n'
     )
-    acquisition = LiveAcquisition(kit_path=kit)
+    acquisition = LiveAcquisition(KitSource(kit))
     assert acquisition_placements(acquisition) == ("pelvis", "thigh_right")
     assert acquisition_rate_hz(acquisition) == 60.0

@@ -25,13 +25,6 @@ import pytest
 from hipscope.base.text import visible_text
 from hipscope.cli import main
 
-NEEDS_H5_OPEN = "needs the shared HDF5 opening path with h5py errors mapped (issue 11 item 7)"
-NEEDS_REPLAY_CHECKS = "needs replay to validate recordings like info/analyze (issue 11 item 7)"
-NEEDS_SIZE_CHECK = "needs the dataset size check before any read (issue 11 item 3, recording.py)"
-NEEDS_LINK_POLICY = "needs external links refused (issue 11 item 7)"
-NEEDS_QUIET_NUMPY = "needs numpy's empty-slice warnings kept off the console (issue 11 item 7)"
-NEEDS_VERSION_CHECK = "needs format_version checked as an exact integer (issue 11 item 7)"
-
 IN_PROCESS_UNSAFE = {"declared_10_gb"}
 """Read only in a memory-capped subprocess (it would allocate ~10 GB today)."""
 
@@ -46,6 +39,8 @@ REFUSED_BY_INFO = (
     "folder_named_h5",
     "bad_nominal_rate",
     "fifo_named_h5",
+    "format_version_1_9",
+    "external_link",
     *BROKEN_H5,
 )
 
@@ -131,7 +126,7 @@ def _cases(known: dict[str, str], skip: set[str] = IN_PROCESS_UNSAFE) -> list[ob
     return [_case(name, known.get(name)) for name in hf.RECORDINGS if name not in skip]
 
 
-READ_KNOWN = dict.fromkeys(BROKEN_H5, NEEDS_H5_OPEN)
+READ_KNOWN: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", _cases(READ_KNOWN))
@@ -156,7 +151,7 @@ def test_analyze(
 
 @pytest.mark.parametrize(
     "name",
-    [_case("format_version_1_9", NEEDS_VERSION_CHECK), _case("external_link", NEEDS_LINK_POLICY)],
+    [_case("format_version_1_9", None), _case("external_link", None)],
 )
 def test_files_info_must_refuse(
     name: str, recordings: dict[str, Path], capsys: pytest.CaptureFixture[str]
@@ -237,7 +232,7 @@ def test_compare_with_metrics_files(
         "stuck_accelerometer",
         "clock_jump_day",
         "empty_file",
-        _case("hdf5_signature_then_garbage", NEEDS_H5_OPEN),
+        _case("hdf5_signature_then_garbage", None),
     ],
 )
 def test_report_on_recordings(
@@ -258,10 +253,10 @@ def test_report_on_recordings(
     ("command", "name"),
     [
         _pair("replay", "empty_file"),
-        _pair("replay", "bad_nominal_rate", NEEDS_REPLAY_CHECKS),
-        _pair("replay", "hdf5_signature_then_garbage", NEEDS_H5_OPEN),
+        _pair("replay", "bad_nominal_rate", None),
+        _pair("replay", "hdf5_signature_then_garbage", None),
         _pair("review", "folder_named_h5"),
-        _pair("review", "soft_link_to_itself", NEEDS_H5_OPEN),
+        _pair("review", "soft_link_to_itself", None),
     ],
 )
 def test_replay_and_review_refuse_bad_files(
@@ -283,7 +278,7 @@ def test_replay_and_review_refuse_bad_files(
     [
         _pair("replay", "markup_in_file_name"),
         _pair("review", "markup_in_attributes"),
-        _pair("replay", "time_backwards", NEEDS_REPLAY_CHECKS),
+        _pair("replay", "time_backwards", None),
     ],
 )
 def test_replay_and_review_agree_with_info(
@@ -453,8 +448,8 @@ MEMORY_BASE_MB = 400.0
         ("analyze", "clock_jump_1e6"),
         ("analyze", "gap_one_hour_one_sensor"),
         ("info", "clock_jump_1e12"),
-        _pair("info", "declared_10_gb", NEEDS_SIZE_CHECK),
-        _pair("analyze", "declared_10_gb", NEEDS_SIZE_CHECK),
+        _pair("info", "declared_10_gb", None),
+        _pair("analyze", "declared_10_gb", None),
     ],
 )
 def test_memory_follows_the_data(command: str, name: str, recordings: dict[str, Path]) -> None:
@@ -479,7 +474,6 @@ def test_a_fifo_profile_does_not_hang_record(kits: dict[str, Path], tmp_path: Pa
     assert result.code == 1
 
 
-@pytest.mark.xfail(strict=False, reason=NEEDS_QUIET_NUMPY)
 def test_a_clock_jump_across_the_full_screen_prints_nothing_but_results(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,4 +1,5 @@
-"""A recording process killed with SIGKILL leaves a readable file missing at most ~1 s."""
+"""A recording process killed with SIGKILL leaves a readable file missing at most ~1 s,
+and the task under way keeps its row."""
 
 from __future__ import annotations
 
@@ -11,18 +12,21 @@ from pathlib import Path
 import numpy as np
 
 from hipscope.acquisition.recording import load_recording
+from hipscope.acquisition.samples import Task
 
 WRITER = r"""
 import sys, time
 import numpy as np
 from hipscope.acquisition.recorder import Recorder, SensorMeta
-from hipscope.acquisition.samples import SampleBatch
+from hipscope.acquisition.samples import SampleBatch, Task
 
 path = sys.argv[1]
 rate_hz, batch_rows = 200.0, 10
 placements = ["pelvis", "trunk", "thigh_left", "thigh_right"]
 meta = [SensorMeta(p, nominal_rate_hz=rate_hz, has_seq=True) for p in placements]
 rec = Recorder(path, meta, flush_interval_s=0.5)
+rec.add_task(Task("static", "", 0.0, 1.0))
+rec.start_task("single_leg_stance", "right", 1.5)  # under way when the kill comes
 start = time.monotonic()
 n = 0
 while True:
@@ -71,3 +75,10 @@ def test_sigkill_mid_recording_loses_at_most_the_last_second(tmp_path: Path) -> 
         np.testing.assert_array_equal(samples.seq, np.arange(len(samples)))
         np.testing.assert_array_equal(samples.acc_m_s2[:, 0], samples.seq.astype(np.float32))
         assert samples.time_s[-1] >= last_appended_s - 1.0
+
+    # the open task's row was written when it started; the reader closes it at the end
+    static, stance = recording.tasks
+    assert static == Task("static", "", 0.0, 1.0)
+    assert (stance.kind, stance.side, stance.start_s) == ("single_leg_stance", "right", 1.5)
+    assert stance.end_s == recording.end_s
+    assert any("still open" in note for note in recording.notes)

@@ -216,3 +216,21 @@ def test_batch_missing_a_declared_column_is_dropped_not_filled(tmp_path: Path) -
         assert rec.dropped_rows["pelvis"] == 10
     loaded = load_recording(path)  # still a valid file: no NaN written
     assert len(loaded.sensors["pelvis"].samples) == 10
+
+
+def test_task_row_is_written_open_at_start_and_closed_at_end(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.h5"
+    rec = Recorder(path, [SensorMeta("pelvis", nominal_rate_hz=100.0)])
+    rec.append("pelvis", _batch(0.0, 300))
+    rec.start_task("hip_hinge", "", 1.0)
+    with h5py.File(path, "r", swmr=True) as f:  # on disk already, while still recording
+        assert f["tasks/kind"][0].decode() == "hip_hinge"
+        assert np.isnan(f["tasks/end_s"][0])
+    with pytest.raises(RecordingError, match="already open"):
+        rec.start_task("squat", "", 1.5)
+    assert rec.end_task(2.5) == Task("hip_hinge", "", 1.0, 2.5)
+    rec.start_task("squat", "", 2.6)  # still open at close: closed at the last sample
+    rec.close()
+    recording = load_recording(path)
+    assert recording.tasks == (Task("hip_hinge", "", 1.0, 2.5), Task("squat", "", 2.6, 2.99))
+    assert recording.notes == ()

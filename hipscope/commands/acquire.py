@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import signal
 import time
 from pathlib import Path
@@ -45,7 +46,14 @@ def _scan(virtual: bool, timeout_s: float) -> list[tuple[str, str, str, int]]:
             profile = match_profile(
                 name, adv.service_uuids, manufacturer_data=adv.manufacturer_data
             )
-            rows.append((name, device.address, profile.id if profile else "", adv.rssi))
+            rows.append(
+                (
+                    terminal_text(name),
+                    terminal_text(device.address),
+                    profile.id if profile else "",
+                    adv.rssi,
+                )
+            )
         return sorted(rows, key=lambda row: (-row[3], row[0]))
 
     try:
@@ -63,9 +71,13 @@ def _status_table(live: LiveAcquisition, title: str) -> Any:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    columns = ("sensor", "link", "Hz", "samples", "lost", "bad", "reconn.", "offset s")
+    columns = ("sensor", "link", "Hz", "samples", "lost", "bad", "rec.", "skew ms", "lag ms", "dBm")
     for column in columns:
-        table.add_column(column, justify="left" if column in ("sensor", "link") else "right")
+        table.add_column(
+            column,
+            justify="left" if column in ("sensor", "link") else "right",
+            no_wrap=column == "sensor",
+        )
     for placement, st in live.status().items():
         if live.finished:
             link = "[dim]closed[/]"
@@ -79,9 +91,17 @@ def _status_table(live: LiveAcquisition, title: str) -> Any:
             str(st.lost_samples),
             str(st.dropped_packets),
             str(st.reconnects),
-            f"{st.clock_offset_s:.3f}",
+            _ms(getattr(st, "skew_ms", math.nan), signed=True),
+            _ms(getattr(st, "latency_ms", math.nan)),
+            "-" if getattr(st, "rssi_dbm", None) is None else str(st.rssi_dbm),
         )
     return table
+
+
+def _ms(value: float, *, signed: bool = False) -> str:
+    if not math.isfinite(value):
+        return "-"
+    return f"{round(value):+d}" if signed else f"{value:.0f}"  # never "-0"
 
 
 def register(app: typer.Typer) -> None:
@@ -119,35 +139,60 @@ def register(app: typer.Typer) -> None:
         ] = None,
         virtual: Annotated[
             bool,
-            typer.Option("--virtual", help="Record the 4 virtual sensors (simulated screen); "
-                         "with --kit, virtual sensors impersonate the kit's devices."),
+            typer.Option(
+                "--virtual",
+                help="Record the 4 virtual sensors (simulated screen); "
+                "with --kit, virtual sensors impersonate the kit's devices.",
+            ),
         ] = False,
         duration: Annotated[
             float | None,
-            typer.Option("--duration", min=0.1, help="Seconds to record, on the session "
-                         "clock (default: until the protocol ends, or Ctrl-C)."),
+            typer.Option(
+                "--duration",
+                min=0.1,
+                help="Seconds to record, on the session "
+                "clock (default: until the protocol ends, or Ctrl-C).",
+            ),
         ] = None,
         speed: Annotated[
-            float, typer.Option("--speed", min=0.1, help="Virtual kit only: simulated seconds "
-                                "per second.")
+            float,
+            typer.Option(
+                "--speed", min=0.1, help="Virtual kit only: simulated seconds per second."
+            ),
         ] = 1.0,
         protocol: Annotated[
             str | None,
-            typer.Option("--protocol", help="'screen': guide the screen tasks and write task "
-                         "rows (always on with --virtual; 'none' turns it off)."),
+            typer.Option(
+                "--protocol",
+                help="'screen': guide the screen tasks and write task "
+                "rows (always on with --virtual; 'none' turns it off).",
+            ),
         ] = None,
         rate: Annotated[
             float | None,
-            typer.Option("--rate", min=1.0, help="Virtual kit only: sampling rate in Hz "
-                         "(default 100, or the family's default when it has no 100 Hz)."),
+            typer.Option(
+                "--rate",
+                min=1.0,
+                help="Virtual kit only: sampling rate in Hz "
+                "(default 100, or the family's default when it has no 100 Hz).",
+            ),
         ] = None,
         profile: Annotated[
-            str, typer.Option("--profile", help="Virtual kit only: sensor family "
-                              "(hipscope_open, movella_dot, witmotion_wt901ble).")
+            str,
+            typer.Option(
+                "--profile",
+                help="Virtual kit only: sensor family "
+                "(hipscope_open, movella_dot, witmotion_wt901ble).",
+            ),
         ] = "hipscope_open",
         loss: Annotated[
-            float, typer.Option("--loss", min=0.0, max=0.5, help="Virtual kit only: fraction "
-                                "of notifications the radio drops.")
+            float,
+            typer.Option(
+                "--loss",
+                min=0.0,
+                max=0.5,
+                help="Virtual kit only: fraction of notifications the radio drops.",
+            ),
         ] = 0.0,
         seed: Annotated[int, typer.Option("--seed", help="Virtual kit only: random seed.")] = 0,
         athlete: Annotated[str, typer.Option("--athlete", help="Athlete name or code.")] = "",
@@ -158,7 +203,8 @@ def register(app: typer.Typer) -> None:
         """Connect a kit, show live status and record to a file (Ctrl-C stops cleanly)."""
         from rich.console import Console
 
-        from hipscope.acquisition.runner import LiveAcquisition, VirtualOptions
+        from hipscope.acquisition.runner import LiveAcquisition
+        from hipscope.acquisition.sources import KitSource
 
         console = Console(emoji=False)
         if kit is None and not virtual:
@@ -177,6 +223,7 @@ def register(app: typer.Typer) -> None:
         if virtual:
             from hipscope.acquisition.profiles import load_profile
             from hipscope.acquisition.virtual.encoders import encodable_profiles
+            from hipscope.acquisition.virtual.source import VirtualOptions, VirtualSource
 
             family = load_profile(profile)
             encodable = encodable_profiles()
@@ -193,8 +240,7 @@ def register(app: typer.Typer) -> None:
                 profile=profile, rate_hz=rate or 100.0, speed=speed, loss_fraction=loss, seed=seed
             )
             live = LiveAcquisition(
-                kit_path=kit,
-                virtual=options,
+                VirtualSource(options, kit_path=kit),
                 out_path=out,
                 athlete=athlete,
                 protocol=None if protocol == "none" else "screen",
@@ -202,12 +248,15 @@ def register(app: typer.Typer) -> None:
                 scan_timeout_s=scan_timeout,
             )
         else:
+            assert kit is not None
             live = LiveAcquisition(
-                kit_path=kit, out_path=out, athlete=athlete, duration_s=duration,
+                KitSource(kit),
+                out_path=out,
+                athlete=athlete,
+                duration_s=duration,
                 scan_timeout_s=scan_timeout,
             )
         _run_live(console, live, out, guided)
-
 
 
 def _run_live(console: Any, live: LiveAcquisition, out: Path, guided: bool) -> None:
@@ -287,6 +336,8 @@ def _summary(console: Any, out: Path) -> None:
         f"[bold]{terminal_text(out)}[/]: {recording.duration_s:.1f} s, "
         f"{len(recording.tasks)} task(s)"
     )
+    for note in recording.notes:
+        console.print(f"  [yellow]note:[/] {terminal_text(note)}")
     for placement, sensor in recording.sensors.items():
         console.print(
             f"  {terminal_text(placement):12s} {len(sensor.samples):7d} samples  "

@@ -75,7 +75,10 @@ def _warn_on_timing(recording: Path, speed: float, console: Any) -> None:
     from hipscope.acquisition.recording import load_recording
 
     stretched = []
+    behind = []
     for placement, sensor in load_recording(recording).sensors.items():
+        if sensor.attrs.get("time_alignment") == "session_nominal_rate":
+            behind.append(placement)
         samples = sensor.samples
         if sensor.nominal_rate_hz <= 0 or samples.seq is None or len(samples) < 2:
             continue
@@ -85,6 +88,13 @@ def _warn_on_timing(recording: Path, speed: float, console: Any) -> None:
             stretched.append(
                 f"{terminal_text(placement)} {clock_s:.1f} s for {counted_s:.1f} s of samples"
             )
+    if behind:
+        console.print(
+            f"[yellow]warning[/]: the machine fell behind the sensors at --speed {speed:g} "
+            f"({', '.join(behind)}): their samples were timed from the sample counters at the "
+            "nominal rate, so timing between sensors (hip lead) is less certain; try a lower "
+            "speed"
+        )
     if stretched:
         console.print(
             f"[yellow]warning[/]: session clock off the sample counters ({'; '.join(stretched)})"
@@ -153,7 +163,8 @@ def run_demo(
     """The demo as a function (the command and the tests call it); returns the paths written."""
     from rich.console import Console
 
-    from hipscope.acquisition.runner import LiveAcquisition, VirtualOptions
+    from hipscope.acquisition.runner import LiveAcquisition
+    from hipscope.acquisition.virtual.source import VirtualOptions, VirtualSource
 
     console = console or Console()
     if not speed > 0:
@@ -170,7 +181,7 @@ def run_demo(
         raise HipscopeError(f"{recording}: already exists; choose another --out folder")
     expected_s = protocol_duration_s(seed, rate_hz)
     acquisition = LiveAcquisition(
-        virtual=VirtualOptions(rate_hz=rate_hz, speed=speed, seed=seed),
+        VirtualSource(VirtualOptions(rate_hz=rate_hz, speed=speed, seed=seed)),
         out_path=recording,
         athlete=athlete,
         protocol="screen",

@@ -49,12 +49,20 @@ def register(app: typer.Typer) -> None:
         if duration is not None and duration <= 0:
             raise HipscopeError(f"--duration must be positive, got {duration}")
         _check_screenshot(screenshot)
-        from hipscope.acquisition.runner import LiveAcquisition, VirtualOptions
+        from hipscope.acquisition.runner import LiveAcquisition
+        from hipscope.acquisition.sources import KitSource, SensorSource
         from hipscope.gui.app import run_live
 
+        source: SensorSource
+        if virtual:
+            from hipscope.acquisition.virtual.source import VirtualOptions, VirtualSource
+
+            source = VirtualSource(VirtualOptions(rate_hz=rate_hz, loss_fraction=loss))
+        else:
+            assert kit is not None
+            source = KitSource(kit)
         acquisition = LiveAcquisition(
-            kit_path=kit,
-            virtual=VirtualOptions(rate_hz=rate_hz, loss_fraction=loss) if virtual else None,
+            source,
             out_path=out,
             athlete=athlete,
         )

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 def register(app: typer.Typer) -> None:
@@ -76,6 +77,8 @@ def register(app: typer.Typer) -> None:
         else:
             console.print("[yellow]no task rows[/]")
         console.print(f"duration {recording.duration_s:.1f} s", highlight=False)
+        for note in recording.notes:
+            console.print(Text(f"note: {note}", style="yellow"), highlight=False)
 
 
 def _rate(measured_hz: float, nominal_hz: float) -> str:
