@@ -2,6 +2,10 @@
 
 Usage: python benchmarks/validate_simulator.py [--seeds 0 1 2] [--rates 60 100 200]
        [--misalignment 0 10 15]
+       python benchmarks/validate_simulator.py --noise [--rates 60 100 200]
+
+``--noise`` compares the simulator's sensor noise at rest with the still segments of the
+BROAD fixture (tests/data/broad_crops.npz, CC BY 4.0): white-noise density per axis.
 
 Each case simulates the default screen protocol plus a hip bridge (hip lead −60 ms) and a
 squat (+120 ms), writes it as a recording, runs
@@ -89,12 +93,64 @@ def _err(value: float | None, truth: float) -> float:
     return float("inf") if value is None else abs(float(value) - float(truth))
 
 
+BROAD = Path(__file__).resolve().parents[1] / "tests" / "data" / "broad_crops.npz"
+
+
+def _noise_density(x: Any, rate_hz: float) -> Any:
+    """Per-axis white-noise density (unit/√Hz): the median Welch PSD between 5 Hz and 40 Hz
+    (or 0.4 × the rate) of the mean-removed signal, as a one-sided density's square root."""
+    import numpy as np
+    from scipy.signal import welch
+
+    x = np.asarray(x, dtype=np.float64)
+    freq, psd = welch(x - x.mean(axis=0), fs=rate_hz, axis=0, nperseg=min(256, x.shape[0]))
+    band = (freq > 5.0) & (freq < min(40.0, 0.4 * rate_hz))
+    return np.sqrt(np.median(psd[band], axis=0) / 2.0)
+
+
+def compare_noise(rates: list[float]) -> None:
+    """Sensor noise at rest: BROAD's still segments against the simulator's defaults."""
+    import numpy as np
+
+    from hipscope.acquisition.simulator import StaticSpec, simulate
+
+    print("white-noise density at rest, per axis (gyr rad/s/√Hz · 1e4, acc m/s²/√Hz · 1e3)")
+    data = np.load(BROAD)
+    for trial in ("rotation", "translation"):
+        rest = np.flatnonzero(~data[f"{trial}_movement"])
+        runs = np.split(rest, np.flatnonzero(np.diff(rest) > 1) + 1)
+        longest = max(runs, key=len)
+        rate = float(data[f"{trial}_sampling_rate"])
+        gyr = _noise_density(data[f"{trial}_imu_gyr"][longest], rate)
+        acc = _noise_density(data[f"{trial}_imu_acc"][longest], rate)
+        print(
+            f"BROAD {trial:<11} {rate:6.1f} Hz {longest.shape[0] / rate:5.1f} s  gyr "
+            f"{np.round(1e4 * gyr, 1)}  acc {np.round(1e3 * acc, 1)}"
+        )
+    for rate in rates:
+        session = simulate([StaticSpec(duration_s=20.0, sway_m_s2=0.0)], rate_hz=rate, seed=0)
+        batch = session.samples["pelvis"]
+        still = (batch.time_s > 2.0) & (batch.time_s < 19.0)
+        gyr = _noise_density(batch.gyr_rad_s[still], rate)
+        acc = _noise_density(batch.acc_m_s2[still], rate)
+        print(
+            f"simulator pelvis    {rate:6.1f} Hz  17.0 s  gyr {np.round(1e4 * gyr, 1)}  "
+            f"acc {np.round(1e3 * acc, 1)}"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--rates", type=float, nargs="+", default=[60.0, 100.0, 200.0])
     parser.add_argument("--misalignment", type=float, nargs="+", default=[0.0, 10.0, 15.0])
+    parser.add_argument(
+        "--noise", action="store_true", help="only compare sensor noise at rest with BROAD"
+    )
     args = parser.parse_args()
+    if args.noise:
+        compare_noise(args.rates)
+        return 0
     columns = [
         "pelvic_drop_deg",
         "trunk_lean_deg",

@@ -2,9 +2,10 @@
 
 Which metrics a task shows follows its kind's family in the task registry
 (``hipscope.base.tasks``). Single-leg stance: current and peak pelvic drop (positive = free
-side lower) and trunk lean. Repetitions (hinge, bridge, squat): repetitions and the hip lead
-of the last one (the hip-drive algorithm on the task's buffered angles). Walking: running
-step-time symmetry index. Kinds recorded without metrics (lunge) show the posture only.
+side lower) and trunk lean from vertical towards the stance side. Repetitions (hinge,
+bridge, squat): repetitions and the hip lead of the last one (the hip-drive algorithm on
+the task's buffered angles). Walking: running step-time symmetry index. Kinds recorded
+without metrics (lunge) show the posture only.
 """
 
 from __future__ import annotations
@@ -53,9 +54,9 @@ def stance_metrics(hub: DataHub, state: TaskState, now_s: float) -> list[LiveMet
         if drops.size:
             state.peak_drop_rad = max(state.peak_drop_rad, float(drops.max()))
             drop_now = float(drops[-1])
-    # lean towards the stance side: stance left -> trunk leaning left -> lateral bend negative
-    bend = hub.latest_angle("lumbar_lateral_bend")
-    lean = -sign * bend
+    # trunk lean from world vertical towards the stance side: trunk obliquity > 0 = leaning
+    # right (a pelvic drop under an upright trunk is no lean)
+    lean = -sign * hub.latest_angle("trunk_obliquity")
     peak = state.peak_drop_rad if math.isfinite(state.peak_drop_rad) else math.nan
     return [
         LiveMetric("pelvic drop", _deg(drop_now), "°"),

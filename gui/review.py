@@ -46,9 +46,10 @@ GAIT_PAIRS: tuple[tuple[str, str, str, str | None], ...] = (
     ("Steps counted", "n_steps_left", "n_steps_right", None),
 )
 STANCE_KEYS: tuple[str, ...] = (
-    "pelvic_drop_peak_deg",
     "pelvic_drop_mean_deg",
+    "pelvic_drop_peak_deg",
     "trunk_lean_mean_deg",
+    "lumbar_lateral_bend_mean_deg",
     "sway_rms_m_s2",
     "sway_ellipse_area_m2_s4",
     "hold_s",
@@ -60,6 +61,7 @@ REP_COLUMNS: tuple[str, ...] = (
     "peak_hip_ext_vel_deg_s",
     "time_to_peak_hip_ext_vel_s",
     "hip_share_pct",
+    "rejected",
 )
 
 
@@ -87,9 +89,23 @@ def fmt(value: Any, key: str = "") -> str:
         text = f"{value:.{decimals}f}"
     elif isinstance(value, list | tuple):
         return f"{len(value)} values" if len(value) > 6 else ", ".join(fmt(v) for v in value)
+    elif isinstance(value, Mapping):
+        return "; ".join(f"{k} ×{v}" for k, v in value.items()) or "none"
     else:
         text = str(value)
     return f"{text} {unit}".strip() if unit not in ("°", "%") else f"{text}{unit}"
+
+
+def fmt_pm(value: Any, key: str) -> str:
+    """``fmt`` plus hipscope's own 95 % error ("± x", from the simulation study) where known."""
+    text = fmt(value, key)
+    if value is None or text == "–":
+        return text
+    from hipscope.processing.uncertainty import plus_minus
+
+    _, unit, decimals = label(key)
+    extra = plus_minus(key, decimals, unit)
+    return f"{text} {extra}" if extra else text
 
 
 def task_name(task: TaskResult) -> str:
@@ -272,7 +288,16 @@ class ReviewPanel(QtWidgets.QWidget):
         self.tasks_table.setWordWrap(True)
         self.sides_table = _table(["Metric", "Left", "Right", "Asymmetry"])
         self.reps_table = _table(
-            ["Task", "Rep", "Hip lead", "Hip onset", "Back onset", "Peak hip ext vel", "Hip share"]
+            [
+                "Task",
+                "Rep",
+                "Hip lead",
+                "Hip onset",
+                "Back onset",
+                "Peak hip ext vel",
+                "Hip share",
+                "Not used because",
+            ]
         )
         self.detail_table = _table(["Metric", "Value", "Note"])
         self.tabs = QtWidgets.QTabWidget()
@@ -339,7 +364,7 @@ class ReviewPanel(QtWidgets.QWidget):
         for task in doc.tasks:
             values = _task_values(task)
             parts = [
-                f"{label(k)[0]} {fmt(values[k], k)}" for k in headlines(task.kind) if k in values
+                f"{label(k)[0]} {fmt_pm(values[k], k)}" for k in headlines(task.kind) if k in values
             ]
             when = f"{fmt(task.start_s)}–{fmt(task.end_s)} s"
             task_rows.append([task.title, when, "\n".join(parts) or "–"])
@@ -348,7 +373,7 @@ class ReviewPanel(QtWidgets.QWidget):
         _fill(
             self.sides_table,
             [
-                [name, fmt(lv, key), fmt(rv, key.replace("left", "right")), diff]
+                [name, fmt_pm(lv, key), fmt_pm(rv, key.replace("left", "right")), diff]
                 for name, lv, rv, diff, key in left_right_rows(doc)
             ],
         )
@@ -364,6 +389,7 @@ class ReviewPanel(QtWidgets.QWidget):
                         "lumbar_onset_s",
                         "peak_hip_ext_vel_deg_s",
                         "hip_share_pct",
+                        "rejected",
                     )
                 ]
                 for _, task, number, rep in repetition_rows(doc)
@@ -396,7 +422,7 @@ class ReviewPanel(QtWidgets.QWidget):
                 rows.append(["Repetitions (see tab)", str(len(value or [])), ""])
                 continue
             name, _, _ = label(key)
-            rows.append([name, fmt(value, key), task.unavailable.get(key, "")])
+            rows.append([name, fmt_pm(value, key), task.unavailable.get(key, "")])
         for key, reason in task.unavailable.items():
             if key not in values:
                 rows.append([label(key)[0], "–", reason])

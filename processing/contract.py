@@ -143,6 +143,9 @@ class SingleLegStanceMetrics(TaskMetrics):
     pelvic_drop_peak_deg: float | None = None
     pelvic_drop_mean_deg: float | None = None
     trunk_lean_mean_deg: float | None = None
+    """Trunk inclination from world vertical, towards the stance side positive."""
+    lumbar_lateral_bend_mean_deg: float | None = None
+    """Trunk on pelvis side bend, trunk leaning right on the pelvis positive."""
     sway_rms_m_s2: float | None = None
     sway_ap_rms_m_s2: float | None = None
     sway_ml_rms_m_s2: float | None = None
@@ -171,13 +174,25 @@ class Repetition(_Model):
     hip_ext_deg: float | None = None
     lumbar_ext_deg: float | None = None
     hip_share_pct: float | None = None
+    rejected: str | None = None
+    """Why this repetition gave no valid lead (None: it did)."""
 
 
 class HipDriveMetrics(TaskMetrics):
     """Hip drive over the repetitions of a hinge, bridge or squat."""
 
     rep_count: int | None = None
+    valid_rep_count: int | None = None
     hip_lead_ms_median: float | None = None
+    hip_lead_ms_q1: float | None = None
+    hip_lead_ms_q3: float | None = None
+    hip_lead_ms_iqr: float | None = None
+    hip_lead_zone_ms: float | None = None
+    """Half-width of the indeterminate zone around 0 ms (from the per-repetition spread)."""
+    hip_lead_verdict: str | None = None
+    """"hips first", "back first" or "unclear"."""
+    rejected_reps: dict[str, int] = Field(default_factory=dict)
+    """Rejection reason -> number of repetitions."""
     hip_share_pct_median: float | None = None
     repetitions: list[Repetition] = Field(default_factory=list)
 

@@ -262,10 +262,12 @@ def _analyze_single_leg_stance(ctx: _Context) -> TaskAnalysis:
         end_s=task.end_s,
         pelvis_obliquity_rad=ctx.angle("pelvis_obliquity"),
         free_thigh_sagittal_rad=ctx.angle(f"thigh_sagittal_{free}"),
+        trunk_obliquity_rad=ctx.angle("trunk_obliquity"),
         lumbar_lateral_bend_rad=ctx.angle("lumbar_lateral_bend"),
         acc_world_pelvis_m_s2=ctx.acc_world("pelvis"),
         q_world_pelvis=ctx.q_world("pelvis"),
         reference_obliquity_rad=ctx.reference.get("pelvis_obliquity", 0.0),
+        reference_trunk_obliquity_rad=ctx.reference.get("trunk_obliquity", 0.0),
         reference_lateral_bend_rad=ctx.reference.get("lumbar_lateral_bend", 0.0),
     )
     row = {"side": task.side, **{k: v for k, v in stability.metrics_.items()}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from numpy.typing import NDArray
+from scipy.signal import butter, sosfiltfilt
 
 from hipscope.processing.events.repetitions import RepetitionSegmenter
 from hipscope.processing.metrics.hip_drive import HipDrive
@@ -57,12 +58,16 @@ def hinge(
     return t, np.radians(hip), np.radians(lumbar), onsets
 
 
-# A minimum-jerk start is what the onset extrapolation models; a raised cosine (jump in
-# acceleration) is smeared by the 6 Hz low-pass and gets a looser bound (target: 30 ms).
-@pytest.mark.parametrize(("shape", "tolerance_ms"), [("min_jerk", 20.0), ("cosine", 25.0)])
+# A minimum-jerk rise is what the onset fit models; a raised cosine (jump in acceleration)
+# starts more abruptly, so its fitted onset comes early (the same for both joints: the lead
+# keeps its tolerance, the absolute onset gets a looser one).
+@pytest.mark.parametrize(
+    ("shape", "tolerance_ms", "onset_tolerance_s"),
+    [("min_jerk", 20.0, 0.05), ("cosine", 25.0, 0.15)],
+)
 @pytest.mark.parametrize("rate_hz", [60.0, 100.0, 200.0])
 def test_hip_lead_matches_the_injected_onsets(
-    rate_hz: float, shape: str, tolerance_ms: float
+    rate_hz: float, shape: str, tolerance_ms: float, onset_tolerance_s: float
 ) -> None:
     leads = [80.0, -60.0, 0.0, 150.0, 40.0]
     t, hip, lumbar, onsets = hinge(rate_hz, leads, rate_noise_deg_s=0.5, shape=shape)
@@ -72,17 +77,22 @@ def test_hip_lead_matches_the_injected_onsets(
     assert drive.rep_count_ == len(leads)
     for rep, lead, onset in zip(drive.repetitions_, leads, onsets, strict=True):
         assert rep["hip_lead_ms"] == pytest.approx(lead, abs=tolerance_ms)
-        assert rep["hip_onset_s"] == pytest.approx(onset, abs=0.05)
-        # plain threshold crossing comes later than the true onset
-        assert rep["hip_threshold_s"] > rep["hip_onset_s"]
+        assert rep["hip_onset_s"] == pytest.approx(onset, abs=onset_tolerance_s)
+        assert rep["rejected"] is None
         # peak of a raised cosine of 45° over 1 s: π/2 · 45 deg/s, half-way through the rise
         # peak velocity half-way through the rise: π/2 · 45 deg/s (cosine), 15/8 · 45 (min jerk)
         peak = np.pi / 2 * 45.0 if shape == "cosine" else 15.0 / 8.0 * 45.0
         assert rep["peak_hip_ext_vel_deg_s"] == pytest.approx(peak, rel=0.05)
-        assert rep["time_to_peak_hip_ext_vel_s"] == pytest.approx(0.5, abs=0.06)
+        assert rep["time_to_peak_hip_ext_vel_s"] == pytest.approx(0.5, abs=onset_tolerance_s + 0.01)
         assert rep["hip_share_pct"] == pytest.approx(100 * 45 / 65, abs=2.0)
     metrics = drive.metrics_
     assert metrics["hip_lead_ms_median"] == pytest.approx(np.median(leads), abs=tolerance_ms)
+    assert metrics["valid_rep_count"] == len(leads) and metrics["rejected_reps"] == {}
+    q1, q3 = np.percentile(leads, [25, 75])
+    assert metrics["hip_lead_ms_q1"] == pytest.approx(q1, abs=tolerance_ms)
+    assert metrics["hip_lead_ms_q3"] == pytest.approx(q3, abs=tolerance_ms)
+    # a spread of 40..80 ms over 5 reps: the median (40 ms) does not clear the zone
+    assert metrics["hip_lead_zone_ms"] > 40.0 and metrics["hip_lead_verdict"] == "unclear"
 
 
 def test_lumbar_first_is_negative_and_missing_lumbar_is_explained() -> None:
@@ -117,3 +127,105 @@ def test_segmenter_ignores_small_wobbles() -> None:
     assert len(reps) == 4
     for rep, onset in zip(reps, onsets, strict=True):
         assert rep.start_s < rep.turn_s < onset + 0.2 < rep.end_s
+
+
+def _band_noise(
+    rng: np.random.Generator, n: int, rate_hz: float, band_hz: tuple[float, float]
+) -> NDArray[np.float64]:
+    """Unit-RMS noise in ``band_hz`` (2nd-order Butterworth band-pass, zero phase)."""
+    sos = butter(
+        2, [band_hz[0], min(band_hz[1], 0.45 * rate_hz)], "bandpass", fs=rate_hz, output="sos"
+    )
+    x = sosfiltfilt(sos, rng.standard_normal(n))
+    return x / np.std(x)
+
+
+def realistic_reps(
+    rate_hz: float,
+    lead_ms: float,
+    *,
+    bounce: bool,
+    n_reps: int = 6,
+    sta_deg: float = 1.5,
+    hip_deg: float = 60.0,
+    lumbar_deg: float = 20.0,
+    seed: int = 0,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], list[float]]:
+    """Hinge reps with rep-to-rep variability (±10 % depth, timing), paused (0.4 s at the
+    bottom) or bounce (no pause), and per-segment (pelvis, trunk, thigh) noise: soft-tissue
+    artefact of ``sta_deg`` RMS at 2–10 Hz while the segment moves (near zero at rest) plus
+    integrated gyroscope noise (0.3 °/s white). Returns t, hip and lumbar flexion (rad) and
+    each rep's true lead (ms)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(0.0, 3.0 + 5.5 * n_reps, 1.0 / rate_hz)
+    hip, lumbar, moving = np.zeros_like(t), np.zeros_like(t), np.zeros_like(t)
+    start, truth = 1.0, []
+    for _ in range(n_reps):
+        down_s, up_s, depth = (1.0 + 0.1 * rng.standard_normal(3)) * (1.2, 1.0, 1.0)
+        pause_s = 0.0 if bounce else 0.4 * (1.0 + 0.1 * rng.standard_normal())
+        rise = start + down_s + pause_s
+        lead_s = lead_ms / 1000.0
+        t_hip, t_lumbar = rise + max(0.0, -lead_s), rise + max(0.0, lead_s)
+        hip += depth * hip_deg * (_min_jerk_step(t, start, down_s) - _min_jerk_step(t, t_hip, up_s))
+        lumbar += (
+            depth
+            * lumbar_deg
+            * (_min_jerk_step(t, start, down_s) - _min_jerk_step(t, t_lumbar, up_s))
+        )
+        moving[(t > start) & (t < start + down_s)] = 1.0
+        moving[(t > min(t_hip, t_lumbar)) & (t < max(t_hip, t_lumbar) + up_s)] = 1.0
+        truth.append(1000.0 * (t_lumbar - t_hip))
+        start = rise + abs(lead_s) + up_s + 1.0
+    envelope = np.clip(sosfiltfilt(butter(2, 2.0, fs=rate_hz, output="sos"), moving), 0.0, 1.0)
+    noise = {
+        seg: sta_deg * envelope * _band_noise(rng, t.shape[0], rate_hz, (2.0, 10.0))
+        + np.cumsum(rng.normal(0.0, 0.3, t.shape)) / rate_hz
+        for seg in ("pelvis", "trunk", "thigh")
+    }
+    hip_measured = hip + noise["thigh"] - noise["pelvis"]
+    lumbar_measured = lumbar + noise["trunk"] - noise["pelvis"]
+    return t, np.radians(hip_measured), np.radians(lumbar_measured), truth
+
+
+@pytest.mark.parametrize("bounce", [False, True], ids=["paused", "bounce"])
+@pytest.mark.parametrize(("rate_hz", "sta_deg"), [(60.0, 1.5), (100.0, 1.0), (200.0, 1.5)])
+def test_hip_lead_under_soft_tissue_artefact(bounce: bool, rate_hz: float, sta_deg: float) -> None:
+    """Median within ±25 ms and the sign right for |lead| >= 30 ms; every rep counted."""
+    for seed, lead_ms in enumerate((-60.0, -30.0, 30.0, 60.0)):
+        t, hip, lumbar, truth = realistic_reps(
+            rate_hz, lead_ms, bounce=bounce, sta_deg=sta_deg, seed=seed
+        )
+        drive = HipDrive().compute(
+            t, hip_flexion_rad=hip, lumbar_flexion_rad=lumbar, start_s=0.5, end_s=t[-1] - 0.5
+        )
+        m = drive.metrics_
+        assert abs(m["valid_rep_count"] - len(truth)) <= 1, m["rejected_reps"]
+        assert m["hip_lead_ms_median"] == pytest.approx(np.median(truth), abs=25.0)
+        assert np.sign(m["hip_lead_ms_median"]) == np.sign(lead_ms)
+        if m["hip_lead_verdict"] != "unclear":
+            assert m["hip_lead_verdict"] == ("hips first" if lead_ms > 0 else "back first")
+
+
+def test_zero_lead_is_unclear_not_a_verdict() -> None:
+    """With a true lead of 0 ms the verdict must not claim a side (over many seeds)."""
+    verdicts = []
+    for seed in range(10):
+        t, hip, lumbar, _ = realistic_reps(100.0, 0.0, bounce=seed % 2 == 1, seed=100 + seed)
+        drive = HipDrive().compute(
+            t, hip_flexion_rad=hip, lumbar_flexion_rad=lumbar, start_s=0.5, end_s=t[-1] - 0.5
+        )
+        verdicts.append(drive.metrics_["hip_lead_verdict"])
+    assert verdicts.count("unclear") >= 8, verdicts
+
+
+def test_a_rep_without_lumbar_motion_is_rejected_with_its_reason() -> None:
+    t, hip, lumbar, _ = hinge(100.0, [40.0, 40.0, 40.0], rate_noise_deg_s=0.2)
+    flat = np.zeros_like(lumbar)
+    drive = HipDrive().compute(
+        t, hip_flexion_rad=hip + lumbar, lumbar_flexion_rad=flat, start_s=0.0, end_s=t[-1]
+    )
+    m = drive.metrics_
+    assert m["rep_count"] == 3 and m["valid_rep_count"] == 0
+    assert m["rejected_reps"] == {"lower back: no extension": 3}
+    assert m["hip_lead_ms_median"] is None and m["hip_lead_verdict"] is None
+    assert "hip_lead_verdict" in drive.unavailable_

@@ -16,7 +16,11 @@ def _ramp(t: NDArray[np.float64], start: float, duration: float) -> NDArray[np.f
 
 
 def stance(stance_side: str, drop_deg: float, lean_deg: float, rate_hz: float = 100.0) -> dict:
-    """A 14 s task: free thigh lifts 40° at 2–2.5 s, holds until 11.5 s, lowers by 12 s."""
+    """A 14 s task: free thigh lifts 40° at 2–2.5 s, holds until 11.5 s, lowers by 12 s.
+
+    ``lean_deg``: trunk inclination from world vertical towards the stance side; the
+    trunk-on-pelvis bend follows from it and the pelvis's own obliquity.
+    """
     t = np.arange(0.0, 14.0, 1.0 / rate_hz)
     lifted = _ramp(t, 2.0, 0.5) - _ramp(t, 11.5, 0.5)
     sign_obliquity = 1.0 if stance_side == "left" else -1.0
@@ -30,7 +34,10 @@ def stance(stance_side: str, drop_deg: float, lean_deg: float, rate_hz: float = 
         "time_s": t,
         "free_thigh_sagittal_rad": np.radians(40.0) * lifted,
         "pelvis_obliquity_rad": np.radians(sign_obliquity * drop_deg) * lifted + 0.01,
-        "lumbar_lateral_bend_rad": np.radians(sign_bend * lean_deg) * lifted,
+        # obliquity > 0 = right side lower = leaning right
+        "trunk_obliquity_rad": np.radians(sign_bend * lean_deg) * lifted,
+        "lumbar_lateral_bend_rad": np.radians(sign_bend * lean_deg - sign_obliquity * drop_deg)
+        * lifted,
         "acc_world_pelvis_m_s2": acc,
         "q_world_pelvis": np.tile([1.0, 0.0, 0.0, 0.0], (t.shape[0], 1)),
     }
@@ -53,12 +60,37 @@ def test_drop_lean_and_hold_follow_the_sign_conventions(
     assert m["pelvic_drop_mean_deg"] == pytest.approx(drop, abs=0.1)
     assert m["pelvic_drop_peak_deg"] == pytest.approx(drop, abs=0.1)
     assert m["trunk_lean_mean_deg"] == pytest.approx(lean, abs=0.1)
+    sign_bend = 1.0 if side == "right" else -1.0
+    sign_obliquity = -sign_bend
+    assert m["lumbar_lateral_bend_mean_deg"] == pytest.approx(
+        sign_bend * lean - sign_obliquity * drop, abs=0.1
+    )
     # world x is the pelvis anterior axis here: AP sway 0.03, ML 0.09
     assert m["sway_ap_rms_m_s2"] == pytest.approx(0.03, rel=0.1)
     assert m["sway_ml_rms_m_s2"] == pytest.approx(0.09, rel=0.1)
     assert m["sway_ellipse_area_m2_s4"] == pytest.approx(np.pi * 5.991 * 0.03 * 0.09, rel=0.15)
     assert result.unavailable_ == {}
     assert result.series_["pelvic_drop_deg"].shape == result.series_["time_s"].shape
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_pelvic_drop_with_a_vertical_trunk_is_no_trunk_lean(side: str) -> None:
+    """6° free-side drop, trunk vertical in the world: lean 0 ± 1°, the bend shows the drop."""
+    data = stance(side, 6.0, 0.0)
+    t = data.pop("time_s")
+    rng = np.random.default_rng(3)
+    for key in ("pelvis_obliquity_rad", "trunk_obliquity_rad", "lumbar_lateral_bend_rad"):
+        data[key] = data[key] + np.radians(0.3) * rng.standard_normal(t.shape)
+    m = (
+        PelvicStability()
+        .compute(t, stance_side=side, start_s=0.5, end_s=13.5, reference_obliquity_rad=0.01, **data)
+        .metrics_
+    )
+    assert m["pelvic_drop_mean_deg"] == pytest.approx(6.0, abs=0.2)
+    assert m["trunk_lean_mean_deg"] == pytest.approx(0.0, abs=1.0)
+    # trunk on pelvis: the pelvis rolled 6° towards the free side under a vertical trunk
+    towards_stance = m["lumbar_lateral_bend_mean_deg"] * (1.0 if side == "right" else -1.0)
+    assert towards_stance == pytest.approx(6.0, abs=0.3)
 
 
 def test_missing_sensors_give_reasons_not_crashes() -> None:
@@ -77,6 +109,9 @@ def test_missing_sensors_give_reasons_not_crashes() -> None:
     assert m["pelvic_drop_mean_deg"] is not None
     assert (
         m["trunk_lean_mean_deg"] is None and "trunk" in result.unavailable_["trunk_lean_mean_deg"]
+    )
+    assert m["lumbar_lateral_bend_mean_deg"] is None and (
+        "trunk" in result.unavailable_["lumbar_lateral_bend_mean_deg"]
     )
     assert m["sway_rms_m_s2"] is None and "pelvis" in result.unavailable_["sway_rms_m_s2"]
     no_side = PelvicStability().compute(t, stance_side="", start_s=0.0, end_s=14.0)

@@ -111,11 +111,16 @@ def test_pelvic_drop_and_trunk_lean_show_in_segment_orientation(
     free_side_lower = 1.0 if side == "left" else -1.0  # obliquity > 0: the right side is lower
     drop = free_side_lower * (obliquity[hold] - reference)
     np.testing.assert_allclose(drop, truth["pelvic_drop_deg"], atol=1e-6)
-    # trunk roll on the pelvis: the trunk's superior axis towards the pelvis' right (+z)
-    y_trunk = _axis(_relative(q_pelvis, q_trunk), 1)
-    lean_right = np.degrees(np.arcsin(y_trunk[hold, 2]))
+    # trunk lean relative to world vertical: the trunk's right side lower = leaning right
+    trunk_obliquity = _obliquity_deg(q_trunk)
+    static_trunk = np.mean(trunk_obliquity[_window(screen, static.start_s, static.end_s)])
+    lean_right = trunk_obliquity[hold] - static_trunk
     towards_stance = lean_right if side == "right" else -lean_right
     np.testing.assert_allclose(towards_stance, truth["trunk_lean_deg"], atol=1e-6)
+    # trunk on the pelvis: the trunk's superior axis towards the pelvis' right (+z)
+    y_trunk = _axis(_relative(q_pelvis, q_trunk), 1)
+    bend_right = np.degrees(np.arcsin(y_trunk[hold, 2]))
+    np.testing.assert_allclose(bend_right, truth["lumbar_lateral_bend_deg"], atol=1e-6)
     # the free thigh is lifted, the stance thigh stays near vertical
     free, stance = (
         ("thigh_right", "thigh_left") if side == "left" else ("thigh_left", "thigh_right")

@@ -113,11 +113,13 @@ class SingleLegStanceMotion(Motion):
         pose.wobble = wobbles(t, [self.t_shift_back], [0.5])
         if spec.sway_m_s2 > 0.0:
             pose.pelvis_m[:, :2] += lifted[:, None] * self.sway.displacement_m(t)
+        # ROLL > 0 rolls a segment to its right (right side lower). The trunk lean is
+        # relative to world vertical, so the trunk's roll does not include the pelvis's.
         obliquity = sign * np.radians(spec.pelvic_drop_deg) * lifted
-        trunk_on_pelvis = -sign * np.radians(spec.trunk_lean_deg) * lifted
+        trunk_roll = -sign * np.radians(spec.trunk_lean_deg) * lifted
         free = "thigh_right" if spec.side == "left" else "thigh_left"
         pose.set("pelvis", ROLL, obliquity)
-        pose.set("trunk", ROLL, obliquity + trunk_on_pelvis)
+        pose.set("trunk", ROLL, trunk_roll)
         pose.set(free, ROLL, obliquity)
         pose.set(free, PITCH, np.radians(spec.free_hip_flexion_deg) * lifted)
         return pose
@@ -128,6 +130,8 @@ class SingleLegStanceMotion(Motion):
             **super().truth(t0_s),
             "pelvic_drop_deg": spec.pelvic_drop_deg,
             "trunk_lean_deg": spec.trunk_lean_deg,
+            # trunk on pelvis, positive = trunk leaning right on the pelvis
+            "lumbar_lateral_bend_deg": -self.sign * (spec.trunk_lean_deg + spec.pelvic_drop_deg),
             "sway_m_s2": spec.sway_m_s2,
             "free_hip_flexion_deg": spec.free_hip_flexion_deg,
             "hold_start_s": t0_s + self.t_hold,
@@ -189,25 +193,33 @@ class RepetitionMotion(Motion):
         t = _LIE_DOWN_S + _LYING_REST_S if self.bridge else 0.0
         task_start = t
         self.reps: list[dict[str, float]] = []
-        for lead_ms in leads_ms:
+        # drawn only when asked for, so the default keeps its random stream
+        scales = (
+            np.clip(1.0 + spec.variability * rng.standard_normal((spec.reps, 4)), 0.5, 1.5)
+            if spec.variability > 0.0
+            else np.ones((spec.reps, 4))
+        )
+        for (depth, down_k, pause_k, up_k), lead_ms in zip(scales, leads_ms, strict=True):
+            down_s, pause_s, up_s = spec.down_s * down_k, spec.pause_s * pause_k, spec.up_s * up_k
             lead_s = 1e-3 * float(lead_ms)
             rep_start = t
+            # each repetition goes from extended to its own depth and back
+            delta = depth * (ext - flx)
             if self.bridge:
                 rise_start = t
             else:
-                self._move_all(t, spec.down_s, flx - ext)
-                rise_start = t + spec.down_s + spec.pause_s
+                self._move_all(t, down_s, -delta)
+                rise_start = t + down_s + pause_s
             t_hip = rise_start + max(0.0, -lead_s)
             t_lumbar = rise_start + max(0.0, lead_s)
-            delta = ext - flx
-            self.hip.add(t_hip, spec.up_s, float(delta[0]))
-            self.thigh.add(t_hip, spec.up_s, float(delta[2]))
-            self.lumbar.add(t_lumbar, spec.up_s, float(delta[1]))
-            t = rise_start + abs(lead_s) + spec.up_s
+            self.hip.add(t_hip, up_s, float(delta[0]))
+            self.thigh.add(t_hip, up_s, float(delta[2]))
+            self.lumbar.add(t_lumbar, up_s, float(delta[1]))
+            t = rise_start + abs(lead_s) + up_s
             if self.bridge:
-                t += spec.pause_s
-                self._move_all(t, spec.down_s, flx - ext)
-                t += spec.down_s
+                t += pause_s
+                self._move_all(t, down_s, -delta)
+                t += down_s
             self.reps.append(
                 {
                     "start": rep_start,
@@ -216,6 +228,8 @@ class RepetitionMotion(Motion):
                     "lumbar_onset": t_lumbar,
                     "hip_lead_ms": 1e3 * (t_lumbar - t_hip),
                     "end": t,
+                    "depth": float(depth),
+                    "up_s": float(up_s),
                 }
             )
             t += spec.rest_s
@@ -273,7 +287,6 @@ class RepetitionMotion(Motion):
         hip_deg = float(np.degrees(abs(self.flexed[0] - self.extended[0])))
         lumbar_deg = float(np.degrees(abs(self.flexed[1] - self.extended[1])))
         # a minimum-jerk profile peaks at 1.875 x its mean velocity, halfway through
-        half = 0.5 * spec.up_s
         reps = [
             {
                 "index": i,
@@ -283,10 +296,12 @@ class RepetitionMotion(Motion):
                 "hip_onset_s": t0_s + r["hip_onset"],
                 "lumbar_onset_s": t0_s + r["lumbar_onset"],
                 "hip_lead_ms": r["hip_lead_ms"],
-                "hip_peak_extension_velocity_deg_s": 1.875 * hip_deg / spec.up_s,
-                "hip_peak_extension_velocity_s": t0_s + r["hip_onset"] + half,
-                "lumbar_peak_extension_velocity_deg_s": 1.875 * lumbar_deg / spec.up_s,
-                "lumbar_peak_extension_velocity_s": t0_s + r["lumbar_onset"] + half,
+                "depth": r["depth"],
+                "up_s": r["up_s"],
+                "hip_peak_extension_velocity_deg_s": 1.875 * r["depth"] * hip_deg / r["up_s"],
+                "hip_peak_extension_velocity_s": t0_s + r["hip_onset"] + 0.5 * r["up_s"],
+                "lumbar_peak_extension_velocity_deg_s": 1.875 * r["depth"] * lumbar_deg / r["up_s"],
+                "lumbar_peak_extension_velocity_s": t0_s + r["lumbar_onset"] + 0.5 * r["up_s"],
             }
             for i, r in enumerate(self.reps)
         ]

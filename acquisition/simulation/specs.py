@@ -50,8 +50,9 @@ class SingleLegStanceSpec:
         Steady pelvic drop during the hold: obliquity change relative to quiet standing,
         positive when the free side is lower (degrees, default 5.0).
     trunk_lean_deg
-        Steady trunk roll relative to the pelvis, positive towards the stance side
-        (degrees, default 2.0).
+        Steady trunk inclination relative to world vertical in the frontal plane, positive
+        towards the stance side (degrees, default 2.0). The trunk-on-pelvis bend follows
+        from it and the drop.
     sway_m_s2
         RMS horizontal acceleration of the pelvis during the hold (m/s², default 0.15).
     free_hip_flexion_deg
@@ -138,6 +139,11 @@ class RepetitionSpec:
         Duration of each extension profile (s, default 1.0).
     rest_s
         Rest between repetitions (s, default 1.0).
+    variability
+        Rep-to-rep variability: each repetition's depth, ``down_s``, ``pause_s`` and
+        ``up_s`` are scaled by 1 + this × a standard normal draw, clipped to ±2.5 ×
+        (default 0.0: every repetition alike). ``pause_s`` = 0 gives "bounce" repetitions
+        that reverse without a pause.
     """
 
     kind: str = "hip_hinge"
@@ -149,6 +155,7 @@ class RepetitionSpec:
     pause_s: float = 0.4
     up_s: float = 1.0
     rest_s: float = 1.0
+    variability: float = 0.0
 
     def __post_init__(self) -> None:
         kinds = task_registry.kind_names("repetitions")
@@ -174,6 +181,10 @@ class RepetitionSpec:
                 getattr(self, name) >= 0.3,
                 f"RepetitionSpec.{name} must be >= 0.3 s, got {getattr(self, name)}",
             )
+        _check(
+            0.0 <= self.variability <= 0.3,
+            f"RepetitionSpec.variability must be in [0, 0.3], got {self.variability}",
+        )
         for name in ("pause_s", "rest_s"):
             _check(
                 getattr(self, name) >= 0.0,

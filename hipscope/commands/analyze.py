@@ -57,14 +57,15 @@ def _task_summary(task: TaskResult) -> str:
         return (
             f"pelvic drop {_fmt(m.pelvic_drop_mean_deg, '°')} "
             f"(peak {_fmt(m.pelvic_drop_peak_deg, '°')}), "
-            f"trunk lean {_fmt(m.trunk_lean_mean_deg, '°')}, "
+            f"trunk lean from vertical {_fmt(m.trunk_lean_mean_deg, '°')}, "
             f"sway {_fmt(m.sway_rms_m_s2, ' m/s²', 3)}, "
             f"hold {_fmt(m.hold_s, ' s')}"
         )
     if isinstance(m, HipDriveMetrics):
         return (
-            f"{_fmt(m.rep_count)} reps, "
-            f"hip lead {_fmt(m.hip_lead_ms_median, ' ms', 0)} (median), "
+            f"{_fmt(m.rep_count)} reps ({_fmt(m.valid_rep_count)} valid), "
+            f"hip lead {_fmt(m.hip_lead_ms_median, ' ms', 0)} (median, "
+            f"{m.hip_lead_verdict or 'unclear'}), "
             f"hip share {_fmt(m.hip_share_pct_median, '%', 0)}"
         )
     if isinstance(m, GaitMetrics):

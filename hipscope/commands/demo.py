@@ -121,12 +121,15 @@ def _summary_rows(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
         m = task.metrics
         if isinstance(m, SingleLegStanceMetrics):
             key = (
-                f"pelvic drop {num(m.pelvic_drop_peak_deg, '.1f')}° peak, "
+                f"pelvic drop {num(m.pelvic_drop_mean_deg, '.1f')}° mean, "
                 f"trunk lean {num(m.trunk_lean_mean_deg, '.1f')}°"
             )
             lr = f"L−R drop {num(m.pelvic_drop_lr_diff_deg, '+.1f')}°"
         elif isinstance(m, HipDriveMetrics):
-            key = f"{num(m.rep_count, 'd')} reps, hip lead {num(m.hip_lead_ms_median, '+.0f')} ms"
+            key = (
+                f"{num(m.rep_count, 'd')} reps, hip lead {num(m.hip_lead_ms_median, '+.0f')} ms "
+                f"({m.hip_lead_verdict or 'unclear'})"
+            )
             lr = ""
         elif isinstance(m, GaitMetrics):
             key = (

@@ -2,8 +2,12 @@
 
 Signs (docs/DESIGN.md): ``pelvis_obliquity`` is positive when the RIGHT side is lower, so the
 drop of the free side is +Δobliquity in left stance and −Δobliquity in right stance.
-``lumbar_lateral_bend`` is positive when the trunk leans right relative to the pelvis, so
-the lean towards the stance side is +bend in right stance and −bend in left stance. Sway
+Trunk lean is the trunk's own frontal-plane inclination relative to world vertical
+(``trunk_obliquity``, positive when its right side is lower, i.e. leaning right), so the
+lean towards the stance side is +Δobliquity in right stance and −Δobliquity in left
+stance. A pelvic drop with a vertical trunk is no lean. The trunk-on-pelvis bend
+(``lumbar_lateral_bend``, positive = trunk leaning right on the pelvis) is reported
+separately as ``lumbar_lateral_bend_mean_deg`` with that same sign. Sway
 uses the horizontal pelvis acceleration split into the pelvis's own anterior-posterior and
 mediolateral directions (APDM / Mancini 2012): RMS, path, 95% ellipse area
 π·5.991·√(λ1 λ2) of the covariance.
@@ -41,6 +45,12 @@ def sway_measures(ap_m_s2: NDArray[np.float64], ml_m_s2: NDArray[np.float64]) ->
     }
 
 
+def _held_mean(values_deg: NDArray[np.float64], hold: NDArray[np.bool_]) -> float | None:
+    held = values_deg[hold]
+    held = held[np.isfinite(held)]
+    return number(np.mean(held), 2) if held.size else None
+
+
 class PelvicStability(Algorithm):
     """Metrics of one single-leg stance.
 
@@ -68,13 +78,18 @@ class PelvicStability(Algorithm):
         end_s: float,
         pelvis_obliquity_rad: ArrayLike | None = None,
         free_thigh_sagittal_rad: ArrayLike | None = None,
+        trunk_obliquity_rad: ArrayLike | None = None,
         lumbar_lateral_bend_rad: ArrayLike | None = None,
         acc_world_pelvis_m_s2: ArrayLike | None = None,
         q_world_pelvis: ArrayLike | None = None,
         reference_obliquity_rad: float = 0.0,
+        reference_trunk_obliquity_rad: float = 0.0,
         reference_lateral_bend_rad: float = 0.0,
     ) -> PelvicStability:
-        """Results: ``metrics_`` (JSON-ready), ``unavailable_`` (key -> reason), ``series_``."""
+        """Results: ``metrics_`` (JSON-ready), ``unavailable_`` (key -> reason), ``series_``.
+
+        Every mean and peak is over the steady hold (``hold_start_s`` .. ``hold_end_s``).
+        """
         t = np.asarray(time_s, dtype=np.float64)
         self.metrics_: dict[str, Any] = {}
         self.unavailable_: dict[str, str] = {}
@@ -83,6 +98,7 @@ class PelvicStability(Algorithm):
             "pelvic_drop_peak_deg",
             "pelvic_drop_mean_deg",
             "trunk_lean_mean_deg",
+            "lumbar_lateral_bend_mean_deg",
             "sway_rms_m_s2",
             "sway_ap_rms_m_s2",
             "sway_ml_rms_m_s2",
@@ -137,20 +153,28 @@ class PelvicStability(Algorithm):
             if self.metrics_[key] is None:
                 self.unavailable_.setdefault(key, "no pelvis obliquity (needs a pelvis sensor)")
 
-        if lumbar_lateral_bend_rad is not None:
-            bend = (
-                np.asarray(lumbar_lateral_bend_rad, dtype=np.float64) - reference_lateral_bend_rad
+        if trunk_obliquity_rad is not None:
+            trunk = (
+                np.asarray(trunk_obliquity_rad, dtype=np.float64) - reference_trunk_obliquity_rad
             )
             sign = 1.0 if stance_side == "right" else -1.0
-            lean = np.degrees(sign * bend)
+            lean = np.degrees(sign * trunk)
             self.series_["trunk_lean_deg"] = lean[task_mask]
-            held = lean[mask]
-            held = held[np.isfinite(held)]
-            if held.size:
-                self.metrics_["trunk_lean_mean_deg"] = number(np.mean(held), 2)
+            self.metrics_["trunk_lean_mean_deg"] = _held_mean(lean, mask)
         if self.metrics_["trunk_lean_mean_deg"] is None:
             self.unavailable_.setdefault(
-                "trunk_lean_mean_deg", "no lumbar lateral bend (needs pelvis and trunk sensors)"
+                "trunk_lean_mean_deg", "no trunk obliquity (needs a trunk sensor)"
+            )
+        if lumbar_lateral_bend_rad is not None:
+            bend = np.degrees(
+                np.asarray(lumbar_lateral_bend_rad, dtype=np.float64) - reference_lateral_bend_rad
+            )
+            self.series_["lumbar_lateral_bend_deg"] = bend[task_mask]
+            self.metrics_["lumbar_lateral_bend_mean_deg"] = _held_mean(bend, mask)
+        if self.metrics_["lumbar_lateral_bend_mean_deg"] is None:
+            self.unavailable_.setdefault(
+                "lumbar_lateral_bend_mean_deg",
+                "no lumbar lateral bend (needs pelvis and trunk sensors)",
             )
 
         sway_keys = [k for k in keys if k.startswith("sway_")]

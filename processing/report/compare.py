@@ -191,7 +191,12 @@ def trend_rows(sessions: Sequence[SessionSummary]) -> list[TrendRow]:
         )
     for side in ("left", "right"):
         rows.append(
-            TrendRow(f"trunk_lean_mean_deg:{side}", f"Trunk lean, standing on {side}", "°", 1)
+            TrendRow(
+                f"trunk_lean_mean_deg:{side}",
+                f"Trunk lean from vertical, standing on {side}",
+                "°",
+                1,
+            )
         )
     for side in ("left", "right"):
         rows.append(TrendRow(f"sway_rms_m_s2:{side}", f"Sway RMS, standing on {side}", "m/s²", 3))
@@ -228,8 +233,9 @@ def _charts(sessions: Sequence[SessionSummary]) -> list[Markup]:
     x = list(range(len(sessions)))
     ticks = _ticks(sessions)
     figs: list[Markup] = []
-    left = _series(sessions, "pelvic_drop_peak_deg:left")
-    right = _series(sessions, "pelvic_drop_peak_deg:right")
+    # one definition of the sides' comparison: the mean drop over the steady hold
+    left = _series(sessions, "pelvic_drop_mean_deg:left")
+    right = _series(sessions, "pelvic_drop_mean_deg:right")
     if any(math.isfinite(v) for v in left + right):
         figs.append(
             plots.line_chart(
@@ -245,7 +251,7 @@ def _charts(sessions: Sequence[SessionSummary]) -> list[Markup]:
                     ),
                 ],
                 axes=plots.Axes(
-                    y_label="pelvic drop peak (°)",
+                    y_label="pelvic drop, mean over the hold (°)",
                     zero_line=True,
                     y_min_span=6.0,
                     x_ticks=ticks,

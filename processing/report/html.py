@@ -53,11 +53,13 @@ from hipscope.processing.report.traces import (
     stance_trace,
     step_series,
 )
+from hipscope.processing.uncertainty import plus_minus
 
 SLS_KEYS = (
     "pelvic_drop_peak_deg",
     "pelvic_drop_mean_deg",
     "trunk_lean_mean_deg",
+    "lumbar_lateral_bend_mean_deg",
     "sway_rms_m_s2",
     "sway_ml_rms_m_s2",
     "sway_ap_rms_m_s2",
@@ -85,7 +87,14 @@ GAIT_SESSION = (
     "harmonic_ratio_vertical",
 )
 GAIT_HIDDEN = {"initial_contacts_left_s", "initial_contacts_right_s"}
-REP_SUMMARY = ("rep_count", "hip_lead_ms_median", "hip_share_pct_median")
+REP_SUMMARY = (
+    "rep_count",
+    "valid_rep_count",
+    "hip_lead_ms_median",
+    "hip_lead_ms_iqr",
+    "hip_lead_verdict",
+    "hip_share_pct_median",
+)
 REP_COLUMNS = (
     "hip_onset_s",
     "lumbar_onset_s",
@@ -95,6 +104,7 @@ REP_COLUMNS = (
     "hip_ext_deg",
     "lumbar_ext_deg",
     "hip_share_pct",
+    "rejected",
 )
 
 
@@ -107,6 +117,7 @@ REP_HEADERS = {
     "hip_ext_deg": "Hip ext. (°)",
     "lumbar_ext_deg": "Back ext. (°)",
     "hip_share_pct": "Hip share (%)",
+    "rejected": "Not used because",
 }
 
 
@@ -238,19 +249,26 @@ def _glance(doc: MetricsDocument, citer: _Citer) -> list[dict[str, Any]]:
     cards: list[dict[str, Any]] = []
     left, right = _first_sls_pair(doc.tasks)
     if left or right:
-        lv = _stance(left).pelvic_drop_peak_deg
-        rv = _stance(right).pelvic_drop_peak_deg
+        # one definition of the left-right difference: the mean drops over the steady holds
+        lv = _stance(left).pelvic_drop_mean_deg
+        rv = _stance(right).pelvic_drop_mean_deg
         verdict: Verdict = "neutral"
-        note, cite, after = "Peak drop of the free side, standing on each leg.", Markup(""), ""
+        note = "Mean drop of the free side over the steady hold, standing on each leg."
+        cite, after = Markup(""), ""
         if lv is not None and rv is not None:
             verdict = verdict_for("pelvic_drop_lr_diff_deg", lv - rv)
-            note = f"Difference {abs(lv - rv):.1f}°. {reference_text('pelvic_drop_lr_diff_deg')}"
+            difference = f"{lv - rv:+.1f}°".replace("-", "−")
+            note = (
+                f"Mean drop over the steady hold; left − right {difference}"
+                f"{_pm('pelvic_drop_lr_diff_deg', 1, '°')}. "
+                f"{reference_text('pelvic_drop_lr_diff_deg')}"
+            )
             cite = _cite_if_judged("pelvic_drop_lr_diff_deg", verdict, citer)
         cards.append(
             {
                 "what": "Pelvic drop (single-leg stance)",
-                "left": format_value(lv, 1, "°"),
-                "right": format_value(rv, 1, "°"),
+                "left": _with_pm(lv, "pelvic_drop_mean_deg", 1, "°"),
+                "right": _with_pm(rv, "pelvic_drop_mean_deg", 1, "°"),
                 "note": note,
                 "cite": cite,
                 "note_after": after,
@@ -260,19 +278,15 @@ def _glance(doc: MetricsDocument, citer: _Citer) -> list[dict[str, Any]]:
     for task in doc.tasks:
         if _section(task.kind) == "repetitions" and isinstance(task.metrics, HipDriveMetrics):
             lead = task.metrics.hip_lead_ms_median
-            if lead is None:
-                text, note = "–", "Hip lead could not be measured."
-            else:
-                who = "hips first" if lead > 0 else "lower back first" if lead < 0 else "together"
-                text = format_value(lead, 0, "ms")
-                note = f"Median over {format_value(task.metrics.rep_count, 0)} reps: {who}."
+            text = _with_pm(lead, "hip_lead_ms_median", 0, "ms")
+            note = _lead_summary(task.metrics)
             cards.append(_card(f"Hip lead ({task.title})", text, note, "neutral"))
     for task in doc.tasks:
         if _section(task.kind) == "gait" and isinstance(task.metrics, GaitMetrics):
             si = task.metrics.step_time_si_pct
             card = _card(
                 "Walking rhythm",
-                format_value(si, 1, "%"),
+                _with_pm(si, "step_time_si_pct", 1, "%"),
                 f"Step-time symmetry index. {reference_text('step_time_si_pct')}",
                 verdict_for("step_time_si_pct", si),
             )
@@ -293,6 +307,33 @@ def _glance(doc: MetricsDocument, citer: _Citer) -> list[dict[str, Any]]:
         )
         cards.append(_card("Data quality", f"{len(sensors)} sensors", note, verdict))
     return cards
+
+
+def _pm(key: str, decimals: int, unit: str) -> str:
+    """ " ± x": hipscope's own 95 % error from the simulation study, or ""."""
+    text = plus_minus(key, decimals, unit)
+    return f" {text}" if text else ""
+
+
+def _with_pm(value: Any, key: str, decimals: int, unit: str) -> str:
+    """A value with its " ± x" where the study covers the metric (not beside a dash)."""
+    text = format_value(value, decimals, unit)
+    return text + _pm(key, decimals, unit) if value is not None else text
+
+
+def _lead_summary(metrics: HipDriveMetrics) -> str:
+    """The median lead, its spread, how many reps gave it, and the verdict."""
+    lead = metrics.hip_lead_ms_median
+    if lead is None:
+        return "Hip lead could not be measured."
+    valid, count = metrics.valid_rep_count, metrics.rep_count
+    q1, q3, zone = metrics.hip_lead_ms_q1, metrics.hip_lead_ms_q3, metrics.hip_lead_zone_ms
+    spread = f", quartiles {q1:+.0f} to {q3:+.0f} ms" if q1 is not None and q3 is not None else ""
+    reps = f"{valid} of {count} repetitions" if valid is not None else f"{count} repetitions"
+    within = f" (within ±{zone:.0f} ms of 0 is unclear)" if zone is not None else ""
+    verdict = metrics.hip_lead_verdict or "unclear"
+    text = f"Median hip lead {lead:+.0f} ms over {reps}{spread}: {verdict}{within}."
+    return text.replace("-", "−")
 
 
 def _card(what: str, value: str, note: str, verdict: Verdict) -> dict[str, Any]:
@@ -411,16 +452,17 @@ def _sls_section(
             continue
         label = label_for(key)
         diff = lv - rv if lv is not None and rv is not None else None
+        # one definition of the left-right difference: the mean drops over the holds
         verdict: Verdict = (
             verdict_for("pelvic_drop_lr_diff_deg", diff)
-            if key.startswith("pelvic_drop")
+            if key == "pelvic_drop_mean_deg"
             else "neutral"
         )
         rows.append(
             {
                 "name": label.name,
-                "left": format_value(lv, label.decimals, label.unit),
-                "right": format_value(rv, label.decimals, label.unit),
+                "left": _with_pm(lv, key, label.decimals, label.unit),
+                "right": _with_pm(rv, key, label.decimals, label.unit),
                 "diff": "–" if diff is None else format_value(diff, label.decimals, label.unit),
                 "cite": _cite_if_judged("pelvic_drop_lr_diff_deg", verdict, citer),
                 "verdict": verdict,
@@ -456,6 +498,7 @@ def _sls_section(
 def _no_plot_note(data: ReportInput) -> Markup:
     """Why a section has no plot: a metrics file carries numbers, not time series."""
     return render("no_plot.html.j2", show=data.kinematics is None and not any(data.series))
+
 
 def _stance_figures(traces: list[tuple[StanceTrace, Any]]) -> list[tuple[Markup, bool]]:
     """(chart, has trunk lean) per stance trace."""
@@ -534,7 +577,7 @@ def _rep_section(index: int, task: TaskResult, data: ReportInput, citer: _Citer)
         summary.append(
             {
                 "name": label.name,
-                "value": _fmt(key, getattr(metrics, key)),
+                "value": _with_pm(getattr(metrics, key), key, label.decimals, label.unit),
                 "meaning": label.meaning,
                 "reference": ref.text if with_ref and ref is not None else "",
                 "cite": citer.mark(ref.citations) if with_ref and ref is not None else "",
@@ -542,21 +585,14 @@ def _rep_section(index: int, task: TaskResult, data: ReportInput, citer: _Citer)
         )
     reps = []
     for n, rep in enumerate(metrics.repetitions, start=1):
-        rep_lead = rep.hip_lead_ms
-        tag = "" if rep_lead is None or rep_lead == 0 else "hips" if rep_lead > 0 else "back"
+        # one repetition's lead is within its own noise (docs/VALIDATION.md): no per-rep
+        # verdict; a rejected repetition says why
+        tag = ""
         cells = [format_value(getattr(rep, k), label_for(k).decimals) for k in REP_COLUMNS]
         reps.append({"number": n, "cells": cells, "tag": tag})
     series = data.series[index] if index < len(data.series) else None
     traces = _rep_figures(rep_traces(task, series, data.kinematics))
-    lead_text = ""
-    if lead is not None:
-        lead_text = f" Median hip lead {lead:+.0f} ms: ".replace("-", "−") + (
-            "the hips drive first."
-            if lead > 0
-            else "the lower back starts first."
-            if lead < 0
-            else "hips and lower back start together."
-        )
+    lead_text = f" {_lead_summary(metrics)}" if lead is not None else ""
     start_s, end_s = _times(task)
     return render(
         "repetitions.html.j2",

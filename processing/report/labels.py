@@ -30,18 +30,24 @@ LABELS: dict[str, MetricLabel] = {
         "Pelvic drop, peak",
         "°",
         1,
-        "How far the free side of the pelvis drops at worst "
-        "(positive = free side lower than in standing).",
+        "Largest drop of the free side during the steady hold "
+        "(positive = free side lower than in the calibration standing posture). Noise "
+        "inflates a peak: compare sides with the mean.",
     ),
     "pelvic_drop_mean_deg": MetricLabel(
-        "Pelvic drop, mean", "°", 1, "Average drop of the free side over the steady hold."
+        "Pelvic drop, mean",
+        "°",
+        1,
+        "Average drop of the free side over the steady hold (after the free thigh has "
+        "lifted and settled), relative to the calibration standing posture.",
     ),
     "trunk_lean_mean_deg": MetricLabel(
         "Trunk lean",
         "°",
         1,
-        "Trunk leaning over the stance leg relative to the pelvis "
-        "(positive = towards the stance side).",
+        "Trunk inclination from vertical in the frontal plane, mean over the steady hold "
+        "(positive = leaning towards the stance side). A pelvic drop under an upright "
+        "trunk is not lean.",
     ),
     "sway_rms_m_s2": MetricLabel(
         "Sway (RMS)", "m/s²", 3, "How much the pelvis wobbles: horizontal acceleration RMS."
@@ -63,16 +69,47 @@ LABELS: dict[str, MetricLabel] = {
     "hold_start_s": MetricLabel("Hold start", "s", 2, "Session time the steady hold began."),
     "hold_end_s": MetricLabel("Hold end", "s", 2, "Session time the steady hold ended."),
     "pelvic_drop_lr_diff_deg": MetricLabel(
-        "Pelvic drop L − R", "°", 1, "Left-stance drop minus right-stance drop."
+        "Pelvic drop L − R",
+        "°",
+        1,
+        "Mean drop over the steady hold standing on the left minus the same standing on the right.",
     ),
     # repetitions
     "rep_count": MetricLabel("Repetitions", "", 0, "Repetitions found in the task."),
+    "valid_rep_count": MetricLabel(
+        "Repetitions with a valid lead",
+        "",
+        0,
+        "Repetitions whose hip and lower-back rises could both be timed.",
+    ),
+    "hip_lead_ms_q1": MetricLabel("Hip lead, lower quartile", "ms", 0, ""),
+    "hip_lead_ms_q3": MetricLabel("Hip lead, upper quartile", "ms", 0, ""),
+    "hip_lead_ms_iqr": MetricLabel(
+        "Hip lead spread (IQR)", "ms", 0, "Interquartile range of the valid repetitions' leads."
+    ),
+    "hip_lead_zone_ms": MetricLabel(
+        "Indeterminate zone",
+        "ms",
+        0,
+        'A median within ± this of 0 ms is "unclear": from the repetitions\' spread and count.',
+    ),
+    "hip_lead_verdict": MetricLabel(
+        "Who leads",
+        "",
+        0,
+        '"hips first" or "back first" only when the median clears the indeterminate zone; '
+        'otherwise "unclear".',
+    ),
+    "rejected_reps": MetricLabel(
+        "Rejected repetitions", "", 0, "Why repetitions gave no valid lead, with counts."
+    ),
+    "rejected": MetricLabel("Rejected", "", 0, "Why this repetition gave no valid lead."),
     "hip_lead_ms_median": MetricLabel(
         "Hip lead (median)",
         "ms",
         0,
-        "How much earlier the hips start extending than the lower "
-        "back (positive = hips drive first).",
+        "How much earlier the hips start extending than the lower back, median over the "
+        "valid repetitions (positive = hips start first).",
     ),
     "hip_onset_s": MetricLabel("Hip onset", "s", 2, "Hip extension starts."),
     "lumbar_onset_s": MetricLabel("Lower-back onset", "s", 2, "Lower-back extension starts."),
@@ -135,17 +172,39 @@ LABELS: dict[str, MetricLabel] = {
     ),
     "hold_detection": MetricLabel("Hold found from", "", 0, "How the steady hold was found."),
     "duration_s": MetricLabel("Duration", "s", 1, "Length of the task."),
-    "pelvis_tilt_mean_deg": MetricLabel("Pelvic tilt", "°", 1, "Anterior tilt positive."),
+    "pelvis_tilt_mean_deg": MetricLabel(
+        "Pelvic tilt vs calibration",
+        "°",
+        1,
+        "Relative to the calibration standing posture, not anatomical (about 0 when the "
+        "calibration used this task). Anterior tilt positive.",
+    ),
     "pelvis_obliquity_mean_deg": MetricLabel(
-        "Pelvic obliquity", "°", 1, "Positive = right side lower."
+        "Pelvic obliquity vs calibration",
+        "°",
+        1,
+        "Relative to the calibration standing posture, not anatomical. Positive = right "
+        "side lower.",
     ),
-    "trunk_tilt_mean_deg": MetricLabel("Trunk tilt", "°", 1, "Forward tilt positive."),
-    "lumbar_flexion_mean_deg": MetricLabel("Lower-back flexion", "°", 1, "Trunk on pelvis."),
+    "trunk_tilt_mean_deg": MetricLabel(
+        "Trunk tilt vs calibration",
+        "°",
+        1,
+        "Relative to the calibration standing posture. Forward tilt positive.",
+    ),
+    "lumbar_flexion_mean_deg": MetricLabel(
+        "Lower-back flexion vs calibration", "°", 1, "Trunk on pelvis, relative to calibration."
+    ),
     "lumbar_lateral_bend_mean_deg": MetricLabel(
-        "Lower-back side bend", "°", 1, "Positive = trunk leaning right on the pelvis."
+        "Trunk on pelvis, side bend",
+        "°",
+        1,
+        "Trunk relative to the pelvis, relative to the calibration posture; positive = "
+        "trunk leaning right on the pelvis. In single-leg stance it includes the pelvic "
+        "drop; the trunk lean is the trunk against vertical.",
     ),
-    "hip_flexion_left_mean_deg": MetricLabel("Hip flexion, left", "°", 1, ""),
-    "hip_flexion_right_mean_deg": MetricLabel("Hip flexion, right", "°", 1, ""),
+    "hip_flexion_left_mean_deg": MetricLabel("Hip flexion, left, vs calibration", "°", 1, ""),
+    "hip_flexion_right_mean_deg": MetricLabel("Hip flexion, right, vs calibration", "°", 1, ""),
     "n_steps_left": MetricLabel("Steps counted", "", 0, "Initial contacts found."),
     "n_steps_right": MetricLabel("Steps counted", "", 0, ""),
 }

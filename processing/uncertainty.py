@@ -1,0 +1,71 @@
+"""hipscope's own measurement error of each headline metric, shown as "± x" beside it.
+
+The numbers come from the simulation study ``benchmarks/uncertainty_sim.py`` (published
+in docs/VALIDATION.md, "Screen metrics uncertainty"): many simulated sessions with the
+simulator's sensor noise and gyroscope bias, mounting errors up to 30° (any heading about
+the segment's long axis), movement-driven soft-tissue artefact up to 2°, at 60, 100 and
+200 Hz, each analysed by the whole pipeline and
+compared with the simulator's truth. ``half_width`` is the larger magnitude of the 95 %
+limits of agreement (bias ± 1.96 SD) pooled over all conditions: a measured value is
+within ± ``half_width`` of the simulated truth for about 95 % of sessions. It is the error
+of the instrument and the algorithms on a simulated athlete, not the day-to-day variation
+of a real athlete, and no smaller error can be claimed from it.
+
+To refresh: run ``python benchmarks/uncertainty_sim.py --table`` and copy its rows here and
+into docs/VALIDATION.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """The 95 % error half-width and the bias of a metric, in its own unit."""
+
+    half_width: float
+    bias: float
+
+
+STUDY = (
+    "benchmarks/uncertainty_sim.py: {sessions} simulated sessions, 60/100/200 Hz, mounting "
+    "error up to 30° with any heading, soft-tissue artefact 0–2°; 95 % limits of agreement "
+    "with the truth"
+)
+SESSIONS = 180
+"""Number of simulated sessions behind the table."""
+
+# python benchmarks/uncertainty_sim.py --seeds 10 --rates 60 100 200 --misalignment 10 30
+#     --soft-tissue 0 1 2 --random-heading --table
+# (180 sessions: 360 stances, 180 hinges of 6 repetitions, 180 walks)
+UNCERTAINTY: dict[str, Uncertainty] = {
+    "pelvic_drop_mean_deg": Uncertainty(0.04, -0.02),
+    "pelvic_drop_lr_diff_deg": Uncertainty(0.05, -0.01),
+    "trunk_lean_mean_deg": Uncertainty(0.03, +0.02),
+    "hip_lead_ms_median": Uncertainty(6.41, -0.43),
+    "step_time_si_pct": Uncertainty(1.85, -0.50),
+}
+"""metric key -> its 95 % error half-width and bias (pooled study result). Shown with at
+least the display's last digit: "± 0.1°" is "below 0.1° in simulation", not a claim of
+that precision on an athlete (docs/VALIDATION.md says what the simulation leaves out)."""
+
+
+def uncertainty_for(key: str) -> Uncertainty | None:
+    """The study's error for a metric key, or None when the study did not cover it."""
+    return UNCERTAINTY.get(key)
+
+
+def plus_minus(key: str, decimals: int, unit: str = "") -> str | None:
+    """Text such as "± 0.8°" for a metric key, or None when the study did not cover it."""
+    found = UNCERTAINTY.get(key)
+    if found is None:
+        return None
+    sep = "" if unit in ("°", "%", "") else "\u202f"
+    value = max(found.half_width, 10.0**-decimals)
+    return f"± {value:.{decimals}f}{sep}{unit}"
+
+
+def study_note() -> str:
+    """One line saying where the ± numbers come from."""
+    return STUDY.format(sessions=SESSIONS)

@@ -1,0 +1,83 @@
+"""The report's headline numbers: one pelvic-drop difference, an honest hip-lead verdict, ±."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hipscope.processing.report.html import render_report
+from hipscope.processing.uncertainty import UNCERTAINTY, plus_minus, study_note
+
+FIXTURE = Path(__file__).parent / "data" / "report" / "metrics_example.json"
+HEADLINE_KEYS = (
+    "pelvic_drop_mean_deg",
+    "pelvic_drop_lr_diff_deg",
+    "trunk_lean_mean_deg",
+    "hip_lead_ms_median",
+    "step_time_si_pct",
+)
+
+
+@pytest.fixture
+def doc() -> dict[str, Any]:
+    return json.loads(FIXTURE.read_text(encoding="utf-8"))
+
+
+def _task(doc: dict[str, Any], kind: str, side: str | None = None) -> dict[str, Any]:
+    return next(
+        t for t in doc["tasks"] if t["kind"] == kind and (side is None or t["side"] == side)
+    )
+
+
+def _glance(html: str) -> str:
+    return html[html.index('<section id="glance">') : html.index("</section>")]
+
+
+def test_the_study_covers_every_headline_metric() -> None:
+    for key in HEADLINE_KEYS:
+        found = UNCERTAINTY[key]
+        assert 0.0 < found.half_width < 100.0 and abs(found.bias) < found.half_width
+    assert plus_minus("trunk_lean_mean_deg", 1, "°").startswith("± ")
+    assert plus_minus("hold_s", 1, "s") is None
+    assert "sessions" in study_note() and "30°" in study_note()
+
+
+def test_the_glance_card_compares_mean_drops_not_peaks(doc: dict[str, Any]) -> None:
+    for side, mean, peak in (("left", 3.0, 9.0), ("right", 5.5, 6.0)):
+        metrics = _task(doc, "single_leg_stance", side)["metrics"]
+        metrics["pelvic_drop_mean_deg"], metrics["pelvic_drop_peak_deg"] = mean, peak
+    glance = _glance(render_report(doc))
+    assert "3.0°" in glance and "5.5°" in glance and "9.0°" not in glance
+    assert "left − right −2.5°" in glance and "steady hold" in glance
+    assert plus_minus("pelvic_drop_mean_deg", 1, "°") in glance
+
+
+@pytest.mark.parametrize(
+    ("verdict", "shown"), [("unclear", "unclear"), ("hips first", "hips first")]
+)
+def test_the_hip_lead_card_says_what_the_evidence_supports(
+    doc: dict[str, Any], verdict: str, shown: str
+) -> None:
+    metrics = _task(doc, "hip_hinge")["metrics"]
+    metrics.update(
+        {
+            "hip_lead_ms_median": 8.0 if verdict == "unclear" else 45.0,
+            "valid_rep_count": 4,
+            "rep_count": 5,
+            "hip_lead_ms_q1": -10.0,
+            "hip_lead_ms_q3": 30.0,
+            "hip_lead_zone_ms": 22.0,
+            "hip_lead_verdict": verdict,
+        }
+    )
+    html = render_report(doc)
+    glance = _glance(html)
+    assert "4 of 5 repetitions" in glance and f": {shown} (within ±22 ms of 0" in glance
+    assert plus_minus("hip_lead_ms_median", 0, "ms") in glance
+    if verdict == "unclear":
+        assert "hips first" not in glance
+    assert re.search(r"Who leads</td><td class=\"num\">" + shown, html)
