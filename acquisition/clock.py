@@ -532,7 +532,7 @@ class SessionTiming:
             log.info("not enough packets to align (%d points)", len(self._k))
             return None
         a, b = fit
-        steps = np.diff(seq.astype(np.int64)) % self.wrap
+        steps = np.mod(np.diff(seq.astype(np.int64)), self.wrap)
         if len(steps) and (steps == 0).any():
             log.warning("repeated sample counters in the recording; the streamed times are kept")
             return None

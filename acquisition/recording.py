@@ -100,7 +100,7 @@ def sequence_gaps(time_s: NDArray[np.float64], seq: NDArray[np.uint32] | None) -
     """Gaps where consecutive counters jump by more than one (uint32 roll-over allowed)."""
     if seq is None or len(seq) < 2:
         return []
-    step = np.diff(seq.astype(np.int64)) % (1 << 32)
+    step = np.mod(np.diff(seq.astype(np.int64)), 1 << 32)
     where = np.flatnonzero(step > 1)
     return [Gap(float(time_s[i]), float(time_s[i + 1]), int(step[i] - 1)) for i in where]
 
@@ -198,7 +198,9 @@ class RecordingFile:
                 f"unsupported format_version {version} "
                 f"(this hipscope reads version {FORMAT_VERSION})"
             )
-        header = {key: _text(attrs[key]) for key in attrs if key not in ("format_version",)}
+        header: dict[str, str | int] = {
+            key: _text(attrs[key]) for key in attrs if key not in ("format_version",)
+        }
         header["format_version"] = version
         for key in ("created_utc", "session_id", "athlete", "software"):
             header.setdefault(key, "")

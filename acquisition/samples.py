@@ -80,7 +80,8 @@ class SampleBatch:
 
     def with_time(self, time_s: ArrayLike) -> SampleBatch:
         """The same samples on another clock."""
-        return SampleBatch(time_s, self.acc_m_s2, self.gyr_rad_s, self.mag_ut, self.seq)
+        time = np.asarray(time_s, dtype=np.float64)
+        return SampleBatch(time, self.acc_m_s2, self.gyr_rad_s, self.mag_ut, self.seq)
 
     @staticmethod
     def concat(batches: Sequence[SampleBatch]) -> SampleBatch:
@@ -101,9 +102,9 @@ class SampleBatch:
     def empty(*, with_mag: bool = False, with_seq: bool = False) -> SampleBatch:
         return SampleBatch(
             time_s=np.empty(0),
-            acc_m_s2=np.empty((0, 3)),
-            gyr_rad_s=np.empty((0, 3)),
-            mag_ut=np.empty((0, 3)) if with_mag else None,
+            acc_m_s2=np.empty((0, 3), dtype=np.float32),
+            gyr_rad_s=np.empty((0, 3), dtype=np.float32),
+            mag_ut=np.empty((0, 3), dtype=np.float32) if with_mag else None,
             seq=np.empty(0, dtype=np.uint32) if with_seq else None,
         )
 

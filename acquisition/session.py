@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from bleak import BleakScanner
@@ -113,7 +114,9 @@ async def scan(
     *, timeout_s: float = 5.0, backend: type[BaseBleakScanner] | None = None
 ) -> list[tuple[BLEDevice, AdvertisementData]]:
     """Every advertiser heard within ``timeout_s`` (strongest first)."""
-    found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, backend=backend)
+    # bleak's own default backend unless one is given (the virtual stack passes its own)
+    options: dict[str, Any] = {} if backend is None else {"backend": backend}
+    found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, **options)
     return sorted(found.values(), key=lambda item: -item[1].rssi)
 
 
@@ -277,8 +280,11 @@ class Session:
             raise
 
     async def _rediscover(self, address: str) -> BLEDevice | None:
+        options: dict[str, Any] = (
+            {} if self.scanner_backend is None else {"backend": self.scanner_backend}
+        )
         return await BleakScanner.find_device_by_address(
-            address, timeout=self.connect_timeout_s, backend=self.scanner_backend
+            address, timeout=self.connect_timeout_s, **options
         )
 
     async def _wait_streaming(self) -> None:

@@ -157,8 +157,8 @@ class MonitorWindow(QtWidgets.QMainWindow):
         now_s = self.current_time_s()
         if not math.isfinite(now_s):
             return
-        self.sensor_traces.render(self.hub, now_s)
-        self.angle_traces.render(self.hub, now_s)
+        self.sensor_traces.redraw(self.hub, now_s)
+        self.angle_traces.redraw(self.hub, now_s)
         self.stick.show_angles(self.angles_at(now_s))
         self.update_metrics(now_s)
 

@@ -122,7 +122,7 @@ class SensorTraces(QtWidgets.QWidget):
                 show_x_axis=last,
             )
 
-    def render(self, hub: DataHub, now_s: float) -> None:
+    def redraw(self, hub: DataHub, now_s: float) -> None:
         max_gap_s = 5.0 / hub.rate_hz
         for placement in self.placements:
             window = self.acc[placement].window_s
@@ -172,7 +172,7 @@ class AngleTraces(QtWidgets.QWidget):
         for plot, y_range in zip(self.plots, ranges, strict=True):
             plot.set_y_range(y_range)
 
-    def render(self, hub: DataHub, now_s: float) -> None:
+    def redraw(self, hub: DataHub, now_s: float) -> None:
         for plot in self.plots:
             for trace in plot.traces:
                 time_s, values = hub.angle_window(trace.key, now_s - plot.window_s, now_s)

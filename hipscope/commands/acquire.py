@@ -93,9 +93,13 @@ def _status_table(live: LiveAcquisition, title: str) -> Any:
             str(st.reconnects),
             _ms(getattr(st, "skew_ms", math.nan), signed=True),
             _ms(getattr(st, "latency_ms", math.nan)),
-            "-" if getattr(st, "rssi_dbm", None) is None else str(st.rssi_dbm),
+            _dbm(getattr(st, "rssi_dbm", None)),
         )
     return table
+
+
+def _dbm(value: object) -> str:
+    return "-" if value is None else str(value)
 
 
 def _ms(value: float, *, signed: bool = False) -> str:
