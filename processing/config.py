@@ -32,10 +32,12 @@ from typing import Any
 from hipscope.base.errors import HipscopeError
 from hipscope.processing.algorithm import Algorithm
 from hipscope.processing.events.gait import GaitEventDetector
+from hipscope.processing.events.refine import GaitRefinement
 from hipscope.processing.events.turns import StraightWalking
 from hipscope.processing.metrics.gait_symmetry import GaitSymmetry
 from hipscope.processing.metrics.hip_drive import HipDrive
 from hipscope.processing.metrics.pelvic_stability import PelvicStability
+from hipscope.processing.metrics.step_asymmetry import StepTimeAsymmetry
 from hipscope.processing.metrics.walking_pelvis import WalkingPelvis
 from hipscope.processing.task_detection import TaskDetector
 
@@ -58,10 +60,14 @@ class AnalysisConfig:
     """Hinge, bridge and squat repetitions."""
     gait_events: GaitEventDetector = field(default_factory=GaitEventDetector)
     """Initial and final contacts of a walk."""
+    gait_refinement: GaitRefinement = field(default_factory=GaitRefinement)
+    """Sides (thighs, else pelvis cues) and pelvis foot-off for the walk's contacts."""
     straight_walking: StraightWalking = field(default_factory=StraightWalking)
     """Turns of a walk, left out of its regularity and harmonic ratios."""
     gait_symmetry: GaitSymmetry = field(default_factory=GaitSymmetry)
     """Temporal and symmetry measures of a walk from its contacts."""
+    step_asymmetry: StepTimeAsymmetry = field(default_factory=StepTimeAsymmetry)
+    """Step-time SI with its bootstrap interval and the "too few steps" state."""
     walking_pelvis: WalkingPelvis = field(default_factory=WalkingPelvis)
     """Pelvic drop in single support, obliquity and hip ranges of a walk."""
     task_detection: TaskDetector = field(default_factory=TaskDetector)

@@ -27,7 +27,6 @@ from hipscope.base.errors import HipscopeError
 from hipscope.processing.config import AnalysisConfig
 from hipscope.processing.contract import FORMAT, FORMAT_VERSION, MetricsDocument, build_document
 from hipscope.processing.events.gait import GaitEvents
-from hipscope.processing.events.refine import refine_gait_events
 from hipscope.processing.kinematics import SessionKinematics, compute_kinematics
 from hipscope.processing.metrics.common import number, window
 from hipscope.processing.metrics.pelvic_stability import sway_measures
@@ -341,7 +340,7 @@ def _analyze_gait(ctx: _Context) -> TaskAnalysis:
     q = ctx.q_world("pelvis")
     ap, ml = _pelvis_horizontal(acc, q) if acc is not None and q is not None else (None, None)
     # --- gait sides and foot-off (processing/events/refine.py) ---
-    events = refine_gait_events(
+    events = ctx.config.gait_refinement.clone().refine(
         ctx.time_s,
         events,
         acc_vertical_m_s2=acc_vertical,
@@ -352,7 +351,7 @@ def _analyze_gait(ctx: _Context) -> TaskAnalysis:
         thigh_sagittal_right_rad=ctx.angle("thigh_sagittal_right"),
         start_s=task.start_s,
         end_s=task.end_s,
-    )
+    ).events_
     # --- end gait sides and foot-off ---
     turns = ctx.config.straight_walking.clone()
     straight = None if q is None else turns.detect(q, ctx.kin.rate_hz).straight_
@@ -383,7 +382,7 @@ def _analyze_gait(ctx: _Context) -> TaskAnalysis:
     metrics.update(pelvis.metrics_)
     # --- step-time asymmetry with its interval (processing/metrics/step_asymmetry.py) ---
     unavailable = {**gait.unavailable_, **pelvis.unavailable_}
-    apply_step_asymmetry(metrics, unavailable, events)
+    apply_step_asymmetry(metrics, unavailable, events, ctx.config.step_asymmetry)
     # --- end step-time asymmetry ---
     series = dict(gait.series_)
     series["initial_contacts_s"] = events.ic_time_s

@@ -11,18 +11,22 @@ import pytest
 
 import hipscope.processing.config  # noqa: F401  (imports every algorithm the pipeline uses)
 from hipscope.processing.algorithm import Algorithm, AlgorithmDefinitionError, all_algorithms
+from hipscope.processing.events.final_contacts import PelvisFinalContacts
 from hipscope.processing.events.gait import (
     GaitEventDetector,
     GaitEvents,
     PelvisContacts,
     ThighTurningPoints,
 )
+from hipscope.processing.events.refine import GaitRefinement
 from hipscope.processing.events.repetitions import RepetitionSegmenter
+from hipscope.processing.events.sides import PelvisSides, ThighSides
 from hipscope.processing.events.stance import StanceHold
 from hipscope.processing.events.turns import StraightWalking
 from hipscope.processing.metrics.gait_symmetry import GaitSymmetry
 from hipscope.processing.metrics.hip_drive import HipDrive
 from hipscope.processing.metrics.pelvic_stability import PelvicStability
+from hipscope.processing.metrics.step_asymmetry import StepTimeAsymmetry
 from hipscope.processing.metrics.walking_pelvis import WalkingPelvis
 from hipscope.processing.task_detection import TaskDetector
 
@@ -106,6 +110,23 @@ RUNS: dict[type[Algorithm], Callable[[Any], Any]] = {
         hip_flexion_left_rad=_thigh(2.55),
         hip_flexion_right_rad=_thigh(2.0),
     ),
+    ThighSides: lambda a: a.assign(
+        T, CONTACTS_S, _thigh(2.55), _thigh(2.0), start_s=1.5, end_s=27.0
+    ),
+    PelvisSides: lambda a: a.assign(
+        T, CONTACTS_S, gyr_roll_rad_s=0.3 * np.sin(2 * np.pi * (T - 2.0) / STRIDE_S)
+    ),
+    PelvisFinalContacts: lambda a: a.detect(T, _walk_acc(), CONTACTS_S, SIDES),
+    GaitRefinement: lambda a: a.refine(
+        T,
+        GaitEvents(CONTACTS_S, np.full(CONTACTS_S.shape, "", dtype="<U5")),
+        acc_vertical_m_s2=_walk_acc(),
+        thigh_sagittal_left_rad=_thigh(2.55),
+        thigh_sagittal_right_rad=_thigh(2.0),
+        start_s=1.5,
+        end_s=27.0,
+    ),
+    StepTimeAsymmetry: lambda a: a.compute(CONTACTS_S, SIDES),
     TaskDetector: lambda a: a.detect(
         T,
         RATE_HZ,
@@ -150,6 +171,14 @@ def test_every_pipeline_algorithm_is_registered_and_exercised() -> None:
     assert gait["step_time_left_s"] == pytest.approx(0.55) and gait["harmonic_ratio_ap"]
     pelvis = RUNS[WalkingPelvis](WalkingPelvis()).metrics_
     assert pelvis["hip_sagittal_range_left_deg"] is not None
+    assert (RUNS[ThighSides](ThighSides()).side_ == SIDES).all()
+    assert (RUNS[PelvisSides](PelvisSides()).side_ != "").all()
+    assert RUNS[PelvisFinalContacts](PelvisFinalContacts()).fc_time_s_.shape[0] > 30
+    refined = RUNS[GaitRefinement](GaitRefinement()).events_
+    assert refined.source.startswith("pelvis contacts, thigh sides")
+    assert (refined.ic_side == SIDES).all()
+    asymmetry = RUNS[StepTimeAsymmetry](StepTimeAsymmetry()).metrics_
+    assert asymmetry["step_time_si_pct"] == pytest.approx(0.0, abs=1e-6)
 
 
 @pytest.mark.parametrize("cls", ALGORITHMS, ids=lambda c: c.__name__)

@@ -44,8 +44,10 @@ def test_parameters_of_every_algorithm_with_defaults() -> None:
         "pelvic_stability",
         "hip_drive",
         "gait_events",
+        "gait_refinement",
         "straight_walking",
         "gait_symmetry",
+        "step_asymmetry",
         "walking_pelvis",
         "task_detection",
     ]

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.integrate import cumulative_trapezoid
 
+from hipscope.processing.algorithm import Algorithm
 from hipscope.processing.events.signals import (
     bandpass,
     fill_nan,
@@ -41,7 +42,7 @@ def other_side(side: NDArray[np.str_]) -> NDArray[np.str_]:
     return out
 
 
-class PelvisFinalContacts:
+class PelvisFinalContacts(Algorithm):
     """Final contacts from the pelvis vertical acceleration, given the initial contacts.
 
     Parameters
@@ -59,6 +60,8 @@ class PelvisFinalContacts:
     offset_s
         Added to the peak's time: the feature comes before toe-off, s. Default 0.07.
     """
+
+    _action_method = "detect"
 
     def __init__(
         self,

@@ -35,6 +35,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.integrate import cumulative_trapezoid
 
+from hipscope.processing.algorithm import Algorithm
 from hipscope.processing.events.gait import (
     LEFT,
     RIGHT,
@@ -117,7 +118,7 @@ def align_polarities(scores: dict[str, NDArray[np.float64]]) -> dict[str, float]
     return polarity
 
 
-class PelvisSides:
+class PelvisSides(Algorithm):
     """Sides of contacts from a pelvis sensor: yaw, roll and mediolateral sway cues.
 
     Parameters
@@ -136,6 +137,8 @@ class PelvisSides:
     alternation
         Probability that two contacts one step apart belong to different feet. Default 0.9.
     """
+
+    _action_method = "assign"
 
     def __init__(
         self,
@@ -207,7 +210,7 @@ class PelvisSides:
         return self
 
 
-class ThighSides:
+class ThighSides(Algorithm):
     """Sides of contacts from the two thigh sensors alone.
 
     At a contact the leading thigh is near its peak flexion and the trailing one near its
@@ -215,7 +218,15 @@ class ThighSides:
     (``range_percentiles``; the whole signal when the walk window is tiny), so offsets and
     unequal ranges do not bias the call; the more flexed of the two, relative to its own
     range, names the side.
+
+    Parameters
+    ----------
+    range_percentiles
+        Each thigh's range over the walk is taken between these percentiles of its
+        sagittal angle. Default (5, 95).
     """
+
+    _action_method = "assign"
 
     def __init__(self, *, range_percentiles: tuple[float, float] = (5.0, 95.0)) -> None:
         self.range_percentiles = range_percentiles

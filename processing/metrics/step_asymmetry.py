@@ -31,6 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
+from hipscope.processing.algorithm import Algorithm
 from hipscope.processing.events.gait import GaitEvents
 
 LEFT = "left"
@@ -77,7 +78,7 @@ def robust_mean(values: NDArray[np.float64], band: float = 0.3) -> float:
     return float(np.mean(kept)) if kept.shape[0] else median
 
 
-class StepTimeAsymmetry:
+class StepTimeAsymmetry(Algorithm):
     """Step-time SI of one walk, with steps per side and a bootstrap 95 % interval.
 
     Parameters
@@ -94,6 +95,8 @@ class StepTimeAsymmetry:
     seed
         Seed of the resampling, so one walk always reads the same. Default 0.
     """
+
+    _action_method = "compute"
 
     def __init__(
         self,
@@ -199,7 +202,10 @@ PELVIS_FOOT_OFF = "pelvis foot-off"
 
 
 def apply_step_asymmetry(
-    metrics: dict[str, Any], unavailable: dict[str, str], events: GaitEvents
+    metrics: dict[str, Any],
+    unavailable: dict[str, str],
+    events: GaitEvents,
+    asymmetry: StepTimeAsymmetry | None = None,
 ) -> None:
     """Put the step-time SI with its 95 % interval, steps per side and state into a gait
     task's metrics, and keep stance / swing only where the final contacts are foot-offs.
@@ -208,7 +214,7 @@ def apply_step_asymmetry(
     references (docs/VALIDATION.md); peak thigh extension comes before foot-off, so times
     from it would read stance short and swing long and are withheld.
     """
-    result = StepTimeAsymmetry().compute(events.ic_time_s, events.ic_side)
+    result = (asymmetry or StepTimeAsymmetry()).clone().compute(events.ic_time_s, events.ic_side)
     for key in ("step_time_si_pct", "step_time_si_ci95_pct"):
         unavailable.pop(key, None)
     metrics.update(result.metrics_)
