@@ -127,7 +127,10 @@ async def test_one_percent_loss_is_counted_exactly_and_time_stays_right(
         assert np.ptp(offset[time_s > 2.5]) < 0.020, placement
         slew = np.abs(np.diff(offset)) / np.diff(still_200hz.time_s[seq])  # type: ignore[attr-defined]
         assert slew.max() < 0.051, placement
-        assert np.median(slew) < 1e-6, placement
+        # At close the session re-times each sensor on one line fitted to its earliest
+        # arrivals: the spacing is the device's times (1 + the fit's rate error), which is
+        # ~1e-4 on a loaded machine over a 10 s recording (0.1 ms per second).
+        assert np.median(slew) < 5e-4, placement
         offsets.append(np.median(offset[time_s > 2.5]))
     assert total_dropped > 0.004 * 4 * 2000
     # About the same latency for every sensor: cross-sensor timing holds.
