@@ -150,10 +150,9 @@ class Timeline(pg.PlotWidget):
             for line in region.lines:
                 line.setPen(pg.mkPen(None))
             plot.addItem(region)
-            text = task.kind.replace("single_leg_stance", "SLS").replace("_", " ")
-            if task.side:
-                text += f" {task.side[0].upper()}"
-            label = pg.TextItem(text, color=theme.FOREGROUND, anchor=(0, 0))
+            # the task's one title (as in the report and the review table)
+            title = task_registry.title(task.kind, task.side)
+            label = pg.TextItem(title, color=theme.FOREGROUND, anchor=(0, 0))
             label.setPos(task.start_s, 0.98)
             plot.addItem(label)
             self.regions.append(region)
