@@ -19,6 +19,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from hipscope.base import tasks as task_registry
+from hipscope.base.atomic import atomic_write_text
 from hipscope.base.errors import HipscopeError
 from hipscope.gui import theme
 from hipscope.processing.contract import (
@@ -31,6 +32,7 @@ from hipscope.processing.contract import (
     as_document,
     write_metrics,
 )
+from hipscope.processing.exports import spreadsheet_text
 
 
 def headlines(kind: str) -> tuple[str, ...]:
@@ -179,7 +181,7 @@ def metrics_csv(document: MetricsDocument) -> str:
         ]
     )
     for index, task in enumerate(document.tasks):
-        base = [index, task.kind, task.side, task.start_s, task.end_s]
+        base = [index, spreadsheet_text(task.kind), task.side, task.start_s, task.end_s]
         values = _task_values(task)
         for key, value in values.items():
             if key == "repetitions" and isinstance(value, list):
@@ -187,10 +189,11 @@ def metrics_csv(document: MetricsDocument) -> str:
                     for rkey, rvalue in rep.items():
                         writer.writerow([*base, number, rkey, _csv_value(rvalue), ""])
                 continue
-            writer.writerow([*base, "", key, _csv_value(value), task.unavailable.get(key, "")])
+            reason = spreadsheet_text(task.unavailable.get(key, ""))
+            writer.writerow([*base, "", key, _csv_value(value), reason])
         for key, reason in task.unavailable.items():
             if key not in values:
-                writer.writerow([*base, "", key, "", reason])
+                writer.writerow([*base, "", spreadsheet_text(key), "", spreadsheet_text(reason)])
     return out.getvalue()
 
 
@@ -201,6 +204,8 @@ def _csv_value(value: Any) -> str:
         return " ".join(_csv_value(v) for v in value)
     if isinstance(value, float):
         return "" if not math.isfinite(value) else repr(value)
+    if isinstance(value, str):
+        return spreadsheet_text(value)  # text from files is never a spreadsheet formula
     return str(value)
 
 
@@ -210,7 +215,10 @@ def export(document: MetricsDocument | Mapping[str, Any], path: str | Path) -> P
     if out.suffix.lower() == ".json":
         write_metrics(as_document(document), out)
     elif out.suffix.lower() == ".csv":
-        out.write_text(metrics_csv(as_document(document)), encoding="utf-8")
+        try:
+            atomic_write_text(out, metrics_csv(as_document(document)))
+        except OSError as error:
+            raise HipscopeError(f"{out}: cannot write ({error.strerror})") from None
     else:
         raise HipscopeError(f"cannot export to {out.name}: expected a .json or .csv file name")
     return out
@@ -283,6 +291,13 @@ class ReviewPanel(QtWidgets.QWidget):
             button.clicked.connect(lambda _=False, s=suffix: self._export_dialog(s))
             head.addWidget(button)
         layout.addLayout(head)
+        caveat = QtWidgets.QLabel(
+            "± x: hipscope's 95 % measurement error in a simulation study (docs/VALIDATION.md);"
+            " error on real athletes is not measured and is likely larger."
+        )
+        caveat.setWordWrap(True)
+        caveat.setObjectName("caveat")
+        layout.addWidget(caveat)
         self.tasks_table = _table(["Task", "Time", "Key metrics"])
         self.tasks_table.itemSelectionChanged.connect(self._task_selected)
         self.tasks_table.setWordWrap(True)

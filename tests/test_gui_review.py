@@ -180,3 +180,22 @@ def test_hub_without_fusion_still_shows_raw_data(session) -> None:  # type: igno
     assert not hub.has_angle("pelvis_obliquity")
     assert not hub.set_reference()
     source.close()
+
+
+def test_review_csv_export_keeps_text_out_of_spreadsheet_formulas(tmp_path: Path) -> None:
+    """Text from a metrics file (kinds, reasons, string metrics) is written as text: a
+    leading '=' gets the apostrophe the other CSV exports use, numbers stay numbers."""
+    from hipscope.gui.review import export
+    from hipscope.processing.contract import read_metrics
+
+    fixture = Path(__file__).parent / "data" / "report" / "metrics_example.json"
+    document = read_metrics(fixture)
+    task = document.tasks[0]
+    task.unavailable["pelvis_tilt_mean_deg"] = '=HYPERLINK("http://x","click")'
+    out = export(document, tmp_path / "m.csv")
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    reasons = [r["unavailable"] for r in rows if r["metric"] == "pelvis_tilt_mean_deg"]
+    assert reasons and all(r.startswith("'=HYPERLINK(") for r in reasons)
+    negative = [r["value"] for r in rows if r["value"].startswith("-")]
+    assert all(float(v) < 0 for v in negative)
+    assert not list(tmp_path.glob(".*"))  # the atomic writer left no temporary file
