@@ -45,6 +45,13 @@ def headlines(kind: str) -> tuple[str, ...]:
 GAIT_PAIRS: tuple[tuple[str, str, str, str | None], ...] = (
     ("Step time", "step_time_left_s", "step_time_right_s", "step_time_si_pct"),
     ("Thigh range of motion", "thigh_rom_left_deg", "thigh_rom_right_deg", "thigh_rom_si_pct"),
+    (
+        "Pelvic drop in single support",
+        "pelvic_drop_single_support_left_deg",
+        "pelvic_drop_single_support_right_deg",
+        None,
+    ),
+    ("Hip range", "hip_sagittal_range_left_deg", "hip_sagittal_range_right_deg", None),
     ("Steps counted", "n_steps_left", "n_steps_right", None),
 )
 STANCE_KEYS: tuple[str, ...] = (

@@ -90,6 +90,18 @@ def test_step_time_si_is_shown_without_a_verdict(doc: dict[str, Any]) -> None:
     assert "Voisard" not in html and "healthy |SI|" not in html and "Patterson" not in html
 
 
+def test_step_time_si_shows_its_interval_or_why_there_is_none(doc: dict[str, Any]) -> None:
+    gait = next(t for t in doc["tasks"] if t["kind"] == "gait")
+    gait["metrics"].update(
+        step_time_si_pct=-5.2, step_time_si_ci95_pct=[-6.61, -3.34], step_time_si_state="ok"
+    )
+    assert "−5.2% (95 % CI −6.6 to −3.3)" in render_report(doc)
+    gait["metrics"].update(
+        step_time_si_pct=None, step_time_si_ci95_pct=None, step_time_si_state="too few steps"
+    )
+    assert "(too few steps)" in render_report(doc)
+
+
 HOSTILE = [
     "<script>alert('x')</script>",
     '"><img src=x onerror=alert(1)>',

@@ -73,6 +73,10 @@ GAIT_LR = (
     ("stance_time_left_s", "stance_time_right_s"),
     ("swing_time_left_s", "swing_time_right_s"),
     ("thigh_rom_left_deg", "thigh_rom_right_deg"),
+    ("pelvic_drop_single_support_left_deg", "pelvic_drop_single_support_right_deg"),
+    ("hip_flexion_peak_left_deg", "hip_flexion_peak_right_deg"),
+    ("hip_extension_peak_left_deg", "hip_extension_peak_right_deg"),
+    ("hip_sagittal_range_left_deg", "hip_sagittal_range_right_deg"),
     ("n_steps_left", "n_steps_right"),
 )
 GAIT_SESSION = (
@@ -80,6 +84,7 @@ GAIT_SESSION = (
     "stance_time_si_pct",
     "swing_time_si_pct",
     "thigh_rom_si_pct",
+    "pelvic_obliquity_range_deg",
     "stride_time_s",
     "cadence_steps_min",
     "step_regularity",
@@ -237,6 +242,16 @@ def _header_rows(doc: MetricsDocument) -> list[tuple[str, str]]:
         ("File", rec.file_name or rec.path),
     ]
     return [(k, v) for k, v in rows if v]
+
+
+def _si_interval(metrics: GaitMetrics) -> str:
+    """The step-time SI's bootstrap 95 % interval, or why there is none."""
+    ci = metrics.step_time_si_ci95_pct
+    if ci is not None and len(ci) == 2:
+        low, high = (f"{v:+.1f}".replace("-", "−") for v in ci)
+        return f" (95 % CI {low} to {high})"
+    state = metrics.step_time_si_state
+    return f" ({state})" if state and state != "ok" else ""
 
 
 def _cite_if_judged(metric: str, verdict: Verdict, citer: _Citer) -> Markup:
@@ -698,10 +713,13 @@ def _gait_section(task: TaskResult, citer: _Citer) -> Markup:
         value = getattr(metrics, key)
         ref = reference_for(key)
         verdict: Verdict = verdict_for(key, _num(value))
+        shown = _fmt(key, value)
+        if key == "step_time_si_pct":
+            shown += _si_interval(metrics)
         session.append(
             {
                 "name": label.name,
-                "value": _fmt(key, value),
+                "value": shown,
                 "verdict": verdict,
                 "badge": ref is not None and ref.upper_abs is not None and _num(value) is not None,
                 "meaning": label.meaning,

@@ -143,6 +143,34 @@ LABELS: dict[str, MetricLabel] = {
         "Thigh range of motion", "°", 1, "Forward-backward thigh swing per stride."
     ),
     "thigh_rom_right_deg": MetricLabel("Thigh range of motion", "°", 1, ""),
+    "pelvic_drop_single_support_left_deg": MetricLabel(
+        "Pelvic drop in single support",
+        "°",
+        1,
+        "Peak drop of the free side of the pelvis while standing on this leg, relative to "
+        "quiet standing; median over strides (positive = free side lower).",
+    ),
+    "pelvic_drop_single_support_right_deg": MetricLabel(
+        "Pelvic drop in single support", "°", 1, ""
+    ),
+    "hip_flexion_peak_left_deg": MetricLabel(
+        "Hip flexion, peak", "°", 1, "Hip angle (thigh on pelvis) at its most flexed per stride."
+    ),
+    "hip_flexion_peak_right_deg": MetricLabel("Hip flexion, peak", "°", 1, ""),
+    "hip_extension_peak_left_deg": MetricLabel(
+        "Hip extension, peak",
+        "°",
+        1,
+        "How far the hip extends past its standing angle per stride (positive = extended).",
+    ),
+    "hip_extension_peak_right_deg": MetricLabel("Hip extension, peak", "°", 1, ""),
+    "hip_sagittal_range_left_deg": MetricLabel(
+        "Hip range, flexion to extension", "°", 1, "Peak flexion to peak extension per stride."
+    ),
+    "hip_sagittal_range_right_deg": MetricLabel("Hip range, flexion to extension", "°", 1, ""),
+    "pelvic_obliquity_range_deg": MetricLabel(
+        "Pelvic obliquity range", "°", 1, "Peak-to-peak side-to-side pelvis tilt per stride."
+    ),
     "thigh_rom_si_pct": MetricLabel(
         "Thigh ROM symmetry index", "%", 1, "Positive = the left thigh swings more."
     ),
