@@ -109,6 +109,13 @@ class TaskKind:
 
 _PIPELINE = "hipscope.processing.pipeline"
 _CONTRACT = "hipscope.processing.contract"
+_HIP_DRIVE: dict[str, Any] = {
+    "analyser": f"{_PIPELINE}:_analyze_repetitions",
+    "result_model": f"{_CONTRACT}:HipDriveMetrics",
+    "headline_metrics": ("valid_rep_count", "rep_count", "hip_lead_ms_median", "hip_lead_verdict"),
+    "report_section": "repetitions",
+}
+"""What the three repetition kinds (hinge, bridge, squat) share: one analyser, one model."""
 
 BUILTIN_KINDS: tuple[TaskKind, ...] = (
     TaskKind(
@@ -145,15 +152,7 @@ BUILTIN_KINDS: tuple[TaskKind, ...] = (
         "hip_hinge",
         "Hip hinge",
         "repetitions",
-        analyser=f"{_PIPELINE}:_analyze_repetitions",
-        result_model=f"{_CONTRACT}:HipDriveMetrics",
-        headline_metrics=(
-            "valid_rep_count",
-            "rep_count",
-            "hip_lead_ms_median",
-            "hip_lead_verdict",
-        ),
-        report_section="repetitions",
+        **_HIP_DRIVE,
         colour="#ff9f43",
         buttons=(TaskButton("4", "Hinge"),),
         calibration=CalibrationRole(trunk_axis_tier=0, limb_axis_tier=3),
@@ -163,15 +162,7 @@ BUILTIN_KINDS: tuple[TaskKind, ...] = (
         "hip_bridge",
         "Hip bridge",
         "repetitions",
-        analyser=f"{_PIPELINE}:_analyze_repetitions",
-        result_model=f"{_CONTRACT}:HipDriveMetrics",
-        headline_metrics=(
-            "valid_rep_count",
-            "rep_count",
-            "hip_lead_ms_median",
-            "hip_lead_verdict",
-        ),
-        report_section="repetitions",
+        **_HIP_DRIVE,
         colour="#c58cff",
         buttons=(TaskButton("5", "Bridge"),),
         calibration=CalibrationRole(trunk_axis_tier=0, limb_axis_tier=1),
@@ -182,15 +173,7 @@ BUILTIN_KINDS: tuple[TaskKind, ...] = (
         "squat",
         "Squat",
         "repetitions",
-        analyser=f"{_PIPELINE}:_analyze_repetitions",
-        result_model=f"{_CONTRACT}:HipDriveMetrics",
-        headline_metrics=(
-            "valid_rep_count",
-            "rep_count",
-            "hip_lead_ms_median",
-            "hip_lead_verdict",
-        ),
-        report_section="repetitions",
+        **_HIP_DRIVE,
         colour="#e8e36b",
         buttons=(TaskButton("6", "Squat"),),
         calibration=CalibrationRole(trunk_axis_tier=0, limb_axis_tier=1),
