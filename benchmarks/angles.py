@@ -20,6 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
+# the same long session the analysis benchmark builds (this folder is on sys.path when run)
+from analyze import make_session
+
 CHILD = r"""
 import json, resource, sys, time
 started = time.perf_counter()
@@ -37,16 +40,6 @@ except (OSError, StopIteration):
 print(json.dumps({"code": code, "elapsed_s": elapsed, "cpu_s": usage.ru_utime + usage.ru_stime,
                   "max_rss_mb": rss_mb}))
 """
-
-
-def make_session(path: Path, hours: float, rate_hz: float) -> float:
-    from hipscope.acquisition.simulator import screen_protocol, simulate
-
-    one = simulate(rate_hz=rate_hz, seed=0, noise=False).duration_s
-    repeats = max(1, round(hours * 3600.0 / one))
-    session = simulate(list(screen_protocol()) * repeats, rate_hz=rate_hz, seed=0)
-    session.write(path, athlete="benchmark")
-    return session.duration_s
 
 
 def main() -> int:
