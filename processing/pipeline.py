@@ -237,17 +237,41 @@ def _horizontal_ap_ml(
     lowpass_hz: float,
     rate_hz: float,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    from hipscope.base.rotations import to_rotation
     from hipscope.processing.events.signals import fill_nan, lowpass
 
     acc = lowpass(fill_nan(acc_world), lowpass_hz, rate_hz)
     good = np.isfinite(q_world_pelvis).all(axis=1)
     if not good.any():
         return acc[:, 0], acc[:, 1]
-    forward = to_rotation(q_world_pelvis[good]).apply(np.array([1.0, 0.0, 0.0]))
+    forward = _in_world(q_world_pelvis, _FORWARD)[good]
     heading = np.arctan2(np.mean(forward[:, 1]), np.mean(forward[:, 0]))
-    ap = acc[:, 0] * np.cos(heading) + acc[:, 1] * np.sin(heading)
-    ml = -acc[:, 0] * np.sin(heading) + acc[:, 1] * np.cos(heading)
+    return _along_heading(acc, heading)
+
+
+_FORWARD = np.array([1.0, 0.0, 0.0])
+"""A segment's anterior axis (ISB x) in its own frame."""
+
+
+def _in_world(q_world: NDArray[np.float64], vectors: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Segment-frame vectors ((3,) or (N, 3)) in the world frame, sample by sample; NaN rows
+    where the orientation or the vector is not finite."""
+    from hipscope.base.rotations import to_rotation
+
+    rows = np.broadcast_to(vectors, (q_world.shape[0], 3))
+    out = np.full((q_world.shape[0], 3), np.nan)
+    good = np.isfinite(q_world).all(axis=1) & np.isfinite(rows).all(axis=1)
+    if good.any():
+        out[good] = to_rotation(q_world[good]).apply(rows[good])
+    return out
+
+
+def _along_heading(
+    acc_world: NDArray[np.float64], heading_rad: NDArray[np.float64] | float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Horizontal acceleration split along a heading (anterior-posterior) and to its left
+    (mediolateral)."""
+    ap = acc_world[:, 0] * np.cos(heading_rad) + acc_world[:, 1] * np.sin(heading_rad)
+    ml = -acc_world[:, 0] * np.sin(heading_rad) + acc_world[:, 1] * np.cos(heading_rad)
     return ap, ml
 
 
@@ -310,16 +334,8 @@ def _pelvis_horizontal(
     acc_world: NDArray[np.float64], q_world_pelvis: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Horizontal acceleration along the pelvis's own heading, sample by sample (turns too)."""
-    from hipscope.base.rotations import to_rotation
-
-    forward = np.full((q_world_pelvis.shape[0], 3), np.nan)
-    good = np.isfinite(q_world_pelvis).all(axis=1)
-    if good.any():
-        forward[good] = to_rotation(q_world_pelvis[good]).apply(np.array([1.0, 0.0, 0.0]))
-    heading = np.arctan2(forward[:, 1], forward[:, 0])
-    ap = acc_world[:, 0] * np.cos(heading) + acc_world[:, 1] * np.sin(heading)
-    ml = -acc_world[:, 0] * np.sin(heading) + acc_world[:, 1] * np.cos(heading)
-    return ap, ml
+    forward = _in_world(q_world_pelvis, _FORWARD)
+    return _along_heading(acc_world, np.arctan2(forward[:, 1], forward[:, 0]))
 
 
 def _analyze_gait(ctx: _Context) -> TaskAnalysis:
@@ -395,13 +411,7 @@ def _world_vertical_rate(
     """Angular velocity about the world vertical (positive counter-clockwise from above)."""
     if gyr_segment is None or q_world_segment is None:
         return None
-    from hipscope.base.rotations import to_rotation
-
-    out = np.full(gyr_segment.shape[0], np.nan)
-    good = np.isfinite(q_world_segment).all(axis=1) & np.isfinite(gyr_segment).all(axis=1)
-    if good.any():
-        out[good] = to_rotation(q_world_segment[good]).apply(gyr_segment[good])[:, 2]
-    return out
+    return _in_world(q_world_segment, gyr_segment)[:, 2]
 
 
 RECORDED_ONLY = "recorded, no metrics"
