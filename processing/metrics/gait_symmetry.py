@@ -40,6 +40,17 @@ from hipscope.processing.metrics.common import (
 SIDES = (LEFT, RIGHT)
 
 
+STANCE_SWING_KEYS = (
+    "stance_time_left_s",
+    "stance_time_right_s",
+    "swing_time_left_s",
+    "swing_time_right_s",
+    "stance_time_si_pct",
+    "swing_time_si_pct",
+)
+"""The metrics that need final contacts (foot-off)."""
+
+
 class GaitSymmetry(Algorithm):
     """Temporal and symmetry measures of one walk.
 
@@ -202,14 +213,7 @@ class GaitSymmetry(Algorithm):
             if events.fc_time_s.shape[0] == 0
             else "too few strides with one final contact"
         )
-        for key in (
-            "stance_time_left_s",
-            "stance_time_right_s",
-            "swing_time_left_s",
-            "swing_time_right_s",
-            "stance_time_si_pct",
-            "swing_time_si_pct",
-        ):
+        for key in STANCE_SWING_KEYS:
             if m[key] is None:
                 un[key] = reason
 

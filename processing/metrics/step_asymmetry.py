@@ -33,6 +33,7 @@ from scipy.stats import t as student_t
 
 from hipscope.processing.algorithm import Algorithm
 from hipscope.processing.events.gait import GaitEvents
+from hipscope.processing.metrics.gait_symmetry import STANCE_SWING_KEYS
 
 LEFT = "left"
 RIGHT = "right"
@@ -190,14 +191,6 @@ def _strides(steps: list[Step]) -> list[list[Step]]:
     return units
 
 
-STANCE_SWING_KEYS = (
-    "stance_time_left_s",
-    "stance_time_right_s",
-    "swing_time_left_s",
-    "swing_time_right_s",
-    "stance_time_si_pct",
-    "swing_time_si_pct",
-)
 PELVIS_FOOT_OFF = "pelvis foot-off"
 
 
