@@ -31,6 +31,19 @@ def load_config(path: Path | None) -> AnalysisConfig | None:
     return AnalysisConfig.load(path)
 
 
+def print_parameters(console: Any, path: Path | None, config: AnalysisConfig | None) -> None:
+    """The line naming a ``--config`` file and the hash of its effective parameters."""
+    if config is None:
+        return
+    from hipscope.base.text import terminal_text
+
+    console.print(
+        f"[green]parameters[/] {terminal_text(path)} ({config.parameters_hash()})",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
     if value is None:
         return "[dim]–[/]"
@@ -233,13 +246,7 @@ def register(app: typer.Typer) -> None:
         for table in summary_tables(doc):
             if table.row_count:
                 console.print(table)
-        if config is not None:
-            digest = config.parameters_hash()
-            console.print(
-                f"[green]parameters[/] {txt(config_path)} ({digest})",
-                highlight=False,
-                soft_wrap=True,
-            )
+        print_parameters(console, config_path, config)
         if json_out is not None:
             write_metrics(doc, json_out)
             console.print(f"[green]metrics[/] {txt(json_out)}")

@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
         )
 
         from hipscope.base.text import terminal_text as txt
-        from hipscope.commands.analyze import load_config
+        from hipscope.commands.analyze import load_config, print_parameters
         from hipscope.processing.batch import run_batch
 
         if workers is not None and workers < 1:
@@ -155,13 +155,7 @@ def register(app: typer.Typer) -> None:
                 f"[yellow]{summary.n_failed_earlier} of these failed in an earlier run and were "
                 "not tried again; add --retry-errors to retry them[/]"
             )
-        if config is not None:
-            digest = config.parameters_hash()
-            console.print(
-                f"[green]parameters[/] {txt(config_path)} ({digest})",
-                highlight=False,
-                soft_wrap=True,
-            )
+        print_parameters(console, config_path, config)
         console.print(f"[green]table[/]  {txt(summary.table_path)} ({summary.n_rows} task rows)")
         console.print(f"[green]errors[/] {txt(summary.errors_path)} ({summary.n_failed} files)")
         if summary.csv_path is not None:
