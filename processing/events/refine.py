@@ -9,7 +9,6 @@ sensor exists; otherwise the thighs' peak extension, labelled as such.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -103,7 +102,3 @@ class GaitRefinement(Algorithm):
         )
         return self
 
-
-def refine_gait_events(time_s: ArrayLike, events: GaitEvents, **signals: Any) -> GaitEvents:
-    """``GaitRefinement`` with its default parameters (keyword signals as in ``refine``)."""
-    return GaitRefinement().refine(time_s, events, **signals).events_
