@@ -51,6 +51,9 @@ class ReplaySource:
             sorted(self.file.placements, key=lambda p: order.get(p, len(order)))
         )
         self.tasks: tuple[Task, ...] = self.file.tasks
+        self.review_tasks: tuple[Task, ...] = ()
+        """Detected tasks under review (not deleted): shown as running when the file has no
+        task rows, so the live metrics follow them."""
         self.header = self.file.header
         ranges = [self.file.time_range(p) for p in self.placements]
         ranges = [r for r in ranges if r[1] > r[0]] or [(0.0, 0.0)]
@@ -116,7 +119,7 @@ class ReplaySource:
         return out
 
     def task_at(self, time_s: float) -> Task | None:
-        for task in self.tasks:
+        for task in self.tasks or self.review_tasks:
             if task.start_s <= time_s <= task.end_s:
                 return task
         return None

@@ -630,6 +630,9 @@ def attach_review(window: Any, *, wait: bool = False) -> ReviewPanel:
 
     def show_marks() -> None:
         window.timeline.set_marks(panel.detected.marks())
+        window.source.review_tasks = tuple(panel.detected.tasks_shown())
+        window.task_state = None
+        window.redraw()
 
     def saved(path: Path) -> None:
         """The file now holds the accepted rows: show them as rows and analyse again."""

@@ -243,6 +243,10 @@ class DetectedTasksPanel(QtWidgets.QWidget):
     def rows_to_save(self) -> list[Task]:
         return [r.row() for r in self.reviews if r.decision == ACCEPTED]
 
+    def tasks_shown(self) -> list[Task]:
+        """The detected tasks not deleted, with their current labels."""
+        return [r.row() for r in self.reviews if r.decision != DELETED]
+
     def marks(self) -> list[TimelineMark]:
         return [r.mark() for r in self.reviews]
 

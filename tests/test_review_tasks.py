@@ -98,6 +98,9 @@ def test_relabel_delete_accept_save_and_reanalyse(
     texts = [m.text for m in detected.marks()]
     assert all("detected" in t and t.endswith("%") for t in texts)
     assert panel.tasks_table.item(0, 0).text().endswith("%")  # "… · detected 74 %"
+    stance = reviews[_index(reviews, "single_leg_stance")].found
+    window.seek(0.5 * (stance.start_s + stance.end_s))  # the replay's task metrics follow it
+    assert window.running_task(window.position_s)[:2] == (stance.kind, stance.side)
 
     # relabel the hinge as a squat through its combo box (choices from the task registry)
     hinge = _index(reviews, "hip_hinge")
@@ -111,6 +114,8 @@ def test_relabel_delete_accept_save_and_reanalyse(
     # delete the walk through its decision box, accept the rest with the button
     gait = _index(reviews, "gait")
     detected.decision_box(gait).setCurrentText(DELETED)
+    walk = reviews[gait].found
+    assert window.source.task_at(0.5 * (walk.start_s + walk.end_s)) is None
     assert window.timeline.marks[gait].brush.color().name() != brush.color().name()  # grey
     qtbot.mouseClick(detected.accept_rest_button, QtCore.Qt.MouseButton.LeftButton)
     assert detected.counts() == {TO_REVIEW: 0, ACCEPTED: len(reviews) - 1, DELETED: 1}
