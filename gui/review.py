@@ -473,6 +473,8 @@ class ReviewPanel(QtWidgets.QWidget):
             else []
         )
         self.detected.set_detected(self.source_path if found else None, found)
+        if not found and self.tabs.currentIndex() == self.detected_tab:
+            self.tabs.setCurrentIndex(0)  # Qt would show the hidden tab's neighbour
         self.tabs.setTabVisible(self.detected_tab, bool(found))
         self.tabs.setTabText(self.detected_tab, f"Detected tasks ({len(found)})")
         if found:

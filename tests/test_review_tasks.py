@@ -148,6 +148,7 @@ def test_relabel_delete_accept_save_and_reanalyse(
     # the window shows the saved rows as rows and re-analysed them: sources in the JSON
     assert len(window.timeline.regions) == len(expected) and window.timeline.marks == []
     assert not panel.tabs.isTabVisible(panel.detected_tab)
+    assert panel.tabs.currentIndex() == 0  # back on "Left vs right"
     sources = [t["source"] for t in panel.doc["tasks"]]
     assert sources == [t.source for t in expected]
     assert panel.doc.get("task_detection") is None
