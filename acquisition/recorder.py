@@ -382,7 +382,7 @@ class Recorder:
         """(kind, side, start_s) of the task in progress, if any."""
         if self._open_task is None:
             return None
-        kind, side, start_s, _ = self._task_rows[self._open_task]
+        kind, side, start_s = self._task_rows[self._open_task][:3]
         return (kind, side, start_s)
 
     def saved_summary(self) -> str:

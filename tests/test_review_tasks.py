@@ -319,7 +319,8 @@ def test_recorder_writes_the_source_and_the_reader_checks_it(tmp_path: Path) -> 
     with Recorder(out, [SensorMeta("pelvis")]) as rec:
         rec.add_task(Task("squat", "", 0.0, 1.0, "detected"))
         rec.start_task("static", "", 1.0)
-        rec.end_task(2.0)
+        assert rec.open_task == ("static", "", 1.0)
+        assert rec.end_task(2.0) == Task("static", "", 1.0, 2.0, "recorded")
     with h5py.File(out) as f:
         assert [s.decode() for s in f["tasks"]["source"][()]] == ["detected", "recorded"]
 
