@@ -27,6 +27,7 @@ from hipscope.base import tasks as task_registry
 from hipscope.base.atomic import atomic_write_text
 from hipscope.base.errors import HipscopeError
 from hipscope.gui import theme
+from hipscope.gui.replay import SOURCE_TEXT
 from hipscope.gui.task_review import DetectedTasksPanel
 from hipscope.processing.contract import (
     GaitMetrics,
@@ -121,9 +122,6 @@ def fmt_pm(value: Any, key: str) -> str:
     _, unit, decimals = label(key)
     extra = plus_minus(key, decimals, unit)
     return f"{text} {extra}" if extra else text
-
-
-SOURCE_TEXT = {"detected": "detected", "detected_relabelled": "detected, relabelled"}
 
 
 def task_name(task: TaskResult) -> str:
