@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from hipscope.acquisition.recorder import add_task_rows
 from hipscope.acquisition.samples import Task
@@ -159,14 +159,21 @@ class DetectedTasksPanel(QtWidgets.QWidget):
         layout.addLayout(buttons)
         self.summary = QtWidgets.QLabel("")
         layout.addWidget(self.summary)
-        for keys, slot in (
-            ("A", lambda: self._on_selected(self.accept)),
-            ("Delete", lambda: self._on_selected(self.delete)),
-        ):
-            action = QtGui.QShortcut(QtGui.QKeySequence(keys), self.table)
-            action.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            action.activated.connect(slot)
+        # keys on the table itself: a QShortcut for a letter loses to the table's type-ahead
+        self.table.installEventFilter(self)
         self._refresh_buttons()
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        """A accepts and Del deletes the selected task while the table has the focus."""
+        if watched is self.table and event.type() == QtCore.QEvent.Type.KeyPress:
+            key = event.key()  # type: ignore[attr-defined]
+            if key == QtCore.Qt.Key.Key_A:
+                self._on_selected(self.accept)
+                return True
+            if key in (QtCore.Qt.Key.Key_Delete, QtCore.Qt.Key.Key_Backspace):
+                self._on_selected(self.delete)
+                return True
+        return super().eventFilter(watched, event)
 
     # -- content ----------------------------------------------------------------------------
     def set_detected(
