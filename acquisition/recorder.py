@@ -47,6 +47,8 @@ FORMAT_NAME = "hipscope-recording"
 FORMAT_VERSION = 1
 _TASK_TEXT_BYTES = 32
 _TASK_CHUNK_ROWS = 64
+TASK_COLUMNS: tuple[str, ...] = ("kind", "side", "start_s", "end_s", "source")
+"""The /tasks datasets in row order: ``start_s`` and ``end_s`` float64, the rest UTF-8 text."""
 DISK_HEADROOM_BYTES = 256 * 1024
 """Free space kept for metadata growth and a clean close (measured: a 4-sensor file needs
 under 40 kB of metadata beyond its chunks)."""
@@ -314,7 +316,8 @@ class Recorder:
                 self._file.close()
             self.path.unlink(missing_ok=True)
             raise RecordingError(self.path, f"cannot create file ({_first_line(error)})") from None
-        self._task_rows: list[list[Any]] = []  # [kind, side, start_s, end_s]; NaN end: open
+        # [kind, side, start_s, end_s, source]; NaN end: open
+        self._task_rows: list[list[Any]] = []
         self._task_rows_on_disk = 0
         self._first_dirty_task = 0
         self._open_task: int | None = None
@@ -353,9 +356,13 @@ class Recorder:
         text = h5py.string_dtype("utf-8", _TASK_TEXT_BYTES)
         self._task_datasets = {
             name: tasks.create_dataset(
-                name, (0,), dtype, maxshape=(None,), chunks=(_TASK_CHUNK_ROWS,)
+                name,
+                (0,),
+                "f8" if name.endswith("_s") else text,
+                maxshape=(None,),
+                chunks=(_TASK_CHUNK_ROWS,),
             )
-            for name, dtype in (("kind", text), ("side", text), ("start_s", "f8"), ("end_s", "f8"))
+            for name in TASK_COLUMNS
         }
 
     @property
@@ -375,7 +382,7 @@ class Recorder:
         """(kind, side, start_s) of the task in progress, if any."""
         if self._open_task is None:
             return None
-        kind, side, start_s, _ = self._task_rows[self._open_task]
+        kind, side, start_s = self._task_rows[self._open_task][:3]
         return (kind, side, start_s)
 
     def saved_summary(self) -> str:
@@ -415,7 +422,7 @@ class Recorder:
         """Record one finished task row; it reaches the file at once."""
         if self._closed:
             raise RecordingError(self.path, "recorder is closed")
-        self._task_rows.append([task.kind, task.side, task.start_s, task.end_s])
+        self._task_rows.append([task.kind, task.side, task.start_s, task.end_s, task.source])
         self.flush()
 
     def start_task(self, kind: str, side: str, start_s: float) -> None:
@@ -426,7 +433,7 @@ class Recorder:
             raise RecordingError(self.path, "a task is already open; end it first")
         Task(kind, side, start_s, start_s)  # validates kind, side and start
         self._open_task = len(self._task_rows)
-        self._task_rows.append([kind, side, float(start_s), math.nan])
+        self._task_rows.append([kind, side, float(start_s), math.nan, "recorded"])
         self.flush()
 
     def end_task(self, end_s: float) -> Task | None:
@@ -437,7 +444,7 @@ class Recorder:
         row = self._task_rows[index]
         row[3] = max(float(end_s), row[2])
         self._first_dirty_task = min(self._first_dirty_task, index)
-        task = Task(row[0], row[1], row[2], row[3])
+        task = Task(row[0], row[1], row[2], row[3], row[4])
         if not self._closed:
             self.flush()
         return task
@@ -613,3 +620,87 @@ def retime_recording(
             group.attrs["time_alignment"] = method(placement)
             done.append(placement)
     return done
+
+
+def add_task_rows(path: str | Path, tasks: Sequence[Task]) -> Path:
+    """Append task rows (each with its ``source``) to a closed recording, atomically.
+
+    The recording is copied to a hidden temporary file beside it; in the copy every existing
+    task row keeps its values (a file without a ``source`` column gets one saying
+    ``recorded`` for them) and ``tasks`` follow; the copy is fsynced and renamed over the
+    original. A read-only file, a full disk or any failed write raises ``RecordingError``
+    in one line and leaves the original byte for byte as it was.
+    """
+    from hipscope.base.atomic import atomic_path
+
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise RecordingError(path, f"cannot save task rows ({error.strerror})") from None
+    if path.stat().st_mode & 0o222 == 0 or not os.access(path, os.W_OK):
+        raise RecordingError(path, "cannot save task rows: the file is read-only")
+    free = shutil.disk_usage(path.parent).free
+    if size + DISK_HEADROOM_BYTES > free:
+        raise RecordingError(
+            path,
+            f"cannot save task rows: disk full (a copy needs {size // 1024 + 256} kB, "
+            f"{free // 1024} kB free)",
+        )
+    try:
+        with atomic_path(path) as temp:
+            shutil.copyfile(path, temp)
+            with h5py.File(temp, "r+") as file:
+                _append_task_rows(file, tasks)
+    except (OSError, RuntimeError, ValueError, TypeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else None
+        raise RecordingError(
+            path, f"cannot save task rows ({reason or _first_line(error)}); file unchanged"
+        ) from None
+    return path
+
+
+def _append_task_rows(file: h5py.File, tasks: Sequence[Task]) -> None:
+    """Rewrite /tasks as its existing rows, unchanged, followed by ``tasks``."""
+    group = file.require_group("tasks")
+    old: dict[str, list[Any]] = {}
+    attrs: dict[str, dict[str, Any]] = {}
+    for name in TASK_COLUMNS:
+        if name in group:
+            dataset = group[name]
+            attrs[name] = dict(dataset.attrs)
+            values = dataset[()]
+            old[name] = [
+                v.decode("utf-8") if isinstance(v, bytes) else v for v in np.atleast_1d(values)
+            ]
+    n_old = len(old.get("start_s", []))
+    old.setdefault("source", ["recorded"] * n_old)
+    new = {
+        "kind": [t.kind for t in tasks],
+        "side": [t.side for t in tasks],
+        "start_s": [float(t.start_s) for t in tasks],
+        "end_s": [float(t.end_s) for t in tasks],
+        "source": [t.source for t in tasks],
+    }
+    for name in TASK_COLUMNS:
+        values = [*old.get(name, []), *new[name]]
+        if name in group:
+            del group[name]
+        if name.endswith("_s"):
+            data: Any = np.asarray(values, dtype="f8")
+            dtype: Any = "f8"
+        else:
+            longest = max((len(str(v).encode("utf-8")) for v in values), default=0)
+            dtype = h5py.string_dtype("utf-8", max(_TASK_TEXT_BYTES, longest))
+            data = [str(v) for v in values]
+        dataset = group.create_dataset(
+            name,
+            (len(values),),
+            dtype,
+            maxshape=(None,),
+            chunks=(_TASK_CHUNK_ROWS,),
+        )
+        if values:
+            dataset[:] = data
+        for key, value in attrs.get(name, {}).items():
+            dataset.attrs[key] = value

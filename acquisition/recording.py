@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 _SENSOR_ATTRS = ("device_name", "device_address", "profile", "nominal_rate_hz")
 _TASK_FIELDS = ("start_s", "end_s", "kind", "side")
+_TASK_SOURCE = "source"
+"""Optional /tasks column (docs/RECORDING_FORMAT.md "Task source"); without it, where a
+row's value is empty and for rows past its end, a row reads as ``recorded``."""
 DECLARED_SIZE_RATIO = 16
 """Datasets may declare at most this many times the file's size (room for compression)..."""
 DECLARED_SIZE_BASE_BYTES = 64 * 1024 * 1024
@@ -285,7 +288,7 @@ class RecordingFile:
                     yield f"/sensors/{placement}/{name}", sensor[name]
         tasks = self._member(self._file, "tasks", "")
         if isinstance(tasks, h5py.Group):
-            for name in _TASK_FIELDS:
+            for name in (*_TASK_FIELDS, _TASK_SOURCE):
                 item = self._member(tasks, name, "/tasks")
                 if isinstance(item, h5py.Dataset):
                     yield f"/tasks/{name}", item
@@ -361,10 +364,22 @@ class RecordingFile:
             if data.ndim != 1:
                 raise self._fail(f"/tasks/{name} has shape {data.shape}, expected (N,)")
             columns[name] = data[()]
+        if self._member(group, _TASK_SOURCE, "/tasks") is not None:
+            data = self._dataset(group, _TASK_SOURCE, "/tasks")
+            if data.ndim != 1:
+                raise self._fail(f"/tasks/{_TASK_SOURCE} has shape {data.shape}, expected (N,)")
+            sources = data[()]
+        else:
+            sources = ()
         lengths = {name: len(values) for name, values in columns.items()}
         if len(set(lengths.values())) > 1:
             shown = ", ".join(f"{k}={v}" for k, v in lengths.items())
             raise self._fail(f"task rows of unequal length ({shown})")
+        if len(sources) > lengths["start_s"]:
+            raise self._fail(
+                f"/tasks/{_TASK_SOURCE} has {len(sources)} rows, more than the "
+                f"{lengths['start_s']} task rows"
+            )
         data_start_s, data_end_s = self._data_span()
         tasks = []
         for i in range(lengths["start_s"]):
@@ -381,7 +396,9 @@ class RecordingFile:
                         f"/tasks row {i} ({kind}) was still open when recording stopped; "
                         f"closed at the last sample ({end_s:.2f} s)"
                     )
-                task = Task(kind=kind, side=side, start_s=start_s, end_s=end_s)
+                # rows appended by a writer that does not know the column read as recorded
+                source = (_text(sources[i]) if i < len(sources) else "") or "recorded"
+                task = Task(kind=kind, side=side, start_s=start_s, end_s=end_s, source=source)
             except (HipscopeError, ValueError, TypeError) as error:
                 raise self._fail(f"/tasks row {i}: {error}") from None
             if data_end_s > data_start_s and (

@@ -24,6 +24,9 @@ PLACEMENTS: tuple[str, ...] = (
 TASK_KINDS: tuple[str, ...] = task_registry.kind_names()
 """The built-in task kinds; validation asks the registry (``hipscope.base.tasks``)."""
 SIDES: tuple[str, ...] = ("left", "right", "")
+TASK_SOURCES: tuple[str, ...] = ("recorded", "detected", "detected_relabelled")
+"""Where a task row came from: marked while recording, found by task detection and accepted
+in review, or found and then given another kind or side (docs/RECORDING_FORMAT.md)."""
 
 
 def _vectors(name: str, value: ArrayLike, n: int) -> NDArray[np.float32]:
@@ -117,11 +120,17 @@ class Task:
     side: str
     start_s: float
     end_s: float
+    source: str = "recorded"
+    """One of ``TASK_SOURCES``."""
 
     def __post_init__(self) -> None:
         task_registry.get(self.kind)  # refuses unknown kinds, naming the known ones
         if self.side not in SIDES:
             raise HipscopeError(f"task side {self.side!r} must be 'left', 'right' or ''")
+        if self.source not in TASK_SOURCES:
+            raise HipscopeError(
+                f"task source {self.source!r} must be one of {', '.join(TASK_SOURCES)}"
+            )
         if not (np.isfinite(self.start_s) and np.isfinite(self.end_s)):
             raise HipscopeError(f"task {self.kind} has a non-finite start or end")
         if self.end_s < self.start_s:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +51,9 @@ class ReplaySource:
             sorted(self.file.placements, key=lambda p: order.get(p, len(order)))
         )
         self.tasks: tuple[Task, ...] = self.file.tasks
+        self.review_tasks: tuple[Task, ...] = ()
+        """Detected tasks under review (not deleted): shown as running when the file has no
+        task rows, so the live metrics follow them."""
         self.header = self.file.header
         ranges = [self.file.time_range(p) for p in self.placements]
         ranges = [r for r in ranges if r[1] > r[0]] or [(0.0, 0.0)]
@@ -114,17 +119,46 @@ class ReplaySource:
         return out
 
     def task_at(self, time_s: float) -> Task | None:
-        for task in self.tasks:
+        for task in self.tasks or self.review_tasks:
             if task.start_s <= time_s <= task.end_s:
                 return task
         return None
+
+    def reload_tasks(self) -> None:
+        """Open the file again and take its task rows (after rows were saved into it: the
+        save replaced the file, so the open handle still reads the old one)."""
+        fresh = open_recording(self.path)
+        self.file.close()
+        self.file = fresh
+        self.tasks = fresh.tasks
+        self._blocks.clear()
 
     def close(self) -> None:
         self.file.close()
 
 
+SOURCE_TEXT = {"detected": "detected", "detected_relabelled": "detected, relabelled"}
+"""How a saved row's source reads on the timeline (recorded rows say nothing)."""
+
+
+@dataclass(frozen=True)
+class TimelineMark:
+    """A task drawn on the timeline that is not (yet) a row of the file: a detected task
+    under review. It is hatched with a dashed outline; ``muted`` draws it grey (deleted)."""
+
+    start_s: float
+    end_s: float
+    kind: str
+    text: str
+    muted: bool = False
+
+
 class Timeline(pg.PlotWidget):
-    """The whole recording with task regions shaded and a draggable cursor."""
+    """The whole recording with task regions shaded and a draggable cursor.
+
+    Task rows are filled in their kind's colour; detected tasks under review
+    (``set_marks``) are hatched with a dashed outline and say "detected".
+    """
 
     seek_requested = QtCore.Signal(float)
 
@@ -140,7 +174,54 @@ class Timeline(pg.PlotWidget):
         plot.setYRange(0.0, 1.0, padding=0.0)
         plot.getAxis("bottom").setLabel("session time", units="s")
         self.regions: list[pg.LinearRegionItem] = []
-        for task in source.tasks:
+        self.marks: list[pg.LinearRegionItem] = []
+        self._row_items: list[pg.GraphicsObject] = []
+        self._mark_items: list[pg.GraphicsObject] = []
+        self._labels: list[tuple[pg.TextItem, str, float, float]] = []
+        self.set_tasks(source.tasks)
+        self.cursor = pg.InfiniteLine(
+            pos=source.start_s, angle=90, movable=True, pen=theme.pen(theme.ACCENT, 2)
+        )
+        self.cursor.setBounds((source.start_s, source.end_s))
+        plot.addItem(self.cursor)
+        self.cursor.sigDragged.connect(lambda line: self.seek_requested.emit(float(line.value())))
+        plot.scene().sigMouseClicked.connect(self._clicked)
+
+    def _clear(self, items: list[pg.GraphicsObject]) -> None:
+        plot = self.getPlotItem()
+        for item in items:
+            plot.removeItem(item)
+        self._labels = [entry for entry in self._labels if entry[0] not in items]
+        items.clear()
+
+    def _label(self, text: str, start_s: float, end_s: float, colour: str) -> pg.TextItem:
+        """A task title at the region's top left, cut to the region's width ("…")."""
+        label = pg.TextItem(text, color=colour, anchor=(0, 0))
+        label.setPos(start_s, 0.98)
+        self.getPlotItem().addItem(label)
+        self._labels.append((label, text, start_s, end_s))
+        self._fit_label(label, text, start_s, end_s)
+        return label
+
+    def _fit_label(self, label: pg.TextItem, text: str, start_s: float, end_s: float) -> None:
+        (x0, x1), _ = self.getPlotItem().vb.viewRange()
+        width_px = self.getPlotItem().vb.width() * (end_s - start_s) / max(x1 - x0, 1e-9)
+        metrics = QtGui.QFontMetrics(label.textItem.font())
+        shown = metrics.elidedText(text, QtCore.Qt.TextElideMode.ElideRight, int(width_px) - 6)
+        label.setText(shown)
+        label.setToolTip(text)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        for label, text, start_s, end_s in getattr(self, "_labels", ()):  # none while built
+            self._fit_label(label, text, start_s, end_s)
+
+    def set_tasks(self, tasks: Sequence[Task]) -> None:
+        """Draw the file's task rows (a saved detected row says so after its title)."""
+        self._clear(self._row_items)
+        self.regions = []
+        plot = self.getPlotItem()
+        for task in tasks:
             colour = QtGui.QColor(theme.task_colour(task.kind))
             colour.setAlpha(90)
             region = pg.LinearRegionItem(
@@ -152,17 +233,34 @@ class Timeline(pg.PlotWidget):
             plot.addItem(region)
             # the task's one title (as in the report and the review table)
             title = task_registry.title(task.kind, task.side)
-            label = pg.TextItem(title, color=theme.FOREGROUND, anchor=(0, 0))
-            label.setPos(task.start_s, 0.98)
-            plot.addItem(label)
+            if task.source in SOURCE_TEXT:
+                title += f" · {SOURCE_TEXT[task.source]}"
+            label = self._label(title, task.start_s, task.end_s, theme.FOREGROUND)
             self.regions.append(region)
-        self.cursor = pg.InfiniteLine(
-            pos=source.start_s, angle=90, movable=True, pen=theme.pen(theme.ACCENT, 2)
-        )
-        self.cursor.setBounds((source.start_s, source.end_s))
-        plot.addItem(self.cursor)
-        self.cursor.sigDragged.connect(lambda line: self.seek_requested.emit(float(line.value())))
-        plot.scene().sigMouseClicked.connect(self._clicked)
+            self._row_items += [region, label]
+
+    def set_marks(self, marks: Sequence[TimelineMark]) -> None:
+        """Draw detected tasks under review: hatched, dashed outline (a deleted one grey)."""
+        self._clear(self._mark_items)
+        self.marks = []
+        plot = self.getPlotItem()
+        for mark in marks:
+            colour = QtGui.QColor(theme.MUTED if mark.muted else theme.task_colour(mark.kind))
+            fill = QtGui.QColor(colour)
+            fill.setAlpha(60 if mark.muted else 150)
+            region = pg.LinearRegionItem(
+                values=(mark.start_s, mark.end_s),
+                movable=False,
+                brush=QtGui.QBrush(fill, QtCore.Qt.BrushStyle.BDiagPattern),
+            )
+            region.setZValue(-9)
+            for line in region.lines:
+                line.setPen(pg.mkPen(colour, width=1.5, style=QtCore.Qt.PenStyle.DashLine))
+            plot.addItem(region)
+            colour_text = theme.MUTED if mark.muted else theme.FOREGROUND
+            label = self._label(mark.text, mark.start_s, mark.end_s, colour_text)
+            self.marks.append(region)
+            self._mark_items += [region, label]
 
     def _clicked(self, event: object) -> None:
         pos = event.scenePos()  # type: ignore[attr-defined]

@@ -2,7 +2,11 @@
 
 Tables: one row per task with its headline numbers; left vs right; one row per repetition;
 every metric of the selected task (with the reason where a metric is unavailable).
-Selecting a task moves the replay cursor to it.
+Selecting a task moves the replay cursor to it. When the tasks were detected (the
+recording has no task rows), the "Detected tasks" tab lets the coach accept, relabel or
+delete each and save them into the recording (``gui/task_review.py``). "Export angles…"
+writes the session's angle curves as CSV or an OpenSim motion file, through the same code
+as `hipscope angles` (``processing/angle_export.py``).
 """
 
 from __future__ import annotations
@@ -18,10 +22,13 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from hipscope.acquisition.samples import Task
 from hipscope.base import tasks as task_registry
 from hipscope.base.atomic import atomic_write_text
 from hipscope.base.errors import HipscopeError
 from hipscope.gui import theme
+from hipscope.gui.replay import SOURCE_TEXT
+from hipscope.gui.task_review import DetectedTasksPanel
 from hipscope.processing.contract import (
     GaitMetrics,
     HipDriveMetrics,
@@ -118,6 +125,11 @@ def fmt_pm(value: Any, key: str) -> str:
 
 
 def task_name(task: TaskResult) -> str:
+    """The task's title, and where it came from when it was not marked while recording."""
+    if task.source == "detected" and task.confidence is not None:
+        return f"{task.title} · detected {100 * task.confidence:.0f} %"
+    if task.source in SOURCE_TEXT:
+        return f"{task.title} · {SOURCE_TEXT[task.source]}"
     return task.title
 
 
@@ -273,11 +285,13 @@ class ReviewPanel(QtWidgets.QWidget):
         *,
         seek: Callable[[float], None] | None = None,
         cursor: Callable[[], float] | None = None,
+        status: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__()
         self.setObjectName("reviewPanel")
         self.seek = seek
         self.cursor_s = cursor
+        self.status = status
         self.doc: dict[str, Any] | None = None  # the document as JSON-ready data
         self.document: MetricsDocument | None = None
         self.analysis: Any = None
@@ -297,7 +311,17 @@ class ReviewPanel(QtWidgets.QWidget):
             button.setToolTip(f"Save the session metrics as {suffix[1:].upper()}")
             button.clicked.connect(lambda _=False, s=suffix: self._export_dialog(s))
             head.addWidget(button)
+        self.angles_button = QtWidgets.QPushButton("Export angles…")
+        self.angles_button.setEnabled(False)
+        self.angles_button.setToolTip(
+            "Save the angle curves: .csv (hipscope names, degrees) or .mot (OpenSim)"
+        )
+        self.angles_button.clicked.connect(self._export_angles_dialog)
+        head.addWidget(self.angles_button)
         layout.addLayout(head)
+        self.message_label = QtWidgets.QLabel("")
+        self.message_label.setObjectName("message")
+        layout.addWidget(self.message_label)
         caveat = QtWidgets.QLabel(
             "± x: hipscope's 95 % measurement error in a simulation study (docs/VALIDATION.md);"
             " error on real athletes is not measured and is likely larger."
@@ -331,6 +355,9 @@ class ReviewPanel(QtWidgets.QWidget):
         self.series_plot.getPlotItem().getAxis("bottom").setLabel("session time", units="s")
         self.series_legend = self.series_plot.getPlotItem().addLegend(offset=(8, 8))
         self.tabs.addTab(self.series_plot, "Task plot")
+        self.detected = DetectedTasksPanel(status=self.show_status, seek=seek)
+        self.detected_tab = self.tabs.addTab(self.detected, "Detected tasks")
+        self.tabs.setTabVisible(self.detected_tab, False)
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         split.addWidget(self.tasks_table)
         split.addWidget(self.tabs)
@@ -339,10 +366,18 @@ class ReviewPanel(QtWidgets.QWidget):
         self.source_path: Path | None = None
 
     # -- analysis ---------------------------------------------------------------------------
+    def show_status(self, text: str, error: bool = False) -> None:
+        """One line for the coach: in the panel and in the window's status bar."""
+        self.message_label.setText(text)
+        self.message_label.setStyleSheet(f"color: {theme.BAD};" if error else "")
+        if self.status is not None:
+            self.status(text)
+
     def analyze(self, path: str | Path, *, wait: bool = False) -> None:
         """Run the session analysis (in a background thread unless ``wait``)."""
         self.source_path = Path(path)
         self.state_label.setText("Analysing…")
+        self.angles_button.setEnabled(False)
 
         def work() -> None:
             try:
@@ -389,7 +424,7 @@ class ReviewPanel(QtWidgets.QWidget):
                 f"{label(k)[0]} {fmt_pm(values[k], k)}" for k in headlines(task.kind) if k in values
             ]
             when = f"{fmt(task.start_s)}–{fmt(task.end_s)} s"
-            task_rows.append([task.title, when, "\n".join(parts) or "–"])
+            task_rows.append([task_name(task), when, "\n".join(parts) or "–"])
         _fill(self.tasks_table, task_rows)
         self.tasks_table.resizeRowsToContents()
         _fill(
@@ -419,8 +454,29 @@ class ReviewPanel(QtWidgets.QWidget):
         )
         for button in (self.json_button, self.csv_button):
             button.setEnabled(True)
+        self.angles_button.setEnabled(self.analysis is not None)
+        self._show_detected(doc)
         if task_rows:
             self.show_task(self._task_at_cursor(doc))
+
+    def _show_detected(self, doc: MetricsDocument) -> None:
+        """Fill the "Detected tasks" tab when this analysis detected its tasks."""
+        found = (
+            [
+                (Task(t.kind, t.side, t.start_s, t.end_s, source="detected"), t.confidence)
+                for t in doc.tasks
+                if t.source == "detected" and t.start_s is not None and t.end_s is not None
+            ]
+            if doc.task_detection is not None
+            else []
+        )
+        self.detected.set_detected(self.source_path if found else None, found)
+        if not found and self.tabs.currentIndex() == self.detected_tab:
+            self.tabs.setCurrentIndex(0)  # Qt would show the hidden tab's neighbour
+        self.tabs.setTabVisible(self.detected_tab, bool(found))
+        self.tabs.setTabText(self.detected_tab, f"Detected tasks ({len(found)})")
+        if found:
+            self.tabs.setCurrentIndex(self.detected_tab)
 
     def _task_at_cursor(self, document: MetricsDocument) -> int:
         if self.cursor_s is None:
@@ -496,6 +552,49 @@ class ReviewPanel(QtWidgets.QWidget):
             raise HipscopeError("no metrics to export yet (the analysis has not finished)")
         return export(self.document, path)
 
+    def export_angles(self, path: str | Path) -> Any:
+        """Write the session's angles (.csv or .mot by the suffix), as `hipscope angles`
+        does; returns the table written."""
+        if self.analysis is None:
+            raise HipscopeError("no angles to export yet (the analysis has not finished)")
+        from hipscope.processing.angle_export import export_angles
+
+        kin = self.analysis.kinematics
+        try:
+            return export_angles(
+                path,
+                kin.time_s,
+                kin.angles_rad,
+                kin.q_world_segment,
+                self.analysis.recording.sensors,
+            )
+        except OSError as error:
+            raise HipscopeError(f"{path}: cannot write ({error.strerror or error})") from None
+
+    def _export_angles_dialog(self) -> None:
+        stem = self.source_path.with_suffix("") if self.source_path else Path("session")
+        csv_filter, mot_filter = "Angles, CSV (*.csv)", "OpenSim motion (*.mot)"
+        path, chosen = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export angles", f"{stem}_angles.csv", f"{csv_filter};;{mot_filter}"
+        )
+        if not path:
+            return
+        if Path(path).suffix.lower() not in (".csv", ".mot"):
+            path += ".mot" if chosen == mot_filter else ".csv"
+        self.save_angles(path)
+
+    def save_angles(self, path: str | Path) -> bool:
+        """``export_angles`` with its one-line outcome in the status; True when written."""
+        try:
+            table = self.export_angles(path)
+        except HipscopeError as error:
+            self.show_status(f"Angle export failed: {error}", True)
+            return False
+        self.show_status(
+            f"Angles saved: {Path(path).name} ({table.n_rows} rows × {len(table.columns)} angles)"
+        )
+        return True
+
     def _export_dialog(self, suffix: str) -> None:
         stem = self.source_path.with_suffix("") if self.source_path else Path("metrics")
         suggestion = f"{stem}.metrics{suffix}"
@@ -505,14 +604,18 @@ class ReviewPanel(QtWidgets.QWidget):
         if path:
             try:
                 out = self.export(path)
-                self.state_label.setText(f"Saved {out.name}")
+                self.show_status(f"Saved {out.name}")
             except (OSError, HipscopeError) as error:
-                self.state_label.setText(f"Export failed: {error}")
+                self.show_status(f"Export failed: {error}", True)
 
 
 def attach_review(window: Any, *, wait: bool = False) -> ReviewPanel:
     """Add a review dock to a ReplayWindow and analyse its recording."""
-    panel = ReviewPanel(seek=window.request_seek, cursor=lambda: window.position_s)
+    panel = ReviewPanel(
+        seek=window.request_seek,
+        cursor=lambda: window.position_s,
+        status=lambda text: window.status.showMessage(text),
+    )
     dock = QtWidgets.QDockWidget("Review", window)
     dock.setObjectName("dock_review")
     dock.setWidget(panel)
@@ -523,5 +626,25 @@ def attach_review(window: Any, *, wait: bool = False) -> ReviewPanel:
     window.review_panel = panel
     window.review_dock = dock
     window.add_shortcut("Ctrl+E", lambda: panel._export_dialog(".json"), "Export JSON")
+    window.add_shortcut("Ctrl+S", panel.detected.save, "Save accepted detected tasks")
+
+    def show_marks() -> None:
+        window.timeline.set_marks(panel.detected.marks())
+        window.source.review_tasks = tuple(panel.detected.tasks_shown())
+        window.task_state = None
+        window.redraw()
+
+    def saved(path: Path) -> None:
+        """The file now holds the accepted rows: show them as rows and analyse again."""
+        try:
+            window.source.reload_tasks()
+        except HipscopeError as error:
+            panel.show_status(f"Saved, but cannot read the file again: {error}", True)
+            return
+        window.timeline.set_tasks(window.source.tasks)
+        panel.analyze(path, wait=wait)
+
+    panel.detected.changed.connect(show_marks)
+    panel.detected.saved.connect(saved)
     panel.analyze(window.source.path, wait=wait)
     return panel

@@ -258,10 +258,14 @@ class TaskResult(_Model):
     end_s: float | None
     metrics: SerializeAsAny[TaskMetrics]
     unavailable: dict[str, str] = Field(default_factory=dict)
-    source: Literal["recorded", "detected"] = "recorded"
-    """A task row of the recording, or found by automatic task detection."""
+    source: Literal["recorded", "detected", "detected_relabelled"] = "recorded"
+    """Where the task came from: ``recorded`` (a row marked while recording), ``detected``
+    (found by automatic task detection in this analysis, or a detected task a coach accepted
+    and saved as a row), ``detected_relabelled`` (a saved detected task whose kind or side
+    the coach changed)."""
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
-    """How sure the task detection was, 0..1 (null for recorded rows)."""
+    """How sure the task detection was, 0..1 (null for every task row read from the file,
+    saved detected rows included)."""
 
     @property
     def title(self) -> str:

@@ -60,7 +60,8 @@ class TaskAnalysis:
     rows: list[dict[str, Any]] = field(default_factory=list)
     events: GaitEvents | None = None
     source: str = SOURCE_RECORDED
-    """``recorded`` (a task row of the recording) or ``detected`` (processing/task_detection)."""
+    """``recorded`` (a task row of the recording), ``detected`` (processing/task_detection),
+    or a saved row's source (``acquisition.samples.TASK_SOURCES``)."""
     confidence: float | None = None
     """How sure the detector was, 0..1 (None for recorded rows)."""
 
@@ -508,6 +509,8 @@ def analyze_recording(
         analysis = analyser_for(task.kind)(_Context(kin, task, reference, config))
         if detection is not None:
             analysis.source, analysis.confidence = SOURCE_DETECTED, confidence[i]
+        else:
+            analysis.source = task.source  # a row saved from review keeps where it came from
         analyses.append(analysis)
     _left_right(analyses)
     report("done", 1.0)

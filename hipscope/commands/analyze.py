@@ -117,6 +117,8 @@ def summary_tables(document: MetricsDocument | dict[str, Any]) -> tuple[Table, T
         title = task.title
         if task.source == "detected" and task.confidence is not None:
             title += f" · detected {task.confidence:.2f}"
+        elif task.source != "recorded":  # a detected task saved as a row
+            title += f" · {task.source.replace('_', ', ')}"
         tasks.add_row(
             str(i),
             title,
@@ -186,6 +188,30 @@ def analyze_with_progress(
         return analyze_recording(file, fusion=fusion, progress=report, config=config, detect=detect)
 
 
+def save_detected_rows(analysis: SessionAnalysis, console: Any) -> None:
+    """``--save-tasks``: append the detected tasks to a recording without task rows."""
+    import dataclasses
+
+    from hipscope.acquisition.recorder import add_task_rows
+    from hipscope.base.text import terminal_text as txt
+
+    path = Path(analysis.recording.path)
+    if analysis.recording.tasks:
+        raise HipscopeError(
+            f"--save-tasks: {path} already has {len(analysis.recording.tasks)} task rows; "
+            "add detected tasks to it with hipscope review"
+        )
+    if analysis.detection is None or not analysis.tasks:
+        raise HipscopeError(f"--save-tasks: no task was detected in {path}; nothing saved")
+    rows = [dataclasses.replace(t.task, source="detected") for t in analysis.tasks]
+    add_task_rows(path, rows)
+    console.print(
+        f"[green]saved[/]   {len(rows)} detected task rows into {txt(path)} (source = detected)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def analyze(
@@ -209,6 +235,15 @@ def register(app: typer.Typer) -> None:
                 "--detect-tasks",
                 help="Find the tasks in the movement itself and analyse those instead of the "
                 "task rows (done anyway when the recording has no task rows).",
+            ),
+        ] = False,
+        save_tasks: Annotated[
+            bool,
+            typer.Option(
+                "--save-tasks",
+                help="Save the detected tasks into the recording as task rows (source "
+                "'detected'), for a recording without task rows; the file is replaced "
+                "atomically. To accept, relabel or delete each first: hipscope review.",
             ),
         ] = False,
     ) -> None:
@@ -243,6 +278,8 @@ def register(app: typer.Typer) -> None:
             for note in analysis.detection.notes_:
                 console.print(f"[yellow]note[/] {note}", highlight=False, soft_wrap=True)
         # --- end automatic task detection ---
+        if save_tasks:
+            save_detected_rows(analysis, console)
         for table in summary_tables(doc):
             if table.row_count:
                 console.print(table)
