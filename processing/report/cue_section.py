@@ -28,7 +28,7 @@ def _rows(cues: list[Cue], start_s: float | None) -> list[dict[str, str]]:
         rows.append(
             {
                 "time": f"{cue.time_s:.1f} s",
-                "in_task": "" if start_s is None else f"{cue.time_s - start_s:.1f} s",
+                "in_task": "–" if start_s is None else f"{cue.time_s - start_s:.1f} s",
                 "rule": cue.rule,
                 "value": format_value(cue.value, decimals, unit),
                 "threshold": format_value(cue.threshold, decimals, unit),
@@ -65,9 +65,10 @@ def cue_section(doc: MetricsDocument) -> Markup:
                 "rows": _rows(summary.outside_tasks, None),
             }
         )
+    given = [c.rule for t in doc.tasks for c in t.cues] + [c.rule for c in summary.outside_tasks]
     return render(
         "cues.html.j2",
-        rules=summary.rules,
+        rules=[(rule, given.count(rule)) for rule in summary.rules],
         count=summary.count,
         groups=groups,
         quiet=quiet,
