@@ -1,6 +1,7 @@
 """The report's "Live cues" section: the rules set in the live window and, per task, the
 cues given (``docs/DESIGN.md``, "Live cues"). Nothing is shown for a session without rules.
-Rule and task texts come from the recording: the template escapes them."""
+Rule and task texts come from the recording: the template escapes them, control
+characters show as visible escapes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from markupsafe import Markup
 
 from hipscope.base.cues import CUE_METRICS
+from hipscope.base.text import visible_text
 from hipscope.processing.contract import Cue, MetricsDocument
 from hipscope.processing.report.labels import format_value
 from hipscope.processing.report.templating import render
@@ -29,7 +31,7 @@ def _rows(cues: list[Cue], start_s: float | None) -> list[dict[str, str]]:
             {
                 "time": f"{cue.time_s:.1f} s",
                 "in_task": "–" if start_s is None else f"{cue.time_s - start_s:.1f} s",
-                "rule": cue.rule,
+                "rule": visible_text(cue.rule),
                 "value": format_value(cue.value, decimals, unit),
                 "threshold": format_value(cue.threshold, decimals, unit),
             }
@@ -68,7 +70,7 @@ def cue_section(doc: MetricsDocument) -> Markup:
     given = [c.rule for t in doc.tasks for c in t.cues] + [c.rule for c in summary.outside_tasks]
     return render(
         "cues.html.j2",
-        rules=[(rule, given.count(rule)) for rule in summary.rules],
+        rules=[(visible_text(rule), given.count(rule)) for rule in summary.rules],
         count=summary.count,
         groups=groups,
         quiet=quiet,
