@@ -478,7 +478,7 @@ class Session:
     def add_cue(self, event: CueEvent) -> bool:
         """Write a live cue into the recording (False when not recording or refused)."""
         recorder = self.recorder
-        if recorder is None:
+        if recorder is None or recorder.closed:
             return False
         with self._recorder_guard():
             return recorder.add_cue(event)
