@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from numbers import Real
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -320,7 +321,7 @@ class _CueWriter:
     def add(self, event: CueEvent) -> str:
         """Queue one cue; returns "" or why it was refused."""
         numbers = (event.time_s, event.value, event.threshold)
-        if not all(isinstance(v, int | float) and math.isfinite(v) for v in numbers):
+        if not all(isinstance(v, Real) and math.isfinite(v) for v in numbers):
             return "time, value and threshold must be finite numbers"
         for name, limit in (
             ("rule", CUE_RULE_BYTES),

@@ -67,10 +67,11 @@ def test_malformed_cues_are_counted_and_left_out(
         assert not rec.add_cue(_cue(1.0, rule=""))
         assert not rec.add_cue("pelvic_drop_deg>5")  # type: ignore[arg-type]
         assert rec.add_cue(_cue(1.5))
+        assert rec.add_cue(_cue(np.float64(1.75), np.float32(6.5)))  # numpy numbers are fine
         assert rec.dropped_cues == 5
     assert "cue not recorded" in caplog.text
     recording = load_recording(path)
-    assert recording.cues == (_cue(1.5),)
+    assert recording.cues == (_cue(1.5), _cue(1.75, 6.5))
     assert recording.cue_rules == (RULES[0],)  # from the cue: no rules were set up front
 
 
