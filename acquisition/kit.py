@@ -3,6 +3,7 @@
 A kit is a TOML file (see ``firmware_configs/example_kit.toml``)::
 
     name = "club kit A"
+    cues = ["pelvic_drop_deg>5"]       # live cue rules (hipscope.base.cues), optional
     [session]
     rate_hz = 100                      # for every sensor (default: each profile's default)
     [[sensor]]
@@ -13,7 +14,8 @@ A kit is a TOML file (see ``firmware_configs/example_kit.toml``)::
     mounting = "nominal"               # or { x = "up", z = "backward" }, or "unknown"
 
 Errors raise ``KitError`` naming the file and key, e.g.
-``kit.toml: sensor[2].placement: unknown placement 'hip' (expected one of pelvis, ...)``.
+``kit.toml: sensor[2].placement: unknown placement 'hip' (expected one of pelvis, ...)`` or
+``kit.toml: cues[0]: cue rule 'knee>5': unknown metric 'knee' (known: ...)``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from hipscope.acquisition.profile_schema import validation_message
 from hipscope.acquisition.profiles import load_profile
 from hipscope.acquisition.samples import PLACEMENTS
 from hipscope.acquisition.tomlfile import read_toml
+from hipscope.base.cues import CueRule, CueRuleError, parse_rule
 from hipscope.base.errors import KitError, ProfileError
 from hipscope.base.rotations import from_rotation
 
@@ -135,13 +138,16 @@ class Kit:
     """A set of sensors with session defaults.
 
     ``rate_hz`` is ``[session] rate_hz``; a kit without one takes each sensor's profile
-    default, and ``rate_hz`` is then the first sensor's rate.
+    default, and ``rate_hz`` is then the first sensor's rate. ``cue_rules`` are the live cue
+    rules the kit carries (``cues = [...]``, ``hipscope.base.cues``); ``hipscope live``
+    watches them.
     """
 
     name: str
     rate_hz: float
     devices: tuple[KitDevice, ...]
     source: Path | None = None
+    cue_rules: tuple[CueRule, ...] = ()
 
     @property
     def placements(self) -> tuple[str, ...]:
@@ -244,6 +250,7 @@ class _KitModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     name: str | None = None
+    cues: list[str] = Field(default_factory=list)
     session: _SessionModel = _SessionModel()
     sensor: list[_SensorModel] = Field(min_length=1)
 
@@ -257,7 +264,7 @@ def _schema_error(fn: str, error: ValidationError) -> KitError:
         where = where.replace(".[", "[")
         parent = tuple(str(p) for p in first["loc"][:-1])
         known = {
-            (): "name, session, sensor",
+            (): "name, cues, session, sensor",
             ("session",): "rate_hz",
         }.get(parent, "placement, profile, name, address, mounting, rate_hz")
         return _fail(fn, where, f"unknown key (expected {known})")
@@ -327,7 +334,25 @@ def parse_kit(data: Mapping[str, Any], source: Path) -> Kit:
             )
         )
     kit_rate = float(rate) if rate is not None else devices[0].rate_hz
-    return Kit(name=name, rate_hz=kit_rate, devices=tuple(devices), source=source)
+    return Kit(
+        name=name,
+        rate_hz=kit_rate,
+        devices=tuple(devices),
+        source=source,
+        cue_rules=_cue_rules(model.cues, fn),
+    )
+
+
+def _cue_rules(texts: list[str], filename: str) -> tuple[CueRule, ...]:
+    """The kit's ``cues``, parsed; a rule given twice (same canonical text) counts once."""
+    rules: dict[str, CueRule] = {}
+    for i, text in enumerate(texts):
+        try:
+            rule = parse_rule(text)
+        except CueRuleError as error:
+            raise _fail(filename, f"cues[{i}]", str(error)) from None
+        rules.setdefault(rule.text, rule)
+    return tuple(rules.values())
 
 
 def load_kit(path: str | Path) -> Kit:

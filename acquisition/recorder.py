@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from numbers import Real
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -39,6 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hipscope.acquisition.samples import PLACEMENTS, SampleBatch, Task
+from hipscope.base.cues import CueEvent
 from hipscope.base.errors import RecordingError
 
 log = logging.getLogger(__name__)
@@ -253,6 +255,132 @@ class _SensorWriter:
         return discarded
 
 
+CUE_RULE_BYTES = 96
+"""Fixed length of a cue's rule text (rules are at most 80 characters as typed; the
+canonical spelling can add a few)."""
+CUE_TEXT_BYTES = 32
+_CUE_CHUNK_ROWS = 64
+
+
+def cue_dtype() -> np.dtype[Any]:
+    """The row type of ``/cues``: one compound row per cue, so a row is written whole."""
+    rule = h5py.string_dtype("utf-8", CUE_RULE_BYTES)
+    text = h5py.string_dtype("utf-8", CUE_TEXT_BYTES)
+    return np.dtype(
+        [
+            ("time_s", "f8"),
+            ("rule", rule),
+            ("metric", text),
+            ("value", "f8"),
+            ("threshold", "f8"),
+            ("task_kind", text),
+            ("task_side", text),
+        ]
+    )
+
+
+def _fits(text: str, limit: int) -> bool:
+    return isinstance(text, str) and len(text.encode("utf-8")) <= limit
+
+
+class _CueWriter:
+    """Queues live cues and appends them to ``/cues`` on the recorder's flushes.
+
+    ``/cues`` is created with the file (a file in SWMR mode cannot get new datasets), empty
+    until the first cue. Its fill value has ``time_s`` NaN: a row whose extent reached the
+    file but whose data never did reads as unwritten. The rules in force are the root
+    attribute ``cue_rules``, written at creation and again at close when rules were added.
+    """
+
+    def __init__(self, file: h5py.File, rules: Sequence[str]) -> None:
+        self.rules: list[str] = []
+        for rule in rules:
+            self.add_rule(rule)
+        self._rules_on_disk = list(self.rules)
+        fill = np.zeros((), cue_dtype())
+        for name in ("time_s", "value", "threshold"):
+            fill[name] = np.nan
+        self.dataset: h5py.Dataset | None = file.create_dataset(
+            "cues",
+            (0,),
+            cue_dtype(),
+            maxshape=(None,),
+            chunks=(_CUE_CHUNK_ROWS,),
+            fillvalue=fill,
+        )
+        file.attrs["cue_rules"] = np.array(self.rules, dtype=h5py.string_dtype("utf-8"))
+        self.pending: list[CueEvent] = []
+        self.rows = 0
+        self.dropped = 0
+
+    def add_rule(self, rule: str) -> bool:
+        if not _fits(rule, CUE_RULE_BYTES) or not rule:
+            return False
+        if rule not in self.rules:
+            self.rules.append(rule)
+        return True
+
+    def add(self, event: CueEvent) -> str:
+        """Queue one cue; returns "" or why it was refused."""
+        numbers = (event.time_s, event.value, event.threshold)
+        if not all(isinstance(v, Real) and math.isfinite(v) for v in numbers):
+            return "time, value and threshold must be finite numbers"
+        for name, limit in (
+            ("rule", CUE_RULE_BYTES),
+            ("metric", CUE_TEXT_BYTES),
+            ("task_kind", CUE_TEXT_BYTES),
+            ("task_side", CUE_TEXT_BYTES),
+        ):
+            if not _fits(getattr(event, name), limit):
+                return f"{name} must be text of at most {limit} bytes"
+        if not event.rule:
+            return "rule must not be empty"
+        self.add_rule(event.rule)
+        self.pending.append(event)
+        return ""
+
+    def write_pending(self) -> None:
+        if not self.pending or self.dataset is None:
+            return
+        rows = np.zeros(len(self.pending), cue_dtype())
+        for i, event in enumerate(self.pending):
+            rows[i] = (
+                float(event.time_s),
+                event.rule.encode("utf-8"),
+                event.metric.encode("utf-8"),
+                float(event.value),
+                float(event.threshold),
+                event.task_kind.encode("utf-8"),
+                event.task_side.encode("utf-8"),
+            )
+        start, stop = self.rows, self.rows + len(rows)
+        self.dataset.resize(stop, axis=0)
+        self.dataset[start:stop] = rows
+        self.rows = stop
+        self.pending.clear()
+
+    def abandon(self) -> h5py.Dataset | None:
+        """Hand the dataset over to be kept alive after a failed write (see _ABANDONED)."""
+        dataset, self.dataset = self.dataset, None
+        self.pending.clear()
+        return dataset
+
+    def store_rules(self, path: Path) -> None:
+        """Rewrite ``cue_rules`` after close when rules were added during the recording."""
+        if self.rules == self._rules_on_disk:
+            return
+        try:
+            with h5py.File(path, "r+") as file:
+                file.attrs["cue_rules"] = np.array(self.rules, dtype=h5py.string_dtype("utf-8"))
+            self._rules_on_disk = list(self.rules)
+        except (OSError, RuntimeError) as error:
+            raise RecordingError(
+                path,
+                f"cannot store the cue rules ({_first_line(error)}); the samples, tasks and "
+                "cues are saved",
+            ) from None
+
+
 class Recorder:
     """Append sample batches and task rows to a new format-v1 recording.
 
@@ -271,6 +399,9 @@ class Recorder:
         (default 0.5 s; a killed writer loses at most about this much).
     chunk_rows
         HDF5 chunk length in rows (default 4096: ~20 s at 200 Hz per chunk).
+    cue_rules
+        The live cue rules in force when the recording starts (their canonical texts,
+        ``hipscope.base.cues``), stored as the root attribute ``cue_rules``.
     """
 
     def __init__(
@@ -282,6 +413,7 @@ class Recorder:
         athlete: str = "",
         flush_interval_s: float = 0.5,
         chunk_rows: int = 4096,
+        cue_rules: Sequence[str] = (),
     ) -> None:
         self.path = Path(path)
         self.flush_interval_s = float(flush_interval_s)
@@ -309,6 +441,7 @@ class Recorder:
             raise RecordingError(self.path, f"cannot create file ({_first_line(error)})") from None
         try:
             self._create_layout(sensors, session_id, athlete, chunk_rows)
+            self._cues = _CueWriter(self._file, cue_rules)
             self._file.swmr_mode = True
             self._file.flush()
         except (OSError, RuntimeError) as error:
@@ -455,6 +588,39 @@ class Recorder:
             raise RecordingError(self.path, f"no sensor declared for placement {placement!r}")
         self._extra_attrs.setdefault(placement, {}).update(attrs)
 
+    # -- live cues (hipscope.base.cues) ----------------------------------------------------
+    def add_cue(self, event: CueEvent) -> bool:
+        """Queue one live cue; it reaches the file with the next flush (at most
+        ``flush_interval_s`` later while samples arrive). A malformed cue is counted in
+        ``dropped_cues`` and logged, never raised: the cue was shown, the session goes on."""
+        if self._closed:
+            raise RecordingError(self.path, "recorder is closed")
+        problem = self._cues.add(event) if isinstance(event, CueEvent) else "not a CueEvent"
+        if problem:
+            self._cues.dropped += 1
+            log.warning("%s: cue not recorded (%s): %r", self.path, problem, event)
+            return False
+        self.maybe_flush()
+        return True
+
+    def set_cue_rules(self, rules: Sequence[str]) -> None:
+        """Add rules set during the recording (rules already listed stay: they were in force
+        for part of it). Stored in ``cue_rules`` at close."""
+        for rule in rules:
+            self._cues.add_rule(rule)
+
+    @property
+    def cue_rules(self) -> tuple[str, ...]:
+        return tuple(self._cues.rules)
+
+    @property
+    def cues_written(self) -> int:
+        return self._cues.rows
+
+    @property
+    def dropped_cues(self) -> int:
+        return self._cues.dropped
+
     def maybe_flush(self) -> None:
         if time.monotonic() - self._last_flush >= self.flush_interval_s:
             self.flush()
@@ -491,6 +657,7 @@ class Recorder:
                 for writer in self._writers.values():
                     writer.write_pending()
                 self._write_tasks()
+                self._cues.write_pending()
                 self._file.flush()
                 self._fsync()
             except (OSError, RuntimeError) as error:
@@ -525,6 +692,7 @@ class Recorder:
                     ends = [w.last_written_s for w in self._writers.values() if w.rows]
                     self.end_task(max(ends) if ends else self._task_rows[self._open_task][2])
                 self._write_tasks()
+                self._cues.write_pending()
                 self._file.flush()
             except (OSError, RuntimeError) as error:
                 failure = _first_line(error)
@@ -545,6 +713,7 @@ class Recorder:
         # Keep every HDF5 handle alive (see _ABANDONED): releasing one reaches the failed file.
         _ABANDONED.extend(d for w in self._writers.values() for d in w.datasets.values())
         _ABANDONED.extend(self._task_datasets.values())
+        _ABANDONED.append(self._cues.abandon())
         for writer in self._writers.values():
             writer.datasets.clear()
         self._task_datasets.clear()
@@ -587,6 +756,7 @@ class Recorder:
                     f"cannot store the session counters ({_first_line(error)}); "
                     "the samples and tasks are saved",
                 ) from None
+        self._cues.store_rules(self.path)
 
     def __enter__(self) -> Recorder:
         return self

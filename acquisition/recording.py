@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 
 from hipscope.acquisition.recorder import FORMAT_NAME, FORMAT_VERSION
 from hipscope.acquisition.samples import PLACEMENTS, SampleBatch, Task
+from hipscope.base.cues import CueEvent
 from hipscope.base.errors import HipscopeError, RecordingError
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,11 @@ class Recording:
     tasks: tuple[Task, ...]
     notes: tuple[str, ...] = ()
     """What the reader repaired (open task rows, unwritten rows, tasks outside the data)."""
+    cues: tuple[CueEvent, ...] = ()
+    """Live cues given during the recording, in the order they were given (empty in files
+    written without cues)."""
+    cue_rules: tuple[str, ...] = ()
+    """The cue rules in force at some time during the recording (canonical texts)."""
 
     @property
     def start_s(self) -> float:
@@ -167,6 +173,7 @@ class RecordingFile:
                 for placement in self._sensors:
                     self._check_values(placement)
                 self.tasks = self._read_tasks()
+                self.cues, self.cue_rules = self._read_cues()
         except BaseException:
             self._file.close()
             raise
@@ -292,6 +299,9 @@ class RecordingFile:
                 item = self._member(tasks, name, "/tasks")
                 if isinstance(item, h5py.Dataset):
                     yield f"/tasks/{name}", item
+        cues = self._member(self._file, "cues", "")
+        if isinstance(cues, h5py.Dataset):
+            yield "/cues", cues
 
     def _check_declared_size(self) -> None:
         """Refuse datasets that declare far more data than the file can hold, before any
@@ -418,6 +428,76 @@ class RecordingFile:
             return (0.0, 0.0)
         return (float(min(t[0] for t in times)), float(max(t[-1] for t in times)))
 
+    def _read_cues(self) -> tuple[tuple[CueEvent, ...], tuple[str, ...]]:
+        """The live cues (``/cues``) and the rules in force (root attribute ``cue_rules``).
+
+        Cues never decide whether a recording can be analysed: a ``/cues`` of the wrong
+        shape or type is ignored and unusable rows are dropped, each with a note. Texts are
+        kept as data (shown escaped), cut to ``MAX_CUE_TEXT`` characters.
+        """
+        rules = self._read_cue_rules()
+        item = self._member(self._file, "cues", "")
+        if item is None:
+            return (), rules
+        problem = _cue_layout_problem(item)
+        if problem:
+            self.notes.append(f"/cues ignored: {problem}")
+            return (), rules
+        rows = item[()]
+        times = np.asarray(rows["time_s"], dtype=np.float64)
+        written = len(rows)
+        while written and math.isnan(times[written - 1]):
+            written -= 1  # rows a write never filled (time NaN is the fill value)
+        if written < len(rows):
+            self.notes.append(
+                f"/cues: {len(rows) - written} trailing row(s) were never written "
+                "(the recorder stopped during a write); ignored"
+            )
+        cues: list[CueEvent] = []
+        bad = 0
+        for row in rows[:written]:
+            numbers = [float(row[name]) for name in ("time_s", "value", "threshold")]
+            rule = _cue_text(row["rule"])
+            if not all(math.isfinite(v) for v in numbers) or not rule:
+                bad += 1
+                continue
+            cues.append(
+                CueEvent(
+                    time_s=numbers[0],
+                    rule=rule,
+                    metric=_cue_text(row["metric"]),
+                    value=numbers[1],
+                    threshold=numbers[2],
+                    task_kind=_cue_text(row["task_kind"]),
+                    task_side=_cue_text(row["task_side"]),
+                )
+            )
+        if bad:
+            self.notes.append(
+                f"/cues: {bad} row(s) without a rule or with a time, value or threshold that "
+                "is not a finite number; left out"
+            )
+        # a recorder killed before close kept only the rules set when it started
+        return tuple(cues), tuple(dict.fromkeys([*rules, *(c.rule for c in cues)]))
+
+    def _read_cue_rules(self) -> tuple[str, ...]:
+        attrs = self._file.attrs
+        if "cue_rules" not in attrs:
+            return ()
+        raw = np.asarray(attrs["cue_rules"])
+        if raw.dtype.kind not in "SUO" or raw.ndim > 1:
+            self.notes.append(
+                f"attribute cue_rules ignored: expected a list of texts, got {raw.dtype} "
+                f"of shape {raw.shape}"
+            )
+            return ()
+        values = [_cue_text(v) for v in raw.reshape(-1)[:MAX_CUE_RULES]]
+        if raw.size > MAX_CUE_RULES:
+            self.notes.append(
+                f"attribute cue_rules lists {raw.size} rules; the first {MAX_CUE_RULES} are kept"
+            )
+        return tuple(dict.fromkeys(v for v in values if v))
+
     @property
     def placements(self) -> tuple[str, ...]:
         return tuple(self._sensors)
@@ -485,6 +565,41 @@ class RecordingFile:
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._sensors)
+
+
+MAX_CUE_TEXT = 120
+"""Longest cue text kept from a file (hipscope writes rules of at most 96 bytes)."""
+MAX_CUE_RULES = 200
+_CUE_NUMBERS = ("time_s", "value", "threshold")
+_CUE_TEXTS = ("rule", "metric", "task_kind", "task_side")
+
+
+def _cue_layout_problem(item: Any) -> str:
+    """Why ``/cues`` is not a cue table ("" when it is one)."""
+    if not isinstance(item, h5py.Dataset):
+        return "it is not a dataset"
+    fields = item.dtype.fields
+    if item.ndim != 1 or fields is None:
+        return f"expected a 1-D table of cue rows, got dtype {item.dtype} of shape {item.shape}"
+    missing = [name for name in (*_CUE_NUMBERS, *_CUE_TEXTS) if name not in fields]
+    if missing:
+        return f"cue rows lack the field(s) {', '.join(missing)}"
+    for name in _CUE_NUMBERS:
+        dtype = fields[name][0]
+        if dtype.kind not in "fiu" or dtype.shape:
+            return f"field {name} has dtype {dtype}, expected float64"
+    for name in _CUE_TEXTS:
+        dtype = fields[name][0]
+        if (dtype.kind not in "SUO" or dtype.shape) or (
+            dtype.kind == "O" and h5py.check_string_dtype(dtype) is None
+        ):
+            return f"field {name} has dtype {dtype}, expected UTF-8 text"
+    return ""
+
+
+def _cue_text(value: Any) -> str:
+    text = _text(value).replace("\x00", "")
+    return text if len(text) <= MAX_CUE_TEXT else text[: MAX_CUE_TEXT - 1] + "…"
 
 
 def _size(n_bytes: float) -> str:
@@ -586,4 +701,6 @@ def load_recording(path: str | Path) -> Recording:
             sensors=sensors,
             tasks=file.tasks,
             notes=tuple(file.notes),
+            cues=file.cues,
+            cue_rules=file.cue_rules,
         )

@@ -23,7 +23,8 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from hipscope.acquisition.link import SensorStatus
 from hipscope.acquisition.samples import SampleBatch, Task
 from hipscope.acquisition.session import Session
 from hipscope.acquisition.sources import SensorSource, SourceSetup
+from hipscope.base.cues import CueEvent, CueRule, parse_rule
 from hipscope.base.errors import HipscopeError
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ logger = logging.getLogger(__name__)
 Consumer = Callable[[str, SampleBatch], None]
 PROTOCOLS: tuple[str, ...] = ("screen",)
 STATUS_INTERVAL_S = 0.1
+MAX_QUEUED_CUES = 10_000
 END_GRACE_S = 0.25
 
 
@@ -61,6 +64,9 @@ class LiveAcquisition:
         Stop after this many session seconds of recording (None: run until ``stop``).
     scan_timeout_s:
         How long to look for the kit's sensors (default 10 s).
+    cue_rules:
+        The live cue rules in force from the start (``hipscope.base.cues``); every recording
+        stores them. ``set_cue_rules`` adds rules set later, ``record_cue`` writes a cue.
     """
 
     def __init__(
@@ -72,6 +78,7 @@ class LiveAcquisition:
         protocol: str | None = None,
         duration_s: float | None = None,
         scan_timeout_s: float = 10.0,
+        cue_rules: Sequence[CueRule | str] = (),
     ) -> None:
         if not isinstance(source, SensorSource):
             raise HipscopeError("LiveAcquisition needs a sensor source (a kit or a virtual kit)")
@@ -101,6 +108,10 @@ class LiveAcquisition:
         self._lock = threading.Lock()
         self._status: dict[str, SensorStatus] = {}
         self._created_s = time.monotonic()
+        self._cue_rules: tuple[str, ...] = _rule_texts(cue_rules)
+        self._cues: deque[CueEvent] = deque(maxlen=MAX_QUEUED_CUES)
+        self.cues_recorded = 0
+        """Cues written into a recording (counted on the acquisition thread)."""
 
     # -- thread lifecycle ------------------------------------------------------------------
     def start(self) -> None:
@@ -200,6 +211,55 @@ class LiveAcquisition:
     def stop_recording(self) -> Path | None:
         return self._call(lambda: self._require_session().stop_recording(), timeout_s=30.0)
 
+    # -- live cues (any thread; never blocks) ---------------------------------------------
+    @property
+    def cue_rules(self) -> tuple[str, ...]:
+        return self._cue_rules
+
+    def record_cue(self, event: CueEvent) -> None:
+        """Write a cue into the recording, if one is being made; returns at once.
+
+        The cue goes into a queue the acquisition loop empties at every wake-up (at least
+        every ``STATUS_INTERVAL_S``); the recorder writes it with its next flush. Without a
+        recording, or before the loop starts or after it ended, the cue is dropped silently
+        (the live window counts it all the same). A plain ``deque.append``: unlike waking
+        the loop through its socket, it never gives up the GIL, so the caller cannot be
+        held up by the acquisition thread's HDF5 writes (measured: up to 100 ms on a loaded
+        machine with ``call_soon_threadsafe``).
+        """
+        if self._loop is None or self._done.is_set():
+            return
+        self._cues.append(event)
+
+    def set_cue_rules(self, rules: Sequence[CueRule | str]) -> None:
+        """Add rules set during the session: they are stored with the current recording
+        (as rules in force during part of it) and with every later one."""
+        texts = _rule_texts(rules)
+        self._cue_rules = tuple(dict.fromkeys([*self._cue_rules, *texts]))
+        self._soon(self._apply_cue_rules)
+
+    def _soon(self, fn: Callable[..., None], *args: Any) -> None:
+        loop = self._loop
+        if loop is None or self._done.is_set():
+            return
+        try:
+            loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:  # the loop closed meanwhile
+            pass
+
+    def _drain_cues(self, session: Session) -> None:
+        while self._cues:
+            if session.add_cue(self._cues.popleft()):
+                self.cues_recorded += 1
+
+    def _apply_cue_rules(self) -> None:
+        session = self._session
+        if session is None:
+            return
+        session.cue_rules = self._cue_rules
+        if session.recorder is not None:
+            session.recorder.set_cue_rules(self._cue_rules)
+
     def _require_session(self) -> Session:
         if self._session is None:
             raise HipscopeError("acquisition is not running")
@@ -237,6 +297,7 @@ class LiveAcquisition:
     async def _drive(self, session: Session, setup: SourceSetup) -> None:
         assert self._stop is not None
         self._session = session
+        session.cue_rules = self._cue_rules
         session.add_consumer(self._dispatch)
         try:
             if not await self._connect_unless_stopped(session):
@@ -265,6 +326,7 @@ class LiveAcquisition:
                 now_s = session.session_time_s()
                 while planned and planned[0].end_s <= now_s:
                     self._write_planned(session, planned.pop(0), start_s)
+                self._drain_cues(session)
                 if now_s >= stop_s:
                     break
                 self._refresh_status()
@@ -278,6 +340,7 @@ class LiveAcquisition:
                     pass
 
         finally:
+            self._drain_cues(session)  # cues given up to the stop reach the recording
             await session.close()
             self._refresh_status()
 
@@ -319,3 +382,9 @@ class LiveAcquisition:
         snapshot = session.status()
         with self._lock:
             self._status = snapshot
+
+
+def _rule_texts(rules: Sequence[CueRule | str]) -> tuple[str, ...]:
+    """Canonical rule texts, each once (a text is parsed: a bad rule raises CueRuleError)."""
+    texts = [r.text if isinstance(r, CueRule) else parse_rule(r).text for r in rules]
+    return tuple(dict.fromkeys(texts))

@@ -32,6 +32,7 @@ from hipscope.acquisition.link import SensorLink, SensorStatus
 from hipscope.acquisition.profiles import SensorProfile, load_profile
 from hipscope.acquisition.recorder import Recorder, SensorMeta, retime_recording
 from hipscope.acquisition.samples import SampleBatch, Task
+from hipscope.base.cues import CueEvent
 from hipscope.base.errors import HipscopeError, LinkError, RecordingError
 
 logger = logging.getLogger(__name__)
@@ -203,6 +204,8 @@ class Session:
         """Placements whose recorded times the last recording's alignment replaced."""
         self.recording_error: RecordingError | None = None
         """Why the recording stopped early (full disk, failed write), if it did."""
+        self.cue_rules: tuple[str, ...] = ()
+        """Live cue rules in force; every recording started stores them (``cue_rules``)."""
 
     # -- clock -----------------------------------------------------------------------------
     @property
@@ -379,7 +382,9 @@ class Session:
                 )
             )
         self.drain()
-        recorder = Recorder(path, sensors, session_id=session_id, athlete=athlete)
+        recorder = Recorder(
+            path, sensors, session_id=session_id, athlete=athlete, cue_rules=self.cue_rules
+        )
         backlog, self._backlog = self._backlog, None
         self.recorder = recorder
         with self._recorder_guard():
@@ -469,6 +474,15 @@ class Session:
                 else:  # recording started while the task was under way
                     recorder.add_task(task)
         return task
+
+    def add_cue(self, event: CueEvent) -> bool:
+        """Write a live cue into the recording (False when not recording or refused)."""
+        recorder = self.recorder
+        if recorder is None or recorder.closed:
+            return False
+        with self._recorder_guard():
+            return recorder.add_cue(event)
+        return False
 
     def add_task(self, task: Task) -> None:
         self.tasks.append(task)

@@ -246,6 +246,36 @@ class GaitMetrics(TaskMetrics):
     hip_sagittal_range_right_deg: float | None = None
 
 
+# --------------------------------------------------------------------------- live cues
+
+
+class Cue(_Model):
+    """One live cue given during the recording (``docs/DESIGN.md``, "Live cues")."""
+
+    time_s: float
+    """Session clock, s."""
+    rule: str
+    """The rule that broke, as set (``pelvic_drop_deg>5``)."""
+    metric: str
+    value: float
+    """The metric's value that broke the rule, in the metric's unit."""
+    threshold: float
+    task_kind: str = ""
+    """The task the live window had running when the cue was given."""
+    task_side: str = ""
+
+
+class CueSummary(_Model):
+    """The live cue rules of the session and the cues given outside every task."""
+
+    rules: list[str] = Field(default_factory=list)
+    """The rules in force at some time during the recording."""
+    count: int = 0
+    """Cues given in the whole recording (in tasks and outside them)."""
+    outside_tasks: list[Cue] = Field(default_factory=list)
+    """Cues whose time lies in no analysed task."""
+
+
 # --------------------------------------------------------------------------- tasks, document
 
 
@@ -266,6 +296,8 @@ class TaskResult(_Model):
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     """How sure the task detection was, 0..1 (null for every task row read from the file,
     saved detected rows included)."""
+    cues: list[Cue] = Field(default_factory=list)
+    """Live cues given during this task, in time order (absent when no rules were set)."""
 
     @property
     def title(self) -> str:
@@ -297,6 +329,8 @@ class MetricsDocument(_Model):
     tasks: list[TaskResult] = Field(default_factory=list)
     task_detection: TaskDetectionInfo | None = None
     """Present when the tasks were detected rather than read from the task rows."""
+    cues: CueSummary | None = None
+    """Present when the recording had live cue rules or cues."""
 
     json_indent: ClassVar[int] = 2
 
@@ -519,6 +553,7 @@ def build_document(
     tasks: list[Mapping[str, Any]],
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
     task_detection: Mapping[str, Any] | None = None,
+    cues: Mapping[str, Any] | None = None,
 ) -> MetricsDocument:
     """The document from the pipeline's parts, validated (an analyser that breaks the
     contract fails here, where it is written, not where it is read)."""
@@ -533,6 +568,8 @@ def build_document(
     }
     if task_detection is not None:
         raw["task_detection"] = dict(task_detection)
+    if cues is not None:
+        raw["cues"] = dict(cues)
     try:
         return document_model().model_validate(raw)
     except ValidationError as error:

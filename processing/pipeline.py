@@ -23,9 +23,11 @@ from hipscope.acquisition.recorder import software_name
 from hipscope.acquisition.recording import Recording, load_recording
 from hipscope.acquisition.samples import Task
 from hipscope.base import tasks as task_registry
+from hipscope.base.cues import CueEvent
 from hipscope.base.errors import HipscopeError
 from hipscope.processing.config import AnalysisConfig
 from hipscope.processing.contract import FORMAT, FORMAT_VERSION, MetricsDocument, build_document
+from hipscope.processing.cues import assign_cues, cue_dict, cue_summary
 from hipscope.processing.events.gait import GaitEvents
 from hipscope.processing.kinematics import SessionKinematics, compute_kinematics
 from hipscope.processing.metrics.common import number, window
@@ -64,8 +66,11 @@ class TaskAnalysis:
     or a saved row's source (``acquisition.samples.TASK_SOURCES``)."""
     confidence: float | None = None
     """How sure the detector was, 0..1 (None for recorded rows)."""
+    cues: tuple[CueEvent, ...] | None = None
+    """Live cues given during the task (None: the recording had no cue rules or cues)."""
 
     def to_dict(self) -> dict[str, Any]:
+        cues = {} if self.cues is None else {"cues": [cue_dict(c) for c in self.cues]}
         return {
             "kind": self.task.kind,
             "side": self.task.side,
@@ -75,6 +80,7 @@ class TaskAnalysis:
             "confidence": number(self.confidence, 3),
             "metrics": self.metrics,
             "unavailable": dict(sorted(self.unavailable.items())),
+            **cues,
         }
 
 
@@ -129,6 +135,11 @@ class SessionAnalysis:
             task_detection=None
             if self.detection is None
             else {"notes": list(self.detection.notes_)},
+            cues=cue_summary(
+                rec.cue_rules,
+                rec.cues,
+                assign_cues([t.task for t in self.tasks], rec.cues).outside,
+            ),
         )
 
 
@@ -513,6 +524,12 @@ def analyze_recording(
             analysis.source = task.source  # a row saved from review keeps where it came from
         analyses.append(analysis)
     _left_right(analyses)
+    # --- live cues into their tasks (processing/cues.py) ---
+    if recording.cues or recording.cue_rules:
+        assigned = assign_cues(tasks, recording.cues)
+        for analysis, cues in zip(analyses, assigned.per_task, strict=True):
+            analysis.cues = cues
+    # --- end live cues ---
     report("done", 1.0)
     return SessionAnalysis(recording, kin, analyses, config, detection)
 

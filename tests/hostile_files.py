@@ -312,6 +312,36 @@ def fifo_named_h5(base: Path, folder: Path) -> Path:
     return out
 
 
+def cues_with_markup(base: Path, folder: Path) -> Path:
+    """Live cues whose rule and task texts are markup and terminal escapes, plus a NaN row."""
+    out = _copy(base, folder, "cues_markup.h5")
+    with h5py.File(out, "r+") as f:
+        cues = f["cues"]
+        rows = np.zeros(3, cues.dtype)
+        for i, time_s in enumerate((10.0, 11.0, 12.0)):
+            rows[i] = (time_s, MARKUP_ATHLETE.encode()[:96], b"pelvic_drop_deg", 6.0, 5.0,
+                       ANSI_ATHLETE.encode()[:32], b"<b>left</b>")
+        rows[1]["value"] = np.nan
+        cues.resize(3, axis=0)
+        cues[:] = rows
+        f.attrs["cue_rules"] = np.array(
+            [MARKUP_ATHLETE, ANSI_ATHLETE, "<script>alert(1)</script>"],
+            dtype=h5py.string_dtype(),
+        )
+    return out
+
+
+def cues_malformed(base: Path, folder: Path) -> Path:
+    """A foreign ``/cues`` (2-D floats) and a ``cue_rules`` that is a number."""
+    out = _copy(base, folder, "cues_malformed.h5")
+    with h5py.File(out, "r+") as f:
+        if "cues" in f:
+            del f["cues"]
+        f.create_dataset("cues", data=np.ones((4, 7)))
+        f.attrs["cue_rules"] = 5
+    return out
+
+
 RECORDINGS: dict[str, Callable[[Path, Path], Path]] = {
     "markup_in_file_name": markup_in_file_name,
     "markup_in_attributes": markup_in_attributes,
@@ -342,6 +372,8 @@ RECORDINGS: dict[str, Callable[[Path, Path], Path]] = {
     "bad_nominal_rate": bad_nominal_rate,
     "declared_10_gb": declared_10_gb,
     "fifo_named_h5": fifo_named_h5,
+    "cues_with_markup": cues_with_markup,
+    "cues_malformed": cues_malformed,
 }
 
 
@@ -419,6 +451,8 @@ def kit_files(folder: Path) -> dict[str, Path]:
         os.mkfifo(fifo)
     put("profile_is_fifo.toml", sensor.format(p="pelvis", n="X", pr=str(fifo)))
     put("kit [bold] name.toml", sensor.format(p="pelvis", n="X", pr="hipscope_open"))
+    one_sensor = sensor.format(p="pelvis", n="X", pr="hipscope_open")
+    put("bad_cue_rule.toml", 'cues = ["[bold]knee_valgus_deg>5"]\n' + one_sensor)
     return out
 
 
@@ -431,6 +465,7 @@ KIT_NAMES = (
     "profile_traversal.toml",
     "profile_absolute.toml",
     "kit [bold] name.toml",
+    "bad_cue_rule.toml",
 )
 """What ``kit_files`` writes, but for ``profile_is_fifo.toml`` (it can block a reader)."""
 

@@ -185,6 +185,26 @@ def test_names_print_as_text(
         assert result.code == 0 and hf.EMOJI_ATHLETE in result.out
 
 
+def test_cue_texts_print_as_text(
+    recordings: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rule and task texts of recorded cues are data: shown as text in the terminal and the
+    report; a malformed cue table is a note, not a refusal."""
+    path = recordings["cues_with_markup"]
+    result = run(["info", str(path)], capsys)
+    assert result.code == 0 and "live cues: 2" in result.out
+    assert hf.MARKUP_ATHLETE in result.out and visible_text(hf.ANSI_ATHLETE) in result.out
+    assert "1 row(s) without a rule or with a time" in result.out
+    out = tmp_path / "cues.html"
+    assert run(["report", str(path), "-o", str(out)], capsys).code == 0
+    html = out.read_text(encoding="utf-8")
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "\x1b" not in html
+    result = run(["info", str(recordings["cues_malformed"])], capsys)
+    assert result.code == 0 and "/cues ignored" in result.out
+    assert "attribute cue_rules ignored" in result.out
+
+
 def test_error_lines_keep_markup_and_escapes_visible(
     folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -232,6 +252,7 @@ def test_compare_with_metrics_files(
         "stuck_accelerometer",
         "clock_jump_day",
         "empty_file",
+        "cues_with_markup",
         _case("hdf5_signature_then_garbage", None),
     ],
 )
@@ -352,6 +373,7 @@ def test_trends_on_hostile_tables(
 
 KIT_KNOWN: dict[str, str] = {}
 KITS_REFUSED = (
+    "bad_cue_rule.toml",
     "empty_kit.toml",
     "markup_placement.toml",
     "invalid_utf8.toml",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import typer
 
+from hipscope.base.cues import CueRule, CueRuleError, parse_rule
 from hipscope.base.errors import HipscopeError
 from hipscope.base.text import visible_text
 
@@ -13,6 +15,21 @@ from hipscope.base.text import visible_text
 def _check_screenshot(screenshot: Path | None) -> None:
     if screenshot is not None and screenshot.suffix.lower() != ".png":
         raise HipscopeError(f"--screenshot {screenshot}: expected a .png file name")
+
+
+def live_cue_rules(kit_rules: Sequence[CueRule], options: Sequence[str]) -> tuple[CueRule, ...]:
+    """The kit file's rules first, then the ``--cue`` options; a rule given twice counts once.
+
+    A bad ``--cue`` raises one line naming the option (``CueRuleError``).
+    """
+    rules = {rule.text: rule for rule in kit_rules}
+    for text in options:
+        try:
+            rule = parse_rule(text)
+        except CueRuleError as error:
+            raise CueRuleError(f"--cue: {error}") from None
+        rules.setdefault(rule.text, rule)
+    return tuple(rules.values())
 
 
 def register(app: typer.Typer) -> None:
@@ -40,6 +57,12 @@ def register(app: typer.Typer) -> None:
             "--screenshot",
             help="Save a PNG of the window when it closes (after --duration, default 5 s).",
         ),
+        cue: list[str] = typer.Option(
+            [],
+            "--cue",
+            help='Live cue rule, e.g. "pelvic_drop_deg>5" or "|step_time_si_pct|>8" '
+            "(repeatable; added to the kit file's cues).",
+        ),
     ) -> None:
         """Live monitor: sensor status, traces, segment view, recording and task buttons."""
         if (kit is None) == (not virtual):
@@ -54,19 +77,24 @@ def register(app: typer.Typer) -> None:
         from hipscope.gui.app import run_live
 
         source: SensorSource
+        kit_rules: tuple[CueRule, ...] = ()
         if virtual:
             from hipscope.acquisition.virtual.source import VirtualOptions, VirtualSource
 
             source = VirtualSource(VirtualOptions(rate_hz=rate_hz, loss_fraction=loss))
         else:
             assert kit is not None
-            source = KitSource(kit)
+            kit_source = KitSource(kit)
+            kit_rules = kit_source.kit.cue_rules  # a bad kit file (or rule) fails here
+            source = kit_source
+        rules = live_cue_rules(kit_rules, cue)
         acquisition = LiveAcquisition(
             source,
             out_path=out,
             athlete=athlete,
+            cue_rules=rules,
         )
-        code = run_live(acquisition, duration_s=duration, screenshot=screenshot)
+        code = run_live(acquisition, duration_s=duration, screenshot=screenshot, cue_rules=rules)
         if acquisition.error is not None:
             raise HipscopeError(f"acquisition stopped: {acquisition.error}")
         if screenshot is not None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from hipscope.acquisition.recording import Recording
 
 
 def register(app: typer.Typer) -> None:
@@ -76,6 +79,7 @@ def register(app: typer.Typer) -> None:
             console.print(tasks)
         else:
             console.print("[yellow]no task rows[/]")
+        _print_cues(console, recording)
         console.print(f"duration {recording.duration_s:.1f} s", highlight=False)
         for note in recording.notes:
             console.print(Text(f"note: {note}", style="yellow"), highlight=False)
@@ -86,3 +90,34 @@ def _rate(measured_hz: float, nominal_hz: float) -> str:
     if nominal_hz > 0 and abs(measured_hz - nominal_hz) > 0.05 * nominal_hz:
         return f"[yellow]{measured_hz:.1f} (nominal {nominal_hz:g})[/]"
     return f"{measured_hz:.1f}"
+
+
+MAX_CUES_LISTED = 50
+
+
+def _print_cues(console: Console, recording: Recording) -> None:
+    """The live cue rules and the cues given (nothing for a recording without either)."""
+    from hipscope.base.text import terminal_text as txt
+
+    if not recording.cue_rules and not recording.cues:
+        return
+    rules = ", ".join(txt(rule) for rule in recording.cue_rules) or "-"
+    console.print(f"live cues: {len(recording.cues)}  rules: {rules}", highlight=False)
+    if not recording.cues:
+        return
+    table = Table(title="Cues", title_justify="left")
+    for column in ("#", "time s", "rule", "value", "threshold", "task"):
+        table.add_column(column, justify="right" if column in ("time s", "value") else "left")
+    for i, cue in enumerate(recording.cues[:MAX_CUES_LISTED], start=1):
+        task = " ".join(p for p in (cue.task_kind, cue.task_side) if p)
+        table.add_row(
+            str(i),
+            f"{cue.time_s:.2f}",
+            txt(cue.rule),
+            f"{cue.value:.4g}",
+            f"{cue.threshold:g}",
+            txt(task or "-"),
+        )
+    console.print(table)
+    if len(recording.cues) > MAX_CUES_LISTED:
+        console.print(f"  ... and {len(recording.cues) - MAX_CUES_LISTED} more cue(s)")

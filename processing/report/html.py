@@ -35,6 +35,7 @@ from hipscope.processing.contract import (
     as_document,
 )
 from hipscope.processing.report import plots
+from hipscope.processing.report.cue_section import cue_section
 from hipscope.processing.report.labels import format_value, label_for
 from hipscope.processing.report.references import (
     CITATIONS,
@@ -839,6 +840,7 @@ def render_report(source: Any, *, athlete: str | None = None) -> str:
             cards=cards,
             sections=sections,
             has_tasks=bool(doc.tasks),
+            cues=cue_section(doc),
             quality=quality,
             references=citer.html(),
             software=doc.software,

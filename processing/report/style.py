@@ -24,6 +24,11 @@ section { background: #fff; border: 1px solid var(--line); border-radius: 8px;
 h2 { margin: 0 0 4px; font-size: 21px; }
 h2 .when { font-size: 13px; font-weight: normal; color: var(--muted); margin-left: 8px; }
 h3 { margin: 18px 0 6px; font-size: 16px; }
+h3 .when { font-size: 12.5px; font-weight: normal; color: var(--muted); margin-left: 8px; }
+table.cuetable { max-width: 780px; table-layout: fixed; }
+table.cuetable th:nth-child(3) { width: 34%; }
+code.rule { font: 13px "DejaVu Sans Mono", "Liberation Mono", monospace; background: #edf0f2;
+       padding: 1px 5px; border-radius: 3px; overflow-wrap: anywhere; }
 p.lead { margin: 2px 0 12px; color: var(--muted); }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(250px, 1fr)); gap: 14px; }
 .card { border: 1px solid var(--line); border-left: 6px solid #9aa5ae; border-radius: 6px;
