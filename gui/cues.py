@@ -3,9 +3,11 @@
 The rules and their engine are ``hipscope.base.cues``; the values come from
 ``gui/cuevalues.py``. This module only shows and sounds a cue:
 
-- ``CueFlash``: a translucent colour over the whole window with a band across it naming the
+- ``CueFlash``: an opaque band of colour across the whole width of the window naming the
   rule and the value ("pelvic drop 6.2° > 5°"), for ``FLASH_MS``; it notes when it was
-  first painted (the latency benchmark reads that).
+  first painted (the latency benchmark reads that). Opaque on purpose: a translucent tint
+  over the window makes Qt repaint every plot under it before the flash appears, which
+  measured 60-140 ms on a busy laptop; the band alone paints in a few.
 - ``CueTone``: a short generated tone through Qt Multimedia's ``QSoundEffect``. Without Qt
   Multimedia or an audio output device it stays silent and says why once
   (``problem``); the flash works either way.
@@ -33,7 +35,7 @@ log = logging.getLogger(__name__)
 
 FLASH_MS = 600
 FLASH_COLOUR = theme.WARN
-FLASH_TINT_ALPHA = 110  # of 255: the plots stay readable under the tint
+FLASH_HEIGHT_FRACTION = 0.25  # of the window: readable from across the room
 TONE_HZ = 880.0
 TONE_S = 0.18
 TONE_RATE_HZ = 44_100
@@ -88,12 +90,13 @@ def tone_wav(
 
 
 class CueFlash(QtWidgets.QWidget):
-    """A colour flash over the whole window with the cue's text in a band across it."""
+    """A band of colour across the window, centred, with the cue's text."""
 
     def __init__(self, window: QtWidgets.QWidget) -> None:
         super().__init__(window)
         self.setObjectName("cueFlash")
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.text = ""
         self.flashes = 0
         self.flashed_at_s = math.nan
@@ -112,37 +115,36 @@ class CueFlash(QtWidgets.QWidget):
         self.flashes += 1
         self.flashed_at_s = time.monotonic()
         self._awaiting_paint = True
-        parent = self.parentWidget()
-        if parent is not None:
-            self.setGeometry(parent.rect())
+        self._place()
         self.raise_()
         self.show()
-        self.update()
+        self.repaint()  # now, not after the plots of this redraw (opaque: only the band)
         self._timer.start(duration_ms)
+
+    def _place(self) -> None:
+        parent = self.parentWidget()
+        if parent is None:
+            return
+        area = parent.rect()
+        height = max(80, int(area.height() * FLASH_HEIGHT_FRACTION))
+        self.setGeometry(0, (area.height() - height) // 2, area.width(), height)
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
         if event.type() == QtCore.QEvent.Type.Resize and self.isVisible():
-            parent = self.parentWidget()
-            if parent is not None:
-                self.setGeometry(parent.rect())
+            self._place()
         return False
 
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:
         painter = QtGui.QPainter(self)
-        rect = self.rect()
-        tint = QtGui.QColor(FLASH_COLOUR)
-        tint.setAlpha(FLASH_TINT_ALPHA)
-        painter.fillRect(rect, tint)
-        band_h = max(80, rect.height() // 5)
-        band = QtCore.QRect(0, (rect.height() - band_h) // 2, rect.width(), band_h)
+        band = self.rect()
         painter.fillRect(band, QtGui.QColor(FLASH_COLOUR))
         font = QtGui.QFont(theme.FONT_FAMILY)
         font.setBold(True)
-        font.setPixelSize(max(24, int(band_h * 0.5)))
+        font.setPixelSize(max(24, int(band.height() * 0.45)))
         metrics = QtGui.QFontMetrics(font)
         width = metrics.horizontalAdvance(self.text)
-        if width > 0.92 * rect.width():  # shrink a long label to fit the window
-            font.setPixelSize(max(12, int(font.pixelSize() * 0.92 * rect.width() / width)))
+        if width > 0.92 * band.width():  # shrink a long label to fit the window
+            font.setPixelSize(max(12, int(font.pixelSize() * 0.92 * band.width() / width)))
         painter.setFont(font)
         painter.setPen(QtGui.QColor(theme.BACKGROUND))
         painter.drawText(band, QtCore.Qt.AlignmentFlag.AlignCenter, self.text)
@@ -246,7 +248,7 @@ class CueBar(QtWidgets.QToolBar):
         self.empty.setVisible(not counts)
 
     def set_audio_problem(self, problem: str) -> None:
-        self.audio.setText(f"🔇 {problem}" if problem else "")
+        self.audio.setText(problem)
         self.audio.setToolTip(problem)
 
 

@@ -155,9 +155,7 @@ def cue_values(hub: DataHub, state: TaskState, now_s: float) -> dict[str, CueVal
         }
     if family == "repetitions":
         drive = hip_drive(hub, state, now_s)
-        return {
-            "hip_lead_ms": CueValue(drive.last_lead_ms, drive.time_s, event=drive.last_index)
-        }
+        return {"hip_lead_ms": CueValue(drive.last_lead_ms, drive.time_s, event=drive.last_index)}
     if family == "gait":
         walk = steps(hub, state, now_s)
         return {"step_time_si_pct": CueValue(walk.si_pct, walk.time_s)}

@@ -63,6 +63,7 @@ class ShownCue:
     emitted_session_s: float
     painted_monotonic_s: float = math.nan
 
+
 if TYPE_CHECKING:
     from hipscope.acquisition.runner import LiveAcquisition
 

@@ -150,15 +150,16 @@ def test_flash_fills_the_window_width_and_counts(qtbot, tmp_path: Path) -> None:
     assert window.grab().save(str(shot))
     rows = _flash_band_rows(shot)
     height = window.height()
-    assert len(rows) >= height // 6  # a band a fifth of the window high, full width
+    assert len(rows) >= height // 5  # a band a quarter of the window high, full width
     assert abs((rows[0] + rows[-1]) / 2 - height / 2) < height * 0.1
-    # the rest of the window is tinted, not hidden: the dark theme turns amber-brown
+    # the window outside the band is left as it was (the plots stay readable)
     from PySide6 import QtGui
 
-    plain, tinted = QtGui.QImage(str(before)), QtGui.QImage(str(shot))
-    above = [(x, y) for x in range(0, window.width(), 37) for y in range(0, rows[0], 29)]
-    gain = [tinted.pixelColor(x, y).red() - plain.pixelColor(x, y).red() for x, y in above]
-    assert 60 < float(np.median(gain)) < 150  # tinted, not painted over
+    plain, flashed = QtGui.QImage(str(before)), QtGui.QImage(str(shot))
+    above = [(x, y) for x in range(0, window.width(), 37) for y in range(60, rows[0], 29)]
+    same = [plain.pixelColor(x, y) == flashed.pixelColor(x, y) for x, y in above]
+    assert sum(same) > 0.95 * len(same)
+    assert math.isfinite(window.cue_flash.painted_at_s)  # painted at once, not next frame
 
     assert acquisition.recorded == [_event()]
     assert window.cue_bar.chips[RULE].text() == f"{RULE}: 0"  # the engine counts, not show_cue
@@ -245,6 +246,7 @@ def test_virtual_athlete_breaking_the_rule_is_cued_once_per_break(qtbot, tmp_pat
     source = VirtualSource(VirtualOptions(rate_hz=100.0, speed=SPEED, protocol=PROTOCOL))
     acquisition = CueRecordingAcquisition(source, protocol="screen")
     window = LiveWindow(acquisition, cue_rules=parse_rules([RULE, QUIET_RULE]))
+    window.setStyleSheet(theme.STYLE_SHEET)
     qtbot.addWidget(window)
     window.remember_layout = False
     window.show()
@@ -279,4 +281,3 @@ def test_virtual_athlete_breaking_the_rule_is_cued_once_per_break(qtbot, tmp_pat
     assert window.cue_bar.chips[RULE].text() == f"{RULE}: {len(bouts)}"
     assert acquisition.recorded_cues == [s.event for s in shown]
     assert len(_flash_band_rows(shot)) > 50  # the flash is in the offscreen screenshot
-    assert theme.WARN == FLASH_COLOUR
