@@ -210,7 +210,7 @@ class CueTone:
 class CueBar(QtWidgets.QToolBar):
     """The "Cues…" button, one counter chip per rule and the audio state."""
 
-    def __init__(self, parent: QtWidgets.QWidget, open_dialog: Callable[[], None]) -> None:
+    def __init__(self, parent: QtWidgets.QWidget, open_dialog: Callable[[], object]) -> None:
         super().__init__("Cues", parent)
         self.setObjectName("cues")
         self.setMovable(False)
@@ -281,7 +281,7 @@ class CueDialog(QtWidgets.QDialog):
         self.edit.setPlaceholderText("metric op number, e.g. trunk_lean_deg>8")
         self.edit.setMaxLength(200)
         self.edit.returnPressed.connect(self.add_typed)
-        self.edit.textEdited.connect(lambda _text: self.error.setText(""))
+        self.edit.textEdited.connect(self._clear_error)
         self.add_button = QtWidgets.QPushButton("Add")
         self.add_button.clicked.connect(self.add_typed)
         self.remove_button = QtWidgets.QPushButton("Remove")
@@ -310,6 +310,9 @@ class CueDialog(QtWidgets.QDialog):
         layout.addWidget(close)
         self.set_rules(rules)
         self.resize(560, 360)
+
+    def _clear_error(self, _text: str = "") -> None:
+        self.error.setText("")
 
     def set_rules(self, rules: Sequence[CueRule]) -> None:
         self.list.clear()

@@ -54,11 +54,9 @@ def live_hip_drive(hub: DataHub, kind: str, start_s: float, now_s: float) -> Hip
     )
     leads = [r.get("hip_lead_ms") for r in drive.repetitions_]
     last = next((i for i in reversed(range(len(leads))) if leads[i] is not None), None)
+    lead = None if last is None else leads[last]
     return HipDriveNow(
-        drive.rep_count_,
-        None if last is None else float(leads[last]),
-        last,
-        float(time_s[-1]),
+        drive.rep_count_, None if lead is None else float(lead), last, float(time_s[-1])
     )
 
 
