@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from hipscope.base import tasks as task_registry
-from hipscope.base.cues import CueValue
+from hipscope.base.cues import CUE_METRICS, CueEngine, CueEvent, CueValue
 from hipscope.gui.hub import DataHub
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,10 @@ SLOW_METRIC_PERIOD_S = 0.5
 
 SI_LAST_STEPS = 10
 """The step-time symmetry index is taken over this many of the newest steps."""
+
+PER_EVENT_GRACE_S = 2.0
+"""Per-event rules (the hip lead) are still judged this long after their task ended: the
+last repetition's lead settles about 1 s after the repetition, which often ends the task."""
 
 
 @dataclass
@@ -79,8 +83,11 @@ class StepsNow:
 
     @property
     def si_pct(self) -> float | None:
-        """SI = 100 (L - R) / (0.5 (L + R)), docs/DESIGN.md's convention."""
-        if self.left_s is None or self.right_s is None or self.left_s + self.right_s <= 0:
+        """SI = 100 (L - R) / (0.5 (L + R)), docs/DESIGN.md's convention; None before
+        ``SI_LAST_STEPS`` steps (the first steps of a walk are gait initiation)."""
+        if self.steps < SI_LAST_STEPS or self.left_s is None or self.right_s is None:
+            return None
+        if self.left_s + self.right_s <= 0:
             return None
         return 100.0 * (self.left_s - self.right_s) / (0.5 * (self.left_s + self.right_s))
 
@@ -107,7 +114,7 @@ def trunk_lean(hub: DataHub, state: TaskState, now_s: float) -> Sampled:
     Trunk obliquity > 0 is leaning right; a pelvic drop under an upright trunk is no lean.
     """
     time_s, values = hub.angles["trunk_obliquity"].latest(1)
-    if time_s.size == 0 or not math.isfinite(float(values[0, 0])) or time_s[0] > now_s + 1e-9:
+    if time_s.size == 0 or not math.isfinite(float(values[0, 0])):
         return NO_VALUE
     return Sampled(-drop_sign(state.side) * float(values[0, 0]), float(time_s[0]))
 
@@ -175,3 +182,45 @@ def running_state(
 
 def _deg(angle_rad: float) -> float | None:
     return math.degrees(angle_rad) if math.isfinite(angle_rad) else None
+
+
+@dataclass
+class CueJudge:
+    """Runs the rule engine on the running task's live values, once per redraw.
+
+    The live window and the tests call ``judge``; the task state may be shared with the
+    metrics panel (the slow metrics then run once per period for both).
+    """
+
+    engine: CueEngine
+    grace_s: float = PER_EVENT_GRACE_S
+    state: TaskState | None = None
+    _running_seen_s: float = -math.inf
+
+    def judge(
+        self,
+        hub: DataHub,
+        running: tuple[str, str, float] | None,
+        now_s: float,
+        state: TaskState | None = None,
+    ) -> list[CueEvent]:
+        """New cues at ``now_s`` for the ``running`` (kind, side, start_s) task or None."""
+        per_event_only = False
+        if (
+            running is None
+            and self.state is not None
+            and now_s - self._running_seen_s <= self.grace_s
+        ):
+            state, per_event_only = self.state, True
+            running = (state.kind, state.side, state.start_s)
+        else:
+            state = running_state(state if state is not None else self.state, running)
+            if running is not None:
+                self._running_seen_s = now_s
+        self.state = state
+        if state is None or running is None:
+            return self.engine.update(None, None, {})
+        values = cue_values(hub, state, now_s)
+        if per_event_only:
+            values = {k: v for k, v in values.items() if CUE_METRICS[k].per_event}
+        return self.engine.update(running, state.family, values)

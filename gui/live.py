@@ -26,7 +26,7 @@ from hipscope.base import tasks as task_registry
 from hipscope.base.cues import CueEngine, CueEvent, CueRule
 from hipscope.gui import theme
 from hipscope.gui.cues import CueBar, CueDialog, CueFlash, CueTone, cue_text
-from hipscope.gui.cuevalues import cue_values, running_state
+from hipscope.gui.cuevalues import CueJudge, running_state
 from hipscope.gui.hub import DataHub, default_kinematics_factory, kit_kinematics_factory
 from hipscope.gui.monitor import MonitorWindow, task_title
 from hipscope.gui.panels import WINDOW_S
@@ -100,6 +100,7 @@ class LiveWindow(MonitorWindow):
         self.task: tuple[str, str, float] | None = None
         self.task_rows = 0
         self.cue_engine = CueEngine(tuple(cue_rules))
+        self.cue_judge = CueJudge(self.cue_engine)
         self.cues_shown: list[ShownCue] = []
         self.cue_dialog: CueDialog | None = None
         # checked once: an acquisition without record_cue shows cues without saving them
@@ -208,9 +209,8 @@ class LiveWindow(MonitorWindow):
         if not self.cue_engine.rules or not math.isfinite(now_s):
             return []
         running = self.running_task(now_s)
-        self.task_state = state = running_state(self.task_state, running)
-        values = cue_values(self.hub, state, now_s) if state is not None else {}
-        events = self.cue_engine.update(running, state.family if state else None, values)
+        self.task_state = running_state(self.task_state, running)  # shared with the panel
+        events = self.cue_judge.judge(self.hub, running, now_s, self.task_state)
         for event in events:
             self.show_cue(event)
         return events

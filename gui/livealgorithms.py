@@ -34,8 +34,12 @@ def _angles(
     return time_s, out
 
 
+SETTLE_MARGIN_S = 0.1
+
+
 def live_hip_drive(hub: DataHub, kind: str, start_s: float, now_s: float) -> HipDriveNow:
-    """Repetitions so far and the hip lead (ms) of the last repetition that has one."""
+    """Repetitions so far and the hip lead (ms) of the last finished repetition that has one
+    (its rise and the fit's filter period after it are in the buffers)."""
     from hipscope.processing.metrics.hip_drive import HipDrive
 
     names = ("hip_flexion_left", "hip_flexion_right", "lumbar_flexion")
@@ -52,7 +56,13 @@ def live_hip_drive(hub: DataHub, kind: str, start_s: float, now_s: float) -> Hip
         end_s=now_s,
         start_posture=task_registry.get(kind).option("start_posture", "extended"),
     )
-    leads = [r.get("hip_lead_ms") for r in drive.repetitions_]
+    # The onset fit runs past a repetition's end (by the fit filter's period): a repetition
+    # counts once the data reach that far, else its lead comes from a cut-off rise.
+    settled_s = float(time_s[-1]) - 1.0 / drive.fit_lowpass_hz - SETTLE_MARGIN_S
+    leads = [
+        r.get("hip_lead_ms") if (r.get("end_s") or math.inf) <= settled_s else None
+        for r in drive.repetitions_
+    ]
     last = next((i for i in reversed(range(len(leads))) if leads[i] is not None), None)
     lead = None if last is None else leads[last]
     return HipDriveNow(
