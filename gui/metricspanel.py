@@ -56,7 +56,7 @@ def repetition_metrics(hub: DataHub, state: TaskState, now_s: float) -> list[Liv
 def gait_metrics(hub: DataHub, state: TaskState, now_s: float) -> list[LiveMetric]:
     walk = cuevalues.steps(hub, state, now_s)
     return [
-        LiveMetric(f"step time SI, last {cuevalues.SI_LAST_STEPS}", walk.si_pct, "%"),
+        LiveMetric("step time SI", walk.si_pct, "%"),  # over the last SI_LAST_STEPS steps
         LiveMetric("step L", walk.left_s, "s"),
         LiveMetric("step R", walk.right_s, "s"),
         LiveMetric("walking", now_s - state.start_s, "s"),
