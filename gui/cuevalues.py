@@ -64,12 +64,14 @@ NO_VALUE = Sampled(math.nan, math.nan)
 
 @dataclass(frozen=True)
 class HipDriveNow:
-    """Repetitions so far and the last repetition with a valid hip lead (index from 0)."""
+    """Repetitions so far and the last finished repetition with a valid hip lead: its index
+    in the buffered repetitions (from 0) and its end (session s)."""
 
     rep_count: int | None
     last_lead_ms: float | None
     last_index: int | None
     time_s: float
+    last_end_s: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,21 @@ def hip_drive(hub: DataHub, state: TaskState, now_s: float) -> HipDriveNow:
     return result
 
 
+REP_MATCH_S = 0.3
+"""Two estimates of a repetition's end this close belong to the same repetition."""
+
+
+def repetition_id(state: TaskState, end_s: float) -> int:
+    """A repetition's number in the task, stable while the buffers drop its predecessors
+    (an index into the buffered repetitions shifts once the first leaves the ring)."""
+    ends: list[float] = state.extra.setdefault("repetition_ends", [])
+    for number, known_s in enumerate(ends):
+        if abs(known_s - end_s) < REP_MATCH_S:
+            return number
+    ends.append(end_s)
+    return len(ends) - 1
+
+
 def steps(hub: DataHub, state: TaskState, now_s: float) -> StepsNow:
     """Step times over the newest ``SI_LAST_STEPS`` steps, rerun at most every 0.5 s."""
     cached = state.extra.get("gait")
@@ -162,7 +179,8 @@ def cue_values(hub: DataHub, state: TaskState, now_s: float) -> dict[str, CueVal
         }
     if family == "repetitions":
         drive = hip_drive(hub, state, now_s)
-        return {"hip_lead_ms": CueValue(drive.last_lead_ms, drive.time_s, event=drive.last_index)}
+        event = None if math.isnan(drive.last_end_s) else repetition_id(state, drive.last_end_s)
+        return {"hip_lead_ms": CueValue(drive.last_lead_ms, drive.time_s, event=event)}
     if family == "gait":
         walk = steps(hub, state, now_s)
         return {"step_time_si_pct": CueValue(walk.si_pct, walk.time_s)}

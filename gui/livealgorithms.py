@@ -65,8 +65,9 @@ def live_hip_drive(hub: DataHub, kind: str, start_s: float, now_s: float) -> Hip
     ]
     last = next((i for i in reversed(range(len(leads))) if leads[i] is not None), None)
     lead = None if last is None else leads[last]
+    end_s = math.nan if last is None else float(drive.repetitions_[last]["end_s"])
     return HipDriveNow(
-        drive.rep_count_, None if lead is None else float(lead), last, float(time_s[-1])
+        drive.rep_count_, None if lead is None else float(lead), last, float(time_s[-1]), end_s
     )
 
 

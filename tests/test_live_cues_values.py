@@ -116,3 +116,25 @@ def test_stance_values_follow_the_stance_side() -> None:
     empty = cue_values(hub, TaskState("single_leg_stance", "left", 5.0), 6.0)
     assert empty["pelvic_drop_deg"].value is None
     assert math.isnan(empty["pelvic_drop_deg"].sample_time_s)
+
+
+def test_repetition_numbers_survive_the_ring_buffer_dropping_old_reps(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A long set: the buffered repetitions lose their first one, the index of the newest
+    shifts down, but it is the same repetition and is not cued again."""
+    from hipscope.gui import livealgorithms
+    from hipscope.gui.cuevalues import HipDriveNow
+
+    answers = iter(
+        [
+            HipDriveNow(9, -50.0, 8, 40.0, last_end_s=39.0),  # the 9th rep in the buffers
+            HipDriveNow(9, -50.0, 7, 40.6, last_end_s=39.05),  # the 1st rep left the ring
+            HipDriveNow(10, -40.0, 8, 43.0, last_end_s=42.5),  # a new rep
+        ]
+    )
+    monkeypatch.setattr(livealgorithms, "live_hip_drive", lambda *args: next(answers))
+    hub = DataHub(("pelvis",), 100.0, kinematics_factory=None)
+    engine = CueEngine(parse_rules(["hip_lead_ms<0"]))
+    judge = CueJudge(engine)
+    task = ("hip_hinge", "", 0.0)
+    fired = [len(judge.judge(hub, task, now_s)) for now_s in (40.0, 40.6, 43.0)]
+    assert fired == [1, 0, 1]
