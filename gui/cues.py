@@ -267,12 +267,13 @@ class CueDialog(QtWidgets.QDialog):
         self.setModal(False)
         self._add, self._remove = add, remove
         layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(
-            QtWidgets.QLabel(
-                "A rule cues the athlete once each time it breaks, e.g. "
-                "<code>pelvic_drop_deg&gt;5</code> or <code>|step_time_si_pct|&gt;8</code>."
-            )
+        intro = QtWidgets.QLabel(
+            "A rule cues the athlete once each time it breaks, e.g. "
+            "<code>pelvic_drop_deg&gt;5</code> or <code>hip_lead_ms&lt;0</code>; bars take the "
+            "size either way: <code>|step_time_si_pct|&gt;8</code>."
         )
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
         self.list = QtWidgets.QListWidget()
         self.list.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         layout.addWidget(self.list)
