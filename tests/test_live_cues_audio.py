@@ -96,7 +96,7 @@ def test_each_cue_plays_the_tone_on_the_audio_device(
     with recording.open("wb") as out:
         recorder = subprocess.Popen(
             ["parec", "-d", "cue_sink.monitor", "--raw", "--format=s16le", "--channels=1",
-             f"--rate={RATE_HZ}"],
+             f"--rate={RATE_HZ}", "--latency-msec=20"],
             env=pulse_server,
             stdout=out,
             stderr=subprocess.DEVNULL,
@@ -112,7 +112,7 @@ def test_each_cue_plays_the_tone_on_the_audio_device(
                 timeout=90,
                 check=True,
             )
-            time.sleep(0.5)
+            time.sleep(1.5)  # what the recorder still holds
         finally:
             recorder.terminate()
             recorder.wait(5.0)
