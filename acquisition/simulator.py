@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from hipscope.acquisition.samples import SampleBatch, Task
 from hipscope.acquisition.simulation.body import SEGMENTS, Body
+from hipscope.acquisition.simulation.cue_drills import DropBoutsMotion, DropBoutsSpec
 from hipscope.acquisition.simulation.gait import GaitMotion
 from hipscope.acquisition.simulation.imu import SkinArtefact, ideal_imu, magnetometer_ut
 from hipscope.acquisition.simulation.motions import (
@@ -216,6 +217,8 @@ class SimulatedSession:
 def _motion(spec: TaskSpec, body: Body, rng: np.random.Generator) -> Motion:
     if isinstance(spec, StaticSpec):
         return StaticMotion(spec, body, rng)
+    if isinstance(spec, DropBoutsSpec):  # a SingleLegStanceSpec with scripted rule breaks
+        return DropBoutsMotion(spec, body, rng)
     if isinstance(spec, SingleLegStanceSpec):
         return SingleLegStanceMotion(spec, body, rng)
     if isinstance(spec, RepetitionSpec):

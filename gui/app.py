@@ -14,6 +14,7 @@ from hipscope.gui import theme
 
 if TYPE_CHECKING:
     from hipscope.acquisition.runner import LiveAcquisition
+    from hipscope.base.cues import CueRule
 
 
 def _choose_platform(offscreen_ok: bool) -> None:
@@ -115,8 +116,11 @@ def run_live(
     *,
     duration_s: float | None = None,
     screenshot: str | Path | None = None,
+    cue_rules: tuple[CueRule, ...] = (),
 ) -> int:
     """Show the live window for a started-or-not ``LiveAcquisition``; used by `hipscope demo --gui`.
+
+    ``cue_rules`` are judged from the start (more can be set in the window's "Cues…").
 
     With ``duration_s`` the window closes after that many seconds, or ~1 s after the
     acquisition ends by itself (a virtual protocol ran out), taking the screenshot first
@@ -125,7 +129,7 @@ def run_live(
     from hipscope.gui.live import LiveWindow
 
     app = application(offscreen_ok=screenshot is not None)
-    window = LiveWindow(acquisition)
+    window = LiveWindow(acquisition, cue_rules=cue_rules)
     window.remember_layout = screenshot is None
     window.restore_layout()
     window.start()

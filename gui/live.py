@@ -3,19 +3,30 @@
 The acquisition runs in its own thread with its own asyncio loop (B2's LiveAcquisition);
 its consumer callback fills the DataHub's ring buffers; this window only reads them on a
 ~30 Hz timer, so a dropped sensor never freezes it.
+
+Cue rules (``hipscope.base.cues``) are judged on every redraw, right after the new samples
+are fused and before the plots are drawn; a cue flashes the window, sounds a tone, counts
+and is handed to the acquisition (``record_cue``) for the recording.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from hipscope.base import tasks as task_registry
+from hipscope.base.cues import CueEngine, CueEvent, CueRule
 from hipscope.gui import theme
+from hipscope.gui.cues import CueBar, CueDialog, CueFlash, CueTone, cue_text
+from hipscope.gui.cuevalues import CueJudge, running_state
 from hipscope.gui.hub import DataHub, default_kinematics_factory, kit_kinematics_factory
 from hipscope.gui.monitor import MonitorWindow, task_title
 from hipscope.gui.panels import WINDOW_S
@@ -39,6 +50,20 @@ def task_buttons() -> tuple[tuple[str, str, str, str], ...]:
 
 CHIP_COLOURS = {"good": theme.GOOD, "warn": theme.WARN, "bad": theme.BAD}
 
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ShownCue:
+    """A cue the window showed: the event, and when (host monotonic clock, session clock)."""
+
+    event: CueEvent
+    text: str
+    emitted_monotonic_s: float
+    emitted_session_s: float
+    painted_monotonic_s: float = math.nan
+
+
 if TYPE_CHECKING:
     from hipscope.acquisition.runner import LiveAcquisition
 
@@ -53,7 +78,13 @@ class LiveWindow(MonitorWindow):
 
     settings_key = "live"
 
-    def __init__(self, acquisition: LiveAcquisition, *, hub: DataHub | None = None) -> None:
+    def __init__(
+        self,
+        acquisition: LiveAcquisition,
+        *,
+        hub: DataHub | None = None,
+        cue_rules: Sequence[CueRule] = (),
+    ) -> None:
         placements = acquisition_placements(acquisition)
         mountings = acquisition_mountings(acquisition)
         hub = hub or DataHub(
@@ -68,8 +99,15 @@ class LiveWindow(MonitorWindow):
         self.bridge = AcquisitionBridge(acquisition, hub)
         self.task: tuple[str, str, float] | None = None
         self.task_rows = 0
+        self.cue_engine = CueEngine(tuple(cue_rules))
+        self.cue_judge = CueJudge(self.cue_engine)
+        self.cues_shown: list[ShownCue] = []
+        self.cue_dialog: CueDialog | None = None
+        # checked once: an acquisition without record_cue shows cues without saving them
+        self.records_cues = callable(getattr(acquisition, "record_cue", None))
         self._build_toolbar()
         self._build_chips()
+        self._build_cues()
         for button in (self.record_button, *self.task_buttons.values()):
             button.setEnabled(False)
 
@@ -123,6 +161,85 @@ class LiveWindow(MonitorWindow):
             self.chips[placement] = chip
         self.addToolBarBreak(QtCore.Qt.ToolBarArea.TopToolBarArea)
         self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, bar)
+
+    def _build_cues(self) -> None:
+        self.cue_bar = CueBar(self, self.open_cue_dialog)
+        self.addToolBarBreak(QtCore.Qt.ToolBarArea.TopToolBarArea)
+        self.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, self.cue_bar)
+        self.add_shortcut("K", self.open_cue_dialog, "Cue rules")
+        self.cue_flash = CueFlash(self)
+        self.cue_flash.painted.append(self._cue_painted)
+        self.cue_tone = CueTone(self)
+        self.cue_bar.set_audio_problem(self.cue_tone.problem)
+        if self.cue_tone.problem:
+            log.warning("%s", self.cue_tone.problem)
+        if not self.records_cues:
+            log.info("this acquisition cannot record cues: they are shown, not saved")
+        self.cue_bar.show_counts(self.cue_engine.counts)
+
+    # -- cues ------------------------------------------------------------------------------
+    @property
+    def cue_rules(self) -> tuple[CueRule, ...]:
+        return self.cue_engine.rules
+
+    def add_cue_rule(self, rule: CueRule) -> None:
+        self.cue_engine.add(rule)
+        self.cue_bar.show_counts(self.cue_engine.counts)
+        if self.cue_dialog is not None and rule.text not in self.cue_dialog.rules_shown():
+            self.cue_dialog.set_rules(self.cue_engine.rules)
+        self.status.showMessage(f"cue rule set: {rule.text}")
+
+    def remove_cue_rule(self, text: str) -> None:
+        self.cue_engine.remove(text)
+        self.cue_bar.show_counts(self.cue_engine.counts)
+        self.status.showMessage(f"cue rule removed: {text}")
+
+    def open_cue_dialog(self) -> CueDialog:
+        if self.cue_dialog is None:
+            self.cue_dialog = CueDialog(
+                self, self.cue_engine.rules, self.add_cue_rule, self.remove_cue_rule
+            )
+        self.cue_dialog.show()
+        self.cue_dialog.raise_()
+        return self.cue_dialog
+
+    def evaluate_cues(self) -> list[CueEvent]:
+        """Judge the rules on the newest values; show, sound, count and record new cues."""
+        now_s = self.current_time_s()
+        if not self.cue_engine.rules or not math.isfinite(now_s):
+            return []
+        running = self.running_task(now_s)
+        self.task_state = running_state(self.task_state, running)  # shared with the panel
+        events = self.cue_judge.judge(self.hub, running, now_s, self.task_state)
+        for event in events:
+            self.show_cue(event)
+        return events
+
+    def show_cue(self, event: CueEvent) -> None:
+        rule = next((r for r in self.cue_engine.rules if r.text == event.rule), None)
+        text = cue_text(event, rule)
+        self.cues_shown.append(
+            ShownCue(event, text, time.monotonic(), self.bridge.session_time_s())
+        )
+        self.cue_flash.flash(text)
+        self.cue_tone.play()
+        if self.cue_tone.problem:
+            self.cue_bar.set_audio_problem(self.cue_tone.problem)
+        self.cue_bar.show_counts(self.cue_engine.counts, fresh=event.rule)
+        if self.records_cues:
+            self.bridge.call("record_cue", event)
+        self.status.showMessage(f"cue: {text}")
+        log.info("cue at %.2f s: %s (%s)", event.time_s, text, event.rule)
+
+    def _cue_painted(self, painted_s: float) -> None:
+        if self.cues_shown and math.isnan(self.cues_shown[-1].painted_monotonic_s):
+            self.cues_shown[-1].painted_monotonic_s = painted_s
+
+    def redraw(self) -> None:
+        # cues first: their latency should not wait for the plots
+        self.hub.process_pending()
+        self.evaluate_cues()
+        super().redraw()
 
     # -- session control -------------------------------------------------------------------
     def start(self) -> None:

@@ -6,10 +6,13 @@ the task started; the live numbers and the review numbers therefore agree in def
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
 
 from hipscope.base import tasks as task_registry
+from hipscope.gui.cuevalues import HipDriveNow, StepsNow
 from hipscope.gui.hub import DataHub
 
 
@@ -31,16 +34,18 @@ def _angles(
     return time_s, out
 
 
-def live_hip_drive(
-    hub: DataHub, kind: str, start_s: float, now_s: float
-) -> tuple[int | None, float | None]:
-    """(repetitions so far, hip lead of the last repetition in ms) for a running rep task."""
+SETTLE_MARGIN_S = 0.1
+
+
+def live_hip_drive(hub: DataHub, kind: str, start_s: float, now_s: float) -> HipDriveNow:
+    """Repetitions so far and the hip lead (ms) of the last finished repetition that has one
+    (its rise and the fit's filter period after it are in the buffers)."""
     from hipscope.processing.metrics.hip_drive import HipDrive
 
     names = ("hip_flexion_left", "hip_flexion_right", "lumbar_flexion")
     time_s, angles = _angles(hub, names, start_s, now_s)
     if time_s.size < 10:
-        return None, None
+        return HipDriveNow(None, None, None, math.nan)
     hips = [angles[n] for n in names[:2] if n in angles]
     hip = np.mean(hips, axis=0) if hips else None
     drive = HipDrive().compute(
@@ -51,37 +56,64 @@ def live_hip_drive(
         end_s=now_s,
         start_posture=task_registry.get(kind).option("start_posture", "extended"),
     )
-    leads = [r.get("hip_lead_ms") for r in drive.repetitions_]
-    last = next((v for v in reversed(leads) if v is not None), None)
-    return drive.rep_count_, None if last is None else float(last)
+    # The onset fit runs past a repetition's end (by the fit filter's period): a repetition
+    # counts once the data reach that far, else its lead comes from a cut-off rise.
+    settled_s = float(time_s[-1]) - 1.0 / drive.fit_lowpass_hz - SETTLE_MARGIN_S
+    leads = [
+        r.get("hip_lead_ms") if (r.get("end_s") or math.inf) <= settled_s else None
+        for r in drive.repetitions_
+    ]
+    last = next((i for i in reversed(range(len(leads))) if leads[i] is not None), None)
+    lead = None if last is None else leads[last]
+    end_s = math.nan if last is None else float(drive.repetitions_[last]["end_s"])
+    return HipDriveNow(
+        drive.rep_count_, None if lead is None else float(lead), last, float(time_s[-1]), end_s
+    )
 
 
-def step_times(ic_time_s: NDArray, ic_side: NDArray) -> tuple[float | None, float | None]:
-    """Median left and right step times: a left step ends at a left contact."""
+def step_times(
+    ic_time_s: NDArray, ic_side: NDArray, *, last_steps: int | None = None
+) -> tuple[float | None, float | None, int]:
+    """Median left and right step times and the steps used: a left step ends at a left
+    contact. ``last_steps``: only the newest that many steps (both sides together)."""
     order = np.argsort(ic_time_s)
     times, sides = np.asarray(ic_time_s)[order], np.asarray(ic_side)[order]
-    steps: dict[str, list[float]] = {"left": [], "right": []}
-    for i in range(1, times.size):
-        if sides[i] in steps and sides[i - 1] != sides[i]:
-            steps[str(sides[i])].append(float(times[i] - times[i - 1]))
-    left = float(np.median(steps["left"])) if steps["left"] else None
-    right = float(np.median(steps["right"])) if steps["right"] else None
-    return left, right
+    found: list[tuple[str, float]] = [
+        (str(sides[i]), float(times[i] - times[i - 1]))
+        for i in range(1, times.size)
+        if sides[i] in ("left", "right") and sides[i - 1] != sides[i]
+    ]
+    if last_steps is not None:
+        found = found[-last_steps:]
+    left = [duration for side, duration in found if side == "left"]
+    right = [duration for side, duration in found if side == "right"]
+    return (
+        float(np.median(left)) if left else None,
+        float(np.median(right)) if right else None,
+        len(found),
+    )
 
 
 def live_step_times(
-    hub: DataHub, start_s: float, now_s: float, *, window_s: float = 20.0
-) -> tuple[float | None, float | None]:
-    """Median step time per side over the last ``window_s`` of a running walk."""
+    hub: DataHub,
+    start_s: float,
+    now_s: float,
+    *,
+    window_s: float = 20.0,
+    last_steps: int | None = None,
+) -> StepsNow:
+    """Median step time per side over the last ``window_s`` of a running walk (and at most
+    its ``last_steps`` newest steps)."""
     from hipscope.processing.events.gait import detect_gait_events
 
     names = ("thigh_sagittal_left", "thigh_sagittal_right")
     time_s, angles = _angles(hub, names, max(start_s, now_s - window_s), now_s)
     if len(angles) < 2 or time_s.size < 50:
-        return None, None
+        return StepsNow(None, None, 0, math.nan)
     events = detect_gait_events(
         time_s,
         thigh_sagittal_left_rad=angles[names[0]],
         thigh_sagittal_right_rad=angles[names[1]],
     )
-    return step_times(events.ic_time_s, events.ic_side)
+    left, right, count = step_times(events.ic_time_s, events.ic_side, last_steps=last_steps)
+    return StepsNow(left, right, count, float(time_s[-1]))

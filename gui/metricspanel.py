@@ -4,24 +4,23 @@ Which metrics a task shows follows its kind's family in the task registry
 (``hipscope.base.tasks``). Single-leg stance: current and peak pelvic drop (positive = free
 side lower) and trunk lean from vertical towards the stance side. Repetitions (hinge,
 bridge, squat): repetitions and the hip lead of the last one (the hip-drive algorithm on
-the task's buffered angles). Walking: running step-time symmetry index. Kinds recorded
-without metrics (lunge) show the posture only.
+the task's buffered angles). Walking: step-time symmetry index over the last 10 steps.
+Kinds recorded without metrics (lunge) show the posture only. The values come from
+``gui/cuevalues.py``, which the cue rules read too.
 """
 
 from __future__ import annotations
 
-import logging
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from hipscope.base import tasks as task_registry
+from hipscope.gui import cuevalues
+from hipscope.gui.cuevalues import TaskState, drop_sign
 from hipscope.gui.hub import DataHub
 
-log = logging.getLogger(__name__)
+__all__ = ["LiveMetric", "MetricsPanel", "TaskState", "compute", "drop_sign"]
 
 
 @dataclass
@@ -31,60 +30,35 @@ class LiveMetric:
     unit: str
 
 
-@dataclass
-class TaskState:
-    kind: str
-    side: str
-    start_s: float
-    peak_drop_rad: float = -math.inf
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def drop_sign(side: str) -> float:
-    """Pelvic drop from obliquity: left stance drops the right side (obliquity +)."""
-    return 1.0 if side == "left" else -1.0
-
-
 def stance_metrics(hub: DataHub, state: TaskState, now_s: float) -> list[LiveMetric]:
-    sign = drop_sign(state.side)
-    _time_s, obliquity = hub.angle_window("pelvis_obliquity", state.start_s, now_s)
-    drop_now = math.nan
-    if obliquity.size:
-        drops = sign * obliquity[np.isfinite(obliquity)]
-        if drops.size:
-            state.peak_drop_rad = max(state.peak_drop_rad, float(drops.max()))
-            drop_now = float(drops[-1])
-    # trunk lean from world vertical towards the stance side: trunk obliquity > 0 = leaning
-    # right (a pelvic drop under an upright trunk is no lean)
-    lean = -sign * hub.latest_angle("trunk_obliquity")
+    drop = cuevalues.pelvic_drop(hub, state, now_s)
+    lean = cuevalues.trunk_lean(hub, state, now_s)
     peak = state.peak_drop_rad if math.isfinite(state.peak_drop_rad) else math.nan
     return [
-        LiveMetric("pelvic drop", _deg(drop_now), "°"),
+        LiveMetric("pelvic drop", _deg(drop.value), "°"),
         LiveMetric("peak drop", _deg(peak), "°"),
-        LiveMetric("trunk lean to stance", _deg(lean), "°"),
+        LiveMetric("trunk lean to stance", _deg(lean.value), "°"),
         LiveMetric("hold", now_s - state.start_s, "s"),
     ]
 
 
 def repetition_metrics(hub: DataHub, state: TaskState, now_s: float) -> list[LiveMetric]:
-    reps, lead_ms = _hip_drive(hub, state, now_s)
+    drive = cuevalues.hip_drive(hub, state, now_s)
+    reps = drive.rep_count
     return [
         LiveMetric("repetitions", None if reps is None else float(reps), ""),
-        LiveMetric("hip lead, last rep", lead_ms, "ms"),
+        LiveMetric("hip lead, last rep", drive.last_lead_ms, "ms"),
         LiveMetric("hip flexion (L/R mean)", _deg(_mean_angle(hub, "hip_flexion")), "°"),
         LiveMetric("trunk on pelvis", _deg(hub.latest_angle("lumbar_flexion")), "°"),
     ]
 
 
 def gait_metrics(hub: DataHub, state: TaskState, now_s: float) -> list[LiveMetric]:
-    left, right = _step_times(hub, state, now_s)
-    si = None
-    if left is not None and right is not None and left + right > 0:
-        si = 100.0 * (left - right) / (0.5 * (left + right))
+    walk = cuevalues.steps(hub, state, now_s)
     return [
-        LiveMetric("step time SI", si, "%"),
-        LiveMetric("step L", left, "s"),
-        LiveMetric("step R", right, "s"),
+        LiveMetric("step time SI", walk.si_pct, "%"),  # over the last SI_LAST_STEPS steps
+        LiveMetric("step L", walk.left_s, "s"),
+        LiveMetric("step R", walk.right_s, "s"),
         LiveMetric("walking", now_s - state.start_s, "s"),
     ]
 
@@ -107,8 +81,7 @@ def recorded_metrics(hub: DataHub, state: TaskState, now_s: float) -> list[LiveM
 
 def compute(hub: DataHub, state: TaskState, now_s: float) -> list[LiveMetric]:
     """The live metrics shown for the running task (by its kind's family)."""
-    record = task_registry.find(state.kind)
-    family = record.family if record is not None else "recorded"
+    family = state.family
     if family == "stance":
         return stance_metrics(hub, state, now_s)
     if family == "repetitions":
@@ -130,37 +103,6 @@ def _deg(angle_rad: float | None) -> float | None:
     if angle_rad is None or not math.isfinite(angle_rad):
         return None
     return math.degrees(angle_rad)
-
-
-def _hip_drive(hub: DataHub, state: TaskState, now_s: float) -> tuple[int | None, float | None]:
-    """Repetitions and last hip lead from the hip-drive metric, throttled to 2 Hz."""
-    cached = state.extra.get("hip_drive")
-    if cached is not None and now_s - cached[0] < 0.5:
-        return cached[1], cached[2]
-    result: tuple[int | None, float | None] = (None, None)
-    try:
-        from hipscope.gui.livealgorithms import live_hip_drive
-
-        result = live_hip_drive(hub, state.kind, state.start_s, now_s)
-    except Exception as error:  # live metrics are a bonus; never break the redraw
-        log.debug("live hip drive failed: %s", error)
-    state.extra["hip_drive"] = (now_s, *result)
-    return result
-
-
-def _step_times(hub: DataHub, state: TaskState, now_s: float) -> tuple[float | None, float | None]:
-    cached = state.extra.get("gait")
-    if cached is not None and now_s - cached[0] < 0.5:
-        return cached[1], cached[2]
-    result: tuple[float | None, float | None] = (None, None)
-    try:
-        from hipscope.gui.livealgorithms import live_step_times
-
-        result = live_step_times(hub, state.start_s, now_s)
-    except Exception as error:
-        log.debug("live step times failed: %s", error)
-    state.extra["gait"] = (now_s, *result)
-    return result
 
 
 class MetricsPanel(QtWidgets.QWidget):
