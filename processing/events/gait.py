@@ -116,15 +116,24 @@ class PelvisContacts(Algorithm):
         A bout's first contact followed by the next within this many median steps is the
         push-off of gait initiation and is dropped (0 keeps it). Default 0.8 (a swing is ~0.75
         step; an asymmetric walker's short first step stays above it).
-    refine_snap_s
-        After the median shift, each contact moves to its own vertical-jerk peak within
-        ±this, s (0: the median shift alone). The CWT lobe's minimum is a smoothed feature
-        whose place depends on the neighbouring steps' durations (an asymmetric walker's
-        contacts shift by side); the heel-strike jolt is local. Default 0.04.
-    snap_jolt_ratio
-        Only a jerk peak of at least this fraction of the median jolt of the accepted
-        contacts counts; a weaker step (starting, stopping) keeps the median shift.
-        Default 0.5.
+    snap_feature
+        After the median shift each contact moves to a heel-strike feature of its own step
+        (the CWT lobe's minimum is a smoothed feature whose place depends on the neighbouring
+        steps' durations, so an asymmetric walker's contacts would shift by side):
+        "acceleration", the peak of the low-passed vertical acceleration (the loading
+        impact); "jerk", the vertical-jerk peak (its rising edge; a derivative, noisier);
+        "none", the median shift alone. The walk's median delay from the shifted contacts
+        to the feature is taken off again, so the feature sets each contact's place within
+        the walk and the median shift the walk's timing. Default "acceleration".
+    snap_window_s
+        The feature is searched this long before and after the shifted contact, s.
+        Default (-0.05, 0.10): the loading peak follows the heel strike by about 40 ms.
+    snap_lowpass_hz
+        Low-pass of the vertical acceleration for the feature, Hz. Default 15.
+    snap_floor_ratio
+        Only a feature peak of at least this fraction of the walk's median (acceleration:
+        above the walk's median level) counts; a weaker step (starting, stopping, turning)
+        keeps the median shift. Default 0.5.
     """
 
     _action_method = "detect"
@@ -146,8 +155,10 @@ class PelvisContacts(Algorithm):
         closing_step: tuple[float, float] = (0.5, 1.35),
         side_alternation: float = 0.9,
         push_off_step: float = 0.8,
-        refine_snap_s: float = 0.04,
-        snap_jolt_ratio: float = 0.5,
+        snap_feature: str = "acceleration",
+        snap_window_s: tuple[float, float] = (-0.05, 0.10),
+        snap_lowpass_hz: float = 15.0,
+        snap_floor_ratio: float = 0.5,
     ) -> None:
         self.band_hz = band_hz
         self.cwt_width_s = cwt_width_s
@@ -163,8 +174,10 @@ class PelvisContacts(Algorithm):
         self.closing_step = closing_step
         self.side_alternation = side_alternation
         self.push_off_step = push_off_step
-        self.refine_snap_s = refine_snap_s
-        self.snap_jolt_ratio = snap_jolt_ratio
+        self.snap_feature = snap_feature
+        self.snap_window_s = snap_window_s
+        self.snap_lowpass_hz = snap_lowpass_hz
+        self.snap_floor_ratio = snap_floor_ratio
 
     def detect(
         self,
@@ -237,9 +250,7 @@ class PelvisContacts(Algorithm):
 
         sub = np.array([parabolic_peak(-contact, int(p)) for p in peaks])
         ic_index = peaks + sub + offset
-        if self.refine_snap_s > 0.0:
-            floor = self.snap_jolt_ratio * float(np.median(jolt[strong])) if strong.any() else 0.0
-            ic_index = _snap_to_peaks(jerk, ic_index, round(self.refine_snap_s * rate_hz), floor)
+        ic_index = self._snap(acc, jerk, ic_index, rate_hz)
         ic_time = np.interp(ic_index, np.arange(t.shape[0]), t)
         keep = (ic_time >= start - self.edge_margin_s) & (ic_time <= end + self.edge_margin_s)
         ic_time = ic_time[keep]
@@ -255,6 +266,37 @@ class PelvisContacts(Algorithm):
                 )
                 self.ic_side_ = np.where(self.side_log_odds_ >= 0.0, LEFT, RIGHT).astype("<U5")
         return self
+
+    def _snap(
+        self,
+        acc: NDArray[np.float64],
+        jerk: NDArray[np.float64],
+        ic_index: NDArray[np.float64],
+        rate_hz: float,
+    ) -> NDArray[np.float64]:
+        """Each contact at its own heel-strike feature less the walk's median delay to it."""
+        if self.snap_feature == "none" or ic_index.shape[0] == 0:
+            return ic_index
+        if self.snap_feature == "acceleration":
+            smooth = lowpass(acc, self.snap_lowpass_hz, rate_hz)
+            feature = smooth - float(np.median(smooth))
+        elif self.snap_feature == "jerk":
+            feature = jerk
+        else:
+            raise ValueError(
+                f"PelvisContacts.snap_feature: expected 'acceleration', 'jerk' or 'none', "
+                f"got {self.snap_feature!r}"
+            )
+        lo, hi = (round(x * rate_hz) for x in self.snap_window_s)
+        peak, height = _local_peaks(feature, ic_index, lo, hi)
+        found = np.isfinite(peak)
+        if not found.any():
+            return ic_index
+        found &= height >= self.snap_floor_ratio * float(np.median(height[found]))
+        if not found.any():
+            return ic_index
+        delay = float(np.median(peak[found] - ic_index[found]))
+        return np.where(found, peak - delay, ic_index)
 
     def _drop_push_offs(self, ic_time_s: NDArray[np.float64]) -> NDArray[np.float64]:
         """Drop a bout's first "contact" when the next follows within ``push_off_step``.
@@ -330,27 +372,29 @@ class PelvisContacts(Algorithm):
         return score
 
 
-def _snap_to_peaks(
-    signal: NDArray[np.float64], index: NDArray[np.float64], half_width: int, floor: float
-) -> NDArray[np.float64]:
-    """Each fractional index moved to the highest local maximum of ``signal`` within
-    ±half_width samples (sub-sample by a parabola); kept where the window has no interior
-    maximum above ``floor`` (no clear jolt: a weak step keeps the median shift)."""
-    out = index.astype(np.float64).copy()
+def _local_peaks(
+    signal: NDArray[np.float64], index: NDArray[np.float64], lo: int, hi: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """For each fractional index, the highest local maximum of ``signal`` within samples
+    [index + lo, index + hi] (sub-sample by a parabola) and its value; NaN and 0 where the
+    window has no interior maximum."""
     n = signal.shape[0]
+    peak = np.full(index.shape[0], np.nan)
+    height = np.zeros(index.shape[0])
     for k, x in enumerate(index):
         centre = round(float(x))
-        lo, hi = max(centre - half_width, 1), min(centre + half_width, n - 2)
-        if hi <= lo:
+        first, last = max(centre + lo, 1), min(centre + hi, n - 2)
+        if last < first:
             continue
-        window = signal[lo : hi + 1]
-        interior = (window >= signal[lo - 1 : hi]) & (window >= signal[lo + 1 : hi + 2])
-        candidates = np.flatnonzero(interior & (window >= floor))
+        window = signal[first : last + 1]
+        interior = (window >= signal[first - 1 : last]) & (window >= signal[first + 1 : last + 2])
+        candidates = np.flatnonzero(interior)
         if candidates.shape[0] == 0:
             continue
-        best = lo + int(candidates[np.argmax(window[candidates])])
-        out[k] = best + parabolic_peak(signal, best)
-    return out
+        best = first + int(candidates[np.argmax(window[candidates])])
+        peak[k] = best + parabolic_peak(signal, best)
+        height[k] = float(signal[best])
+    return peak, height
 
 
 def alternating_side_evidence(
