@@ -4,8 +4,11 @@ Pelvis alone follows McCamley 2012 as modified by Paraschiv-Ionescu 2020: band-p
 vertical acceleration is integrated to vertical velocity, one Ricker CWT scale turns it
 into a smooth "contact" signal whose negative peaks are the contacts. Each bout's contacts
 are then shifted by the median delay to the nearby vertical-jerk peak (the heel-strike
-transient), which removes the method's ~70 ms early bias without trusting any single,
-noisy jerk peak. A bout's closing step (the trailing foot brought alongside when
+transient), which removes the method's ~70 ms early bias. The lobe's place still depends
+on the neighbouring steps' durations (a smoothed feature), so each contact then moves to
+its own loading peak of the vertical acceleration, less the walk's median delay to it:
+the median shift sets the walk's timing, the loading peak each contact's place within it.
+A bout's closing step (the trailing foot brought alongside when
 stopping) barely moves the pelvis: a weak lobe about one step after a bout's last contact
 is accepted when the vertical jerk shows a heel-strike impact. Starting to walk, the
 push-off lobe comes only a swing before the first heel strike and is dropped.
@@ -29,6 +32,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.integrate import cumulative_trapezoid
 from scipy.signal import find_peaks
 
+from hipscope.base.errors import HipscopeError
 from hipscope.processing.algorithm import Algorithm
 from hipscope.processing.events.signals import (
     bandpass,
@@ -283,8 +287,8 @@ class PelvisContacts(Algorithm):
         elif self.snap_feature == "jerk":
             feature = jerk
         else:
-            raise ValueError(
-                f"PelvisContacts.snap_feature: expected 'acceleration', 'jerk' or 'none', "
+            raise HipscopeError(
+                "gait_events.pelvis.snap_feature: expected 'acceleration', 'jerk' or 'none', "
                 f"got {self.snap_feature!r}"
             )
         lo, hi = (round(x * rate_hz) for x in self.snap_window_s)
