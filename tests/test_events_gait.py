@@ -6,6 +6,8 @@ the pelvis roll rate come from the ground-truth sensor orientation and mounting.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -190,7 +192,7 @@ def _asymmetric_walk(
     contacts = 3.0 + np.concatenate(([0.0], np.cumsum(durations)))
     t = np.arange(0.0, contacts[-1] + 3.0, 1.0 / rate_hz)
     acc = np.zeros_like(t)
-    for start, stop in zip(contacts[:-1], contacts[1:], strict=True):
+    for start, stop in itertools.pairwise(contacts):
         inside = (t >= start) & (t < stop)
         acc[inside] = 2.0 * np.cos(2 * np.pi * (t[inside] - start - 0.08) / (stop - start))
     for c in contacts:
@@ -229,6 +231,6 @@ def test_contacts_follow_their_own_loading_peak_not_the_neighbouring_steps() -> 
 
 
 def test_an_unknown_snap_feature_is_refused_with_its_key() -> None:
-    t, acc, contacts = _asymmetric_walk()
-    with pytest.raises(HipscopeError, match="gait_events.pelvis.snap_feature"):
+    t, acc, _ = _asymmetric_walk()
+    with pytest.raises(HipscopeError, match=r"gait_events\.pelvis\.snap_feature"):
         PelvisContacts(snap_feature="peak").detect(t, acc)
