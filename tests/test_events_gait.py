@@ -254,3 +254,14 @@ def test_a_double_loading_peak_gives_the_first_one_at_every_step(second_peak: fl
     )
     nearest = found[np.argmin(np.abs(found[:, None] - contacts[None, :]), axis=0)]
     assert np.all(np.abs(nearest[:-1] - contacts[:-1]) < 0.01)
+
+
+def test_one_step_gives_one_contact_without_warnings() -> None:
+    t = np.arange(0.0, 6.0, 0.01)
+    step = (t >= 3.0) & (t < 3.55)
+    acc = 9.81 + np.random.default_rng(4).normal(0.0, 0.02, t.shape)
+    acc[step] += 2.0 * np.cos(2 * np.pi * (t[step] - 3.08) / 0.55)
+    acc += 4.0 * np.exp(-0.5 * ((t - 3.04) / 0.02) ** 2)
+    found = PelvisContacts().detect(t, acc, start_s=2.9, end_s=3.05).ic_time_s_
+    assert found.shape[0] == 1
+    assert abs(found[0] - 3.0) < 0.01

@@ -325,8 +325,9 @@ class PelvisContacts(Algorithm):
         placed = np.where(clear, near, expected)
         # A bout's first step has no step before it, so its lobe is not where a walking
         # step's is, and its loading is weaker: it keeps its own first loading peak.
-        gaps = np.diff(lobe_index) / max(float(np.median(np.diff(lobe_index))), 1.0)
-        first = np.concatenate(([True], gaps > 1.6))
+        spacing = np.diff(lobe_index)
+        typical = float(np.median(spacing)) if spacing.shape[0] else 1.0
+        first = np.concatenate(([True], spacing > 1.6 * max(typical, 1.0)))
         placed = np.where(first & np.isfinite(peak), peak, placed)
         return placed - self.loading_delay_s * rate_hz
 
