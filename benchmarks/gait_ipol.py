@@ -5,7 +5,7 @@ Usage: python benchmarks/gait_ipol.py --data PATH/TO/ipol-gait [--via pipeline|f
        [--config analysis.toml]
 
 ``--config`` runs hipscope with an analysis configuration (e.g. ``[gait_events.pelvis]
-snap_feature = "jerk"`` to compare contact-timing variants).
+timing = "lobe"`` to compare contact-timing variants).
 
 The data (AGPL-3.0) is read from the given folder and never copied. Each trial is put on a
 uniform PacketCounter grid (packets go missing), then:

@@ -90,8 +90,9 @@ class PelvisContacts(Algorithm):
         prominence of the stronger half of all candidates (drops weak sub-step wiggles).
         Default 0.15.
     refine_window_s
-        The jerk peak that refines each contact is searched from 0.03 s before to this long
-        after it, s. Default 0.15.
+        The vertical-jerk peak after each lobe (a closing step's impact; with timing "lobe"
+        the walk's median shift) is searched from 0.03 s before to this long after it, s.
+        Default 0.15.
     refine_lowpass_hz
         Low-pass of the vertical acceleration before differentiating for the jerk, Hz.
         Default 10.
