@@ -2,6 +2,10 @@
 
 Usage: python benchmarks/gait_ipol.py --data PATH/TO/ipol-gait [--via pipeline|fusion]
        [--peer mobgap --peer-python PYTHON_WITH_MOBGAP] [--per-trial] [--trials 1-1 ...]
+       [--config analysis.toml]
+
+``--config`` runs hipscope with an analysis configuration (e.g. ``[gait_events.pelvis]
+timing = "lobe"`` to compare contact-timing variants).
 
 The data (AGPL-3.0) is read from the given folder and never copied. Each trial is put on a
 uniform PacketCounter grid (packets go missing), then:
@@ -54,6 +58,8 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+
+from hipscope.processing.config import AnalysisConfig
 
 RATE_HZ = 100.0
 TOLERANCE_S = 0.150
@@ -109,7 +115,7 @@ class Detected:
     cues: dict[str, NDArray[np.str_]] = field(default_factory=dict)
 
 
-def contacts_via_fusion(trial: Trial) -> Detected:
+def contacts_via_fusion(trial: Trial, config: AnalysisConfig | None = None) -> Detected:
     """Offline VQF 6D, then the same event modules as the pipeline (no calibration step);
     also keeps each pelvis side cue's own reading (``Detected.cues``)."""
     import vqf
@@ -135,7 +141,8 @@ def contacts_via_fusion(trial: Trial) -> Detected:
     roll = np.sum(gyr_world * forward, axis=1)
     left = np.column_stack([-forward[:, 1], forward[:, 0], np.zeros(forward.shape[0])])
     lo, hi = trial.meta["TrialBoundaries"]
-    detector = PelvisContacts().detect(
+    pelvis = config.gait_events.pelvis.clone() if config is not None else PelvisContacts()
+    detector = pelvis.detect(
         trial.time_s,
         acc_world[:, 2],
         start_s=trial.packet_time(lo),
@@ -157,7 +164,9 @@ def contacts_via_fusion(trial: Trial) -> Detected:
     return det
 
 
-def contacts_via_pipeline(trial: Trial, workdir: Path) -> Detected:
+def contacts_via_pipeline(
+    trial: Trial, workdir: Path, config: AnalysisConfig | None = None
+) -> Detected:
     from hipscope.acquisition.recorder import Recorder, SensorMeta
     from hipscope.acquisition.samples import SampleBatch, Task
     from hipscope.processing.pipeline import analyze_recording
@@ -174,7 +183,7 @@ def contacts_via_pipeline(trial: Trial, workdir: Path) -> Detected:
         static_end = max(0.5, start_s - 0.5)
         recorder.add_task(Task("static", "", 0.0, static_end))
         recorder.add_task(Task("gait", "", start_s, end_s))
-    analysis = analyze_recording(path)
+    analysis = analyze_recording(path, config=config)
     gait = next(t for t in analysis.tasks if t.task.kind == "gait")
     events = gait.events
     path.unlink()
@@ -355,7 +364,9 @@ def main() -> int:
         help="a Python with mobgap (and scikit-learn 1.6.1) installed (default: this one)",
     )
     parser.add_argument("--per-trial", action="store_true", help="print one line per trial")
+    parser.add_argument("--config", type=Path, default=None, help="an analysis configuration")
     args = parser.parse_args()
+    config = AnalysisConfig.load(args.config) if args.config else None
     names = args.trials or sorted(p.stem for p in args.data.glob("*.json"))
     if not names:
         print(f"no trials in {args.data}", file=sys.stderr)
@@ -369,9 +380,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for trial in trials:
             if args.via == "fusion":
-                det = contacts_via_fusion(trial)
+                det = contacts_via_fusion(trial, config)
             else:
-                det = contacts_via_pipeline(trial, Path(tmp))
+                det = contacts_via_pipeline(trial, Path(tmp), config)
             row = score_trial(trial, det)
             per_trial[trial.name] = row
             for column, key in ((0, "missed_s"), (1, "false_s")):

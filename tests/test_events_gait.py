@@ -6,11 +6,14 @@ the pelvis roll rate come from the ground-truth sensor orientation and mounting.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 
 from hipscope.acquisition.simulator import GaitSpec, StaticSpec, simulate
+from hipscope.base.errors import HipscopeError
 from hipscope.base.rotations import to_rotation
 from hipscope.processing.events.gait import (
     PelvisContacts,
@@ -177,3 +180,88 @@ def test_push_off_before_the_first_contact_is_dropped() -> None:
     found = PelvisContacts().detect(t, acc, **window).ic_time_s_
     assert found.shape[0] == contacts.shape[0]
     assert np.all(np.abs(found - contacts) < 0.03)
+
+
+def _asymmetric_walk(
+    short_s: float = 0.50,
+    long_s: float = 0.62,
+    rate_hz: float = 100.0,
+    second_peak_m_s2: float = 0.0,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Vertical specific force of a walk whose steps alternate short / long: each step is one
+    cosine cycle stretched over its own duration (the pelvis low just after the contact),
+    plus a loading peak 40 ms after each contact (and, if given, a second one 110 ms after
+    the first, as weight acceptance gives in many walkers); standing before and after."""
+    durations = np.resize([short_s, long_s], 30)
+    contacts = 3.0 + np.concatenate(([0.0], np.cumsum(durations)))
+    t = np.arange(0.0, contacts[-1] + 3.0, 1.0 / rate_hz)
+    acc = np.zeros_like(t)
+    for start, stop in itertools.pairwise(contacts):
+        inside = (t >= start) & (t < stop)
+        acc[inside] = 2.0 * np.cos(2 * np.pi * (t[inside] - start - 0.08) / (stop - start))
+    for c in contacts:
+        acc += 4.0 * np.exp(-0.5 * ((t - c - 0.04) / 0.02) ** 2)
+        acc += second_peak_m_s2 * np.exp(-0.5 * ((t - c - 0.15) / 0.025) ** 2)
+    acc += 9.81 + np.random.default_rng(3).normal(0.0, 0.05, t.shape)
+    return t, acc, contacts
+
+
+def _mean_step_si(ic_time_s: NDArray[np.float64]) -> float:
+    steps = np.diff(ic_time_s)
+    odd, even = steps[0::2].mean(), steps[1::2].mean()
+    return float(100.0 * (odd - even) / (0.5 * (odd + even)))
+
+
+def test_contacts_follow_their_own_loading_peak_not_the_neighbouring_steps() -> None:
+    """A contact's time must not depend on the duration of the step next to it: with the
+    loading-peak timing the detected step-time asymmetry is the true one; the CWT lobe
+    (``timing="lobe"``) is pulled by the neighbouring steps and compresses it."""
+    t, acc, contacts = _asymmetric_walk()
+    window = {"start_s": contacts[0] - 0.2, "end_s": contacts[-1] + 0.2}
+    true_si = _mean_step_si(contacts)
+
+    def detected_si(timing: str) -> tuple[float, NDArray[np.float64]]:
+        found = PelvisContacts(timing=timing).detect(t, acc, **window).ic_time_s_
+        nearest = found[np.argmin(np.abs(found[:, None] - contacts[None, :]), axis=0)]
+        inner = slice(2, -2)  # starting and stopping steps aside
+        return _mean_step_si(nearest[inner]), nearest[inner] - contacts[inner]
+
+    si, error = detected_si("loading_peak")
+    assert abs(si - _mean_step_si(contacts[2:-2])) < 0.5
+    # the loading peak 40 ms after each contact, less the 40 ms loading delay: on the contact
+    assert np.all(np.abs(error) < 0.006)
+    lobe_si, lobe_error = detected_si("lobe")
+    assert abs(lobe_si) < abs(true_si) - 1.0  # the lobe alone compresses the asymmetry
+    assert np.ptp(lobe_error) > 0.01
+
+
+def test_an_unknown_timing_is_refused_with_its_key() -> None:
+    t, acc, _ = _asymmetric_walk()
+    with pytest.raises(HipscopeError, match=r"gait_events\.pelvis\.timing"):
+        PelvisContacts(timing="peak").detect(t, acc)
+
+
+@pytest.mark.parametrize("second_peak", [3.0, 5.0])
+def test_a_double_loading_peak_gives_the_first_one_at_every_step(second_peak: float) -> None:
+    """With two loading peaks per step (the second even higher), every contact takes the first
+    one, including the walk's first step (no step before it), so the choice never alternates
+    between steps and sides."""
+    t, acc, contacts = _asymmetric_walk(second_peak_m_s2=second_peak)
+    found = (
+        PelvisContacts()
+        .detect(t, acc, start_s=contacts[0] - 0.2, end_s=contacts[-1] + 0.2)
+        .ic_time_s_
+    )
+    nearest = found[np.argmin(np.abs(found[:, None] - contacts[None, :]), axis=0)]
+    assert np.all(np.abs(nearest[:-1] - contacts[:-1]) < 0.01)
+
+
+def test_one_step_gives_one_contact_without_warnings() -> None:
+    t = np.arange(0.0, 6.0, 0.01)
+    step = (t >= 3.0) & (t < 3.55)
+    acc = 9.81 + np.random.default_rng(4).normal(0.0, 0.02, t.shape)
+    acc[step] += 2.0 * np.cos(2 * np.pi * (t[step] - 3.08) / 0.55)
+    acc += 4.0 * np.exp(-0.5 * ((t - 3.04) / 0.02) ** 2)
+    found = PelvisContacts().detect(t, acc, start_s=2.9, end_s=3.05).ic_time_s_
+    assert found.shape[0] == 1
+    assert abs(found[0] - 3.0) < 0.01

@@ -83,3 +83,18 @@ def test_thigh_sides_ignore_offsets_and_unequal_ranges() -> None:
     assert np.array_equal(found.side_, truth)
     # a raw comparison of the angles would call every contact left (offsets differ by 60°)
     assert (np.interp(ic, t, left) > np.interp(ic, t, right)).all()
+
+
+def test_the_yaw_cue_is_read_where_mccamleys_contact_sits_ahead_of_the_heel_strike() -> None:
+    """A yaw rate that changes sign 25 ms before each heel strike: read 50 ms ahead (where
+    McCamley's CWT contact falls) it names every side; read on the heel strike it would
+    invert them all."""
+    t = np.arange(0.0, 30.0, 0.01)
+    ic = 5.0 + 0.55 * np.arange(40)
+    truth = np.where(np.arange(40) % 2 == 0, "left", "right")
+    # negative (clockwise) ahead of a left contact, as the left leg swings forward
+    yaw = 0.3 * np.sin(2 * np.pi * (t - ic[0] + 0.025) / 1.1)
+    ahead = PelvisSides().assign(t, ic, gyr_yaw_rad_s=yaw)
+    assert (ahead.side_ == truth).all()
+    on_strike = PelvisSides(yaw_lead_s=0.0).assign(t, ic, gyr_yaw_rad_s=yaw)
+    assert (on_strike.side_ != truth).all()
