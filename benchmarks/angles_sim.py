@@ -1,7 +1,10 @@
 """Angle accuracy on simulated walks and screens with skin artefact and large mounting errors.
 
-Usage: python benchmarks/angles_sim.py [--seeds 4] [--artefacts 1,2] [--misalignment 35]
-[--rate 100] [--protocols walk,screen] [--nominal-heading]
+Usage: python benchmarks/angles_sim.py [--seeds 4] [--first-seed 0] [--artefacts 1,2]
+[--misalignment 35] [--rate 100] [--protocols walk,screen] [--nominal-heading]
+
+Seeds run from ``--first-seed``: choose parameters on one range of seeds and report the
+numbers of another (docs/VALIDATION.md "Angles" says which).
 
 Every sensor is strapped at a random heading about its segment's long axis (unless
 ``--nominal-heading``) and then tilted by a misalignment about a random axis, uniform in
@@ -93,6 +96,7 @@ def session_errors(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=4, help="sessions per configuration")
+    parser.add_argument("--first-seed", type=int, default=0, help="seed of the first session")
     parser.add_argument("--artefacts", default="1,2", help="skin artefact RMS values, deg")
     parser.add_argument("--misalignment", type=float, default=35.0, help="largest tilt, deg")
     parser.add_argument("--rate", type=float, default=100.0, help="sampling rate, Hz")
@@ -108,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             rows: list[dict[str, float]] = []
             sources: Counter[str] = Counter()
             for artefact in artefacts:
-                for seed in range(args.seeds):
+                for seed in range(args.first_seed, args.first_seed + args.seeds):
                     errors, src = session_errors(
                         protocol,
                         seed,
@@ -121,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
                     rows.append(errors)
                     sources.update(f"{p}: {s}" for p, s in src.items())
             print(
-                f"\n{protocol}: {len(rows)} sessions, skin artefact {args.artefacts}° RMS, "
+                f"\n{protocol}: {len(rows)} sessions (seeds {args.first_seed}.."
+                f"{args.first_seed + args.seeds - 1}), skin artefact {args.artefacts}° RMS, "
                 f"tilt up to {args.misalignment:g}°, "
                 f"{'nominal' if args.nominal_heading else 'random'} heading"
             )

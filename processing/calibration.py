@@ -314,6 +314,22 @@ def _up_in_sensor(q_fusion_sensor: NDArray[np.float64]) -> NDArray[np.float64]:
     return to_rotation(q_fusion_sensor).inv().apply(_UP_WORLD)
 
 
+def standing_up(
+    q_fusion_sensor: NDArray[np.float64], acc_m_s2: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """World up in sensor coordinates over a still window: the mean specific force.
+
+    Standing still, the accelerometer measures gravity alone. The fused orientation there
+    can be off by a degree: an offline filter spreads the inclination error of a nearby
+    start (walking away accelerates the body by ~1 m/s in one stride) backwards in time
+    into the standing. The fused up is the fallback when the window has no finite sample.
+    """
+    finite = finite_rows(acc_m_s2)
+    if finite.any():
+        return _mean_unit(acc_m_s2[finite])
+    return _mean_unit(_up_in_sensor(q_fusion_sensor))
+
+
 def _mean_unit(vectors: NDArray[np.float64]) -> NDArray[np.float64]:
     v = np.nanmean(vectors, axis=0)
     return v / np.linalg.norm(v)
@@ -673,7 +689,7 @@ class Calibrator:
     ) -> SegmentCalibration:
         nominal = self._nominal(placement)
         nominal_q = from_rotation(Rotation.from_matrix(nominal))
-        up = _mean_unit(_up_in_sensor(q_fusion_sensor[window]))
+        up = standing_up(q_fusion_sensor[window], acc_m_s2[window])
         off_deg = float(np.degrees(np.arccos(np.clip(up @ nominal[:, 1], -1.0, 1.0))))
         if off_deg > self.max_upright_deg:
             notes.append(f"{placement}: sensor up axis is {off_deg:.0f}° from the nominal mounting")
