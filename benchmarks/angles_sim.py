@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for protocol in args.protocols.split(","):
             rows: list[dict[str, float]] = []
+            row_artefacts: list[float] = []
             sources: Counter[str] = Counter()
             for artefact in artefacts:
                 for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -123,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                         Path(tmp),
                     )
                     rows.append(errors)
+                    row_artefacts.append(artefact)
                     sources.update(f"{p}: {s}" for p, s in src.items())
             print(
                 f"\n{protocol}: {len(rows)} sessions (seeds {args.first_seed}.."
@@ -140,6 +142,14 @@ def main(argv: list[str] | None = None) -> int:
                     if values.max() > target:
                         failed.append(f"{protocol} {name}")
                 print(f"{name:22s} {np.median(values):11.2f} {values.max():11.2f} {mark}")
+            for artefact in artefacts:
+                chosen = [r for r, a in zip(rows, row_artefacts, strict=True) if a == artefact]
+                summary = ", ".join(
+                    f"{name} {np.median([r[name] for r in chosen]):.2f} / "
+                    f"{max(r[name] for r in chosen):.2f}"
+                    for name in TARGETS_DEG
+                )
+                print(f"at {artefact:g}° artefact (median / worst): {summary}")
             counted = "; ".join(f"{k} ×{v}" for k, v in sorted(sources.items()))
             print(f"mediolateral axis sources: {counted}")
     print(f"angles_sim: targets {'met' if not failed else 'missed: ' + ', '.join(failed)}")
