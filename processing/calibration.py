@@ -7,7 +7,8 @@ into the common world frame: x the athlete's forward direction at the standing w
 1. Standing window: the stillest ``window_s`` inside the ``static`` tasks (method
    ``"static task"``); without one, the stillest window of the whole recording in which
    every sensor's nominal up axis is within ``max_upright_deg`` of gravity (``"stillest
-   window"``). The segment's superior axis (ISB y) is the measured up direction there.
+   window"``). The segment's superior axis (ISB y) is the measured up direction there: the
+   mean specific force, which standing still is gravity alone.
 2. Direction of progression (any sensor with ``min_walk_s`` of ``gait`` tasks): the
    sensor's horizontal velocity during walking, integrated from its fusion-frame
    acceleration less the smallest sensor-frame bias that brings it back to rest at the end
@@ -40,7 +41,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import butter, sosfiltfilt
+from scipy.ndimage import gaussian_filter1d
 from scipy.spatial.transform import Rotation
 
 from hipscope.acquisition.samples import Task
@@ -250,19 +251,27 @@ def _without_vertical_rate(
 def lowpass_runs(
     values: NDArray[np.float64], mask: NDArray[np.bool_], cutoff_hz: float, rate_hz: float
 ) -> NDArray[np.float64]:
-    """``values`` with each run of True rows of ``mask`` low-passed (zero phase, order 2).
+    """``values`` with each run of True rows of ``mask`` low-passed (zero phase).
 
+    A Gaussian kernel with gain 1/2 at ``cutoff_hz``, like a forward-backward order-2
+    Butterworth: the same gain at twice the cutoff (0.06), a little less in the pass band
+    (0.93 against 0.99 at a third of it) and far less above (0.05 % against 0.8 % at 10 Hz
+    for a 3 Hz cutoff); no ringing, and no import of scipy.signal, whose loading costs the
+    angle export about a second.
     Only the masked rows change (a long session's other rows cost nothing); runs too short
     for the filter, or a cutoff at or above Nyquist, stay as they are.
     """
     if not 0.0 < cutoff_hz < 0.45 * rate_hz or not mask.any():
         return values
-    sos = butter(2, cutoff_hz, btype="lowpass", fs=rate_hz, output="sos")
+    # |H(f)| = exp(-2 pi^2 sigma^2 f^2) = 1/2 at the cutoff
+    sigma_samples = np.sqrt(np.log(2.0) / 2.0) / (np.pi * cutoff_hz) * rate_hz
     out = values.copy()
     edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
     for start, stop in zip(edges[::2], edges[1::2], strict=True):
         if stop - start > 30:
-            out[start:stop] = sosfiltfilt(sos, values[start:stop], axis=0)
+            out[start:stop] = gaussian_filter1d(
+                values[start:stop], sigma_samples, axis=0, mode="nearest", truncate=4.0
+            )
     return out
 
 
