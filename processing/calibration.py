@@ -412,29 +412,40 @@ def walking_direction(
         q, acc = q_fusion_sensor[i0:i1], acc_m_s2[i0:i1]
         if not finite_rows(q, acc).all():
             continue
-        horizontal = np.empty((i1 - i0, 2))
-        turn_sum = np.zeros((2, 3))
-        for rows in row_chunks(i1 - i0):
-            rotation = to_rotation(q[rows])
-            horizontal[rows] = rotation.apply(acc[rows])[:, :2]
-            turn_sum += rotation.as_matrix()[:, :2, :].sum(axis=0)
+        # The world x and y rows of each sample's rotation matrix: sensor vectors ->
+        # horizontal world components, and (transposed) horizontal world -> sensor.
+        to_horizontal = _horizontal_rows(q)
+        horizontal = np.einsum("kij,kj->ki", to_horizontal, acc)
+        turn_sum = to_horizontal.sum(axis=0)
         # An accelerometer bias (or inclination error) is constant in the sensor frame and
         # turns with the athlete: the smallest sensor-frame bias that brings the velocity
         # back to zero at the end, then any remaining constant in the fusion frame.
         bias = np.linalg.lstsq(turn_sum, horizontal.sum(axis=0), rcond=None)[0]
-        for rows in row_chunks(i1 - i0):
-            horizontal[rows] -= to_rotation(q[rows]).apply(bias)[:, :2]
+        horizontal -= to_horizontal @ bias
         horizontal -= horizontal.mean(axis=0)
         velocity = np.zeros((i1 - i0, 3))
         velocity[:, :2] = np.cumsum(horizontal, axis=0) * dt
-        for rows in row_chunks(i1 - i0):
-            v_sensor = to_rotation(q[rows]).inv().apply(velocity[rows])
-            total += v_sensor.sum(axis=0)
+        total += np.einsum("kij,ki->j", to_horizontal, velocity[:, :2])
+        del to_horizontal
         speed_sum += float(np.linalg.norm(velocity[:, :2], axis=1).sum())
         count += i1 - i0
     if count == 0:
         return np.full(3, np.nan), 0.0
     return total / count, speed_sum / count
+
+
+def _horizontal_rows(q_wxyz: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(N, 2, 3): the first two rows (world x and y) of each quaternion's rotation matrix."""
+    q = q_wxyz / np.linalg.norm(q_wxyz, axis=1, keepdims=True)
+    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    out = np.empty((len(q), 2, 3))
+    out[:, 0, 0] = 1.0 - 2.0 * (y * y + z * z)
+    out[:, 0, 1] = 2.0 * (x * y - w * z)
+    out[:, 0, 2] = 2.0 * (x * z + w * y)
+    out[:, 1, 0] = 2.0 * (x * y + w * z)
+    out[:, 1, 1] = 1.0 - 2.0 * (x * x + z * z)
+    out[:, 1, 2] = 2.0 * (y * z - w * x)
+    return out
 
 
 class Calibrator:
