@@ -43,7 +43,8 @@ _Q_ENU_NED = np.array([0.0, _SQRT_HALF, _SQRT_HALF, 0.0])
 class VQFParams:
     """Parameters of VQF (offline and real-time); defaults are the library's.
 
-    tau_acc_s: time constant of the accelerometer (inclination) correction, s (3.0).
+    tau_acc_s: time constant of the accelerometer (inclination) correction, s (3.0;
+        ``vqf-offline`` defaults to ``OFFLINE_TAU_ACC_S``).
     tau_mag_s: time constant of the magnetometer (heading) correction, s (9.0).
     motion_bias_estimation: estimate the gyroscope bias during motion (True).
     rest_bias_estimation: estimate the gyroscope bias at rest (True).
@@ -109,8 +110,25 @@ class EKFParams:
 
 FusionParams = VQFParams | MadgwickParams | MahonyParams | EKFParams
 
+OFFLINE_TAU_ACC_S = 6.0
+"""Accelerometer time constant of ``vqf-offline`` by default, s (the library's is 3).
+
+Offline, the gyroscope bias is known from the rest periods and the filter runs forwards
+and backwards, so it can trust the gyroscope longer. A body that starts or stops walking
+changes its velocity by dv within about a stride; a low-pass of time constant tau sees that
+as a horizontal specific force and tilts the estimate by up to about dv / (2 g tau) once
+both directions are combined: 1.2° for dv = 1.2 m/s at 3 s, 0.6° at 6 s. On the BROAD
+excerpts (tests/test_fusion_broad.py) the two agree within 0.05°. docs/VALIDATION.md
+"Angles" has the simulated walks the value was chosen on."""
+
+
+def offline_vqf_params() -> VQFParams:
+    """The default parameters of ``vqf-offline``: the library's, with ``OFFLINE_TAU_ACC_S``."""
+    return VQFParams(tau_acc_s=OFFLINE_TAU_ACC_S)
+
+
 _DEFAULT_PARAMS: dict[str, Callable[[], FusionParams]] = {
-    "vqf-offline": VQFParams,
+    "vqf-offline": offline_vqf_params,
     "vqf": VQFParams,
     "madgwick": MadgwickParams,
     "mahony": MahonyParams,

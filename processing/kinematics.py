@@ -191,6 +191,7 @@ def compute_kinematics(
     fusion_params: FusionParams | None = None,
     max_gap_s: float = 0.1,
     calibrator: Calibrator | None = None,
+    segment_signals: bool = True,
 ) -> SessionKinematics:
     """Orientations, calibration and angles of every sensor with a known placement.
 
@@ -198,6 +199,8 @@ def compute_kinematics(
     the highest sensor rate). use_mag: 9D fusion where the sensor has a magnetometer (False:
     indoors near weights the field is unreliable). max_gap_s: longest gap between samples
     that is bridged by interpolation, s (0.1). calibrator: a configured ``Calibrator``.
+    segment_signals: False leaves ``gyr_segment_rad_s`` and ``acc_world_m_s2`` empty (the
+    angle export needs only orientations and angles).
     """
     if fusion not in FUSION_METHODS:
         raise HipscopeError(f"fusion method {fusion!r} is not one of {', '.join(FUSION_METHODS)}")
@@ -231,12 +234,10 @@ def compute_kinematics(
             grid_data=(gyr[p], acc[p]) if p in gyr else None,
         )
 
-    # Fuse every sensor before holding any resampled data: the offline filter's own
-    # buffers are the largest temporaries, so they should meet as little else as possible.
-    for p in sensors:
-        q_fusion[p] = fuse(p)
+    # Each sensor is resampled once: fusion and calibration share the grid data.
     for p, sensor in sensors.items():
         gyr[p], acc[p], _ = resample(sensor, time_s, max_gap_s, with_mag=False)
+        q_fusion[p] = fuse(p)
     calibrator = calibrator or Calibrator()
     mountings = recorded_mountings(recording)
     calibration = calibrator.calibrate(
@@ -266,12 +267,15 @@ def compute_kinematics(
         seg = calibration.segments.get(p)
         if seg is None:
             continue  # no data at the standing reference: the calibration notes say so
-        q_world_segment[p], acc_world[p] = _to_world(
-            q_fusion_p, acc_p, seg.q_world_fusion, seg.q_sensor_segment
+        q_world_segment[p], acc_world_p = _to_world(
+            q_fusion_p, acc_p if segment_signals else None, seg.q_world_fusion, seg.q_sensor_segment
         )
         del q_fusion_p, acc_p
-        gyr_segment[p] = _to_segment(gyr_p, seg.q_sensor_segment)
-        del gyr_p
+        if segment_signals:
+            assert acc_world_p is not None
+            acc_world[p] = acc_world_p
+            gyr_segment[p] = _to_segment(gyr_p, seg.q_sensor_segment)
+        del gyr_p, acc_world_p
     return SessionKinematics(
         time_s=time_s,
         rate_hz=rate,
@@ -389,20 +393,22 @@ def _has_inner_gap(gyr: NDArray[np.float64], acc: NDArray[np.float64]) -> bool:
 
 def _to_world(
     q_fusion_sensor: NDArray[np.float64],
-    acc_m_s2: NDArray[np.float64],
+    acc_m_s2: NDArray[np.float64] | None,
     q_world_fusion: NDArray[np.float64],
     q_sensor_segment: NDArray[np.float64],
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """(q_world_segment with w >= 0, acc_world_m_s2), block by block (small temporaries)."""
+) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+    """(q_world_segment with w >= 0, acc_world_m_s2 or None without ``acc_m_s2``), block by
+    block (small temporaries)."""
     n = q_fusion_sensor.shape[0]
     q_world_segment = np.empty((n, 4))
-    acc_world = np.empty((n, 3))
+    acc_world = None if acc_m_s2 is None else np.empty((n, 3))
     for rows in row_chunks(n):
         q_world_sensor = quat_multiply(q_world_fusion, q_fusion_sensor[rows])
         q_ws = quat_multiply(q_world_sensor, q_sensor_segment)
         np.negative(q_ws, out=q_ws, where=q_ws[:, :1] < 0.0)
         q_world_segment[rows] = q_ws
-        acc_world[rows] = _rotate(q_world_sensor, acc_m_s2[rows])
+        if acc_world is not None and acc_m_s2 is not None:
+            acc_world[rows] = _rotate(q_world_sensor, acc_m_s2[rows])
     return q_world_segment, acc_world
 
 

@@ -13,8 +13,10 @@ from hipscope.base.rotations import from_rotation, to_rotation
 from hipscope.processing.calibration import (
     NOMINAL_SENSOR_SEGMENT,
     Calibrator,
+    lowpass_runs,
     principal_horizontal_axis,
     segment_frame,
+    standing_up,
     stillness_score,
 )
 
@@ -207,3 +209,32 @@ def test_walking_direction_through_a_turn_with_a_sensor_frame_bias(turn_deg: flo
         t, from_rotation(r_world_sensor), acc_sensor, [(0.0, 24.0)], 5.0
     )
     assert direction / np.linalg.norm(direction) @ [0.0, -1.0, 0.0] > np.cos(np.radians(2.0))
+
+
+def test_standing_up_is_the_mean_specific_force_not_the_fused_tilt() -> None:
+    rng = np.random.default_rng(3)
+    up = np.array([0.2, 0.95, -0.1])
+    up /= np.linalg.norm(up)
+    acc = 9.81 * up + rng.normal(0.0, 0.02, (100, 3))
+    # A fused orientation 1° off the truth (what a forward-backward filter carries into
+    # the standing before a walk starts) does not move the measured up axis.
+    truth = Rotation.align_vectors([[0.0, 0.0, 1.0]], [up])[0]
+    tilted = Rotation.from_rotvec([np.radians(1.0), 0.0, 0.0]) * truth
+    q = np.tile(from_rotation(tilted), (100, 1))
+    found = standing_up(q, acc)
+    assert np.degrees(np.arccos(np.clip(found @ up, -1.0, 1.0))) < 0.05
+    acc[:] = np.nan  # no sample: the fused up is all there is
+    fused = tilted.inv().apply([0.0, 0.0, 1.0])
+    assert standing_up(q, acc) == pytest.approx(fused, abs=1e-9)
+
+
+def test_lowpass_runs_halves_the_cutoff_and_leaves_other_rows_alone() -> None:
+    rate = 200.0
+    t = np.arange(0.0, 40.0, 1.0 / rate)
+    mask = (t > 5.0) & (t < 35.0)
+    middle = (t > 10.0) & (t < 30.0)
+    for freq_hz, gain in ((0.5, 0.98), (3.0, 0.5), (6.0, 0.0625), (10.0, 0.0)):
+        x = np.column_stack([np.sin(2 * np.pi * freq_hz * t)] * 3)
+        y = lowpass_runs(x, mask, 3.0, rate)
+        assert np.std(y[middle, 0]) / np.std(x[middle, 0]) == pytest.approx(gain, abs=0.01)
+        assert np.array_equal(y[~mask], x[~mask])

@@ -310,3 +310,15 @@ def test_coarser_output_grid_keeps_fusion_at_the_sensor_rate() -> None:
     for name in ("hip_flexion_left", "pelvis_obliquity", "lumbar_flexion"):
         reference = _on_grid(kin.time_s, t, truth[name])
         assert _rms_deg(kin.angles_rad[name], reference) < 1.0, name
+
+
+def test_without_segment_signals_the_orientations_and_angles_are_the_same() -> None:
+    recording, _, _ = synthetic_session(100.0, 10.0, 0.0, 0)
+    full = compute_kinematics(recording)
+    lean = compute_kinematics(recording, segment_signals=False)
+    assert lean.gyr_segment_rad_s == {} and lean.acc_world_m_s2 == {}
+    assert full.gyr_segment_rad_s and full.acc_world_m_s2
+    for p, q in full.q_world_segment.items():
+        assert np.array_equal(lean.q_world_segment[p], q, equal_nan=True)
+    for name, value in full.angles_rad.items():
+        assert np.array_equal(lean.angles_rad[name], value, equal_nan=True)

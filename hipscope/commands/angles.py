@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         if not file.exists():
             raise HipscopeError(f"{file}: no such file")
         recording = load_recording(file)
-        kin = compute_kinematics(recording, fusion=fusion)
+        kin = compute_kinematics(recording, fusion=fusion, segment_signals=False)
         table = export_angles(
             out, kin.time_s, kin.angles_rad, kin.q_world_segment, recording.sensors
         )

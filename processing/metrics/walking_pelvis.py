@@ -5,7 +5,10 @@ Per side S, stride by stride (from one initial contact of S to the next):
 - **Single support of S**: from the other foot's final contact to its next initial contact.
   Without final contacts it starts ``double_support_fraction`` of the stride after S's
   initial contact (about 10 % in walking; a labelled approximation, reported in
-  ``single_support_source``).
+  ``single_support_source``). When S's own final contact comes before the other foot's
+  next initial contact (a flight phase: running), single support is S's stance, from its
+  initial to its final contact; without final contacts a run's window would take in the
+  flight, so running needs them.
 - **Pelvic drop in S's single support**: the peak drop of the free (other) side of the
   pelvis, relative to standing: pelvic obliquity minus its standing reference, signed so
   that the free side lower is positive (obliquity is positive when the right side is
@@ -183,6 +186,12 @@ class WalkingPelvis(Algorithm):
         if end is None:
             return None
         start = _first_after(events.final_contacts(other), ic, end) if has_fc else None
+        own_off = _first_after(events.final_contacts(side), ic, end) if has_fc else None
+        if own_off is not None:
+            # Flight before the other foot lands (running): the stance is the single support,
+            # the other foot having left the ground before this one landed.
+            end = own_off
+            start = ic if start is None else start
         if start is None:
             start = ic + self.double_support_fraction * stride_s
         rows = (t >= start) & (t <= end)
