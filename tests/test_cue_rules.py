@@ -79,9 +79,9 @@ def test_rule_only_judged_during_its_family_and_task_change_rearms() -> None:
     assert [(e.task_side, e.value, e.threshold) for e in events] == [("right", 9.0, 5.0)]
 
 
-def test_missing_value_rearms_and_nan_never_cues() -> None:
+def test_a_gap_inside_a_break_does_not_cue_it_again_and_nan_never_cues() -> None:
     engine = CueEngine(parse_rules(["pelvic_drop_deg>5"]))
-    assert _feed(engine, [6.0, math.nan, 6.0]) == [0.0, 2.0]
+    assert _feed(engine, [6.0, math.nan, 6.0, 3.0, math.nan, 6.0]) == [0.0, 5.0]
     assert _feed(CueEngine(parse_rules(["pelvic_drop_deg>5"])), [math.nan] * 3) == []
 
 

@@ -218,8 +218,8 @@ class CueEngine:
     """Judges every rule against the live values once per update; returns the new cues.
 
     A rule is judged only while a task of one of its metric's families runs. It cues once
-    when it breaks, then waits until the value is back past the hysteresis, the value goes
-    missing, or the task ends (continuous metrics), or for the next event (per-event
+    when it breaks, then waits until the value is back past the hysteresis or the task ends
+    (continuous metrics; a missing value changes nothing), or for the next event (per-event
     metrics). ``counts`` holds the cues per rule text since the engine was made.
     """
 
@@ -268,9 +268,7 @@ class CueEngine:
                 continue
             current = values.get(rule.metric)
             if current is None or current.value is None or not math.isfinite(current.value):
-                if not rule.definition.per_event:
-                    state.active = False
-                continue
+                continue  # a gap inside a break must not re-arm it (one break, one cue)
             value = float(current.value)
             if rule.definition.per_event:
                 if current.event is None or current.event == state.last_event:
