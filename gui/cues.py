@@ -40,13 +40,6 @@ TONE_HZ = 880.0
 TONE_S = 0.18
 TONE_RATE_HZ = 44_100
 
-_SHORT_NAMES = {
-    "pelvic_drop_deg": "pelvic drop",
-    "trunk_lean_deg": "trunk lean",
-    "hip_lead_ms": "hip lead",
-    "step_time_si_pct": "step-time SI",
-}
-
 
 def _unit(metric: str) -> str:
     unit = CUE_METRICS[metric].unit if metric in CUE_METRICS else ""
@@ -55,7 +48,8 @@ def _unit(metric: str) -> str:
 
 def cue_text(event: CueEvent, rule: CueRule | None = None) -> str:
     """What the flash says: "pelvic drop 6.2° > 5°", "|step-time SI| 9.1 % > 8 %"."""
-    name = _SHORT_NAMES.get(event.metric, event.metric.replace("_", " "))
+    metric = CUE_METRICS.get(event.metric)
+    name = metric.short if metric is not None else event.metric.replace("_", " ")
     unit = _unit(event.metric)
     value = event.value
     if rule is not None and rule.absolute:

@@ -40,6 +40,7 @@ class CueMetric:
 
     name: the rule name, with its unit (``pelvic_drop_deg``).
     label: what the live window and the report call it.
+    short: the name on the flash, read from across the room ("pelvic drop").
     unit: display unit.
     families: the task families (``hipscope.base.tasks``) during which it has a value.
     hysteresis: default hysteresis of a rule on it, in ``unit``.
@@ -49,6 +50,7 @@ class CueMetric:
 
     name: str
     label: str
+    short: str
     unit: str
     families: tuple[str, ...]
     hysteresis: float
@@ -61,6 +63,7 @@ CUE_METRICS: dict[str, CueMetric] = {
         CueMetric(
             "pelvic_drop_deg",
             "pelvic drop (free side lower)",
+            "pelvic drop",
             "°",
             ("stance",),
             hysteresis=1.0,
@@ -68,6 +71,7 @@ CUE_METRICS: dict[str, CueMetric] = {
         CueMetric(
             "trunk_lean_deg",
             "trunk lean towards the stance side",
+            "trunk lean",
             "°",
             ("stance",),
             hysteresis=1.0,
@@ -75,6 +79,7 @@ CUE_METRICS: dict[str, CueMetric] = {
         CueMetric(
             "hip_lead_ms",
             "hip lead of the last repetition",
+            "hip lead",
             "ms",
             ("repetitions",),
             hysteresis=0.0,
@@ -83,6 +88,7 @@ CUE_METRICS: dict[str, CueMetric] = {
         CueMetric(
             "step_time_si_pct",
             "step-time symmetry index, last 10 steps",
+            "step-time SI",
             "%",
             ("gait",),
             hysteresis=1.0,
