@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 
 from hipscope.acquisition.recording import load_recording
+from hipscope.base.cues import parse_rules
 from hipscope.base.errors import HipscopeError
 from hipscope.cli import main
 from hipscope.commands.demo import default_folder, run_demo
@@ -36,7 +37,14 @@ class _Tags(HTMLParser):
 @pytest.mark.timeout(120)
 def test_demo_end_to_end(tmp_path: Path) -> None:
     console = Console(record=True, width=120)
-    paths = run_demo(tmp_path / "demo", speed=TEST_SPEED, console=console, athlete="Zoë <Demo>")
+    rules = parse_rules(["pelvic_drop_deg>5", "pelvic_drop_deg>9"])
+    paths = run_demo(
+        tmp_path / "demo",
+        speed=TEST_SPEED,
+        console=console,
+        athlete="Zoë <Demo>",
+        cue_rules=rules,
+    )
     output = console.export_text()
 
     recording = load_recording(paths["recording"])
@@ -72,6 +80,15 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
 
     assert "Screen results" in output and "report" in output
 
+    # cues judged headless while streaming: the 7° drop standing on the right breaks the 5°
+    # rule once (hysteresis); the 4° drop on the left and the 9° rule never break
+    assert recording.cue_rules == ("pelvic_drop_deg>5", "pelvic_drop_deg>9")
+    cues = [(c.rule, c.task_kind, c.task_side) for c in recording.cues]
+    assert cues == [("pelvic_drop_deg>5", "single_leg_stance", "right")]
+    right = next(t for t in recording.tasks if t.side == "right")
+    assert right.start_s <= recording.cues[0].time_s <= right.end_s
+    assert "cue at" in output and "Live cues" in html
+
     if "too busy" in " ".join(output.split()):
         # the session clock stretched under load (the demo said so); accuracy is not the
         # demo's to check then, the structure above is
@@ -97,6 +114,8 @@ def test_demo_refuses_to_overwrite_and_bad_speed(tmp_path: Path) -> None:
     with pytest.raises(HipscopeError, match="already exists"):
         run_demo(folder, speed=TEST_SPEED)
     assert main(["demo", "--out", str(tmp_path / "x"), "--speed", "0"]) == 1
+    assert main(["demo", "--out", str(tmp_path / "y"), "--cue", "knee_valgus_deg>5"]) == 1
+    assert not (tmp_path / "y").exists()
 
 
 def test_default_folder_is_timestamped() -> None:

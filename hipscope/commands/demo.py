@@ -16,6 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
+from hipscope.base import tasks as task_registry
+from hipscope.base.cues import CueRule, CueRuleError, parse_rules
 from hipscope.base.errors import HipscopeError
 from hipscope.base.text import terminal_text
 
@@ -41,10 +43,18 @@ def protocol_duration_s(seed: int, rate_hz: float) -> float:
     return float(simulate(rate_hz=rate_hz, seed=seed).duration_s)
 
 
-def _stream(acquisition: Any, expected_s: float, console: Any) -> None:
-    """Run the acquisition to the end of the protocol with a live status line."""
+def _stream(
+    acquisition: Any, expected_s: float, console: Any, cue_rules: tuple[CueRule, ...] = ()
+) -> None:
+    """Run the acquisition to the end of the protocol with a live status line; judge the cue
+    rules on the way (as the live window would) and print each cue."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    watcher = None
+    if cue_rules:
+        from hipscope.gui.cuewatch import CueWatcher
+
+        watcher = CueWatcher(acquisition, cue_rules)
     acquisition.start()
     if not acquisition.wait_connected(CONNECT_TIMEOUT_S):
         acquisition.stop()
@@ -54,7 +64,14 @@ def _stream(acquisition: Any, expected_s: float, console: Any) -> None:
     with Progress(*columns, console=console, transient=True) as progress:
         bar = progress.add_task("streaming", total=expected_s)
         try:
-            while not acquisition.wait_finished(0.2):
+            while not acquisition.wait_finished(0.05 if watcher else 0.2):
+                for event in watcher.poll() if watcher else ():
+                    task = task_registry.title(event.task_kind, event.task_side)
+                    progress.console.print(
+                        f"cue at {event.time_s:6.2f} s: {terminal_text(event.rule)} "
+                        f"({event.value:.1f}, {task})",
+                        highlight=False,
+                    )
                 now_s = min(acquisition.session_time_s(), expected_s)
                 status = acquisition.status()
                 lost = sum(int(getattr(s, "lost_samples", 0) or 0) for s in status.values())
@@ -160,6 +177,7 @@ def run_demo(
     athlete: str = "Demo Athlete",
     rate_hz: float = 100.0,
     seed: int = 0,
+    cue_rules: tuple[CueRule, ...] = (),
     console: Any = None,
 ) -> dict[str, Path]:
     """The demo as a function (the command and the tests call it); returns the paths written."""
@@ -187,6 +205,7 @@ def run_demo(
         out_path=recording,
         athlete=athlete,
         protocol="screen",
+        cue_rules=cue_rules,
     )
     console.print(
         f"[bold]hipscope demo[/]: 4 virtual sensors, simulated screen of {expected_s:.0f} s "
@@ -196,10 +215,10 @@ def run_demo(
     if gui:
         from hipscope.gui.app import run_live
 
-        run_live(acquisition, duration_s=expected_s / speed + 8.0)
+        run_live(acquisition, duration_s=expected_s / speed + 8.0, cue_rules=cue_rules)
         acquisition.stop()
     else:
-        _stream(acquisition, expected_s, console)
+        _stream(acquisition, expected_s, console, cue_rules)
     acquisition.stop()
     if acquisition.error is not None:
         raise HipscopeError(f"virtual kit stopped: {acquisition.error}")
@@ -290,8 +309,20 @@ def register(app: typer.Typer) -> None:
             str, typer.Option(help="Athlete name stored in the recording and the report.")
         ] = "Demo Athlete",
         seed: Annotated[int, typer.Option(help="Seed of the simulated athlete and radio.")] = 0,
+        cue: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--cue",
+                help="Live cue rule judged while the kit streams, e.g. 'pelvic_drop_deg>5' "
+                "(repeatable); the cues are recorded and listed in the report.",
+            ),
+        ] = None,
     ) -> None:
         """Run the whole system on a virtual kit: stream, record, analyse, report."""
         if speed is None:
             speed = DEFAULT_GUI_SPEED if gui else DEFAULT_SPEED
-        run_demo(out, speed=speed, gui=gui, athlete=athlete, seed=seed)
+        try:
+            rules = parse_rules(cue or [])
+        except CueRuleError as error:
+            raise HipscopeError(f"--cue: {error}") from None
+        run_demo(out, speed=speed, gui=gui, athlete=athlete, seed=seed, cue_rules=rules)
