@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tmpfs import small_tmpfs
 
 from hipscope.acquisition.recorder import DiskFullError, Recorder, SensorMeta
 from hipscope.acquisition.recording import load_recording
@@ -23,23 +24,8 @@ PLACEMENTS = ("pelvis", "trunk", "thigh_left", "thigh_right")
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    try:
-        done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=900k", "tmpfs", str(mount_point)],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        pytest.skip(f"cannot mount a small tmpfs here ({error})")
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip() or done.returncode}")
-    try:
+    with small_tmpfs(tmp_path / "small", 900) as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True, timeout=10)
 
 
 def _batch(n0: int, rows: int, rate_hz: float = 100.0) -> SampleBatch:
@@ -123,9 +109,22 @@ def test_record_command_on_a_full_disk(small_disk: Path) -> None:
     """The reported repro: ``record --virtual --speed 5 --duration 150`` onto 900 kB."""
     path = small_disk / "screen.h5"
     done = subprocess.run(
-        [sys.executable, "-c", CLI, "record", "--virtual", "--speed", "5",
-         "--duration", "150", "-o", str(path)],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            CLI,
+            "record",
+            "--virtual",
+            "--speed",
+            "5",
+            "--duration",
+            "150",
+            "-o",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 1, done.stderr[-2000:]
     assert "Traceback" not in done.stdout + done.stderr

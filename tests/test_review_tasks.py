@@ -10,13 +10,13 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+from tmpfs import small_tmpfs
 
 from hipscope.acquisition import recorder as recorder_module
 from hipscope.acquisition.recorder import Recorder, SensorMeta, add_task_rows
@@ -211,24 +211,9 @@ def test_a_save_failing_midway_leaves_the_file_and_no_temporary(
 @pytest.fixture
 def small_disk(tmp_path: Path, no_rows_file: Path) -> Iterator[Path]:
     """A tmpfs just large enough for the recording (needs root and mount; else skipped)."""
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
     size_kb = no_rows_file.stat().st_size // 1024 + 64
-    try:
-        done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(mount_point)],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError) as error:
-        pytest.skip(f"cannot mount a small tmpfs here ({error})")
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip() or done.returncode}")
-    try:
+    with small_tmpfs(tmp_path / "small", size_kb) as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True, timeout=10)
 
 
 def test_full_disk_refused_in_one_line_file_unchanged(  # type: ignore[no-untyped-def]
