@@ -396,14 +396,18 @@ class ProgressionEstimate:
 
     ``forward`` is a unit vector (NaN when no window was usable); ``consistency`` the
     weighted resultant length of the windows' directions (1: every window agrees, about
-    ``1/sqrt(windows)`` for directions at random); ``windows`` how many windows voted;
-    ``running_windows`` how many were left out for a flight phase.
+    ``1/sqrt(windows)`` for directions at random); ``windows`` how many windows voted.
+    Windows with a flight phase (running) give only an axis, ``running_axis`` (either
+    sign), with ``running_consistency`` the resultant length of their doubled angles and
+    ``running_windows`` their count.
     """
 
     forward: NDArray[np.float64]
     consistency: float
     windows: int
     running_windows: int = 0
+    running_axis: NDArray[np.float64] = field(default_factory=lambda: np.full(3, np.nan))
+    running_consistency: float = 0.0
 
 
 def progression_direction(
@@ -414,8 +418,8 @@ def progression_direction(
     up: NDArray[np.float64],
     window_s: float = 3.0,
     highpass_s: float = 1.0,
-    max_flight_g: float = 0.3,
-    min_flight_fraction: float = 0.05,
+    max_flight_g: float = 0.2,
+    min_flight_fraction: float = 0.02,
 ) -> ProgressionEstimate:
     """Direction of progression from the pendular exchange of walking, window by window.
 
@@ -433,8 +437,9 @@ def progression_direction(
     the relation; windows in which the vertical specific force drops below
     ``max_flight_g`` for at least ``min_flight_fraction`` of their time (100 ms means:
     running has a flight of about 0.1 s in every step, near free fall; a walker's pelvis
-    stays well above it, and a single knock on the sensor is too short to count) are left
-    out.
+    cannot come near it, since an inverted pendulum's stance leg would leave the ground,
+    and a single knock on the sensor is too short to count) give only an axis: vertical
+    and forward motion are coupled at every step in any gait, only the sign differs.
 
     Each ``window_s`` window of a walk's finite rows gives one vote (its covariance,
     projected on the plane normal to ``up``, weighted by its size).
@@ -447,7 +452,7 @@ def progression_direction(
     n_highpass = max(3, round(highpass_s / dt))
     n_flight = max(1, round(0.1 / dt))
     votes: list[NDArray[np.float64]] = []
-    running = 0
+    running: list[NDArray[np.float64]] = []
     for start_s, end_s in walks:
         i0 = int(np.searchsorted(time_s, start_s, side="left"))
         i1 = int(np.searchsorted(time_s, end_s, side="right"))
@@ -456,7 +461,7 @@ def progression_direction(
         for a, b in zip(edges[::2] + i0, edges[1::2] + i0, strict=True):
             if b - a < n_window:
                 continue
-            vote, flight = _pendular_votes(
+            walking, flight = _pendular_votes(
                 q_fusion_sensor[a:b],
                 acc_m_s2[a:b],
                 dt,
@@ -466,18 +471,77 @@ def progression_direction(
                 max_flight_g,
                 min_flight_fraction,
             )
-            votes.extend(vote)
-            running += flight
+            votes.extend(walking)
+            running.extend(flight)
+    forward, consistency = _resultant(votes, up, axial=False)
+    axis, axial_consistency = _resultant(running, up, axial=True)
+    return ProgressionEstimate(
+        -forward, consistency, len(votes), len(running), axis, axial_consistency
+    )
+
+
+def _resultant(
+    votes: Sequence[NDArray[np.float64]], up: NDArray[np.float64], axial: bool
+) -> tuple[NDArray[np.float64], float]:
+    """Weighted mean direction of the votes in the plane normal to ``up`` and its resultant
+    length; ``axial``: of their doubled angles (an axis, either sign). (NaN, 0) without
+    votes."""
     if not votes:
-        return ProgressionEstimate(np.full(3, np.nan), 0.0, 0, running)
+        return np.full(3, np.nan), 0.0
+    helper = np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    u = np.cross(up, helper)
+    u /= np.linalg.norm(u)
+    v = np.cross(up, u)
     stacked = np.array(votes)
-    stacked -= np.outer(stacked @ up, up)
-    total = stacked.sum(axis=0)
-    size = float(np.linalg.norm(stacked, axis=1).sum())
-    norm = float(np.linalg.norm(total))
-    if size <= 0.0 or norm <= 0.0:
-        return ProgressionEstimate(np.full(3, np.nan), 0.0, len(votes), running)
-    return ProgressionEstimate(-total / norm, norm / size, len(votes), running)
+    planar = stacked @ u + 1j * (stacked @ v)
+    size = float(np.abs(planar).sum())
+    if axial:
+        planar = planar**2 / np.maximum(np.abs(planar), 1e-300)
+    total = complex(planar.sum())
+    if size <= 0.0 or total == 0.0:
+        return np.full(3, np.nan), 0.0
+    angle = np.angle(total) / (2.0 if axial else 1.0)
+    return np.cos(angle) * u + np.sin(angle) * v, abs(total) / size
+
+
+def velocity_direction(
+    time_s: NDArray[np.float64],
+    q_fusion_sensor: NDArray[np.float64],
+    acc_m_s2: NDArray[np.float64],
+    walks: Sequence[tuple[float, float]],
+    min_run_s: float = 5.0,
+) -> tuple[NDArray[np.float64], float]:
+    """Mean horizontal velocity during the walks in sensor coordinates, and the mean speed.
+
+    Each finite run of a walk is integrated on its own: horizontal acceleration in the
+    fusion frame less its mean (the walk starts and ends at rest), each sample's velocity
+    turned into the sensor frame. A cross-check of the sign only: integration drifts, and a
+    sensor-frame accelerometer bias cannot be told apart from the path on out-and-back
+    walks (fitting one made the direction up to 157° wrong on real walks). (NaN, 0) when no
+    run is long enough.
+    """
+    dt = float(np.median(np.diff(time_s))) if len(time_s) > 1 else 0.0
+    total = np.zeros(3)
+    speed_sum = 0.0
+    count = 0
+    for start_s, end_s in walks:
+        i0 = int(np.searchsorted(time_s, start_s, side="left"))
+        i1 = int(np.searchsorted(time_s, end_s, side="right"))
+        finite = finite_rows(q_fusion_sensor[i0:i1], acc_m_s2[i0:i1])
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(np.int8), [0]])))
+        for a, b in zip(edges[::2] + i0, edges[1::2] + i0, strict=True):
+            if (b - a) * dt < min_run_s:
+                continue
+            rows = _horizontal_rows(q_fusion_sensor[a:b])
+            horizontal = np.einsum("kij,kj->ki", rows, acc_m_s2[a:b])
+            horizontal -= horizontal.mean(axis=0)
+            velocity = np.cumsum(horizontal, axis=0) * dt
+            total += np.einsum("kij,ki->j", rows, velocity)
+            speed_sum += float(np.linalg.norm(velocity, axis=1).sum())
+            count += b - a
+    if count == 0:
+        return np.full(3, np.nan), 0.0
+    return total / count, speed_sum / count
 
 
 def _pendular_votes(
@@ -489,9 +553,9 @@ def _pendular_votes(
     n_flight: int,
     max_flight_g: float,
     min_flight_fraction: float,
-) -> tuple[list[NDArray[np.float64]], int]:
+) -> tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]]:
     """Per window of one finite run: mean of vertical velocity x horizontal acceleration
-    (sensor coordinates); and how many windows were left out for a flight phase."""
+    (sensor coordinates); the windows without a flight phase, then those with one."""
 
     def highpass(x: NDArray[np.float64]) -> NDArray[np.float64]:
         return x - uniform_filter1d(x, n_highpass, axis=0, mode="nearest")
@@ -504,14 +568,17 @@ def _pendular_votes(
     horizontal = np.einsum("kij,ki->kj", rows, np.einsum("kij,kj->ki", rows, acc_m_s2))
     product = vertical_velocity[:, None] * highpass(horizontal)
     flight = uniform_filter1d(specific_vertical, n_flight, mode="nearest") < (max_flight_g * G_M_S2)
-    votes, running = [], 0
+    walking, running = [], []
     for k in range(len(product) // n_window):
         window = slice(k * n_window, (k + 1) * n_window)
-        if flight[window].mean() >= min_flight_fraction:
-            running += 1
-            continue
-        votes.append(product[window].mean(axis=0))
-    return votes, running
+        vote = product[window].mean(axis=0)
+        (running if flight[window].mean() >= min_flight_fraction else walking).append(vote)
+    return walking, running
+
+
+def _angle_deg(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
+    cos = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
 
 
 def _vertical_row(q_wxyz: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -557,6 +624,12 @@ class Calibrator:
     min_walk_consistency: least resultant length of the windows' directions (0.8, about
         37° of circular spread); below it the walking direction is ambiguous and the
         calibration falls back to the nominal mounting and says so.
+    min_walk_speed_m_s: least mean velocity along the segment's transverse plane for the
+        walk's integrated velocity to check the direction's sign, m/s (0.3).
+    max_progression_disagreement_deg: largest angle between the pendular direction and the
+        integrated mean velocity; beyond it (a run without detected flight phases, whose
+        relation is reversed) the direction is ambiguous, degrees (120: the velocity alone
+        was up to 64° off on real out-and-back walks).
 
     Result: ``result_`` (``CalibrationResult``) after ``calibrate``.
     """
@@ -573,6 +646,8 @@ class Calibrator:
         walk_window_s: float = 3.0,
         min_walk_windows: int = 3,
         min_walk_consistency: float = 0.8,
+        min_walk_speed_m_s: float = 0.3,
+        max_progression_disagreement_deg: float = 120.0,
     ) -> None:
         self.window_s = window_s
         self.min_axis_ratio = min_axis_ratio
@@ -584,6 +659,8 @@ class Calibrator:
         self.walk_window_s = walk_window_s
         self.min_walk_windows = min_walk_windows
         self.min_walk_consistency = min_walk_consistency
+        self.min_walk_speed_m_s = min_walk_speed_m_s
+        self.max_progression_disagreement_deg = max_progression_disagreement_deg
 
     def calibrate(
         self,
@@ -754,34 +831,58 @@ class Calibrator:
         tasks: Sequence[Task],
         up: NDArray[np.float64],
         notes: list[str],
-    ) -> tuple[NDArray[np.float64] | None, str]:
+    ) -> tuple[NDArray[np.float64] | None, str, str]:
         """The mediolateral axis (sensor coordinates) from the direction of progression,
-        or None and why not ("" when there was no walking to take it from)."""
+        or None and why not ("" when there was no walking to take it from); then what the
+        axis source adds (running)."""
         walks = [(t.start_s, t.end_s) for t in tasks if t.kind == "gait"]
         walked_s = sum(max(0.0, end - start) for start, end in walks)
         if not walks or walked_s < self.min_walk_s:
-            return None, ""
+            return None, "", ""
         found = progression_direction(
             time_s, q_fusion_sensor, acc_m_s2, walks, up, self.walk_window_s
         )
-        if found.running_windows:
-            notes.append(
-                f"{placement}: {found.running_windows} walking window(s) with a flight phase "
-                "(running) left out of the direction of progression"
-            )
-        why = ""
-        if found.windows < self.min_walk_windows:
+        velocity, _ = velocity_direction(time_s, q_fusion_sensor, acc_m_s2, walks)
+        velocity -= np.dot(velocity, up) * up
+        speed = float(np.linalg.norm(velocity))
+        moving = bool(np.isfinite(speed) and speed >= self.min_walk_speed_m_s)
+        forward = found.forward
+        why, suffix = "", ""
+        if found.windows >= self.min_walk_windows:
+            if found.running_windows:
+                notes.append(
+                    f"{placement}: {found.running_windows} walking window(s) with a flight "
+                    "phase (running) left out of the direction of progression"
+                )
+            apart_deg = _angle_deg(forward, velocity) if moving else 0.0
+            if found.consistency < self.min_walk_consistency:
+                why = (
+                    f"consistency {found.consistency:.2f} over {found.windows} windows "
+                    f"(< {self.min_walk_consistency:g})"
+                )
+            elif apart_deg > self.max_progression_disagreement_deg:
+                why = f"the walk's mean velocity points {apart_deg:.0f}° away"
+        elif found.running_windows >= self.min_walk_windows:
+            # Running: the step rhythm gives the axis; the way the athlete went, its sign.
+            forward = found.running_axis
+            apart_deg = _angle_deg(forward, velocity) if moving else 90.0
+            if found.running_consistency < self.min_walk_consistency:
+                why = (
+                    f"running: axis consistency {found.running_consistency:.2f} over "
+                    f"{found.running_windows} windows (< {self.min_walk_consistency:g})"
+                )
+            elif min(apart_deg, 180.0 - apart_deg) > 180.0 - self.max_progression_disagreement_deg:
+                why = "running: the mean velocity does not say which way the axis points"
+            else:
+                forward = forward if apart_deg < 90.0 else -forward
+                suffix = " (running: sign from the mean velocity)"
+        else:
             why = f"{found.windows} walking window(s) of {self.walk_window_s:g} s"
-        elif found.consistency < self.min_walk_consistency:
-            why = (
-                f"consistency {found.consistency:.2f} over {found.windows} windows "
-                f"(< {self.min_walk_consistency:g})"
-            )
         if why:
             notes.append(f"{placement}: walking gave no clear direction of progression ({why})")
-            return None, why
-        ml = np.cross(found.forward, up)
-        return ml / np.linalg.norm(ml), ""
+            return None, why, ""
+        ml = np.cross(forward, up)
+        return ml / np.linalg.norm(ml), "", suffix
 
     def _upright(
         self,
@@ -823,7 +924,7 @@ class Calibrator:
         nominal_ml = nominal[:, 2]
         ml = nominal_ml - np.dot(nominal_ml, up) * up
         ml /= np.linalg.norm(ml)
-        walk_ml, walk_ambiguous = self._walking_axis(
+        walk_ml, walk_ambiguous, walk_suffix = self._walking_axis(
             placement, time_s, q_fusion_sensor, acc_m_s2, tasks, up, notes
         )
         reference = "nominal mounting"
@@ -885,7 +986,7 @@ class Calibrator:
                 f"{reference} axis)"
             )
         if axis_source == "nominal mounting" and walk_ml is not None:
-            axis_source = "walking: direction of progression"
+            axis_source = "walking: direction of progression" + walk_suffix
             ratio = 0.0
         elif axis_source == "nominal mounting":
             why = "; ".join(rejected) if rejected else "no functional task"

@@ -175,6 +175,7 @@ def _synthetic_walk(
     t: np.ndarray,
     seed: int = 0,
     flight: bool = False,
+    bounce: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Quaternions and specific force of a sensor carried along a walk at 1.8 steps/s.
 
@@ -182,7 +183,8 @@ def _synthetic_walk(
     the sensor in the walker's heading frame (x forward, y left, z up). The pelvis bobs
     like an inverted pendulum (lowest and fastest at each contact), sways once per stride,
     and the accelerometer has a 0.1 m/s² bias and noise. ``flight``: 0.1 s of free fall in
-    every step (running).
+    every step (running). ``bounce`` -1: lowest at mid-stance instead (spring-mass, as in
+    running).
     """
     rng = np.random.default_rng(seed)
     dt = t[1] - t[0]
@@ -191,7 +193,7 @@ def _synthetic_walk(
     phase = 2 * np.pi * step_hz * t
     forward_m_s = envelope * (1.2 + 0.025 * 2 * np.pi * step_hz * np.cos(phase))
     sway_m_s = envelope * -0.03 * np.pi * step_hz * np.sin(phase / 2)
-    height_m = envelope * -0.025 * np.cos(phase)
+    height_m = envelope * -0.025 * bounce * np.cos(phase)
     velocity = np.column_stack(
         [
             forward_m_s * np.cos(heading_rad) - sway_m_s * np.sin(heading_rad),
@@ -263,17 +265,30 @@ def test_ambiguous_walking_falls_back_to_the_nominal_mounting_and_says_so() -> N
     assert np.degrees(nominal.magnitude()) < 1.0
 
 
-def test_running_windows_are_left_out_of_the_direction_of_progression() -> None:
+def test_running_gives_the_axis_and_its_mean_velocity_the_sign() -> None:
     # Running reverses the pendular relation (falling and braking at each contact): its
-    # flight phases mark it, and the windows with them do not vote.
+    # flight phases mark it; those windows give the axis only, the way the run went its sign.
     from hipscope.processing.calibration import progression_direction
 
     t = np.arange(0.0, 24.0, 1.0 / RATE)
-    q, acc = _synthetic_walk(_ODD_MOUNTING, np.full(len(t), 0.3), t, flight=True)
+    q, acc = _synthetic_walk(_ODD_MOUNTING, np.full(len(t), 0.3), t, flight=True, bounce=-1.0)
     up = _ODD_MOUNTING.inv().apply([0.0, 0.0, 1.0])
     found = progression_direction(t, q, acc, [(0.0, 24.0)], up)
     assert found.windows == 0 and found.running_windows == 8
     assert np.isnan(found.forward).all()
+    truth = _ODD_MOUNTING.inv().apply([1.0, 0.0, 0.0])
+    assert abs(found.running_axis @ truth) > np.cos(np.radians(3.0))
+    standing = t < 3.0
+    acc[standing] = _ODD_MOUNTING.inv().apply([0.0, 0.0, 9.81])
+    tasks = [Task("static", "", 0.0, 3.0), Task("gait", "", 3.0, 24.0)]
+    gyr = np.zeros_like(acc)
+    result = Calibrator().calibrate(t, {"pelvis": q}, {"pelvis": gyr}, {"pelvis": acc}, tasks)
+    segment = result.result_.segments["pelvis"]
+    assert segment.axis_source == (
+        "walking: direction of progression (running: sign from the mean velocity)"
+    )
+    found_forward = to_rotation(segment.q_sensor_segment).apply([1.0, 0.0, 0.0])
+    assert found_forward @ truth > np.cos(np.radians(5.0))
 
 
 def test_standing_up_is_the_mean_specific_force_not_the_fused_tilt() -> None:
@@ -303,3 +318,26 @@ def test_lowpass_runs_halves_the_cutoff_and_leaves_other_rows_alone() -> None:
         y = lowpass_runs(x, mask, 3.0, rate)
         assert np.std(y[middle, 0]) / np.std(x[middle, 0]) == pytest.approx(gain, abs=0.01)
         assert np.array_equal(y[~mask], x[~mask])
+
+
+def test_a_run_without_flight_phases_is_caught_by_its_mean_velocity() -> None:
+    # A bouncing gait (lowest at mid-stance, as in running) whose flights are too short to
+    # see reverses the pendular relation; the integrated velocity says which way is forward,
+    # so the two disagree and the calibration keeps the nominal mounting.
+    t = np.arange(0.0, 24.0, 1.0 / RATE)
+    tilt = Rotation.from_rotvec([np.pi / 2, 0.0, 0.0])
+    r_heading_sensor = tilt * Rotation.from_matrix(NOMINAL_SENSOR_SEGMENT["pelvis"]).inv()
+    q, acc = _synthetic_walk(r_heading_sensor, np.full(len(t), 1.0), t, bounce=-1.0)
+    standing = t < 3.0
+    tasks = [Task("static", "", 0.0, 3.0), Task("gait", "", 3.0, 24.0)]
+    acc[standing] = r_heading_sensor.inv().apply([0.0, 0.0, 9.81])
+    gyr = np.zeros_like(acc)
+    cal = Calibrator().calibrate(t, {"pelvis": q}, {"pelvis": gyr}, {"pelvis": acc}, tasks)
+    result = cal.result_
+    assert result.segments["pelvis"].axis_source == "nominal mounting (walking direction ambiguous)"
+    assert any("mean velocity points" in n for n in result.notes)
+    # the same walk with the pendular bounce: the direction of progression
+    q, acc = _synthetic_walk(r_heading_sensor, np.full(len(t), 1.0), t)
+    acc[standing] = r_heading_sensor.inv().apply([0.0, 0.0, 9.81])
+    result = cal.calibrate(t, {"pelvis": q}, {"pelvis": gyr}, {"pelvis": acc}, tasks).result_
+    assert result.segments["pelvis"].axis_source == "walking: direction of progression"
