@@ -341,3 +341,18 @@ def test_a_run_without_flight_phases_is_caught_by_its_mean_velocity() -> None:
     acc[standing] = r_heading_sensor.inv().apply([0.0, 0.0, 9.81])
     result = cal.calibrate(t, {"pelvis": q}, {"pelvis": gyr}, {"pelvis": acc}, tasks).result_
     assert result.segments["pelvis"].axis_source == "walking: direction of progression"
+
+
+def test_a_sensor_that_only_turns_gives_no_votes() -> None:
+    # Swinging about the walker's axes without any bob (a thigh rig, a sensor in the hand):
+    # sensor noise alone must not vote for a direction.
+    from hipscope.processing.calibration import progression_direction
+
+    rng = np.random.default_rng(6)
+    t = np.arange(0.0, 24.0, 1.0 / RATE)
+    swing = np.radians(20.0) * np.sin(2 * np.pi * 0.9 * t)
+    r_world_sensor = Rotation.from_euler("y", swing[:, None]) * _ODD_MOUNTING
+    acc = r_world_sensor.inv().apply([0.0, 0.0, 9.81]) + rng.normal(0.0, 0.03, (len(t), 3))
+    up = _ODD_MOUNTING.inv().apply([0.0, 0.0, 1.0])
+    found = progression_direction(t, from_rotation(r_world_sensor), acc, [(0.0, 24.0)], up)
+    assert found.windows == 0 and found.running_windows == 0 and found.weak_windows == 8
