@@ -14,7 +14,9 @@ uniform PacketCounter grid (packets go missing), then:
   a ``static`` task over the standing before the walk, a ``gait`` task over the
   TrialBoundaries) and analysed by ``hipscope.processing.pipeline.analyze_recording``: the
   pipeline's fusion and calibration make vertical vertical and give the pelvis rates; the
-  contacts, sides and foot-offs are the ones the JSON reports.
+  contacts, sides and foot-offs are the ones the JSON reports. It also prints how far the
+  calibration's pelvis anterior axis lies from the worn one (IPOL's sensor is worn in the
+  nominal mounting, +X up, +Z backwards), per subject group and with ``--per-trial``.
 - ``--via fusion``: offline VQF (6D) alone; vertical = world z, roll rate = angular velocity
   about the horizontal projection of the sensor's backwards axis (+Z as worn), negated,
   yaw rate = world z, mediolateral acceleration along the horizontal left of that axis;
@@ -59,6 +61,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from hipscope.processing.calibration import SegmentCalibration
 from hipscope.processing.config import AnalysisConfig
 
 RATE_HZ = 100.0
@@ -113,6 +116,8 @@ class Detected:
     fc_time_s: NDArray[np.float64]
     fc_side: NDArray[np.str_]
     cues: dict[str, NDArray[np.str_]] = field(default_factory=dict)
+    anterior_off_deg: float = float("nan")
+    """Pipeline path: the calibrated pelvis anterior axis's angle from the worn one."""
 
 
 def contacts_via_fusion(trial: Trial, config: AnalysisConfig | None = None) -> Detected:
@@ -187,10 +192,31 @@ def contacts_via_pipeline(
     gait = next(t for t in analysis.tasks if t.task.kind == "gait")
     events = gait.events
     path.unlink()
+    off_deg = anterior_off_deg(analysis.kinematics.calibration.segments["pelvis"])
     if events is None:
         empty = np.empty(0)
-        return Detected(empty, empty.astype("<U5"), empty, empty.astype("<U5"))
-    return Detected(events.ic_time_s, events.ic_side, events.fc_time_s, events.fc_side)
+        return Detected(
+            empty, empty.astype("<U5"), empty, empty.astype("<U5"), anterior_off_deg=off_deg
+        )
+    return Detected(
+        events.ic_time_s,
+        events.ic_side,
+        events.fc_time_s,
+        events.fc_side,
+        anterior_off_deg=off_deg,
+    )
+
+
+def anterior_off_deg(segment: SegmentCalibration) -> float:
+    """Signed angle about the calibrated superior axis from the worn anterior axis (IPOL's
+    sensor -Z, the nominal mounting, made horizontal) to the calibrated one, degrees."""
+    from hipscope.base.rotations import to_rotation
+
+    r_sensor_segment = to_rotation(segment.q_sensor_segment)
+    anterior, up = r_sensor_segment.apply([1.0, 0.0, 0.0]), r_sensor_segment.apply([0.0, 1.0, 0.0])
+    worn = np.array([0.0, 0.0, -1.0])
+    worn -= (worn @ up) * up
+    return float(np.degrees(np.arctan2(np.cross(worn, anterior) @ up, worn @ anterior)))
 
 
 def contacts_via_mobgap(trials: list[Trial], python: str, workdir: Path) -> dict[str, Detected]:
@@ -384,6 +410,7 @@ def main() -> int:
             else:
                 det = contacts_via_pipeline(trial, Path(tmp), config)
             row = score_trial(trial, det)
+            row["anterior_off_deg"] = det.anterior_off_deg
             per_trial[trial.name] = row
             for column, key in ((0, "missed_s"), (1, "false_s")):
                 for x in row[key]:
@@ -420,6 +447,10 @@ def main() -> int:
     groups["without 4-1, 4-2"] = [n for n in per_trial if n not in ("4-1", "4-2")]
     for label, members in groups.items():
         print(group_line(label, [per_trial[n] for n in members]))
+    if args.via == "pipeline":
+        for label, members in groups.items():
+            if label.startswith("subjects"):
+                print(anterior_line(label, [per_trial[n]["anterior_off_deg"] for n in members]))
     print(
         "missed / false contacts by segment: "
         + ", ".join(f"{k} {v[0]} / {v[1]}" for k, v in segments.items())
@@ -438,9 +469,12 @@ def main() -> int:
     if args.per_trial:
         for name, r in per_trial.items():
             peer_si = f", peer SI {peer_rows[name]['si_det']:+.1f}" if peer_rows else ""
+            anterior = (
+                f", anterior axis {r['anterior_off_deg']:+.0f}°" if args.via == "pipeline" else ""
+            )
             print(
                 f"{name:>6}: side {np.mean(r['side_ok']) if r['side_ok'] else float('nan'):.2f}, "
-                f"SI ref {r['si_ref']:+.1f} ours {r['si_det']:+.1f}{peer_si}"
+                f"SI ref {r['si_ref']:+.1f} ours {r['si_det']:+.1f}{peer_si}{anterior}"
             )
     return 0
 
@@ -456,6 +490,15 @@ def segment(trial: Trial, time_s: float) -> str:
     if time_s < lo + 1.2 or time_s > hi - 1.2:
         return "first/last 1.2 s"
     return "straight"
+
+
+def anterior_line(label: str, off_deg: list[float]) -> str:
+    """The calibration's pelvis anterior axis against the worn (nominal) mounting."""
+    off = np.abs(np.array(off_deg))
+    return (
+        f"{label:<17} {off.size:>3} trials: calibrated pelvis anterior axis vs the worn one: "
+        f"median {np.median(off):.1f}°, max {off.max():.1f}°, over 30°: {int(np.sum(off > 30))}"
+    )
 
 
 def group_line(label: str, trials: list[dict]) -> str:

@@ -10,11 +10,13 @@ into the common world frame: x the athlete's forward direction at the standing w
    window"``). The segment's superior axis (ISB y) is the measured up direction there: the
    mean specific force, which standing still is gravity alone.
 2. Direction of progression (any sensor with ``min_walk_s`` of ``gait`` tasks): the
-   sensor's horizontal velocity during walking, integrated from its fusion-frame
-   acceleration less the smallest sensor-frame bias that brings it back to rest at the end
-   of the walk (the walk starts and ends standing), turned into sensor coordinates sample
-   by sample (so turns do not cancel it) and averaged. Its cross product with the superior
-   axis is a mediolateral axis that needs no mounting at all.
+   pendular exchange of walking (``progression_direction``): vertical velocity and
+   forward acceleration are opposed at every step, so their covariance, taken in sensor
+   coordinates window by window, points backwards along the way the sensor's wearer walks,
+   through turns and out-and-back walks alike. Its cross product with the superior axis
+   is a mediolateral axis that needs no mounting at all. When the windows disagree
+   (resultant length below ``min_walk_consistency``) walking gives no axis, and the
+   source says "nominal mounting (walking direction ambiguous)".
 3. Mediolateral axis (ISB z): the principal axis of the angular velocity (its component
    about the world vertical removed), projected onto the segment's transverse plane, during
    functional tasks (hinge, squat, bridge for pelvis and trunk; for thighs gait, else squat,
@@ -41,7 +43,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import gaussian_filter1d, uniform_filter1d
 from scipy.spatial.transform import Rotation
 
 from hipscope.acquisition.samples import Task
@@ -385,53 +387,230 @@ def heading_alignment(
     return np.array([np.cos(-psi / 2.0), 0.0, 0.0, np.sin(-psi / 2.0)])
 
 
-def walking_direction(
+G_M_S2 = 9.81
+
+
+@dataclass(frozen=True)
+class ProgressionEstimate:
+    """The direction of progression found in walking, in sensor coordinates.
+
+    ``forward`` is a unit vector (NaN when no window was usable); ``consistency`` the
+    weighted resultant length of the windows' directions (1: every window agrees, about
+    ``1/sqrt(windows)`` for directions at random); ``windows`` how many windows voted.
+    Windows with a flight phase (running) give only an axis, ``running_axis`` (either
+    sign), with ``running_consistency`` the resultant length of their doubled angles and
+    ``running_windows`` their count.
+    """
+
+    forward: NDArray[np.float64]
+    consistency: float
+    windows: int
+    running_windows: int = 0
+    running_axis: NDArray[np.float64] = field(default_factory=lambda: np.full(3, np.nan))
+    running_consistency: float = 0.0
+    weak_windows: int = 0
+    """Windows without a clear pendular rhythm (covariance below ``min_pendular_m2_s3``)."""
+
+
+def progression_direction(
     time_s: NDArray[np.float64],
     q_fusion_sensor: NDArray[np.float64],
     acc_m_s2: NDArray[np.float64],
     walks: Sequence[tuple[float, float]],
-    min_walk_s: float,
-) -> tuple[NDArray[np.float64], float]:
-    """Mean horizontal velocity during the walks in sensor coordinates, and its mean speed.
+    up: NDArray[np.float64],
+    window_s: float = 3.0,
+    highpass_s: float = 1.0,
+    max_flight_g: float = 0.2,
+    min_flight_fraction: float = 0.02,
+    min_pendular_m2_s3: float = 0.003,
+) -> ProgressionEstimate:
+    """Direction of progression from the pendular exchange of walking, window by window.
 
-    Each walk (start, end) without missing rows is integrated on its own: horizontal
-    acceleration in the fusion frame, corrected so the velocity change between the standing
-    at either end is zero by the least sensor-frame bias that does it (a bias turns with
-    the athlete through turns), then each sample's velocity turned into the sensor frame.
-    Returns (NaN vector, 0) when there is no usable walk.
+    Walking, the body vaults over the stance leg like an inverted pendulum: it rises and
+    slows in the first half of single support, falls and speeds up in the second
+    (Cavagna et al. 1977), so forward acceleration ~ -(g / speed) * vertical velocity.
+    The covariance of the horizontal acceleration with the vertical velocity (both with
+    their ``highpass_s`` moving average removed: the step-frequency oscillation) therefore
+    points backwards along the direction of progression, wherever the walk goes. It is
+    taken in sensor coordinates sample by sample, so every straight part, a turn's steps
+    and the way back of an out-and-back walk each vote with their own heading relative to
+    the sensor, and a walk needs neither net displacement nor standstills to integrate
+    between. Mediolateral acceleration oscillates once per stride, vertical velocity
+    twice, so sway does not enter. Running (spring-mass: slowing while falling) reverses
+    the relation; windows in which the vertical specific force drops below
+    ``max_flight_g`` for at least ``min_flight_fraction`` of their time (100 ms means:
+    running has a flight of about 0.1 s in every step, near free fall; a walker's pelvis
+    cannot come near it, since an inverted pendulum's stance leg would leave the ground,
+    and a single knock on the sensor is too short to count) give only an axis: vertical
+    and forward motion are coupled at every step in any gait, only the sign differs.
+
+    Each ``window_s`` window of a walk's finite rows gives one vote (its covariance,
+    projected on the plane normal to ``up``, weighted by its size), if the covariance
+    reaches ``min_pendular_m2_s3``: a bob of about 3 mm up and down and to and fro at 1.5
+    steps/s; IPOL's walking windows have 0.009 and more (median 0.17), sensor noise on a
+    sensor that only turns about 1e-5, so standing, shuffling and turning on the spot do
+    not vote at random.
     """
-    total = np.zeros(3)
-    speed_sum = 0.0
-    count = 0
     dt = float(np.median(np.diff(time_s))) if len(time_s) > 1 else 0.0
+    nan = ProgressionEstimate(np.full(3, np.nan), 0.0, 0)
+    if dt <= 0.0:
+        return nan
+    n_window = max(2, round(window_s / dt))
+    n_highpass = max(3, round(highpass_s / dt))
+    n_flight = max(1, round(0.1 / dt))
+    votes: list[NDArray[np.float64]] = []
+    running: list[NDArray[np.float64]] = []
+    weak = 0
     for start_s, end_s in walks:
         i0 = int(np.searchsorted(time_s, start_s, side="left"))
         i1 = int(np.searchsorted(time_s, end_s, side="right"))
-        if i1 - i0 < 2 or (i1 - i0) * dt < min_walk_s:
-            continue
-        q, acc = q_fusion_sensor[i0:i1], acc_m_s2[i0:i1]
-        if not finite_rows(q, acc).all():
-            continue
-        # The world x and y rows of each sample's rotation matrix: sensor vectors ->
-        # horizontal world components, and (transposed) horizontal world -> sensor.
-        to_horizontal = _horizontal_rows(q)
-        horizontal = np.einsum("kij,kj->ki", to_horizontal, acc)
-        turn_sum = to_horizontal.sum(axis=0)
-        # An accelerometer bias (or inclination error) is constant in the sensor frame and
-        # turns with the athlete: the smallest sensor-frame bias that brings the velocity
-        # back to zero at the end, then any remaining constant in the fusion frame.
-        bias = np.linalg.lstsq(turn_sum, horizontal.sum(axis=0), rcond=None)[0]
-        horizontal -= to_horizontal @ bias
-        horizontal -= horizontal.mean(axis=0)
-        velocity = np.zeros((i1 - i0, 3))
-        velocity[:, :2] = np.cumsum(horizontal, axis=0) * dt
-        total += np.einsum("kij,ki->j", to_horizontal, velocity[:, :2])
-        del to_horizontal
-        speed_sum += float(np.linalg.norm(velocity[:, :2], axis=1).sum())
-        count += i1 - i0
+        finite = finite_rows(q_fusion_sensor[i0:i1], acc_m_s2[i0:i1])
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(np.int8), [0]])))
+        for a, b in zip(edges[::2] + i0, edges[1::2] + i0, strict=True):
+            if b - a < n_window:
+                continue
+            walking, flight = _pendular_votes(
+                q_fusion_sensor[a:b],
+                acc_m_s2[a:b],
+                dt,
+                n_window,
+                n_highpass,
+                n_flight,
+                max_flight_g,
+                min_flight_fraction,
+            )
+            for vote in walking:
+                weak += _keep_if_strong(votes, vote, up, min_pendular_m2_s3)
+            for vote in flight:
+                weak += _keep_if_strong(running, vote, up, min_pendular_m2_s3)
+    forward, consistency = _resultant(votes, up, axial=False)
+    axis, axial_consistency = _resultant(running, up, axial=True)
+    return ProgressionEstimate(
+        -forward, consistency, len(votes), len(running), axis, axial_consistency, weak
+    )
+
+
+def _keep_if_strong(
+    votes: list[NDArray[np.float64]],
+    vote: NDArray[np.float64],
+    up: NDArray[np.float64],
+    min_size: float,
+) -> int:
+    """Append the vote when its part normal to ``up`` reaches ``min_size``; 1 when not."""
+    if float(np.linalg.norm(vote - np.dot(vote, up) * up)) >= min_size:
+        votes.append(vote)
+        return 0
+    return 1
+
+
+def _resultant(
+    votes: Sequence[NDArray[np.float64]], up: NDArray[np.float64], axial: bool
+) -> tuple[NDArray[np.float64], float]:
+    """Weighted mean direction of the votes in the plane normal to ``up`` and its resultant
+    length; ``axial``: of their doubled angles (an axis, either sign). (NaN, 0) without
+    votes."""
+    if not votes:
+        return np.full(3, np.nan), 0.0
+    helper = np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    u = np.cross(up, helper)
+    u /= np.linalg.norm(u)
+    v = np.cross(up, u)
+    stacked = np.array(votes)
+    planar = stacked @ u + 1j * (stacked @ v)
+    size = float(np.abs(planar).sum())
+    if axial:
+        planar = planar**2 / np.maximum(np.abs(planar), 1e-300)
+    total = complex(planar.sum())
+    if size <= 0.0 or total == 0.0:
+        return np.full(3, np.nan), 0.0
+    angle = np.angle(total) / (2.0 if axial else 1.0)
+    return np.cos(angle) * u + np.sin(angle) * v, abs(total) / size
+
+
+def velocity_direction(
+    time_s: NDArray[np.float64],
+    q_fusion_sensor: NDArray[np.float64],
+    acc_m_s2: NDArray[np.float64],
+    walks: Sequence[tuple[float, float]],
+    min_run_s: float = 5.0,
+) -> tuple[NDArray[np.float64], float]:
+    """Mean horizontal velocity during the walks in sensor coordinates, and the mean speed.
+
+    Each finite run of a walk is integrated on its own: horizontal acceleration in the
+    fusion frame less its mean (the walk starts and ends at rest), each sample's velocity
+    turned into the sensor frame. A cross-check of the sign only: integration drifts, and a
+    sensor-frame accelerometer bias cannot be told apart from the path on out-and-back
+    walks (fitting one made the direction up to 157° wrong on real walks). (NaN, 0) when no
+    run is long enough.
+    """
+    dt = float(np.median(np.diff(time_s))) if len(time_s) > 1 else 0.0
+    total = np.zeros(3)
+    speed_sum = 0.0
+    count = 0
+    for start_s, end_s in walks:
+        i0 = int(np.searchsorted(time_s, start_s, side="left"))
+        i1 = int(np.searchsorted(time_s, end_s, side="right"))
+        finite = finite_rows(q_fusion_sensor[i0:i1], acc_m_s2[i0:i1])
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(np.int8), [0]])))
+        for a, b in zip(edges[::2] + i0, edges[1::2] + i0, strict=True):
+            if (b - a) * dt < min_run_s:
+                continue
+            rows = _horizontal_rows(q_fusion_sensor[a:b])
+            horizontal = np.einsum("kij,kj->ki", rows, acc_m_s2[a:b])
+            horizontal -= horizontal.mean(axis=0)
+            velocity = np.cumsum(horizontal, axis=0) * dt
+            total += np.einsum("kij,ki->j", rows, velocity)
+            speed_sum += float(np.linalg.norm(velocity, axis=1).sum())
+            count += b - a
     if count == 0:
         return np.full(3, np.nan), 0.0
     return total / count, speed_sum / count
+
+
+def _pendular_votes(
+    q_wxyz: NDArray[np.float64],
+    acc_m_s2: NDArray[np.float64],
+    dt: float,
+    n_window: int,
+    n_highpass: int,
+    n_flight: int,
+    max_flight_g: float,
+    min_flight_fraction: float,
+) -> tuple[list[NDArray[np.float64]], list[NDArray[np.float64]]]:
+    """Per window of one finite run: mean of vertical velocity x horizontal acceleration
+    (sensor coordinates); the windows without a flight phase, then those with one."""
+
+    def highpass(x: NDArray[np.float64]) -> NDArray[np.float64]:
+        return x - uniform_filter1d(x, n_highpass, axis=0, mode="nearest")
+
+    rows = _horizontal_rows(q_wxyz)
+    vertical = _vertical_row(q_wxyz)
+    specific_vertical = np.einsum("kj,kj->k", vertical, acc_m_s2)
+    vertical_velocity = highpass(np.cumsum(highpass(specific_vertical)) * dt)
+    # horizontal acceleration in sensor coordinates: world x, y components turned back
+    horizontal = np.einsum("kij,ki->kj", rows, np.einsum("kij,kj->ki", rows, acc_m_s2))
+    product = vertical_velocity[:, None] * highpass(horizontal)
+    flight = uniform_filter1d(specific_vertical, n_flight, mode="nearest") < (max_flight_g * G_M_S2)
+    walking, running = [], []
+    for k in range(len(product) // n_window):
+        window = slice(k * n_window, (k + 1) * n_window)
+        vote = product[window].mean(axis=0)
+        (running if flight[window].mean() >= min_flight_fraction else walking).append(vote)
+    return walking, running
+
+
+def _angle_deg(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
+    cos = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
+def _vertical_row(q_wxyz: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(N, 3): the world z row of each quaternion's rotation matrix (up in sensor terms)."""
+    q = q_wxyz / np.linalg.norm(q_wxyz, axis=1, keepdims=True)
+    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    return np.column_stack(
+        [2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y)]
+    )
 
 
 def _horizontal_rows(q_wxyz: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -460,9 +639,20 @@ class Calibrator:
     min_functional_s: least functional-task time needed to try the functional axis, s (2.0).
     functional_lowpass_hz: low-pass of the angular velocity before its principal axis is
         taken; skin and soft tissue wobble faster than segments swing, Hz (3.0).
-    min_walk_s: least length of a gait task to take the direction of progression from, s (5.0).
-    min_walk_speed_m_s: least mean walking speed, and least mean forward velocity in the
-        segment's transverse plane, for the direction of progression to count, m/s (0.3).
+    min_walk_s: least gait-task time to take the direction of progression from, s (5.0).
+    walk_window_s: length of the walking windows that each vote for the direction of
+        progression, s (3.0: several steps, so one window's steps average out).
+    min_walk_windows: least number of windows for the direction to count (3: two windows
+        at random directions agree within 0.8 four times in ten).
+    min_walk_consistency: least resultant length of the windows' directions (0.8, about
+        37° of circular spread); below it the walking direction is ambiguous and the
+        calibration falls back to the nominal mounting and says so.
+    min_walk_speed_m_s: least mean velocity along the segment's transverse plane for the
+        walk's integrated velocity to check the direction's sign, m/s (0.3).
+    max_progression_disagreement_deg: largest angle between the pendular direction and the
+        integrated mean velocity; beyond it (a run without detected flight phases, whose
+        relation is reversed) the direction is ambiguous, degrees (120: the velocity alone
+        was up to 64° off on real out-and-back walks).
 
     Result: ``result_`` (``CalibrationResult``) after ``calibrate``.
     """
@@ -475,8 +665,12 @@ class Calibrator:
         max_upright_deg: float = 50.0,
         min_functional_s: float = 2.0,
         min_walk_s: float = 5.0,
-        min_walk_speed_m_s: float = 0.3,
         functional_lowpass_hz: float = 3.0,
+        walk_window_s: float = 3.0,
+        min_walk_windows: int = 3,
+        min_walk_consistency: float = 0.8,
+        min_walk_speed_m_s: float = 0.3,
+        max_progression_disagreement_deg: float = 120.0,
     ) -> None:
         self.window_s = window_s
         self.min_axis_ratio = min_axis_ratio
@@ -484,8 +678,12 @@ class Calibrator:
         self.max_upright_deg = max_upright_deg
         self.min_functional_s = min_functional_s
         self.min_walk_s = min_walk_s
-        self.min_walk_speed_m_s = min_walk_speed_m_s
         self.functional_lowpass_hz = functional_lowpass_hz
+        self.walk_window_s = walk_window_s
+        self.min_walk_windows = min_walk_windows
+        self.min_walk_consistency = min_walk_consistency
+        self.min_walk_speed_m_s = min_walk_speed_m_s
+        self.max_progression_disagreement_deg = max_progression_disagreement_deg
 
     def calibrate(
         self,
@@ -656,25 +854,62 @@ class Calibrator:
         tasks: Sequence[Task],
         up: NDArray[np.float64],
         notes: list[str],
-    ) -> NDArray[np.float64] | None:
-        """The mediolateral axis (sensor coordinates) from the direction of progression."""
+    ) -> tuple[NDArray[np.float64] | None, str, str]:
+        """The mediolateral axis (sensor coordinates) from the direction of progression,
+        or None and why not ("" when there was no walking to take it from); then what the
+        axis source adds (running)."""
         walks = [(t.start_s, t.end_s) for t in tasks if t.kind == "gait"]
-        if not walks:
-            return None
-        velocity, speed = walking_direction(
-            time_s, q_fusion_sensor, acc_m_s2, walks, self.min_walk_s
+        walked_s = sum(max(0.0, end - start) for start, end in walks)
+        if not walks or walked_s < self.min_walk_s:
+            return None, "", ""
+        found = progression_direction(
+            time_s, q_fusion_sensor, acc_m_s2, walks, up, self.walk_window_s
         )
-        if not np.all(np.isfinite(velocity)):
-            return None
-        forward = velocity - np.dot(velocity, up) * up
-        if speed < self.min_walk_speed_m_s or np.linalg.norm(forward) < self.min_walk_speed_m_s:
-            notes.append(
-                f"{placement}: walking gave no clear direction of progression "
-                f"(mean speed {speed:.2f} m/s, forward {np.linalg.norm(forward):.2f} m/s)"
+        velocity, _ = velocity_direction(time_s, q_fusion_sensor, acc_m_s2, walks)
+        velocity -= np.dot(velocity, up) * up
+        speed = float(np.linalg.norm(velocity))
+        moving = bool(np.isfinite(speed) and speed >= self.min_walk_speed_m_s)
+        forward = found.forward
+        why, suffix = "", ""
+        if found.windows >= self.min_walk_windows:
+            if found.running_windows:
+                notes.append(
+                    f"{placement}: {found.running_windows} walking window(s) with a flight "
+                    "phase (running) left out of the direction of progression"
+                )
+            apart_deg = _angle_deg(forward, velocity) if moving else 0.0
+            if found.consistency < self.min_walk_consistency:
+                why = (
+                    f"consistency {found.consistency:.2f} over {found.windows} windows "
+                    f"(< {self.min_walk_consistency:g})"
+                )
+            elif apart_deg > self.max_progression_disagreement_deg:
+                why = f"the walk's mean velocity points {apart_deg:.0f}° away"
+        elif found.running_windows >= self.min_walk_windows:
+            # Running: the step rhythm gives the axis; the way the athlete went, its sign.
+            forward = found.running_axis
+            apart_deg = _angle_deg(forward, velocity) if moving else 90.0
+            if found.running_consistency < self.min_walk_consistency:
+                why = (
+                    f"running: axis consistency {found.running_consistency:.2f} over "
+                    f"{found.running_windows} windows (< {self.min_walk_consistency:g})"
+                )
+            elif min(apart_deg, 180.0 - apart_deg) > 180.0 - self.max_progression_disagreement_deg:
+                why = "running: the mean velocity does not say which way the axis points"
+            else:
+                forward = forward if apart_deg < 90.0 else -forward
+                suffix = " (running: sign from the mean velocity)"
+        else:
+            why = (
+                f"{found.windows + found.running_windows} of "
+                f"{found.windows + found.running_windows + found.weak_windows} windows of "
+                f"{self.walk_window_s:g} s with a pendular rhythm"
             )
-            return None
+        if why:
+            notes.append(f"{placement}: walking gave no clear direction of progression ({why})")
+            return None, why, ""
         ml = np.cross(forward, up)
-        return ml / np.linalg.norm(ml)
+        return ml / np.linalg.norm(ml), "", suffix
 
     def _upright(
         self,
@@ -716,7 +951,9 @@ class Calibrator:
         nominal_ml = nominal[:, 2]
         ml = nominal_ml - np.dot(nominal_ml, up) * up
         ml /= np.linalg.norm(ml)
-        walk_ml = self._walking_axis(placement, time_s, q_fusion_sensor, acc_m_s2, tasks, up, notes)
+        walk_ml, walk_ambiguous, walk_suffix = self._walking_axis(
+            placement, time_s, q_fusion_sensor, acc_m_s2, tasks, up, notes
+        )
         reference = "nominal mounting"
         if walk_ml is not None:
             ml = walk_ml
@@ -776,11 +1013,13 @@ class Calibrator:
                 f"{reference} axis)"
             )
         if axis_source == "nominal mounting" and walk_ml is not None:
-            axis_source = "walking: direction of progression"
+            axis_source = "walking: direction of progression" + walk_suffix
             ratio = 0.0
         elif axis_source == "nominal mounting":
             why = "; ".join(rejected) if rejected else "no functional task"
             notes.append(f"{placement}: nominal mediolateral axis ({why})")
+            if walk_ambiguous:
+                axis_source = "nominal mounting (walking direction ambiguous)"
             ratio = 0.0
         q_sensor_segment = segment_frame(up, ml)
         q_world_fusion = heading_alignment(q_fusion_sensor[window], q_sensor_segment)

@@ -145,28 +145,6 @@ def test_standing_and_walking_recover_a_35_degree_tilt_and_any_heading(
     assert summary["axis_sources"]["thigh_left"]["mediolateral"] == "functional: gait"
 
 
-def test_walking_direction_is_the_mean_velocity_in_sensor_coordinates() -> None:
-    from hipscope.processing.calibration import walking_direction
-
-    # A sensor turned 90° about vertical (its +y points forward) walks along world +x at
-    # 1.2 m/s, starting and ending at rest, with a constant 0.1 m/s² horizontal bias.
-    rate = 100.0
-    t = np.arange(0.0, 12.0, 1.0 / rate)
-    ramp = np.clip(t / 1.0, 0.0, 1.0) * np.clip((12.0 - t) / 1.0, 0.0, 1.0)
-    velocity = 1.2 * ramp
-    acc_world = np.zeros((len(t), 3))
-    acc_world[:, 0] = np.gradient(velocity, 1.0 / rate) + 0.1
-    acc_world[:, 2] = 9.81
-    r_world_sensor = Rotation.from_rotvec([0.0, 0.0, np.pi / 2])
-    q = np.tile(from_rotation(r_world_sensor), (len(t), 1))
-    acc_sensor = r_world_sensor.inv().apply(acc_world)
-    direction, speed = walking_direction(t, q, acc_sensor, [(0.0, 12.0)], 5.0)
-    assert speed == pytest.approx(np.mean(velocity), rel=0.05)
-    assert direction / np.linalg.norm(direction) @ [0.0, -1.0, 0.0] > np.cos(np.radians(2.0))
-    nothing, zero = walking_direction(t, q, acc_sensor, [(0.0, 3.0)], 5.0)
-    assert np.isnan(nothing).all() and zero == 0.0
-
-
 def test_without_walking_the_hinge_itself_signs_the_pelvis_and_trunk_axes(tmp_path) -> None:
     # Sensors turned 150° about the long axis: the nominal mounting points the functional
     # axis the wrong way; leaning forward on the way down says which way is right.
@@ -191,24 +169,126 @@ def test_without_walking_the_hinge_itself_signs_the_pelvis_and_trunk_axes(tmp_pa
         assert cal.segments[placement].axis_source == "functional: squat (sign from the movement)"
 
 
-@pytest.mark.parametrize("turn_deg", [90.0, 180.0])
-def test_walking_direction_through_a_turn_with_a_sensor_frame_bias(turn_deg: float) -> None:
-    from hipscope.processing.calibration import walking_direction
+def _synthetic_walk(
+    r_heading_sensor: Rotation,
+    heading_rad: np.ndarray,
+    t: np.ndarray,
+    seed: int = 0,
+    flight: bool = False,
+    bounce: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Quaternions and specific force of a sensor carried along a walk at 1.8 steps/s.
 
-    # 11 s straight, a turn, 11 s on: the world-frame mean velocity says little, and an
-    # accelerometer bias of 0.1 m/s² along the walking direction turns with the athlete.
-    rate = 100.0
-    t = np.arange(0.0, 24.0, 1.0 / rate)
-    heading = np.radians(turn_deg) * np.clip((t - 11.0) / 2.0, 0.0, 1.0)
-    speed = 1.2 * np.clip(t, 0.0, 1.0) * np.clip(24.0 - t, 0.0, 1.0)
-    velocity = np.column_stack([speed * np.cos(heading), speed * np.sin(heading), 0.0 * t])
-    acc_world = np.gradient(velocity, 1.0 / rate, axis=0) + np.array([0.0, 0.0, 9.81])
-    r_world_sensor = Rotation.from_euler("z", (heading + np.pi / 2)[:, None])
-    acc_sensor = r_world_sensor.inv().apply(acc_world) + np.array([0.0, -0.1, 0.0])
-    direction, _ = walking_direction(
-        t, from_rotation(r_world_sensor), acc_sensor, [(0.0, 24.0)], 5.0
+    ``heading_rad``: the walk's direction in the world per sample; ``r_heading_sensor``:
+    the sensor in the walker's heading frame (x forward, y left, z up). The pelvis bobs
+    like an inverted pendulum (lowest and fastest at each contact), sways once per stride,
+    and the accelerometer has a 0.1 m/s² bias and noise. ``flight``: 0.1 s of free fall in
+    every step (running). ``bounce`` -1: lowest at mid-stance instead (spring-mass, as in
+    running).
+    """
+    rng = np.random.default_rng(seed)
+    dt = t[1] - t[0]
+    step_hz = 1.8
+    envelope = np.clip((t - t[0]) / 1.5, 0.0, 1.0) * np.clip((t[-1] - t) / 1.5, 0.0, 1.0)
+    phase = 2 * np.pi * step_hz * t
+    forward_m_s = envelope * (1.2 + 0.025 * 2 * np.pi * step_hz * np.cos(phase))
+    sway_m_s = envelope * -0.03 * np.pi * step_hz * np.sin(phase / 2)
+    height_m = envelope * -0.025 * bounce * np.cos(phase)
+    velocity = np.column_stack(
+        [
+            forward_m_s * np.cos(heading_rad) - sway_m_s * np.sin(heading_rad),
+            forward_m_s * np.sin(heading_rad) + sway_m_s * np.cos(heading_rad),
+            np.gradient(height_m, dt),
+        ]
     )
-    assert direction / np.linalg.norm(direction) @ [0.0, -1.0, 0.0] > np.cos(np.radians(2.0))
+    acc_world = np.gradient(velocity, dt, axis=0) + np.array([0.0, 0.0, 9.81])
+    if flight:
+        in_flight = (np.mod(t * step_hz, 1.0) < 0.1 * step_hz) & (envelope > 0.5)
+        acc_world[in_flight] = 0.0
+    r_world_sensor = Rotation.from_euler("z", heading_rad[:, None]) * r_heading_sensor
+    acc = r_world_sensor.inv().apply(acc_world) + np.array([0.05, -0.08, 0.03])
+    return from_rotation(r_world_sensor), acc + rng.normal(0.0, 0.2, acc.shape)
+
+
+# Any heading about the long axis, then 30° of tilt about an oblique axis.
+_ODD_MOUNTING = Rotation.from_rotvec(np.radians(30.0) * np.array([0.6, 0.8, 0.0])) * (
+    Rotation.from_euler("z", 137.0, degrees=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("walk", "turn_deg"),
+    [("straight", 0.0), ("turn", 90.0), ("u-turn", 180.0), ("out and back", 180.0)],
+)
+def test_progression_direction_holds_for_turns_and_out_and_back_walks(
+    walk: str, turn_deg: float
+) -> None:
+    from hipscope.processing.calibration import progression_direction
+
+    t = np.arange(0.0, 24.0, 1.0 / RATE)
+    turn = np.clip((t - 11.0) / 2.0, 0.0, 1.0)
+    if walk == "out and back":  # turned on the spot: back where it started, no net path
+        turn = (t > 12.0).astype(float)
+    heading = np.radians(40.0) + np.radians(turn_deg) * turn
+    q, acc = _synthetic_walk(_ODD_MOUNTING, heading, t)
+    up = _ODD_MOUNTING.inv().apply([0.0, 0.0, 1.0])
+    found = progression_direction(t, q, acc, [(0.0, 24.0)], up)
+    truth = _ODD_MOUNTING.inv().apply([1.0, 0.0, 0.0])
+    error_deg = np.degrees(np.arccos(np.clip(found.forward @ truth, -1.0, 1.0)))
+    assert error_deg < 3.0, error_deg
+    assert found.windows == 8 and found.consistency > 0.95
+
+
+def test_ambiguous_walking_falls_back_to_the_nominal_mounting_and_says_so() -> None:
+    # A "walk" without the pendular rhythm (the sensor jiggled by hand): the windows
+    # point every which way, so the calibration keeps the nominal mounting and says why.
+    rng = np.random.default_rng(5)
+    t = np.arange(0.0, 40.0, 1.0 / RATE)
+    r_world_sensor = Rotation.from_matrix(NOMINAL_SENSOR_SEGMENT["pelvis"]).inv()
+    r_world_sensor = Rotation.from_rotvec([np.pi / 2, 0.0, 0.0]) * r_world_sensor
+    q = np.tile(from_rotation(r_world_sensor), (len(t), 1))
+    acc = np.tile(r_world_sensor.inv().apply([0.0, 0.0, 9.81]), (len(t), 1))
+    acc[t > 4.0] += rng.normal(0.0, 1.5, ((t > 4.0).sum(), 3))
+    tasks = [Task("static", "", 0.0, 3.5), Task("gait", "", 4.0, 40.0)]
+    cal = (
+        Calibrator()
+        .calibrate(t, {"pelvis": q}, {"pelvis": np.zeros_like(acc)}, {"pelvis": acc}, tasks)
+        .result_
+    )
+    source = "nominal mounting (walking direction ambiguous)"
+    assert cal.segments["pelvis"].axis_source == source
+    assert cal.to_dict()["axis_sources"]["pelvis"]["mediolateral"] == source
+    assert any("no clear direction of progression (consistency" in n for n in cal.notes)
+    nominal = to_rotation(cal.segments["pelvis"].q_sensor_segment).inv() * Rotation.from_matrix(
+        NOMINAL_SENSOR_SEGMENT["pelvis"]
+    )
+    assert np.degrees(nominal.magnitude()) < 1.0
+
+
+def test_running_gives_the_axis_and_its_mean_velocity_the_sign() -> None:
+    # Running reverses the pendular relation (falling and braking at each contact): its
+    # flight phases mark it; those windows give the axis only, the way the run went its sign.
+    from hipscope.processing.calibration import progression_direction
+
+    t = np.arange(0.0, 24.0, 1.0 / RATE)
+    q, acc = _synthetic_walk(_ODD_MOUNTING, np.full(len(t), 0.3), t, flight=True, bounce=-1.0)
+    up = _ODD_MOUNTING.inv().apply([0.0, 0.0, 1.0])
+    found = progression_direction(t, q, acc, [(0.0, 24.0)], up)
+    assert found.windows == 0 and found.running_windows == 8
+    assert np.isnan(found.forward).all()
+    truth = _ODD_MOUNTING.inv().apply([1.0, 0.0, 0.0])
+    assert abs(found.running_axis @ truth) > np.cos(np.radians(3.0))
+    standing = t < 3.0
+    acc[standing] = _ODD_MOUNTING.inv().apply([0.0, 0.0, 9.81])
+    tasks = [Task("static", "", 0.0, 3.0), Task("gait", "", 3.0, 24.0)]
+    gyr = np.zeros_like(acc)
+    result = Calibrator().calibrate(t, {"pelvis": q}, {"pelvis": gyr}, {"pelvis": acc}, tasks)
+    segment = result.result_.segments["pelvis"]
+    assert segment.axis_source == (
+        "walking: direction of progression (running: sign from the mean velocity)"
+    )
+    found_forward = to_rotation(segment.q_sensor_segment).apply([1.0, 0.0, 0.0])
+    assert found_forward @ truth > np.cos(np.radians(5.0))
 
 
 def test_standing_up_is_the_mean_specific_force_not_the_fused_tilt() -> None:
@@ -238,3 +318,41 @@ def test_lowpass_runs_halves_the_cutoff_and_leaves_other_rows_alone() -> None:
         y = lowpass_runs(x, mask, 3.0, rate)
         assert np.std(y[middle, 0]) / np.std(x[middle, 0]) == pytest.approx(gain, abs=0.01)
         assert np.array_equal(y[~mask], x[~mask])
+
+
+def test_a_run_without_flight_phases_is_caught_by_its_mean_velocity() -> None:
+    # A bouncing gait (lowest at mid-stance, as in running) whose flights are too short to
+    # see reverses the pendular relation; the integrated velocity says which way is forward,
+    # so the two disagree and the calibration keeps the nominal mounting.
+    t = np.arange(0.0, 24.0, 1.0 / RATE)
+    tilt = Rotation.from_rotvec([np.pi / 2, 0.0, 0.0])
+    r_heading_sensor = tilt * Rotation.from_matrix(NOMINAL_SENSOR_SEGMENT["pelvis"]).inv()
+    q, acc = _synthetic_walk(r_heading_sensor, np.full(len(t), 1.0), t, bounce=-1.0)
+    standing = t < 3.0
+    tasks = [Task("static", "", 0.0, 3.0), Task("gait", "", 3.0, 24.0)]
+    acc[standing] = r_heading_sensor.inv().apply([0.0, 0.0, 9.81])
+    gyr = np.zeros_like(acc)
+    cal = Calibrator().calibrate(t, {"pelvis": q}, {"pelvis": gyr}, {"pelvis": acc}, tasks)
+    result = cal.result_
+    assert result.segments["pelvis"].axis_source == "nominal mounting (walking direction ambiguous)"
+    assert any("mean velocity points" in n for n in result.notes)
+    # the same walk with the pendular bounce: the direction of progression
+    q, acc = _synthetic_walk(r_heading_sensor, np.full(len(t), 1.0), t)
+    acc[standing] = r_heading_sensor.inv().apply([0.0, 0.0, 9.81])
+    result = cal.calibrate(t, {"pelvis": q}, {"pelvis": gyr}, {"pelvis": acc}, tasks).result_
+    assert result.segments["pelvis"].axis_source == "walking: direction of progression"
+
+
+def test_a_sensor_that_only_turns_gives_no_votes() -> None:
+    # Swinging about the walker's axes without any bob (a thigh rig, a sensor in the hand):
+    # sensor noise alone must not vote for a direction.
+    from hipscope.processing.calibration import progression_direction
+
+    rng = np.random.default_rng(6)
+    t = np.arange(0.0, 24.0, 1.0 / RATE)
+    swing = np.radians(20.0) * np.sin(2 * np.pi * 0.9 * t)
+    r_world_sensor = Rotation.from_euler("y", swing[:, None]) * _ODD_MOUNTING
+    acc = r_world_sensor.inv().apply([0.0, 0.0, 9.81]) + rng.normal(0.0, 0.03, (len(t), 3))
+    up = _ODD_MOUNTING.inv().apply([0.0, 0.0, 1.0])
+    found = progression_direction(t, from_rotation(r_world_sensor), acc, [(0.0, 24.0)], up)
+    assert found.windows == 0 and found.running_windows == 0 and found.weak_windows == 8
