@@ -1,7 +1,8 @@
 """Automatic task detection against simulated sessions and real walks.
 
 Usage: python benchmarks/task_detection.py [--seeds 8] [--first-seed 0]
-       [--skin-artefact-deg 2] [--data PATH/TO/ipol-gait] [--skip-sim]
+       [--skin-artefact-deg 2] [--fixed-skin-artefact] [--data PATH/TO/ipol-gait]
+       [--skip-sim]
 
 **Simulated sessions** (``hipscope.acquisition.simulator``): per seed, every task kind (quiet
 standing, single-leg stance left and right, hinge, squat, bridge, walking) in a shuffled
@@ -117,6 +118,13 @@ def session_specs(rng: np.random.Generator) -> list[TaskSpec]:
     return [specs[i] for i in order]
 
 
+def skin_artefact(rng: np.random.Generator, largest_deg: float, fixed: bool) -> float:
+    """A session's skin artefact: uniform up to ``largest_deg``, or ``largest_deg`` itself
+    when ``fixed`` (drawn either way, so the sessions are otherwise the same)."""
+    drawn = float(rng.uniform(0.0, largest_deg))
+    return largest_deg if fixed else drawn
+
+
 def truth_still(sim: SimulatedSession) -> np.ndarray:
     """Noise-free stillness: every segment turning slower than 0.05 rad/s and the pelvis
     accelerating less than 0.15 m/s² over 0.3 s (quiet standing sways with 0.02 m/s² RMS
@@ -151,7 +159,9 @@ def overlap(a0: float, a1: float, b0: float, b1: float) -> float:
     return max(0.0, min(a1, b1) - max(a0, b0))
 
 
-def run_simulated(seeds: int, skin_artefact_deg: float, first_seed: int = 0) -> dict[str, Any]:
+def run_simulated(
+    seeds: int, skin_artefact_deg: float, first_seed: int = 0, fixed_skin: bool = False
+) -> dict[str, Any]:
     results: dict[str, Any] = {
         "true": 0,
         "right": 0,
@@ -173,7 +183,7 @@ def run_simulated(seeds: int, skin_artefact_deg: float, first_seed: int = 0) -> 
                 seed=seed,
                 pause_s=float(rng.uniform(1.5, 5.0)),
                 soft_tissue_deg=float(rng.uniform(0.0, 4.0)),
-                skin_artefact_deg=float(rng.uniform(0.0, skin_artefact_deg)),
+                skin_artefact_deg=skin_artefact(rng, skin_artefact_deg, fixed_skin),
             )
             path = Path(tmp) / f"session-{seed}.h5"
             sim.write(path)
@@ -321,6 +331,13 @@ def print_hip_lead(r: dict[str, Any]) -> None:
         print(
             f"    {kind:18s} median within {LEAD_TOLERANCE_MS:.0f} ms: {ok}/{len(mine)}; {rep_text}"
         )
+        medians = np.array([b[3] - b[2] for b in mine if b[3] is not None])
+        if medians.size > 1:
+            print(
+                f"    {'':18s} task median − true mean lead: bias {medians.mean():+.1f} ms, "
+                f"SD {medians.std(ddof=1):.1f} ms, 95th pct |error| "
+                f"{np.percentile(np.abs(medians), 95):.1f} ms, max {np.abs(medians).max():.1f} ms"
+            )
     errs = np.abs([e for _, e in r["lead_rep_errors"]])
     if errs.size:
         print(
@@ -453,11 +470,20 @@ def main() -> int:
         default=2.0,
         help="largest simulated skin artefact, degrees RMS (default 2)",
     )
+    parser.add_argument(
+        "--fixed-skin-artefact",
+        action="store_true",
+        help="every session gets the largest skin artefact (a stress test)",
+    )
     parser.add_argument("--skip-sim", action="store_true", help="only the IPOL walks")
     args = parser.parse_args()
     started = time.perf_counter()
     if not args.skip_sim:
-        print_simulated(run_simulated(args.seeds, args.skin_artefact_deg, args.first_seed))
+        print_simulated(
+            run_simulated(
+                args.seeds, args.skin_artefact_deg, args.first_seed, args.fixed_skin_artefact
+            )
+        )
     if args.data is not None:
         run_ipol(args.data)
     print(f"time: {time.perf_counter() - started:.0f} s")
