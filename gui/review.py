@@ -112,15 +112,16 @@ def fmt(value: Any, key: str = "") -> str:
     return f"{text} {unit}".strip() if unit not in ("°", "%") else f"{text}{unit}"
 
 
-def fmt_pm(value: Any, key: str) -> str:
-    """``fmt`` plus hipscope's own 95 % error ("± x", from the simulation study) where known."""
+def fmt_pm(value: Any, key: str, kind: str | None = None) -> str:
+    """``fmt`` plus hipscope's own 95 % error ("± x", from the simulation study) where the
+    study covers the metric for this task ``kind``."""
     text = fmt(value, key)
     if value is None or text == "–":
         return text
     from hipscope.processing.uncertainty import plus_minus
 
     _, unit, decimals = label(key)
-    extra = plus_minus(key, decimals, unit)
+    extra = plus_minus(key, decimals, unit, kind)
     return f"{text} {extra}" if extra else text
 
 
@@ -421,7 +422,9 @@ class ReviewPanel(QtWidgets.QWidget):
         for task in doc.tasks:
             values = _task_values(task)
             parts = [
-                f"{label(k)[0]} {fmt_pm(values[k], k)}" for k in headlines(task.kind) if k in values
+                f"{label(k)[0]} {fmt_pm(values[k], k, task.kind)}"
+                for k in headlines(task.kind)
+                if k in values
             ]
             when = f"{fmt(task.start_s)}–{fmt(task.end_s)} s"
             task_rows.append([task_name(task), when, "\n".join(parts) or "–"])
@@ -500,7 +503,7 @@ class ReviewPanel(QtWidgets.QWidget):
                 rows.append(["Repetitions (see tab)", str(len(value or [])), ""])
                 continue
             name, _, _ = label(key)
-            rows.append([name, fmt_pm(value, key), task.unavailable.get(key, "")])
+            rows.append([name, fmt_pm(value, key, task.kind), task.unavailable.get(key, "")])
         for key, reason in task.unavailable.items():
             if key not in values:
                 rows.append([label(key)[0], "–", reason])

@@ -44,6 +44,23 @@ def test_the_study_covers_every_headline_metric() -> None:
     assert plus_minus("trunk_lean_mean_deg", 1, "°").startswith("± ")
     assert plus_minus("hold_s", 1, "s") is None
     assert "sessions" in study_note() and "30°" in study_note()
+    # the study simulated hinges only: squats and bridges get no borrowed ±
+    assert plus_minus("hip_lead_ms_median", 0, "ms", "hip_hinge") is not None
+    for kind in ("squat", "bridge", None):
+        assert plus_minus("hip_lead_ms_median", 0, "ms", kind) is None
+
+
+def test_no_hinge_plus_minus_beside_a_squat_lead(doc: dict[str, Any]) -> None:
+    hinge = _task(doc, "hip_hinge")
+    squat = json.loads(json.dumps(hinge))
+    squat["kind"] = "squat"
+    squat["metrics"]["hip_lead_ms_median"] = 61.0
+    hinge["metrics"]["hip_lead_ms_median"] = 47.0
+    doc["tasks"].append(squat)
+    glance = _glance(render_report(doc))
+    hinge_pm = plus_minus("hip_lead_ms_median", 0, "ms", "hip_hinge")
+    assert hinge_pm is not None and "Hip lead (Squat)" in glance
+    assert glance.count(hinge_pm) == 1  # beside the hinge's lead, not the squat's
 
 
 def test_the_glance_card_compares_mean_drops_not_peaks(doc: dict[str, Any]) -> None:
@@ -77,7 +94,7 @@ def test_the_hip_lead_card_says_what_the_evidence_supports(
     html = render_report(doc)
     glance = _glance(html)
     assert "4 of 5 repetitions" in glance and f": {shown} (within ±22 ms of 0" in glance
-    assert plus_minus("hip_lead_ms_median", 0, "ms") in glance
+    assert plus_minus("hip_lead_ms_median", 0, "ms", "hip_hinge") in glance
     if verdict == "unclear":
         assert "hips first" not in glance
     assert re.search(r"Who leads</td><td class=\"num\">" + shown, html)

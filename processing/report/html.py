@@ -294,7 +294,7 @@ def _glance(doc: MetricsDocument, citer: _Citer) -> list[dict[str, Any]]:
     for task in doc.tasks:
         if _section(task.kind) == "repetitions" and isinstance(task.metrics, HipDriveMetrics):
             lead = task.metrics.hip_lead_ms_median
-            text = _with_pm(lead, "hip_lead_ms_median", 0, "ms")
+            text = _with_pm(lead, "hip_lead_ms_median", 0, "ms", task.kind)
             note = _lead_summary(task.metrics)
             cards.append(_card(f"Hip lead ({task.title})", text, note, "neutral"))
     for task in doc.tasks:
@@ -325,16 +325,16 @@ def _glance(doc: MetricsDocument, citer: _Citer) -> list[dict[str, Any]]:
     return cards
 
 
-def _pm(key: str, decimals: int, unit: str) -> str:
+def _pm(key: str, decimals: int, unit: str, kind: str | None = None) -> str:
     """ " ± x": hipscope's own 95 % error from the simulation study, or ""."""
-    text = plus_minus(key, decimals, unit)
+    text = plus_minus(key, decimals, unit, kind)
     return f" {text}" if text else ""
 
 
-def _with_pm(value: Any, key: str, decimals: int, unit: str) -> str:
+def _with_pm(value: Any, key: str, decimals: int, unit: str, kind: str | None = None) -> str:
     """A value with its " ± x" where the study covers the metric (not beside a dash)."""
     text = format_value(value, decimals, unit)
-    return text + _pm(key, decimals, unit) if value is not None else text
+    return text + _pm(key, decimals, unit, kind) if value is not None else text
 
 
 def _lead_summary(metrics: HipDriveMetrics) -> str:
@@ -593,7 +593,9 @@ def _rep_section(index: int, task: TaskResult, data: ReportInput, citer: _Citer)
         summary.append(
             {
                 "name": label.name,
-                "value": _with_pm(getattr(metrics, key), key, label.decimals, label.unit),
+                "value": _with_pm(
+                    getattr(metrics, key), key, label.decimals, label.unit, task.kind
+                ),
                 "meaning": label.meaning,
                 "reference": ref.text if with_ref and ref is not None else "",
                 "cite": citer.mark(ref.citations) if with_ref and ref is not None else "",
