@@ -37,7 +37,7 @@ thigh sensors +x up, +z outwards.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -461,33 +461,44 @@ def progression_direction(
     votes: list[NDArray[np.float64]] = []
     running: list[NDArray[np.float64]] = []
     weak = 0
+    for a, b in _finite_runs(time_s, walks, q_fusion_sensor, acc_m_s2):
+        if b - a < n_window:
+            continue
+        walking, flight = _pendular_votes(
+            q_fusion_sensor[a:b],
+            acc_m_s2[a:b],
+            dt,
+            n_window,
+            n_highpass,
+            n_flight,
+            max_flight_g,
+            min_flight_fraction,
+        )
+        for vote in walking:
+            weak += _keep_if_strong(votes, vote, up, min_pendular_m2_s3)
+        for vote in flight:
+            weak += _keep_if_strong(running, vote, up, min_pendular_m2_s3)
+    forward, consistency = _resultant(votes, up, axial=False)
+    axis, axial_consistency = _resultant(running, up, axial=True)
+    return ProgressionEstimate(
+        -forward, consistency, len(votes), len(running), axis, axial_consistency, weak
+    )
+
+
+def _finite_runs(
+    time_s: NDArray[np.float64],
+    walks: Sequence[tuple[float, float]],
+    q_fusion_sensor: NDArray[np.float64],
+    acc_m_s2: NDArray[np.float64],
+) -> Iterator[tuple[int, int]]:
+    """(first, end) sample indices of each run of finite samples inside each walk."""
     for start_s, end_s in walks:
         i0 = int(np.searchsorted(time_s, start_s, side="left"))
         i1 = int(np.searchsorted(time_s, end_s, side="right"))
         finite = finite_rows(q_fusion_sensor[i0:i1], acc_m_s2[i0:i1])
         edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(np.int8), [0]])))
         for a, b in zip(edges[::2] + i0, edges[1::2] + i0, strict=True):
-            if b - a < n_window:
-                continue
-            walking, flight = _pendular_votes(
-                q_fusion_sensor[a:b],
-                acc_m_s2[a:b],
-                dt,
-                n_window,
-                n_highpass,
-                n_flight,
-                max_flight_g,
-                min_flight_fraction,
-            )
-            for vote in walking:
-                weak += _keep_if_strong(votes, vote, up, min_pendular_m2_s3)
-            for vote in flight:
-                weak += _keep_if_strong(running, vote, up, min_pendular_m2_s3)
-    forward, consistency = _resultant(votes, up, axial=False)
-    axis, axial_consistency = _resultant(running, up, axial=True)
-    return ProgressionEstimate(
-        -forward, consistency, len(votes), len(running), axis, axial_consistency, weak
-    )
+            yield int(a), int(b)
 
 
 def _keep_if_strong(
@@ -547,21 +558,16 @@ def velocity_direction(
     total = np.zeros(3)
     speed_sum = 0.0
     count = 0
-    for start_s, end_s in walks:
-        i0 = int(np.searchsorted(time_s, start_s, side="left"))
-        i1 = int(np.searchsorted(time_s, end_s, side="right"))
-        finite = finite_rows(q_fusion_sensor[i0:i1], acc_m_s2[i0:i1])
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(np.int8), [0]])))
-        for a, b in zip(edges[::2] + i0, edges[1::2] + i0, strict=True):
-            if (b - a) * dt < min_run_s:
-                continue
-            rows = _horizontal_rows(q_fusion_sensor[a:b])
-            horizontal = np.einsum("kij,kj->ki", rows, acc_m_s2[a:b])
-            horizontal -= horizontal.mean(axis=0)
-            velocity = np.cumsum(horizontal, axis=0) * dt
-            total += np.einsum("kij,ki->j", rows, velocity)
-            speed_sum += float(np.linalg.norm(velocity, axis=1).sum())
-            count += b - a
+    for a, b in _finite_runs(time_s, walks, q_fusion_sensor, acc_m_s2):
+        if (b - a) * dt < min_run_s:
+            continue
+        rows = _horizontal_rows(q_fusion_sensor[a:b])
+        horizontal = np.einsum("kij,kj->ki", rows, acc_m_s2[a:b])
+        horizontal -= horizontal.mean(axis=0)
+        velocity = np.cumsum(horizontal, axis=0) * dt
+        total += np.einsum("kij,ki->j", rows, velocity)
+        speed_sum += float(np.linalg.norm(velocity, axis=1).sum())
+        count += b - a
     if count == 0:
         return np.full(3, np.nan), 0.0
     return total / count, speed_sum / count
@@ -591,7 +597,8 @@ def _pendular_votes(
     horizontal = np.einsum("kij,ki->kj", rows, np.einsum("kij,kj->ki", rows, acc_m_s2))
     product = vertical_velocity[:, None] * highpass(horizontal)
     flight = uniform_filter1d(specific_vertical, n_flight, mode="nearest") < (max_flight_g * G_M_S2)
-    walking, running = [], []
+    walking: list[NDArray[np.float64]] = []
+    running: list[NDArray[np.float64]] = []
     for k in range(len(product) // n_window):
         window = slice(k * n_window, (k + 1) * n_window)
         vote = product[window].mean(axis=0)
