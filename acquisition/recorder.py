@@ -845,7 +845,7 @@ def _append_task_rows(file: h5py.File, tasks: Sequence[Task]) -> None:
             ]
     n_old = len(old.get("start_s", []))
     old.setdefault("source", ["recorded"] * n_old)
-    new = {
+    new: dict[str, list[Any]] = {
         "kind": [t.kind for t in tasks],
         "side": [t.side for t in tasks],
         "start_s": [float(t.start_s) for t in tasks],
