@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from hipscope.base.cues import CUE_METRICS, CueEngine, CueEvent, CueValue
 from hipscope.gui.hub import DataHub
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 SLOW_METRIC_PERIOD_S = 0.5
 """Hip drive and step detection rerun on the task's angles at most this often (2 Hz)."""
@@ -64,12 +66,11 @@ NO_VALUE = Sampled(math.nan, math.nan)
 
 @dataclass(frozen=True)
 class HipDriveNow:
-    """Repetitions so far and the last finished repetition with a valid hip lead: its index
-    in the buffered repetitions (from 0) and its end (session s)."""
+    """Repetitions so far and the last finished repetition with a valid hip lead: its lead
+    and its end (session s; ``repetition_id`` numbers repetitions by it)."""
 
     rep_count: int | None
     last_lead_ms: float | None
-    last_index: int | None
     time_s: float
     last_end_s: float = math.nan
 
@@ -123,17 +124,31 @@ def trunk_lean(hub: DataHub, state: TaskState, now_s: float) -> Sampled:
 
 def hip_drive(hub: DataHub, state: TaskState, now_s: float) -> HipDriveNow:
     """The hip-drive metric on the task's angles so far, rerun at most every 0.5 s."""
-    cached = state.extra.get("hip_drive")
-    if cached is not None and now_s - cached[0] < SLOW_METRIC_PERIOD_S:
-        return cached[1]
-    result = HipDriveNow(None, None, None, math.nan)
-    try:
-        from hipscope.gui.livealgorithms import live_hip_drive
+    from hipscope.gui.livealgorithms import live_hip_drive
 
-        result = live_hip_drive(hub, state.kind, state.start_s, now_s)
-    except Exception as error:  # live metrics are a bonus; never break the redraw
-        log.debug("live hip drive failed: %s", error)
-    state.extra["hip_drive"] = (now_s, result)
+    return _throttled(
+        state,
+        "hip_drive",
+        now_s,
+        HipDriveNow(None, None, math.nan),
+        lambda: live_hip_drive(hub, state.kind, state.start_s, now_s),
+    )
+
+
+def _throttled(
+    state: TaskState, key: str, now_s: float, fallback: _T, compute: Callable[[], _T]
+) -> _T:
+    """``compute()``, cached in ``state.extra[key]`` for ``SLOW_METRIC_PERIOD_S``; a failure
+    gives ``fallback`` (live metrics are a bonus: they never break the redraw)."""
+    cached = state.extra.get(key)
+    if cached is not None and now_s - cached[0] < SLOW_METRIC_PERIOD_S:
+        return cast(_T, cached[1])
+    result = fallback
+    try:
+        result = compute()
+    except Exception as error:
+        log.debug("live %s failed: %s", key, error)
+    state.extra[key] = (now_s, result)
     return result
 
 
@@ -154,18 +169,15 @@ def repetition_id(state: TaskState, end_s: float) -> int:
 
 def steps(hub: DataHub, state: TaskState, now_s: float) -> StepsNow:
     """Step times over the newest ``SI_LAST_STEPS`` steps, rerun at most every 0.5 s."""
-    cached = state.extra.get("gait")
-    if cached is not None and now_s - cached[0] < SLOW_METRIC_PERIOD_S:
-        return cached[1]
-    result = StepsNow(None, None, 0, math.nan)
-    try:
-        from hipscope.gui.livealgorithms import live_step_times
+    from hipscope.gui.livealgorithms import live_step_times
 
-        result = live_step_times(hub, state.start_s, now_s, last_steps=SI_LAST_STEPS)
-    except Exception as error:
-        log.debug("live step times failed: %s", error)
-    state.extra["gait"] = (now_s, result)
-    return result
+    return _throttled(
+        state,
+        "gait",
+        now_s,
+        StepsNow(None, None, 0, math.nan),
+        lambda: live_step_times(hub, state.start_s, now_s, last_steps=SI_LAST_STEPS),
+    )
 
 
 def cue_values(hub: DataHub, state: TaskState, now_s: float) -> dict[str, CueValue]:

@@ -45,7 +45,7 @@ def live_hip_drive(hub: DataHub, kind: str, start_s: float, now_s: float) -> Hip
     names = ("hip_flexion_left", "hip_flexion_right", "lumbar_flexion")
     time_s, angles = _angles(hub, names, start_s, now_s)
     if time_s.size < 10:
-        return HipDriveNow(None, None, None, math.nan)
+        return HipDriveNow(None, None, math.nan)
     hips = [angles[n] for n in names[:2] if n in angles]
     hip = np.mean(hips, axis=0) if hips else None
     drive = HipDrive().compute(
@@ -67,7 +67,7 @@ def live_hip_drive(hub: DataHub, kind: str, start_s: float, now_s: float) -> Hip
     lead = None if last is None else leads[last]
     end_s = math.nan if last is None else float(drive.repetitions_[last]["end_s"])
     return HipDriveNow(
-        drive.rep_count_, None if lead is None else float(lead), last, float(time_s[-1]), end_s
+        drive.rep_count_, None if lead is None else float(lead), float(time_s[-1]), end_s
     )
 
 

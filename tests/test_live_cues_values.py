@@ -126,9 +126,9 @@ def test_repetition_numbers_survive_the_ring_buffer_dropping_old_reps(monkeypatc
 
     answers = iter(
         [
-            HipDriveNow(9, -50.0, 8, 40.0, last_end_s=39.0),  # the 9th rep in the buffers
-            HipDriveNow(9, -50.0, 7, 40.6, last_end_s=39.05),  # the 1st rep left the ring
-            HipDriveNow(10, -40.0, 8, 43.0, last_end_s=42.5),  # a new rep
+            HipDriveNow(9, -50.0, 40.0, last_end_s=39.0),  # the 9th rep in the buffers
+            HipDriveNow(9, -50.0, 40.6, last_end_s=39.05),  # the 1st rep left the ring
+            HipDriveNow(10, -40.0, 43.0, last_end_s=42.5),  # a new rep
         ]
     )
     monkeypatch.setattr(livealgorithms, "live_hip_drive", lambda *args: next(answers))
