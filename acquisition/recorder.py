@@ -805,10 +805,11 @@ def add_task_rows(path: str | Path, tasks: Sequence[Task]) -> Path:
 
     path = Path(path)
     try:
-        size = path.stat().st_size
+        stat = path.stat()
     except OSError as error:
         raise RecordingError(path, f"cannot save task rows ({error.strerror})") from None
-    if path.stat().st_mode & 0o222 == 0 or not os.access(path, os.W_OK):
+    size = stat.st_size
+    if stat.st_mode & 0o222 == 0 or not os.access(path, os.W_OK):
         raise RecordingError(path, "cannot save task rows: the file is read-only")
     free = shutil.disk_usage(path.parent).free
     if size + DISK_HEADROOM_BYTES > free:

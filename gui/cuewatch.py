@@ -13,12 +13,7 @@ from typing import Any
 
 from hipscope.base.cues import CueEngine, CueEvent, CueRule
 from hipscope.gui.cuevalues import CueJudge
-from hipscope.gui.hub import DataHub, default_kinematics_factory, kit_kinematics_factory
-from hipscope.gui.worker import (
-    acquisition_mountings,
-    acquisition_placements,
-    acquisition_rate_hz,
-)
+from hipscope.gui.worker import acquisition_hub, planned_task_at
 
 HISTORY_S = 30.0  # as the live window: long enough for a set of repetitions
 
@@ -31,32 +26,19 @@ class CueWatcher:
     """
 
     def __init__(self, acquisition: Any, rules: Sequence[CueRule]) -> None:
-        mountings = acquisition_mountings(acquisition)
         self.acquisition = acquisition
-        self.hub = DataHub(
-            acquisition_placements(acquisition),
-            acquisition_rate_hz(acquisition),
-            history_s=HISTORY_S,
-            kinematics_factory=(
-                kit_kinematics_factory(mountings) if mountings else default_kinematics_factory
-            ),
-        )
+        self.hub = acquisition_hub(acquisition, history_s=HISTORY_S)
         self.engine = CueEngine(tuple(rules))
         self.judge = CueJudge(self.engine)
         self.events: list[CueEvent] = []
         acquisition.add_consumer(self.hub.on_samples)
 
-    def running_task(self, now_s: float) -> tuple[str, str, float] | None:
-        for task in getattr(self.acquisition, "planned_tasks", None) or ():
-            if task.start_s <= now_s <= task.end_s:
-                return (task.kind, task.side, task.start_s)
-        return None
-
     def poll(self) -> list[CueEvent]:
         """Fuse what arrived, judge the rules, record and return the new cues."""
         self.hub.process_pending()
         now_s = self.hub.now_s()
-        events = self.judge.judge(self.hub, self.running_task(now_s), now_s)
+        running = planned_task_at(self.acquisition, now_s)
+        events = self.judge.judge(self.hub, running, now_s)
         for event in events:
             self.acquisition.record_cue(event)
         self.events.extend(events)

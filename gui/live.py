@@ -27,15 +27,14 @@ from hipscope.base.cues import CueEngine, CueEvent, CueRule
 from hipscope.gui import theme
 from hipscope.gui.cues import CueBar, CueDialog, CueFlash, CueTone, cue_text
 from hipscope.gui.cuevalues import CueJudge, running_state
-from hipscope.gui.hub import DataHub, default_kinematics_factory, kit_kinematics_factory
+from hipscope.gui.hub import DataHub
 from hipscope.gui.monitor import MonitorWindow, task_title
 from hipscope.gui.panels import WINDOW_S
 from hipscope.gui.worker import (
     AcquisitionBridge,
     ChipState,
-    acquisition_mountings,
-    acquisition_placements,
-    acquisition_rate_hz,
+    acquisition_hub,
+    planned_task_at,
 )
 
 
@@ -85,16 +84,7 @@ class LiveWindow(MonitorWindow):
         hub: DataHub | None = None,
         cue_rules: Sequence[CueRule] = (),
     ) -> None:
-        placements = acquisition_placements(acquisition)
-        mountings = acquisition_mountings(acquisition)
-        hub = hub or DataHub(
-            placements,
-            acquisition_rate_hz(acquisition),
-            history_s=WINDOW_S * 3,
-            kinematics_factory=(
-                kit_kinematics_factory(mountings) if mountings else default_kinematics_factory
-            ),
-        )
+        hub = hub or acquisition_hub(acquisition, history_s=WINDOW_S * 3)
         super().__init__(hub, title="hipscope live")
         self.bridge = AcquisitionBridge(acquisition, hub)
         self.task: tuple[str, str, float] | None = None
@@ -320,12 +310,7 @@ class LiveWindow(MonitorWindow):
         """The task started with the buttons, else the virtual protocol's task under way."""
         if self.task is not None:
             return self.task
-        planned = getattr(self.bridge.acquisition, "planned_tasks", None) or ()
-        session_s = self.bridge.session_time_s()
-        for task in planned:
-            if task.start_s <= session_s <= task.end_s:
-                return (task.kind, task.side, task.start_s)
-        return None
+        return planned_task_at(self.bridge.acquisition, self.bridge.session_time_s())
 
     def before_redraw(self) -> None:
         # streaming kinematics takes its first reference by itself after ~2 s of data

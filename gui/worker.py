@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from hipscope.acquisition.kit import Kit
 from hipscope.acquisition.sources import SensorSource
-from hipscope.gui.hub import DataHub
+from hipscope.gui.hub import DataHub, default_kinematics_factory, kit_kinematics_factory
 
 if TYPE_CHECKING:
     from hipscope.acquisition.runner import LiveAcquisition
@@ -122,8 +122,16 @@ def chip_states(status: dict[str, Any], nominal_rate_hz: float) -> dict[str, Chi
         else:
             level = "warn" if reasons else "good"
         chips[placement] = ChipState(
-            placement, connected, rate, lost, skew_ms, latency_ms, rssi_dbm, battery_pct,
-            level, tuple(reasons),
+            placement,
+            connected,
+            rate,
+            lost,
+            skew_ms,
+            latency_ms,
+            rssi_dbm,
+            battery_pct,
+            level,
+            tuple(reasons),
         )
     return chips
 
@@ -176,6 +184,28 @@ def acquisition_rate_hz(acquisition: Any) -> float:
     if kit is not None and kit.rate_hz:
         return float(kit.rate_hz)
     return 100.0
+
+
+def acquisition_hub(acquisition: Any, *, history_s: float) -> DataHub:
+    """The DataHub a live view of ``acquisition`` reads: its placements and rate, fused with
+    the kit's nominal mountings (the default ones without a kit)."""
+    mountings = acquisition_mountings(acquisition)
+    return DataHub(
+        acquisition_placements(acquisition),
+        acquisition_rate_hz(acquisition),
+        history_s=history_s,
+        kinematics_factory=(
+            kit_kinematics_factory(mountings) if mountings else default_kinematics_factory
+        ),
+    )
+
+
+def planned_task_at(acquisition: Any, time_s: float) -> tuple[str, str, float] | None:
+    """(kind, side, start_s) of the virtual protocol's task under way at ``time_s``."""
+    for task in _get(acquisition, "planned_tasks", None) or ():
+        if task.start_s <= time_s <= task.end_s:
+            return (task.kind, task.side, task.start_s)
+    return None
 
 
 class AcquisitionBridge:
