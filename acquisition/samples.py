@@ -27,6 +27,8 @@ SIDES: tuple[str, ...] = ("left", "right", "")
 TASK_SOURCES: tuple[str, ...] = ("recorded", "detected", "detected_relabelled")
 """Where a task row came from: marked while recording, found by task detection and accepted
 in review, or found and then given another kind or side (docs/RECORDING_FORMAT.md)."""
+SOURCE_TEXT = {"detected": "detected", "detected_relabelled": "detected, relabelled"}
+"""How a saved row's source reads after its title (recorded rows say nothing)."""
 
 
 def _vectors(name: str, value: ArrayLike, n: int) -> NDArray[np.float32]:

@@ -18,7 +18,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from hipscope.acquisition.recording import RecordingFile, open_recording
-from hipscope.acquisition.samples import PLACEMENTS, SampleBatch, Task
+from hipscope.acquisition.samples import PLACEMENTS, SOURCE_TEXT, SampleBatch, Task
 from hipscope.base import tasks as task_registry
 from hipscope.gui import theme
 from hipscope.gui.hub import DataHub
@@ -135,10 +135,6 @@ class ReplaySource:
 
     def close(self) -> None:
         self.file.close()
-
-
-SOURCE_TEXT = {"detected": "detected", "detected_relabelled": "detected, relabelled"}
-"""How a saved row's source reads on the timeline (recorded rows say nothing)."""
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,11 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from hipscope.acquisition.samples import Task
+from hipscope.acquisition.samples import SOURCE_TEXT, Task
 from hipscope.base import tasks as task_registry
 from hipscope.base.atomic import atomic_write_text
 from hipscope.base.errors import HipscopeError
 from hipscope.gui import theme
-from hipscope.gui.replay import SOURCE_TEXT
 from hipscope.gui.task_review import DetectedTasksPanel
 from hipscope.processing.contract import (
     GaitMetrics,

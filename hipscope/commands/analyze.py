@@ -99,6 +99,7 @@ def summary_tables(document: MetricsDocument | dict[str, Any]) -> tuple[Table, T
     """Per-task key metrics, and left vs right."""
     from rich.table import Table
 
+    from hipscope.acquisition.samples import SOURCE_TEXT
     from hipscope.base.text import terminal_text as txt
     from hipscope.processing.contract import GaitMetrics, SingleLegStanceMetrics, as_document
 
@@ -117,8 +118,8 @@ def summary_tables(document: MetricsDocument | dict[str, Any]) -> tuple[Table, T
         title = task.title
         if task.source == "detected" and task.confidence is not None:
             title += f" · detected {task.confidence:.2f}"
-        elif task.source != "recorded":  # a detected task saved as a row
-            title += f" · {task.source.replace('_', ', ')}"
+        elif task.source in SOURCE_TEXT:  # a detected task saved as a row
+            title += f" · {SOURCE_TEXT[task.source]}"
         tasks.add_row(
             str(i),
             title,
