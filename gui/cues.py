@@ -55,7 +55,7 @@ def cue_text(event: CueEvent, rule: CueRule | None = None) -> str:
     if rule is not None and rule.absolute:
         name, value = f"|{name}|", abs(value)
     op = rule.op if rule is not None else _op_of(event.rule)
-    digits = 0 if event.metric == "hip_lead_ms" else 1
+    digits = metric.decimals if metric is not None else 1
     return f"{name} {value:.{digits}f}{unit} {op} {event.threshold:g}{unit}"
 
 

@@ -46,6 +46,7 @@ class CueMetric:
     hysteresis: default hysteresis of a rule on it, in ``unit``.
     per_event: True when each value belongs to one event (a repetition) and a rule is judged
         once per event; False for a continuous value judged with hysteresis.
+    decimals: digits a value is shown with (flash, report).
     """
 
     name: str
@@ -55,6 +56,7 @@ class CueMetric:
     families: tuple[str, ...]
     hysteresis: float
     per_event: bool = False
+    decimals: int = 1
 
 
 CUE_METRICS: dict[str, CueMetric] = {
@@ -84,6 +86,7 @@ CUE_METRICS: dict[str, CueMetric] = {
             ("repetitions",),
             hysteresis=0.0,
             per_event=True,
+            decimals=0,
         ),
         CueMetric(
             "step_time_si_pct",

@@ -20,7 +20,7 @@ def _unit(metric: str) -> tuple[str, int]:
     definition = CUE_METRICS.get(metric)
     if definition is None:
         return "", 2
-    return definition.unit, 0 if definition.unit == "ms" else 1
+    return definition.unit, definition.decimals
 
 
 def _rows(cues: list[Cue], start_s: float | None) -> list[dict[str, str]]:
