@@ -204,6 +204,8 @@ class GaitMetrics(TaskMetrics):
     step_time_right_s: float | None = None
     n_steps_left: int | None = None
     n_steps_right: int | None = None
+    n_steps_in_turns: int | None = None
+    """Steps left out of the step-time SI because they start or end in a turn."""
     initial_contacts_left_s: list[float] = Field(default_factory=list)
     initial_contacts_right_s: list[float] = Field(default_factory=list)
     stride_time_s: float | None = None

@@ -32,7 +32,10 @@ from hipscope.processing.events.gait import GaitEvents
 from hipscope.processing.kinematics import SessionKinematics, compute_kinematics
 from hipscope.processing.metrics.common import number, window
 from hipscope.processing.metrics.pelvic_stability import sway_measures
-from hipscope.processing.metrics.step_asymmetry import apply_step_asymmetry
+from hipscope.processing.metrics.step_asymmetry import (
+    apply_step_asymmetry,
+    contacts_in_straight_walking,
+)
 from hipscope.processing.quality import screen_samples, with_notes
 from hipscope.processing.task_detection import (
     SOURCE_DETECTED,
@@ -410,7 +413,18 @@ def _analyze_gait(ctx: _Context) -> TaskAnalysis:
     metrics.update(pelvis.metrics_)
     # --- step-time asymmetry with its interval (processing/metrics/step_asymmetry.py) ---
     unavailable = {**gait.unavailable_, **pelvis.unavailable_}
-    apply_step_asymmetry(metrics, unavailable, events, ctx.config.step_asymmetry)
+    contact_straight = (
+        None
+        if straight is None
+        else contacts_in_straight_walking(ctx.time_s, straight, events.ic_time_s)
+    )
+    apply_step_asymmetry(
+        metrics,
+        unavailable,
+        events,
+        ctx.config.step_asymmetry,
+        contact_straight=contact_straight,
+    )
     # --- end step-time asymmetry ---
     series = dict(gait.series_)
     series["initial_contacts_s"] = events.ic_time_s

@@ -11,6 +11,7 @@ from hipscope.processing.metrics.step_asymmetry import (
     TOO_FEW_STEPS,
     StepTimeAsymmetry,
     apply_step_asymmetry,
+    contacts_in_straight_walking,
     steps_from_contacts,
     symmetry_index,
 )
@@ -99,3 +100,29 @@ def test_stance_swing_only_from_foot_off() -> None:
     apply_step_asymmetry(metrics, unavailable, events)
     assert metrics["stance_time_left_s"] == 0.6
     assert metrics["final_contact_source"] == "pelvis foot-off (McCamley 2012)"
+
+
+def test_steps_in_turns_stay_out_of_the_si() -> None:
+    # even straight walking, then a left turn whose inner (left) steps are short, then even
+    steps = [0.55] * 20 + [0.40, 0.62] * 3 + [0.55] * 20
+    times = np.concatenate([[0.0], np.cumsum(steps)])
+    sides = np.array(["right", "left"] * (len(times) // 2) + ["right"] * (len(times) % 2))
+    turn = (times[20] - 0.01, times[26] + 0.01)
+    time_s = np.arange(0.0, times[-1] + 1.0, 0.01)
+    straight_mask = ~((time_s > turn[0]) & (time_s < turn[1]))
+    straight = contacts_in_straight_walking(time_s, straight_mask, times)
+    assert not straight[20:27].any() and straight[:20].all() and straight[27:].all()
+
+    everything = StepTimeAsymmetry().compute(times, sides).metrics_
+    result = StepTimeAsymmetry().compute(times, sides, contact_straight=straight).metrics_
+    assert abs(everything["step_time_si_pct"]) > 3.0  # the turn reads as an asymmetry
+    assert result["step_time_si_pct"] == pytest.approx(0.0, abs=0.01)
+    assert result["n_steps_in_turns"] == 8  # six in the turn, the steps into and out of it
+    assert result["n_steps_left"] + result["n_steps_right"] == len(steps) - 8
+    assert everything["n_steps_in_turns"] is None
+
+
+def test_contacts_outside_the_signal_are_not_straight() -> None:
+    time_s = np.arange(0.0, 2.0, 0.01)
+    straight = contacts_in_straight_walking(time_s, np.ones(time_s.shape[0]), [-0.5, 1.0, 2.5])
+    assert straight.tolist() == [False, True, False]

@@ -6,6 +6,12 @@ A left step ends at a left initial contact and starts at the right contact befor
 median (a missed or extra contact is left out), and SI = 100 (L − R) / (0.5 (L + R))
 (Robinson 1987): positive when left steps take longer.
 
+Steps in turns are left out when a straight-walking mask is given (the pipeline's
+``StraightWalking``): turning, the outer foot travels the longer arc, so the inner and outer
+steps differ by the path's geometry, not by the walker, and a walk that always turns the
+same way would read asymmetric. Both contacts of a step must lie in straight walking; the
+steps left out are counted (``n_steps_in_turns``).
+
 The interval resamples strides, not single steps: one late contact lengthens one step and
 shortens the next, so a left step and the right step that follows it are drawn together
 and that anti-correlation stays in every resample. A plain percentile bootstrap covers
@@ -70,6 +76,23 @@ def steps_from_contacts(
     return out
 
 
+def contacts_in_straight_walking(
+    time_s: ArrayLike, straight_mask: ArrayLike, ic_time_s: ArrayLike
+) -> NDArray[np.bool_]:
+    """For each contact, whether the sample nearest to it is straight walking (False
+    outside the signal)."""
+    t = np.asarray(time_s, dtype=np.float64)
+    straight = np.asarray(straight_mask, dtype=bool)
+    ic = np.asarray(ic_time_s, dtype=np.float64)
+    if t.shape[0] == 0:
+        return np.zeros(ic.shape[0], dtype=bool)
+    index = np.clip(np.searchsorted(t, ic), 1, max(t.shape[0] - 1, 1))
+    nearest = np.where(np.abs(t[index - 1] - ic) <= np.abs(t[index] - ic), index - 1, index)
+    nearest = np.clip(nearest, 0, t.shape[0] - 1)
+    inside = (ic >= t[0]) & (ic <= t[-1])
+    return straight[nearest] & inside
+
+
 def robust_mean(values: NDArray[np.float64], band: float = 0.3) -> float:
     """Mean of the values within ±band of their median (NaN when there are none)."""
     if values.shape[0] == 0:
@@ -114,9 +137,25 @@ class StepTimeAsymmetry(Algorithm):
         self.band = band
         self.seed = seed
 
-    def compute(self, ic_time_s: ArrayLike, ic_side: ArrayLike) -> StepTimeAsymmetry:
-        """Results in ``metrics_`` (JSON-ready) and ``unavailable_`` (key -> reason)."""
+    def compute(
+        self,
+        ic_time_s: ArrayLike,
+        ic_side: ArrayLike,
+        *,
+        contact_straight: ArrayLike | None = None,
+    ) -> StepTimeAsymmetry:
+        """Results in ``metrics_`` (JSON-ready) and ``unavailable_`` (key -> reason).
+
+        ``contact_straight`` (one bool per contact, e.g. from
+        ``contacts_in_straight_walking``) leaves out the steps that start or end in a turn.
+        """
         steps = steps_from_contacts(ic_time_s, ic_side, max_step_s=self.max_step_s)
+        in_turns: int | None = None
+        if contact_straight is not None:
+            straight = np.asarray(contact_straight, dtype=bool)
+            kept = [x for x in steps if straight[x.end_index] and straight[x.end_index - 1]]
+            in_turns = len(steps) - len(kept)
+            steps = kept
         durations = {
             s: np.array([x.duration_s for x in steps if x.side == s]) for s in (LEFT, RIGHT)
         }
@@ -125,6 +164,7 @@ class StepTimeAsymmetry(Algorithm):
         m: dict[str, object] = {
             "n_steps_left": n_left,
             "n_steps_right": n_right,
+            "n_steps_in_turns": in_turns,
             "step_time_si_min_steps_per_side": self.min_steps_per_side,
             "step_time_si_pct": None,
             "step_time_si_ci95_pct": None,
@@ -132,6 +172,8 @@ class StepTimeAsymmetry(Algorithm):
         }
         un: dict[str, str] = {}
         self.metrics_, self.unavailable_ = m, un
+        if in_turns is None:
+            un["n_steps_in_turns"] = "turns not known (no pelvis orientation): no step left out"
         if min(n_left, n_right) < self.min_steps_per_side:
             m["step_time_si_state"] = TOO_FEW_STEPS
             reason = (
@@ -199,15 +241,22 @@ def apply_step_asymmetry(
     unavailable: dict[str, str],
     events: GaitEvents,
     asymmetry: StepTimeAsymmetry | None = None,
+    *,
+    contact_straight: ArrayLike | None = None,
 ) -> None:
     """Put the step-time SI with its 95 % interval, steps per side and state into a gait
     task's metrics, and keep stance / swing only where the final contacts are foot-offs.
+    ``contact_straight`` (one bool per contact) leaves the steps in turns out of the SI.
 
     Stance and swing need foot-off: the pelvis foot-off is validated against toe-off
     references (docs/VALIDATION.md); peak thigh extension comes before foot-off, so times
     from it would read stance short and swing long and are withheld.
     """
-    result = (asymmetry or StepTimeAsymmetry()).clone().compute(events.ic_time_s, events.ic_side)
+    result = (
+        (asymmetry or StepTimeAsymmetry())
+        .clone()
+        .compute(events.ic_time_s, events.ic_side, contact_straight=contact_straight)
+    )
     for key in ("step_time_si_pct", "step_time_si_ci95_pct"):
         unavailable.pop(key, None)
     metrics.update(result.metrics_)

@@ -129,7 +129,11 @@ LABELS: dict[str, MetricLabel] = {
     ),
     "step_time_right_s": MetricLabel("Step time", "s", 3, ""),
     "step_time_si_pct": MetricLabel(
-        "Step-time symmetry index", "%", 1, "0 = even rhythm; positive = left steps longer."
+        "Step-time symmetry index",
+        "%",
+        1,
+        "0 = even rhythm; positive = left steps longer. Straight walking only: steps in "
+        "turns are left out.",
     ),
     "stride_time_s": MetricLabel("Stride time", "s", 3, "One full gait cycle (two steps)."),
     "cadence_steps_min": MetricLabel("Cadence", "steps/min", 0, "Steps per minute."),
@@ -233,8 +237,13 @@ LABELS: dict[str, MetricLabel] = {
     ),
     "hip_flexion_left_mean_deg": MetricLabel("Hip flexion, left, vs calibration", "°", 1, ""),
     "hip_flexion_right_mean_deg": MetricLabel("Hip flexion, right, vs calibration", "°", 1, ""),
-    "n_steps_left": MetricLabel("Steps counted", "", 0, "Initial contacts found."),
+    "n_steps_left": MetricLabel(
+        "Steps counted", "", 0, "Steps in the step-time symmetry index (straight walking)."
+    ),
     "n_steps_right": MetricLabel("Steps counted", "", 0, ""),
+    "n_steps_in_turns": MetricLabel(
+        "Steps in turns", "", 0, "Left out of the step-time symmetry index."
+    ),
 }
 
 
