@@ -407,6 +407,18 @@ def score_trial(trial: Trial, det: Detected) -> dict:
     row["si_timing_err"] = step_time_si(matched_t, matched_side, trial) - step_time_si(
         matched_ref, matched_side, trial
     )
+    from hipscope.processing.metrics.step_asymmetry import contacts_in_straight_walking
+
+    straight = contacts_in_straight_walking(trial.time_s, straight_walking(trial), matched_ref)
+    lag = {
+        side: (matched_t - matched_ref)[straight & (matched_side == side)]
+        for side in ("left", "right")
+    }
+    row["lr_offset_s"] = (
+        float(np.median(lag["left"]) - np.median(lag["right"]))
+        if lag["left"].size and lag["right"].size
+        else float("nan")
+    )
     row["cue_ok"] = {
         cue: [bool(sides[i] == ref_side[j]) for i, j in pairs] for cue, sides in det.cues.items()
     }
@@ -526,6 +538,7 @@ def main() -> int:
     if peer_rows:
         for line in summary("mobgap IcdIonescu+LrcUllrich", peer_rows):
             print(line)
+        print(peer_agreement(per_trial, peer_rows))
     for side in ("left", "right"):
         values = 1000.0 * np.array(
             [r["step_err"][side] for r in per_trial.values() if side in r["step_err"]]
@@ -585,6 +598,37 @@ def main() -> int:
                 f"SI ref {r['si_ref']:+.1f} ours {r['si_det']:+.1f}{peer_si}{anterior}"
             )
     return 0
+
+
+def peer_agreement(ours: dict[str, dict], peer: dict[str, dict]) -> str:
+    """How far two pelvis detectors agree with each other, against how far each agrees
+    with the foot reference (per trial, without 4-1 and 4-2)."""
+    names = [n for n in ours if n in peer and n not in ("4-1", "4-2")]
+
+    def column(rows: dict[str, dict], key: str) -> NDArray[np.float64]:
+        return np.array([rows[n][key] for n in names], dtype=np.float64)
+
+    si_ours, si_peer, si_ref = (
+        column(ours, "si_det"),
+        column(peer, "si_det"),
+        column(ours, "si_ref"),
+    )
+    ok = np.isfinite(si_ours) & np.isfinite(si_peer) & np.isfinite(si_ref)
+    lag_ours, lag_peer = column(ours, "lr_offset_s"), column(peer, "lr_offset_s")
+    both = np.isfinite(lag_ours) & np.isfinite(lag_peer)
+    return (
+        f"two pelvis detectors against each other ({int(ok.sum())} trials, without 4-1, 4-2): "
+        "per-trial SI median |difference| hipscope-mobgap "
+        f"{np.median(np.abs(si_ours - si_peer)[ok]):.2f}, hipscope-reference "
+        f"{np.median(np.abs(si_ours - si_ref)[ok]):.2f}, mobgap-reference "
+        f"{np.median(np.abs(si_peer - si_ref)[ok]):.2f} points; SD of the per-trial SI "
+        f"hipscope {np.std(si_ours[ok]):.2f}, mobgap {np.std(si_peer[ok]):.2f}, reference "
+        f"{np.std(si_ref[ok]):.2f}; each detector's left-minus-right timing offset against "
+        "the foot reference (median |offset| "
+        f"{1000 * np.median(np.abs(lag_ours[both])):.1f} / "
+        f"{1000 * np.median(np.abs(lag_peer[both])):.1f} ms) correlates "
+        f"{np.corrcoef(lag_ours[both], lag_peer[both])[0, 1]:.2f} between the two"
+    )
 
 
 def segment(trial: Trial, time_s: float) -> str:
