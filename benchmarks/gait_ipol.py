@@ -446,6 +446,11 @@ def summary(label: str, rows: dict[str, dict]) -> list[str]:
     all_abs = all_abs[np.isfinite(all_abs)]
     timing_abs = np.abs(np.array([r["si_timing_err"] for r in rows.values()]))
     timing_abs = timing_abs[np.isfinite(timing_abs)]
+    finite = si_err[np.isfinite(si_err)]
+    loa = (
+        float(np.mean(finite) - 1.96 * np.std(finite, ddof=1)),
+        float(np.mean(finite) + 1.96 * np.std(finite, ddof=1)),
+    )
     si_pairs = np.array(
         [(r["si_ref"], r["si_det"]) for n, r in rows.items() if n not in inverted]
     ).reshape(-1, 2)
@@ -466,7 +471,9 @@ def summary(label: str, rows: dict[str, dict]) -> list[str]:
         f"median |error| {np.median(si_abs):.2f}, 90th pct {np.percentile(si_abs, 90):.2f} "
         f"points over {si_abs.size} trials"
         + (f" ({no_si} without an SI)" if no_si else "")
-        + f"; slope of SI against the reference's {slope:.2f} (without inverted walks)",
+        + f"; slope of SI against the reference's {slope:.2f} (without inverted walks); "
+        f"95 % limits of agreement {loa[0]:+.2f} … {loa[1]:+.2f} points (bias ± 1.96 SD), "
+        f"95th pct |error| {np.percentile(si_abs, 95):.2f}",
         f"[{label}]   the same with turning steps kept: median |error| "
         f"{np.median(all_abs):.2f}, 90th pct {np.percentile(all_abs, 90):.2f}; timing alone "
         f"(matched contacts, reference sides): median {np.median(timing_abs):.2f}, 90th pct "

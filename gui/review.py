@@ -112,8 +112,8 @@ def fmt(value: Any, key: str = "") -> str:
 
 
 def fmt_pm(value: Any, key: str, kind: str | None = None) -> str:
-    """``fmt`` plus hipscope's own 95 % error ("± x", from the simulation study) where the
-    study covers the metric for this task ``kind``."""
+    """``fmt`` plus hipscope's own 95 % error ("± x", ``processing/uncertainty.py``) where it
+    covers the metric for this task ``kind``."""
     text = fmt(value, key)
     if value is None or text == "–":
         return text
@@ -322,10 +322,9 @@ class ReviewPanel(QtWidgets.QWidget):
         self.message_label = QtWidgets.QLabel("")
         self.message_label.setObjectName("message")
         layout.addWidget(self.message_label)
-        caveat = QtWidgets.QLabel(
-            "± x: hipscope's 95 % measurement error in a simulation study (docs/VALIDATION.md);"
-            " error on real athletes is not measured and is likely larger."
-        )
+        from hipscope.processing.uncertainty import plus_minus_note
+
+        caveat = QtWidgets.QLabel(plus_minus_note())
         caveat.setWordWrap(True)
         caveat.setObjectName("caveat")
         layout.addWidget(caveat)

@@ -1,6 +1,10 @@
 """hipscope's own measurement error of each headline metric, shown as "± x" beside it.
 
-The numbers come from the simulation study ``benchmarks/uncertainty_sim.py`` (published
+Where hipscope has been checked against an independent reference on real people, the ±
+comes from that check (``basis`` "real walkers"): the step-time SI's from
+``benchmarks/gait_ipol.py`` (110 walks of 19 adults against foot-sensor contacts, the
+whole pipeline, docs/VALIDATION.md "Gait"), whose error is several times the simulation's.
+The others come from the simulation study ``benchmarks/uncertainty_sim.py`` (published
 in docs/VALIDATION.md, "Screen metrics uncertainty"): many simulated sessions with the
 simulator's sensor noise and gyroscope bias, mounting errors up to 30° (any heading about
 the segment's long axis), movement-driven soft-tissue artefact up to 2°, at 60, 100 and
@@ -31,6 +35,10 @@ class Uncertainty:
     half_width: float
     bias: float
     kinds: tuple[str, ...] = ()
+    basis: str = "simulation"
+    """"simulation" (the simulation study) or "real walkers" (the IPOL gait benchmark)."""
+    name: str = ""
+    """What the metric is called where the ± is explained (needed for "real walkers")."""
 
 
 STUDY = (
@@ -51,7 +59,12 @@ UNCERTAINTY: dict[str, Uncertainty] = {
     # the study simulated hinges only: squats and bridges (a smaller lumbar rise) measured
     # wider in benchmarks/task_detection.py, so they show no ± rather than a hinge's
     "hip_lead_ms_median": Uncertainty(6.41, -0.43, kinds=("hip_hinge",)),
-    "step_time_si_pct": Uncertainty(1.85, -0.50),
+    # real walkers: python benchmarks/gait_ipol.py --data PATH/TO/ipol-gait (pipeline path),
+    # "95 % limits of agreement -8.25 … +11.09 points" over 110 walks; the simulation study
+    # gave -1.9 … +0.9, because its pelvis feels both feet's contacts with the same delay
+    "step_time_si_pct": Uncertainty(
+        11.09, +1.42, basis="real walkers", name="step-time symmetry index"
+    ),
 }
 """metric key -> its 95 % error half-width and bias (pooled study result). Shown with at
 least the display's last digit: "± 0.1°" is "below 0.1° in simulation", not a claim of
@@ -79,5 +92,22 @@ def plus_minus(key: str, decimals: int, unit: str = "", kind: str | None = None)
 
 
 def study_note() -> str:
-    """One line saying where the ± numbers come from."""
+    """One line saying where the simulation study's ± numbers come from."""
     return STUDY.format(sessions=SESSIONS)
+
+
+REAL_WALKERS = "foot-sensor contacts on 110 real walks of 19 adults"
+"""What the "real walkers" ± was measured against (docs/VALIDATION.md, "Gait")."""
+
+
+def plus_minus_note() -> str:
+    """The sentence that explains every "± x" shown, naming which rest on real people."""
+    real = sorted(u.name for u in UNCERTAINTY.values() if u.basis == "real walkers")
+    text = "“± x”: hipscope's measurement error (95 % limits). "
+    if real:
+        text += f"For the {', '.join(real)}: against {REAL_WALKERS} (docs/VALIDATION.md). "
+    return text + (
+        "For the others: in a simulation study with sensor noise, skin artefact and mounting "
+        "errors (docs/VALIDATION.md); their error on real athletes has not been measured and "
+        "is likely larger."
+    )

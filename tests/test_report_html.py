@@ -95,7 +95,7 @@ def test_step_time_si_shows_its_interval_or_why_there_is_none(doc: dict[str, Any
     gait["metrics"].update(
         step_time_si_pct=-5.2, step_time_si_ci95_pct=[-6.61, -3.34], step_time_si_state="ok"
     )
-    assert "−5.2% (95 % CI −6.6 to −3.3)" in render_report(doc)
+    assert "−5.2% ± 11.1% (strides: 95 % CI −6.6 to −3.3)" in render_report(doc)
     gait["metrics"].update(
         step_time_si_pct=None, step_time_si_ci95_pct=None, step_time_si_state="too few steps"
     )

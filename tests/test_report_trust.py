@@ -98,3 +98,17 @@ def test_the_hip_lead_card_says_what_the_evidence_supports(
     if verdict == "unclear":
         assert "hips first" not in glance
     assert re.search(r"Who leads</td><td class=\"num\">" + shown, html)
+
+
+def test_the_step_time_si_carries_its_real_walker_error(doc: dict[str, Any]) -> None:
+    """The SI's ± is the real-walker error (IPOL), several times the simulation's, and the
+    report and the review window say which ± rests on real people."""
+    si = UNCERTAINTY["step_time_si_pct"]
+    assert si.basis == "real walkers" and si.half_width > 5.0
+    assert all(u.basis in ("simulation", "real walkers") for u in UNCERTAINTY.values())
+    html = render_report(doc)
+    glance = _glance(html)
+    assert "against foot-sensor contacts on 110 real walks" in glance
+    assert "For the step-time symmetry index" in glance
+    assert plus_minus("step_time_si_pct", 1, "%") == "± 11.1%"
+    assert "± 11.1%" in glance  # beside the walking card's SI

@@ -54,7 +54,7 @@ from hipscope.processing.report.traces import (
     stance_trace,
     step_series,
 )
-from hipscope.processing.uncertainty import plus_minus
+from hipscope.processing.uncertainty import plus_minus, plus_minus_note
 
 SLS_KEYS = (
     "pelvic_drop_peak_deg",
@@ -250,7 +250,7 @@ def _si_interval(metrics: GaitMetrics) -> str:
     ci = metrics.step_time_si_ci95_pct
     if ci is not None and len(ci) == 2:
         low, high = (f"{v:+.1f}".replace("-", "−") for v in ci)
-        return f" (95 % CI {low} to {high})"
+        return f" (strides: 95 % CI {low} to {high})"
     state = metrics.step_time_si_state
     return f" ({state})" if state and state != "ok" else ""
 
@@ -326,7 +326,7 @@ def _glance(doc: MetricsDocument, citer: _Citer) -> list[dict[str, Any]]:
 
 
 def _pm(key: str, decimals: int, unit: str, kind: str | None = None) -> str:
-    """ " ± x": hipscope's own 95 % error from the simulation study, or ""."""
+    """ " ± x": hipscope's own 95 % error (``processing/uncertainty.py``), or ""."""
     text = plus_minus(key, decimals, unit, kind)
     return f" {text}" if text else ""
 
@@ -718,7 +718,9 @@ def _gait_section(task: TaskResult, citer: _Citer) -> Markup:
         verdict: Verdict = verdict_for(key, _num(value))
         shown = _fmt(key, value)
         if key == "step_time_si_pct":
-            shown += _si_interval(metrics)
+            # the ± (error against the feet) and the strides' interval answer different
+            # questions; both are shown, the wider one first
+            shown += (_pm(key, 1, "%") if value is not None else "") + _si_interval(metrics)
         session.append(
             {
                 "name": label.name,
@@ -843,6 +845,7 @@ def render_report(source: Any, *, athlete: str | None = None) -> str:
             sections=sections,
             has_tasks=bool(doc.tasks),
             cues=cue_section(doc),
+            pm_note=plus_minus_note(),
             quality=quality,
             references=citer.html(),
             software=doc.software,

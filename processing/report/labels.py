@@ -133,7 +133,8 @@ LABELS: dict[str, MetricLabel] = {
         "%",
         1,
         "0 = even rhythm; positive = left steps longer. Straight walking only: steps in "
-        "turns are left out.",
+        "turns are left out. ±: error against foot contacts on real walkers; CI: the spread "
+        "over this walk's strides.",
     ),
     "stride_time_s": MetricLabel("Stride time", "s", 3, "One full gait cycle (two steps)."),
     "cadence_steps_min": MetricLabel("Cadence", "steps/min", 0, "Steps per minute."),
