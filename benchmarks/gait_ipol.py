@@ -633,8 +633,9 @@ def peer_agreement(ours: dict[str, dict], peer: dict[str, dict]) -> str:
         f"{np.std(si_ref[ok]):.2f}; each detector's left-minus-right timing offset against "
         "the foot reference (median |offset| "
         f"{1000 * np.median(np.abs(lag_ours[both])):.1f} / "
-        f"{1000 * np.median(np.abs(lag_peer[both])):.1f} ms) correlates "
-        f"{np.corrcoef(lag_ours[both], lag_peer[both])[0, 1]:.2f} between the two"
+        f"{1000 * np.median(np.abs(lag_peer[both])):.1f} ms; mean "
+        f"{1000 * np.mean(lag_ours[both]):+.1f} / {1000 * np.mean(lag_peer[both]):+.1f} ms) "
+        f"correlates {np.corrcoef(lag_ours[both], lag_peer[both])[0, 1]:.2f} between the two"
     )
 
 
