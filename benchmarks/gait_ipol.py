@@ -64,10 +64,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import vqf
 from numpy.typing import NDArray
+from scipy.spatial.transform import Rotation
 
+from hipscope.base.rotations import to_rotation
 from hipscope.processing.calibration import SegmentCalibration
 from hipscope.processing.config import AnalysisConfig
+from hipscope.processing.events.signals import lowpass
+from hipscope.processing.events.turns import StraightWalking
+from hipscope.processing.metrics.step_asymmetry import (
+    StepTimeAsymmetry,
+    contacts_in_straight_walking,
+)
 
 RATE_HZ = 100.0
 TOLERANCE_S = 0.150
@@ -81,9 +90,23 @@ class Trial:
     gyr_rad_s: NDArray[np.float64]
     meta: dict
     first_packet: int
+    _rotation: Rotation | None = field(default=None, repr=False)
+    _straight: NDArray[np.bool_] | None = field(default=None, repr=False)
 
     def packet_time(self, packet: float) -> float:
         return (packet - self.first_packet) / RATE_HZ
+
+    def rotation(self) -> Rotation:
+        """Sensor-to-world orientation by offline VQF 6D (computed once per trial)."""
+        if self._rotation is None:
+            quat = vqf.offlineVQF(
+                np.ascontiguousarray(self.gyr_rad_s),
+                np.ascontiguousarray(self.acc_m_s2),
+                None,
+                1.0 / RATE_HZ,
+            )["quat6D"]
+            self._rotation = to_rotation(quat)
+        return self._rotation
 
 
 def load_trial(directory: Path, name: str) -> Trial:
@@ -106,28 +129,13 @@ def load_trial(directory: Path, name: str) -> Trial:
 def straight_walking(trial: Trial) -> NDArray[np.bool_]:
     """The pipeline's turn finder (``StraightWalking``) on the trial's pelvis heading: offline
     VQF 6D, pelvis axes as worn (+X up, +Z backwards, +Y left). Cached on the trial."""
-    cached = getattr(trial, "_straight", None)
-    if cached is not None:
-        return cached
-    import vqf
-    from scipy.spatial.transform import Rotation
-
-    from hipscope.base.rotations import to_rotation
-    from hipscope.processing.events.turns import StraightWalking
-
-    quat = vqf.offlineVQF(
-        np.ascontiguousarray(trial.gyr_rad_s),
-        np.ascontiguousarray(trial.acc_m_s2),
-        None,
-        1.0 / RATE_HZ,
-    )["quat6D"]
-    # columns: the pelvis's anterior, left and up axes in the sensor's frame
-    worn = Rotation.from_matrix([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])
-    xyzw = (to_rotation(quat) * worn).as_quat()
-    q_world_pelvis = np.column_stack([xyzw[:, 3], xyzw[:, :3]])
-    straight = StraightWalking().detect(q_world_pelvis, RATE_HZ).straight_
-    trial._straight = straight  # type: ignore[attr-defined]
-    return straight
+    if trial._straight is None:
+        # columns: the pelvis's anterior, left and up axes in the sensor's frame
+        worn = Rotation.from_matrix([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])
+        xyzw = (trial.rotation() * worn).as_quat()
+        q_world_pelvis = np.column_stack([xyzw[:, 3], xyzw[:, :3]])
+        trial._straight = StraightWalking().detect(q_world_pelvis, RATE_HZ).straight_
+    return trial._straight
 
 
 def initiation_swing_side(trial: Trial) -> tuple[str, str, float]:
@@ -139,25 +147,13 @@ def initiation_swing_side(trial: Trial) -> tuple[str, str, float]:
     initiation, independent of the walking cues and of any hipscope detector. Returns
     (reference side, side by the shift, lateral velocity in m/s, + = left).
     """
-    import vqf
-
-    from hipscope.base.rotations import to_rotation
-    from hipscope.processing.events.signals import lowpass
-
     lo = trial.meta["TrialBoundaries"][0]
     first = [
         s
         for s, key in (("left", "LeftFootEvents"), ("right", "RightFootEvents"))
         if trial.meta[key] and trial.meta[key][0][0] == lo
     ]
-    rotation = to_rotation(
-        vqf.offlineVQF(
-            np.ascontiguousarray(trial.gyr_rad_s),
-            np.ascontiguousarray(trial.acc_m_s2),
-            None,
-            1.0 / RATE_HZ,
-        )["quat6D"]
-    )
+    rotation = trial.rotation()
     toe_off = lo - trial.first_packet
     quiet = max(toe_off - 150, 0)
     forward = rotation.apply(np.array([0.0, 0.0, -1.0]))[max(toe_off - 100, 0) : toe_off].mean(0)
@@ -194,20 +190,11 @@ class Detected:
 def contacts_via_fusion(trial: Trial, config: AnalysisConfig | None = None) -> Detected:
     """Offline VQF 6D, then the same event modules as the pipeline (no calibration step);
     also keeps each pelvis side cue's own reading (``Detected.cues``)."""
-    import vqf
-
-    from hipscope.base.rotations import to_rotation
     from hipscope.processing.events.final_contacts import PelvisFinalContacts
     from hipscope.processing.events.gait import PelvisContacts
     from hipscope.processing.events.sides import PelvisSides
 
-    result = vqf.offlineVQF(
-        np.ascontiguousarray(trial.gyr_rad_s),
-        np.ascontiguousarray(trial.acc_m_s2),
-        None,
-        1.0 / RATE_HZ,
-    )
-    rotation = to_rotation(result["quat6D"])
+    rotation = trial.rotation()
     acc_world = rotation.apply(trial.acc_m_s2)
     gyr_world = rotation.apply(trial.gyr_rad_s)
     forward = rotation.apply(np.array([0.0, 0.0, -1.0]))
@@ -357,11 +344,6 @@ def step_time_si(
 ) -> float:
     """The step-time SI hipscope reports, from any contacts and sides (NaN: no steps); with
     a trial, over its straight walking only, as the pipeline does."""
-    from hipscope.processing.metrics.step_asymmetry import (
-        StepTimeAsymmetry,
-        contacts_in_straight_walking,
-    )
-
     straight = (
         None
         if trial is None
@@ -407,8 +389,6 @@ def score_trial(trial: Trial, det: Detected) -> dict:
     row["si_timing_err"] = step_time_si(matched_t, matched_side, trial) - step_time_si(
         matched_ref, matched_side, trial
     )
-    from hipscope.processing.metrics.step_asymmetry import contacts_in_straight_walking
-
     straight = contacts_in_straight_walking(trial.time_s, straight_walking(trial), matched_ref)
     lag = {
         side: (matched_t - matched_ref)[straight & (matched_side == side)]

@@ -126,3 +126,11 @@ def test_contacts_outside_the_signal_are_not_straight() -> None:
     time_s = np.arange(0.0, 2.0, 0.01)
     straight = contacts_in_straight_walking(time_s, np.ones(time_s.shape[0]), [-0.5, 1.0, 2.5])
     assert straight.tolist() == [False, True, False]
+
+
+def test_straight_contacts_take_the_nearest_sample() -> None:
+    time_s = np.array([0.0, 0.1, 0.2, 0.3])
+    mask = np.array([True, False, True, True])
+    found = contacts_in_straight_walking(time_s, mask, [0.04, 0.06, 0.14, 0.16, 0.3])
+    assert found.tolist() == [True, False, False, True, True]
+    assert contacts_in_straight_walking([5.0], [True], [5.0, 5.1]).tolist() == [True, False]

@@ -86,11 +86,8 @@ def contacts_in_straight_walking(
     ic = np.asarray(ic_time_s, dtype=np.float64)
     if t.shape[0] == 0:
         return np.zeros(ic.shape[0], dtype=bool)
-    index = np.clip(np.searchsorted(t, ic), 1, max(t.shape[0] - 1, 1))
-    nearest = np.where(np.abs(t[index - 1] - ic) <= np.abs(t[index] - ic), index - 1, index)
-    nearest = np.clip(nearest, 0, t.shape[0] - 1)
-    inside = (ic >= t[0]) & (ic <= t[-1])
-    return straight[nearest] & inside
+    nearest = np.rint(np.interp(ic, t, np.arange(t.shape[0]))).astype(np.intp)
+    return straight[nearest] & (ic >= t[0]) & (ic <= t[-1])
 
 
 def robust_mean(values: NDArray[np.float64], band: float = 0.3) -> float:
