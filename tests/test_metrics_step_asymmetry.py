@@ -120,6 +120,9 @@ def test_steps_in_turns_stay_out_of_the_si() -> None:
     assert result["n_steps_in_turns"] == 8  # six in the turn, the steps into and out of it
     assert result["n_steps_left"] + result["n_steps_right"] == len(steps) - 8
     assert everything["n_steps_in_turns"] is None
+    # the step times beside the SI are the straight steps', not the turn's
+    assert result["step_time_left_s"] == result["step_time_right_s"] == pytest.approx(0.55)
+    assert "step_time_left_s" not in everything
 
 
 def test_contacts_outside_the_signal_are_not_straight() -> None:

@@ -10,7 +10,8 @@ Steps in turns are left out when a straight-walking mask is given (the pipeline'
 ``StraightWalking``): turning, the outer foot travels the longer arc, so the inner and outer
 steps differ by the path's geometry, not by the walker, and a walk that always turns the
 same way would read asymmetric. Both contacts of a step must lie in straight walking; the
-steps left out are counted (``n_steps_in_turns``).
+steps left out are counted (``n_steps_in_turns``), and the per-side step times shown beside
+the SI come from the same straight steps.
 
 The interval resamples strides, not single steps: one late contact lengthens one step and
 shortens the next, so a left step and the right step that follows it are drawn together
@@ -171,6 +172,10 @@ class StepTimeAsymmetry(Algorithm):
         self.metrics_, self.unavailable_ = m, un
         if in_turns is None:
             un["n_steps_in_turns"] = "turns not known (no pelvis orientation): no step left out"
+        elif n_left and n_right:
+            # the step times beside the SI come from the same straight steps
+            m["step_time_left_s"] = round(robust_mean(durations[LEFT], self.band), 4)
+            m["step_time_right_s"] = round(robust_mean(durations[RIGHT], self.band), 4)
         if min(n_left, n_right) < self.min_steps_per_side:
             m["step_time_si_state"] = TOO_FEW_STEPS
             reason = (

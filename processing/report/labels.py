@@ -125,7 +125,10 @@ LABELS: dict[str, MetricLabel] = {
     ),
     # gait
     "step_time_left_s": MetricLabel(
-        "Step time", "s", 3, "Time from the other foot's contact to this foot's contact."
+        "Step time",
+        "s",
+        3,
+        "Time from the other foot's contact to this foot's contact (straight walking).",
     ),
     "step_time_right_s": MetricLabel("Step time", "s", 3, ""),
     "step_time_si_pct": MetricLabel(
