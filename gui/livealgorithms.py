@@ -72,16 +72,30 @@ def live_hip_drive(hub: DataHub, kind: str, start_s: float, now_s: float) -> Hip
 
 
 def step_times(
-    ic_time_s: NDArray, ic_side: NDArray, *, last_steps: int | None = None
+    ic_time_s: NDArray,
+    ic_side: NDArray,
+    *,
+    last_steps: int | None = None,
+    contact_straight: NDArray | None = None,
 ) -> tuple[float | None, float | None, int]:
     """Median left and right step times and the steps used: a left step ends at a left
-    contact. ``last_steps``: only the newest that many steps (both sides together)."""
+    contact. ``last_steps``: only the newest that many steps (both sides together).
+    ``contact_straight`` (one bool per contact): steps with a contact in a turn are left
+    out, as the session analysis does."""
     order = np.argsort(ic_time_s)
     times, sides = np.asarray(ic_time_s)[order], np.asarray(ic_side)[order]
+    straight = (
+        np.ones(times.size, dtype=bool)
+        if contact_straight is None
+        else np.asarray(contact_straight, dtype=bool)[order]
+    )
     found: list[tuple[str, float]] = [
         (str(sides[i]), float(times[i] - times[i - 1]))
         for i in range(1, times.size)
-        if sides[i] in ("left", "right") and sides[i - 1] != sides[i]
+        if sides[i] in ("left", "right")
+        and sides[i - 1] != sides[i]
+        and straight[i]
+        and straight[i - 1]
     ]
     if last_steps is not None:
         found = found[-last_steps:]
@@ -103,17 +117,26 @@ def live_step_times(
     last_steps: int | None = None,
 ) -> StepsNow:
     """Median step time per side over the last ``window_s`` of a running walk (and at most
-    its ``last_steps`` newest steps)."""
+    its ``last_steps`` newest steps); with a pelvis sensor, steps in turns are left out."""
     from hipscope.processing.events.gait import detect_gait_events
+    from hipscope.processing.events.turns import StraightWalking
+    from hipscope.processing.metrics.step_asymmetry import contacts_in_straight_walking
 
-    names = ("thigh_sagittal_left", "thigh_sagittal_right")
+    names = ("thigh_sagittal_left", "thigh_sagittal_right", "pelvis_rotation")
     time_s, angles = _angles(hub, names, max(start_s, now_s - window_s), now_s)
-    if len(angles) < 2 or time_s.size < 50:
+    if names[0] not in angles or names[1] not in angles or time_s.size < 50:
         return StepsNow(None, None, 0, math.nan)
     events = detect_gait_events(
         time_s,
         thigh_sagittal_left_rad=angles[names[0]],
         thigh_sagittal_right_rad=angles[names[1]],
     )
-    left, right, count = step_times(events.ic_time_s, events.ic_side, last_steps=last_steps)
+    straight = None
+    if names[2] in angles:
+        rate_hz = (time_s.size - 1) / float(time_s[-1] - time_s[0])
+        mask = StraightWalking().detect_heading(angles[names[2]], rate_hz).straight_
+        straight = contacts_in_straight_walking(time_s, mask, events.ic_time_s)
+    left, right, count = step_times(
+        events.ic_time_s, events.ic_side, last_steps=last_steps, contact_straight=straight
+    )
     return StepsNow(left, right, count, float(time_s[-1]))

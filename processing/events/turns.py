@@ -45,11 +45,18 @@ class StraightWalking(Algorithm):
         q = np.asarray(q_world_pelvis, dtype=np.float64)
         forward = np.full((q.shape[0], 3), np.nan)
         good = np.isfinite(q).all(axis=1)
-        if good.sum() < 10:
-            self.straight_ = np.ones(q.shape[0], dtype=bool)
+        if good.sum() >= 10:
+            forward[good] = to_rotation(q[good]).apply(np.array([1.0, 0.0, 0.0]))
+        return self.detect_heading(np.arctan2(forward[:, 1], forward[:, 0]), rate_hz)
+
+    def detect_heading(self, heading_rad: ArrayLike, rate_hz: float) -> StraightWalking:
+        """The same from the pelvis heading about the vertical (radians, wrapped or not;
+        e.g. the live window's ``pelvis_rotation``). Results as ``detect``."""
+        raw = np.asarray(heading_rad, dtype=np.float64)
+        if np.isfinite(raw).sum() < 10:
+            self.straight_ = np.ones(raw.shape[0], dtype=bool)
             return self
-        forward[good] = to_rotation(q[good]).apply(np.array([1.0, 0.0, 0.0]))
-        heading = np.unwrap(fill_nan(np.arctan2(forward[:, 1], forward[:, 0])))
+        heading = np.unwrap(fill_nan(raw))
         rate = np.gradient(lowpass(heading, self.heading_lowpass_hz, rate_hz)) * rate_hz
         turning = np.abs(rate) > np.radians(self.max_turn_rate_deg_s)
         pad = max(1, int(self.turn_margin_s * rate_hz))
