@@ -206,6 +206,8 @@ class GaitMetrics(TaskMetrics):
     n_steps_right: int | None = None
     n_steps_in_turns: int | None = None
     """Steps left out of the step-time SI because they start or end in a turn."""
+    turns_s: list[list[float]] = Field(default_factory=list)
+    """[start, end] (session s) of each turn in the walk, from the pelvis heading."""
     initial_contacts_left_s: list[float] = Field(default_factory=list)
     initial_contacts_right_s: list[float] = Field(default_factory=list)
     stride_time_s: float | None = None

@@ -29,6 +29,7 @@ from hipscope.processing.config import AnalysisConfig
 from hipscope.processing.contract import FORMAT, FORMAT_VERSION, MetricsDocument, build_document
 from hipscope.processing.cues import assign_cues, cue_dict, cue_summary
 from hipscope.processing.events.gait import GaitEvents
+from hipscope.processing.events.turns import turning_intervals
 from hipscope.processing.kinematics import SessionKinematics, compute_kinematics
 from hipscope.processing.metrics.common import number, window
 from hipscope.processing.metrics.pelvic_stability import sway_measures
@@ -418,6 +419,8 @@ def _analyze_gait(ctx: _Context) -> TaskAnalysis:
         if straight is None
         else contacts_in_straight_walking(ctx.time_s, straight, events.ic_time_s)
     )
+    if straight is not None:
+        metrics["turns_s"] = turning_intervals(ctx.time_s, straight, task.start_s, task.end_s)
     apply_step_asymmetry(
         metrics,
         unavailable,

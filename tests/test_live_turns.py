@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from hipscope.gui.hub import DataHub
 from hipscope.gui.livealgorithms import live_step_times, step_times
-from hipscope.processing.events.turns import StraightWalking
+from hipscope.processing.events.turns import StraightWalking, turning_intervals
 
 RATE_HZ = 100.0
 STRIDE_S = 1.1
@@ -85,3 +85,10 @@ def test_step_times_skip_steps_touching_a_turn() -> None:
     straight = np.array([True, True, True, False, True, True, True, True])
     _, _, count = step_times(times, sides, contact_straight=straight)
     assert count == 5  # the steps into and out of contact 3 are left out
+
+
+def test_turning_intervals_clip_to_the_walk() -> None:
+    t = np.arange(0.0, 10.0, 0.01)
+    straight = ~(((t > 2.0) & (t < 3.0)) | (t > 8.0))
+    assert turning_intervals(t, straight, 1.0, 9.0) == [[2.01, 2.99], [8.01, 9.0]]
+    assert turning_intervals(t, np.ones(t.size, dtype=bool), 0.0, 10.0) == []

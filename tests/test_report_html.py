@@ -318,3 +318,12 @@ def test_lost_samples_are_counted_per_sensor_and_in_total(doc: dict[str, Any]) -
     assert "120 lost (1.0 %) in 1 gap(s)" in html
     assert "120 samples lost (0.3 %) in 1 gaps" in html  # of 4 sensors' 38 880 samples
     assert 'class="card watch"><div class="what">Data quality' in html
+
+
+def test_turns_are_shaded_in_the_step_plot(doc: dict[str, Any]) -> None:
+    gait = next(t for t in doc["tasks"] if t["kind"] == "gait")
+    assert "turn (left out of the symmetry index)" not in render_report(doc)
+    gait["metrics"]["turns_s"] = [[70.0, 73.5]]
+    html = render_report(doc)
+    assert "turn (left out of the symmetry index)" in html
+    assert "Turns s" not in html  # the intervals are drawn, not listed as a measure

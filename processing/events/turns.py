@@ -63,3 +63,18 @@ class StraightWalking(Algorithm):
         turning = np.convolve(turning.astype(float), np.ones(2 * pad + 1), "same") > 0
         self.straight_ = ~turning
         return self
+
+
+def turning_intervals(
+    time_s: ArrayLike, straight: ArrayLike, start_s: float, end_s: float
+) -> list[list[float]]:
+    """[start, end] (s, 2 decimals) of each run of not-straight samples within
+    [start_s, end_s], clipped to it."""
+    t = np.asarray(time_s, dtype=np.float64)
+    inside = (t >= start_s) & (t <= end_s)
+    turning = ~np.asarray(straight, dtype=bool) & inside
+    edges = np.diff(np.concatenate(([0], turning.astype(np.int8), [0])))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    return [
+        [round(float(t[a]), 2), round(float(t[b]), 2)] for a, b in zip(starts, stops, strict=True)
+    ]

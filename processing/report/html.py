@@ -92,7 +92,7 @@ GAIT_SESSION = (
     "stride_regularity",
     "harmonic_ratio_vertical",
 )
-GAIT_HIDDEN = {"initial_contacts_left_s", "initial_contacts_right_s"}
+GAIT_HIDDEN = {"initial_contacts_left_s", "initial_contacts_right_s", "turns_s"}
 REP_SUMMARY = (
     "rep_count",
     "valid_rep_count",
@@ -753,6 +753,10 @@ def _gait_section(task: TaskResult, citer: _Citer) -> Markup:
                     shape="square",
                     joined=True,
                 ),
+            ],
+            spans=[
+                plots.Span(start, end, "turn (left out of the symmetry index)")
+                for start, end in metrics.turns_s
             ],
             axes=plots.Axes(x_label="session time (s)", y_label="step time (s)", y_min_span=0.1),
             title="Step times over the walk",

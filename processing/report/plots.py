@@ -1,10 +1,11 @@
 """Small self-contained SVG charts for the HTML report (no JavaScript, no network).
 
-`line_chart` draws lines, points, vertical markers and horizontal reference bands on one
-pair of axes and returns an ``<svg>`` element as ``markupsafe.Markup``, which the report
-templates embed as is. Every text that reaches the SVG goes through markupsafe's
-``escape`` first, so labels may come from users; the clip-path id is derived from the
-chart's content, so the same chart gives the same bytes in every process.
+`line_chart` draws lines, points, vertical markers, horizontal reference bands and shaded
+vertical spans on one pair of axes and returns an ``<svg>`` element as
+``markupsafe.Markup``, which the report templates embed as is. Every text that reaches the
+SVG goes through markupsafe's ``escape`` first, so labels may come from users; the
+clip-path id is derived from the chart's content, so the same chart gives the same bytes in
+every process.
 """
 
 from __future__ import annotations
@@ -74,6 +75,16 @@ class Band:
     high: float
     label: str = ""
     color: str = BAND_COLOR
+
+
+@dataclass(frozen=True)
+class Span:
+    """A shaded vertical span from ``start`` to ``end`` on the x axis (e.g. a turn)."""
+
+    start: float
+    end: float
+    label: str = ""
+    color: str = NEUTRAL_COLOR
 
 
 @dataclass(frozen=True)
@@ -158,6 +169,7 @@ def line_chart(
     points: Sequence[Points] = (),
     markers: Sequence[Marker] = (),
     bands: Sequence[Band] = (),
+    spans: Sequence[Span] = (),
     axes: Axes | None = None,
     title: str = "",
     width: int = 560,
@@ -171,6 +183,7 @@ def line_chart(
         (item.label, item.color, isinstance(item, Points)) for item in series if item.label
     ]
     legend_items += [(b.label, b.color, False) for b in bands if b.label]
+    legend_items += list(dict.fromkeys((v.label, v.color, False) for v in spans if v.label))
     if legend_items:
         margin_top += 18
     plot_w = width - margin_left - margin_right
@@ -221,7 +234,14 @@ def line_chart(
         f'<clipPath id="{clip_id}"><rect x="{margin_left}" y="{margin_top}" '
         f'width="{plot_w}" height="{plot_h}"/></clipPath>'
     )
-    # bands under everything
+    # bands and spans under everything
+    for span in spans:
+        left, right = float(sx(max(span.start, x_lo))), float(sx(min(span.end, x_hi)))
+        if right > left:
+            parts.append(
+                f'<rect x="{left:.1f}" y="{margin_top}" width="{right - left:.1f}" '
+                f'height="{plot_h}" fill="{span.color}" fill-opacity="0.13"/>'
+            )
     for band in bands:
         top, bottom = float(sy(min(band.high, y_hi))), float(sy(max(band.low, y_lo)))
         if bottom > top:
