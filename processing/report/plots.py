@@ -235,12 +235,12 @@ def line_chart(
         f'width="{plot_w}" height="{plot_h}"/></clipPath>'
     )
     # bands and spans under everything
-    for span in spans:
-        left, right = float(sx(max(span.start, x_lo))), float(sx(min(span.end, x_hi)))
+    for vspan in spans:
+        left, right = float(sx(max(vspan.start, x_lo))), float(sx(min(vspan.end, x_hi)))
         if right > left:
             parts.append(
                 f'<rect x="{left:.1f}" y="{margin_top}" width="{right - left:.1f}" '
-                f'height="{plot_h}" fill="{span.color}" fill-opacity="0.13"/>'
+                f'height="{plot_h}" fill="{vspan.color}" fill-opacity="0.13"/>'
             )
     for band in bands:
         top, bottom = float(sy(min(band.high, y_hi))), float(sy(max(band.low, y_lo)))
