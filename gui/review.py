@@ -111,7 +111,7 @@ def fmt(value: Any, key: str = "") -> str:
     return f"{text} {unit}".strip() if unit not in ("°", "%") else f"{text}{unit}"
 
 
-def fmt_pm(value: Any, key: str, kind: str | None = None) -> str:
+def fmt_pm(value: Any, key: str, kind: str | None = None, contact_source: str | None = None) -> str:
     """``fmt`` plus hipscope's own 95 % error ("± x", ``processing/uncertainty.py``) where it
     covers the metric for this task ``kind``."""
     text = fmt(value, key)
@@ -120,7 +120,7 @@ def fmt_pm(value: Any, key: str, kind: str | None = None) -> str:
     from hipscope.processing.uncertainty import plus_minus
 
     _, unit, decimals = label(key)
-    extra = plus_minus(key, decimals, unit, kind)
+    extra = plus_minus(key, decimals, unit, kind, contact_source)
     return f"{text} {extra}" if extra else text
 
 
@@ -420,7 +420,7 @@ class ReviewPanel(QtWidgets.QWidget):
         for task in doc.tasks:
             values = _task_values(task)
             parts = [
-                f"{label(k)[0]} {fmt_pm(values[k], k, task.kind)}"
+                f"{label(k)[0]} {fmt_pm(values[k], k, task.kind, values.get('contact_source'))}"
                 for k in headlines(task.kind)
                 if k in values
             ]
@@ -501,7 +501,8 @@ class ReviewPanel(QtWidgets.QWidget):
                 rows.append(["Repetitions (see tab)", str(len(value or [])), ""])
                 continue
             name, _, _ = label(key)
-            rows.append([name, fmt_pm(value, key, task.kind), task.unavailable.get(key, "")])
+            shown = fmt_pm(value, key, task.kind, values.get("contact_source"))
+            rows.append([name, shown, task.unavailable.get(key, "")])
         for key, reason in task.unavailable.items():
             if key not in values:
                 rows.append([label(key)[0], "–", reason])

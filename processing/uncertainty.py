@@ -39,6 +39,9 @@ class Uncertainty:
     """"simulation" (the simulation study) or "real walkers" (the IPOL gait benchmark)."""
     name: str = ""
     """What the metric is called where the ± is explained (needed for "real walkers")."""
+    contacts_from: str = ""
+    """For a gait metric: the sensor whose contacts the ± was measured with ("pelvis"); a
+    walk whose ``contact_source`` names other contacts gets no ±."""
 
 
 STUDY = (
@@ -63,7 +66,11 @@ UNCERTAINTY: dict[str, Uncertainty] = {
     # "95 % limits of agreement -8.25 … +11.09 points" over 110 walks; the simulation study
     # gave -1.9 … +0.9, because its pelvis feels both feet's contacts with the same delay
     "step_time_si_pct": Uncertainty(
-        11.09, +1.42, basis="real walkers", name="step-time symmetry index"
+        11.09,
+        +1.42,
+        basis="real walkers",
+        name="step-time symmetry index",
+        contacts_from="pelvis",
     ),
 }
 """metric key -> its 95 % error half-width and bias (pooled study result). Shown with at
@@ -71,19 +78,35 @@ least the display's last digit: "± 0.1°" is "below 0.1° in simulation", not a
 that precision on an athlete (docs/VALIDATION.md says what the simulation leaves out)."""
 
 
-def uncertainty_for(key: str, kind: str | None = None) -> Uncertainty | None:
-    """The study's error for a metric key of a task ``kind``, or None when the study did not
-    cover it (a kind-limited entry asked without a kind counts as not covered)."""
+def uncertainty_for(
+    key: str, kind: str | None = None, contact_source: str | None = None
+) -> Uncertainty | None:
+    """The error for a metric key of a task ``kind``, or None when it was not measured for
+    it (a kind-limited entry asked without a kind counts as not covered; a gait entry
+    measured with pelvis contacts does not cover a walk whose ``contact_source`` says its
+    contacts came from elsewhere)."""
     found = UNCERTAINTY.get(key)
     if found is None or (found.kinds and kind not in found.kinds):
+        return None
+    if (
+        found.contacts_from
+        and contact_source
+        and not contact_source.startswith(found.contacts_from)
+    ):
         return None
     return found
 
 
-def plus_minus(key: str, decimals: int, unit: str = "", kind: str | None = None) -> str | None:
-    """Text such as "± 0.8°" for a metric key of a task ``kind``, or None when the study did
-    not cover it."""
-    found = uncertainty_for(key, kind)
+def plus_minus(
+    key: str,
+    decimals: int,
+    unit: str = "",
+    kind: str | None = None,
+    contact_source: str | None = None,
+) -> str | None:
+    """Text such as "± 0.8°" for a metric key of a task ``kind``, or None when its error was
+    not measured for it (see ``uncertainty_for``)."""
+    found = uncertainty_for(key, kind, contact_source)
     if found is None:
         return None
     sep = "" if unit in ("°", "%", "") else "\u202f"

@@ -112,3 +112,16 @@ def test_the_step_time_si_carries_its_real_walker_error(doc: dict[str, Any]) -> 
     assert "For the step-time symmetry index" in glance
     assert plus_minus("step_time_si_pct", 1, "%") == "± 11.1%"
     assert "± 11.1%" in glance  # beside the walking card's SI
+
+
+def test_no_pelvis_measured_si_error_beside_thigh_contacts(doc: dict[str, Any]) -> None:
+    """The SI's ± was measured with pelvis contacts: a walk timed by the thighs alone
+    shows its SI without it (its error there is not known, not the pelvis's)."""
+    gait = _task(doc, "gait")
+    gait["metrics"]["contact_source"] = "pelvis contacts, thigh sides, pelvis foot-off"
+    assert "± 11.1%" in render_report(doc)
+    gait["metrics"]["contact_source"] = "thigh peak flexion"
+    html = render_report(doc)
+    assert "± 11.1%" not in html
+    assert plus_minus("step_time_si_pct", 1, "%", "gait", "thigh peak flexion") is None
+    assert plus_minus("step_time_si_pct", 1, "%", "gait", "pelvis contacts") == "± 11.1%"

@@ -302,7 +302,7 @@ def _glance(doc: MetricsDocument, citer: _Citer) -> list[dict[str, Any]]:
             si = task.metrics.step_time_si_pct
             card = _card(
                 "Walking rhythm",
-                _with_pm(si, "step_time_si_pct", 1, "%"),
+                _with_pm(si, "step_time_si_pct", 1, "%", contacts=task.metrics.contact_source),
                 f"Step-time symmetry index. {reference_text('step_time_si_pct')}",
                 verdict_for("step_time_si_pct", si),
             )
@@ -325,16 +325,25 @@ def _glance(doc: MetricsDocument, citer: _Citer) -> list[dict[str, Any]]:
     return cards
 
 
-def _pm(key: str, decimals: int, unit: str, kind: str | None = None) -> str:
+def _pm(
+    key: str, decimals: int, unit: str, kind: str | None = None, contacts: str | None = None
+) -> str:
     """ " ± x": hipscope's own 95 % error (``processing/uncertainty.py``), or ""."""
-    text = plus_minus(key, decimals, unit, kind)
+    text = plus_minus(key, decimals, unit, kind, contacts)
     return f" {text}" if text else ""
 
 
-def _with_pm(value: Any, key: str, decimals: int, unit: str, kind: str | None = None) -> str:
-    """A value with its " ± x" where the study covers the metric (not beside a dash)."""
+def _with_pm(
+    value: Any,
+    key: str,
+    decimals: int,
+    unit: str,
+    kind: str | None = None,
+    contacts: str | None = None,
+) -> str:
+    """A value with its " ± x" where its error was measured (not beside a dash)."""
     text = format_value(value, decimals, unit)
-    return text + _pm(key, decimals, unit, kind) if value is not None else text
+    return text + _pm(key, decimals, unit, kind, contacts) if value is not None else text
 
 
 def _lead_summary(metrics: HipDriveMetrics) -> str:
@@ -720,7 +729,8 @@ def _gait_section(task: TaskResult, citer: _Citer) -> Markup:
         if key == "step_time_si_pct":
             # the ± (error against the feet) and the strides' interval answer different
             # questions; both are shown, the wider one first
-            shown += (_pm(key, 1, "%") if value is not None else "") + _si_interval(metrics)
+            pm = _pm(key, 1, "%", contacts=metrics.contact_source)
+            shown += (pm if value is not None else "") + _si_interval(metrics)
         session.append(
             {
                 "name": label.name,
