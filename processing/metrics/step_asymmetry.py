@@ -170,12 +170,14 @@ class StepTimeAsymmetry(Algorithm):
         }
         un: dict[str, str] = {}
         self.metrics_, self.unavailable_ = m, un
+        left = robust_mean(durations[LEFT], self.band)
+        right = robust_mean(durations[RIGHT], self.band)
         if in_turns is None:
             un["n_steps_in_turns"] = "turns not known (no pelvis orientation): no step left out"
         elif n_left and n_right:
             # the step times beside the SI come from the same straight steps
-            m["step_time_left_s"] = round(robust_mean(durations[LEFT], self.band), 4)
-            m["step_time_right_s"] = round(robust_mean(durations[RIGHT], self.band), 4)
+            m["step_time_left_s"] = round(left, 4)
+            m["step_time_right_s"] = round(right, 4)
         if min(n_left, n_right) < self.min_steps_per_side:
             m["step_time_si_state"] = TOO_FEW_STEPS
             reason = (
@@ -185,11 +187,9 @@ class StepTimeAsymmetry(Algorithm):
             un["step_time_si_pct"] = reason
             un["step_time_si_ci95_pct"] = reason
             return self
-        left = robust_mean(durations[LEFT], self.band)
-        right = robust_mean(durations[RIGHT], self.band)
-        m["step_time_si_pct"] = round(symmetry_index(left, right), 2)
-        low, high = self._interval(steps)
         si = symmetry_index(left, right)
+        m["step_time_si_pct"] = round(si, 2)
+        low, high = self._interval(steps)
         # a percentile bootstrap is too narrow for few strides: widen it around the estimate
         # by t(n-1)/z * sqrt(n / (n-1)) (Hesterberg 2015, "expanded percentile")
         n = len(_strides(steps))
